@@ -1,0 +1,329 @@
+package io.weir.runtime.features;
+
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.weir.runtime.Tensor;
+import io.weir.runtime.WeirException;
+
+import java.nio.charset.StandardCharsets;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Maps a native-API request ({@code /v1/rank:score} or {@code /v1/moderate}) to the model's input tensor. The same
+ * code encodes training data, golden sets and live traffic, so a model never sees features computed two ways.
+ *
+ * <p>Fields are read by path: {@code request.*} from the request body, {@code candidate.*} from each candidate of a
+ * rank request (one row per candidate; request fields repeat on every row). Field types:
+ * <ul>
+ *   <li>{@code numeric}: a finite number, optionally {@code log1p}, then {@code (x - mean) / std}; width 1.</li>
+ *   <li>{@code categorical}: a string (or number) hashed into {@code buckets}, one-hot; width {@code buckets}.</li>
+ *   <li>{@code text_ngrams}: character n-grams ({@code n_min..n_max}) of the lower-cased text hashed into
+ *       {@code buckets}, counted and L2-normalised; width {@code buckets}.</li>
+ *   <li>{@code hour_of_day}: an ISO-8601 timestamp as (sin, cos) of the UTC hour; width 2.</li>
+ * </ul>
+ * Hashing is 64-bit FNV-1a over the UTF-8 bytes of {@code field name, NUL, value}: stable across JVMs and releases,
+ * which the contract version promises.
+ *
+ * <p>Immutable and thread-safe.
+ */
+public final class FeatureContract {
+
+    /** Which native API a contract serves. */
+    public enum Api {
+        RANK, MODERATE;
+
+        static Api parse(String s) {
+            return switch (s == null ? "" : s.toLowerCase(Locale.ROOT)) {
+                case "rank" -> RANK;
+                case "moderate" -> MODERATE;
+                default -> throw new IllegalArgumentException("feature_contract.api must be 'rank' or 'moderate', not '" + s + "'");
+            };
+        }
+    }
+
+    enum FieldType { NUMERIC, CATEGORICAL, TEXT_NGRAMS, HOUR_OF_DAY }
+
+    record Field(String name, boolean candidateScope, String[] path, FieldType type, boolean required,
+                 int buckets, double mean, double std, boolean log1p, double defaultValue, int nMin, int nMax) {
+        int width() {
+            return switch (type) {
+                case NUMERIC -> 1;
+                case CATEGORICAL, TEXT_NGRAMS -> buckets;
+                case HOUR_OF_DAY -> 2;
+            };
+        }
+
+        String displayPath() {
+            return String.join(".", path);
+        }
+    }
+
+    private final String version;
+    private final Api api;
+    private final String input;
+    private final String output;
+    private final List<Field> fields;
+    private final int width;
+
+    private FeatureContract(String version, Api api, String input, String output, List<Field> fields) {
+        this.version = version;
+        this.api = api;
+        this.input = input;
+        this.output = output;
+        this.fields = List.copyOf(fields);
+        this.width = fields.stream().mapToInt(Field::width).sum();
+    }
+
+    /** Parses the {@code feature_contract} object of a model config; throws IllegalArgumentException with the reason. */
+    public static FeatureContract parse(JsonObject json) {
+        String version = requireString(json, "version");
+        Api api = Api.parse(json.getString("api"));
+        String input = requireString(json, "input");
+        String output = requireString(json, "output");
+        JsonArray fs = json.getJsonArray("fields");
+        if (fs == null || fs.isEmpty()) {
+            throw new IllegalArgumentException("feature_contract.fields must list at least one field");
+        }
+        List<Field> fields = new ArrayList<>();
+        for (int i = 0; i < fs.size(); i++) {
+            JsonObject f = fs.getJsonObject(i);
+            String name = requireString(f, "name");
+            String path = requireString(f, "path");
+            String[] parts = path.split("\\.");
+            boolean candidate;
+            if (parts[0].equals("request")) {
+                candidate = false;
+            } else if (parts[0].equals("candidate")) {
+                if (api != Api.RANK) {
+                    throw new IllegalArgumentException("field '" + name + "': candidate.* paths exist only for api 'rank'");
+                }
+                candidate = true;
+            } else {
+                throw new IllegalArgumentException("field '" + name + "': path must start with request. or candidate.");
+            }
+            if (parts.length < 2) {
+                throw new IllegalArgumentException("field '" + name + "': path '" + path + "' names no field");
+            }
+            String[] rel = java.util.Arrays.copyOfRange(parts, 1, parts.length);
+            FieldType type = switch (requireString(f, "type")) {
+                case "numeric" -> FieldType.NUMERIC;
+                case "categorical" -> FieldType.CATEGORICAL;
+                case "text_ngrams" -> FieldType.TEXT_NGRAMS;
+                case "hour_of_day" -> FieldType.HOUR_OF_DAY;
+                default -> throw new IllegalArgumentException("field '" + name + "': unknown type '" + f.getString("type") + "'");
+            };
+            int buckets = f.getInteger("buckets", 0);
+            if ((type == FieldType.CATEGORICAL || type == FieldType.TEXT_NGRAMS) && buckets <= 0) {
+                throw new IllegalArgumentException("field '" + name + "': buckets must be positive");
+            }
+            double std = f.getDouble("std", 1.0);
+            if (!(std > 0) || !Double.isFinite(std)) {
+                throw new IllegalArgumentException("field '" + name + "': std must be a positive number");
+            }
+            String scale = f.getString("scale", "none");
+            if (!scale.equals("none") && !scale.equals("log1p")) {
+                throw new IllegalArgumentException("field '" + name + "': scale must be 'none' or 'log1p'");
+            }
+            int nMin = f.getInteger("n_min", 1);
+            int nMax = f.getInteger("n_max", 3);
+            if (nMin < 1 || nMax < nMin) {
+                throw new IllegalArgumentException("field '" + name + "': need 1 <= n_min <= n_max");
+            }
+            fields.add(new Field(name, candidate, rel, type, f.getBoolean("required", false), buckets,
+                    f.getDouble("mean", 0.0), std, scale.equals("log1p"), f.getDouble("default", 0.0), nMin, nMax));
+        }
+        return new FeatureContract(version, api, input, output, fields);
+    }
+
+    private static String requireString(JsonObject json, String key) {
+        Object v = json.getValue(key);
+        if (!(v instanceof String s) || s.isBlank()) {
+            throw new IllegalArgumentException("feature_contract: '" + key + "' must be a non-empty string");
+        }
+        return s;
+    }
+
+    public String version() {
+        return version;
+    }
+
+    public Api api() {
+        return api;
+    }
+
+    /** Name of the model input the contract fills. */
+    public String input() {
+        return input;
+    }
+
+    /** Name of the model output holding the score (one value per row). */
+    public String output() {
+        return output;
+    }
+
+    /** Features per row. */
+    public int width() {
+        return width;
+    }
+
+    /**
+     * Encodes a request into a {@code [rows, width]} FP32 tensor: one row per candidate for {@code rank}, one row for
+     * {@code moderate}. The request's structure (candidates array, text length) is validated by the API layer;
+     * this checks each declared field's type and presence.
+     *
+     * @throws WeirException INVALID_ARGUMENT naming the offending field
+     */
+    public Tensor encode(JsonObject request) {
+        if (api == Api.RANK) {
+            JsonArray candidates = request.getJsonArray("candidates");
+            int rows = candidates.size();
+            float[] out = new float[rows * width];
+            for (int r = 0; r < rows; r++) {
+                encodeRow(request, candidates.getJsonObject(r), r, out, r * width);
+            }
+            return Tensor.ofFloats(new long[] {rows, width}, out);
+        }
+        float[] out = new float[width];
+        encodeRow(request, null, -1, out, 0);
+        return Tensor.ofFloats(new long[] {1, width}, out);
+    }
+
+    private void encodeRow(JsonObject request, JsonObject candidate, int index, float[] out, int offset) {
+        int pos = offset;
+        for (Field f : fields) {
+            Object value = lookup(f.candidateScope ? candidate : request, f.path);
+            String where = f.candidateScope ? "candidates[" + index + "]." + f.displayPath() : f.displayPath();
+            if (value == null && f.required) {
+                throw WeirException.invalid(where + " is required");
+            }
+            switch (f.type) {
+                case NUMERIC -> out[pos] = numeric(f, value, where);
+                case CATEGORICAL -> {
+                    if (value != null) {
+                        String s = scalarString(value, where);
+                        out[pos + bucket(f.name, s, f.buckets)] = 1f;
+                    }
+                }
+                case TEXT_NGRAMS -> {
+                    if (value != null) {
+                        if (!(value instanceof String s)) {
+                            throw WeirException.invalid(where + " must be a string");
+                        }
+                        textNgrams(f, s, out, pos);
+                    }
+                }
+                case HOUR_OF_DAY -> {
+                    if (value != null) {
+                        double hour = hourOfDay(value, where);
+                        double angle = 2 * Math.PI * hour / 24.0;
+                        out[pos] = (float) StrictMath.sin(angle);
+                        out[pos + 1] = (float) StrictMath.cos(angle);
+                    }
+                }
+            }
+            pos += f.width();
+        }
+    }
+
+    private static Object lookup(JsonObject root, String[] path) {
+        Object cur = root;
+        for (String p : path) {
+            if (!(cur instanceof JsonObject o)) {
+                return null;
+            }
+            cur = o.getValue(p);
+        }
+        return cur;
+    }
+
+    private static float numeric(Field f, Object value, String where) {
+        double x;
+        if (value == null) {
+            x = f.defaultValue;
+        } else if (value instanceof Number n) {
+            x = n.doubleValue();
+        } else {
+            throw WeirException.invalid(where + " must be a number");
+        }
+        if (!Double.isFinite(x)) {
+            throw WeirException.invalid(where + " must be finite");
+        }
+        if (f.log1p) {
+            if (x <= -1) {
+                throw WeirException.invalid(where + " must be greater than -1");
+            }
+            x = StrictMath.log1p(x);
+        }
+        return (float) ((x - f.mean) / f.std);
+    }
+
+    private static String scalarString(Object value, String where) {
+        if (value instanceof String s) {
+            return s;
+        }
+        if (value instanceof Number || value instanceof Boolean) {
+            return String.valueOf(value);
+        }
+        throw WeirException.invalid(where + " must be a string");
+    }
+
+    private static double hourOfDay(Object value, String where) {
+        if (!(value instanceof String s)) {
+            throw WeirException.invalid(where + " must be an ISO-8601 timestamp string");
+        }
+        try {
+            OffsetDateTime t = OffsetDateTime.parse(s).withOffsetSameInstant(ZoneOffset.UTC);
+            return t.getHour() + t.getMinute() / 60.0;
+        } catch (DateTimeParseException e) {
+            throw WeirException.invalid(where + " is not an ISO-8601 timestamp with offset: '" + abbreviate(s) + "'");
+        }
+    }
+
+    private static void textNgrams(Field f, String text, float[] out, int pos) {
+        String t = text.toLowerCase(Locale.ROOT);
+        int[] cps = t.codePoints().toArray();
+        double sumSq = 0;
+        for (int n = f.nMin; n <= f.nMax; n++) {
+            for (int i = 0; i + n <= cps.length; i++) {
+                String gram = new String(cps, i, n);
+                int b = bucket(f.name, gram, f.buckets);
+                float before = out[pos + b];
+                out[pos + b] = before + 1f;
+                sumSq += 2 * before + 1; // (c+1)^2 - c^2
+            }
+        }
+        if (sumSq > 0) {
+            float inv = (float) (1.0 / Math.sqrt(sumSq));
+            for (int i = 0; i < f.buckets; i++) {
+                out[pos + i] *= inv;
+            }
+        }
+    }
+
+    /** Stable bucket of a value: FNV-1a 64 over UTF-8 of {@code field NUL value}, unsigned mod buckets. */
+    public static int bucket(String field, String value, int buckets) {
+        long h = 0xcbf29ce484222325L;
+        h = fnv(h, field.getBytes(StandardCharsets.UTF_8));
+        h ^= 0;
+        h *= 0x100000001b3L;
+        h = fnv(h, value.getBytes(StandardCharsets.UTF_8));
+        return (int) Long.remainderUnsigned(h, buckets);
+    }
+
+    private static long fnv(long h, byte[] bytes) {
+        for (byte b : bytes) {
+            h ^= (b & 0xff);
+            h *= 0x100000001b3L;
+        }
+        return h;
+    }
+
+    private static String abbreviate(String s) {
+        return s.length() <= 40 ? s : s.substring(0, 40) + "...";
+    }
+}
