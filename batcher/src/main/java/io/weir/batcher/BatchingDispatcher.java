@@ -1,0 +1,253 @@
+package io.weir.batcher;
+
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.weir.batcher.internal.Backends;
+import io.weir.batcher.internal.Completion;
+import io.weir.batcher.internal.Lane;
+import io.weir.batcher.internal.LaneMetrics;
+import io.weir.batcher.internal.Pending;
+import io.weir.batcher.internal.SplitJoin;
+import io.weir.runtime.ErrorCode;
+import io.weir.runtime.ModelConfig;
+import io.weir.runtime.ModelHandle;
+import io.weir.runtime.ModelKey;
+import io.weir.runtime.ModelRegistry;
+import io.weir.runtime.Tensor;
+import io.weir.runtime.TensorSpec;
+import io.weir.runtime.Ticker;
+import io.weir.runtime.WeirException;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * The batching dispatcher: requests from every event loop meet on one Disruptor ring per model version, and a
+ * batching thread per version forms batches under the version's policy ({@code none}, {@code fixed},
+ * {@code adaptive}; see {@link io.weir.batcher.policy.PolicySpec}) and runs them on the preferred backend, falling back
+ * to the CPU pool.
+ *
+ * <p>Design note. Threads: callers (event loops) run {@link #submit}, which validates, splits oversized requests,
+ * applies admission control and publishes without blocking; one batching thread per version forms batches; the CPU
+ * pool ({@code cpuThreads} threads shared by all versions) and one executor per non-CPU backend compute them and
+ * complete the futures (callers hop back to their context with {@link VertxCompletion}). {@code lanes} is created
+ * lazily per version on first use and torn down when the registry unloads the version; a reload keeps the lane and
+ * swaps its config. Every admitted request is answered exactly once: by its batch, by expiry, or with UNAVAILABLE
+ * when its version is unloaded before it ran. Deadlines: a request's deadline is the earlier of its own
+ * {@code deadlineNanos} and enqueue + the model's latency budget.
+ */
+public final class BatchingDispatcher implements InferenceDispatcher {
+    private final ModelRegistry registry;
+    private final Ticker ticker;
+    private final MeterRegistry meters;
+    private final BatchingOptions options;
+    private final ThreadPoolExecutor cpuPool;
+    private final Map<String, ExecutorService> devicePools = new ConcurrentHashMap<>();
+    private final Backends backends;
+    private final Map<ModelKey, Lane> lanes = new ConcurrentHashMap<>();
+    private final LongAdder duplicates = new LongAdder();
+    private volatile boolean closed;
+
+    /**
+     * @param cpuThreads threads of the CPU inference pool (usually the number of cores)
+     */
+    public BatchingDispatcher(ModelRegistry registry, Ticker ticker, int cpuThreads, MeterRegistry meters,
+                              BatchingOptions options) {
+        if (cpuThreads < 1) {
+            throw new IllegalArgumentException("cpuThreads must be at least 1");
+        }
+        this.registry = registry;
+        this.ticker = ticker;
+        this.meters = meters;
+        this.options = options;
+        AtomicInteger n = new AtomicInteger();
+        this.cpuPool = new ThreadPoolExecutor(cpuThreads, cpuThreads, 0, TimeUnit.MILLISECONDS,
+                new LinkedBlockingQueue<>(), r -> daemon(r, "weir-cpu-" + n.incrementAndGet()));
+        this.backends = new Backends(cpuPool, cpuThreads, name -> devicePools.computeIfAbsent(name,
+                k -> Executors.newFixedThreadPool(options.deviceWorkers(), r -> daemon(r, "weir-" + k + "-worker"))),
+                options.deviceWorkers(), options.backendHealth(), ticker);
+        FunctionCounter.builder("weir.batcher.double.answers", duplicates, LongAdder::doubleValue)
+                .description("Attempts to answer a request a second time (must stay 0)").register(meters);
+        registry.onChange(this::onRegistryChange);
+    }
+
+    private static Thread daemon(Runnable r, String name) {
+        Thread t = new Thread(r, name);
+        t.setDaemon(true);
+        return t;
+    }
+
+    @Override
+    public Ticker ticker() {
+        return ticker;
+    }
+
+    @Override
+    public CompletableFuture<InferenceResult> submit(InferenceRequest request) {
+        CompletableFuture<InferenceResult> future = new CompletableFuture<>();
+        try {
+            WeirException refused = admit(request, future);
+            if (refused != null) {
+                future.completeExceptionally(refused);
+            }
+        } catch (RuntimeException e) {
+            future.completeExceptionally(e instanceof WeirException w ? w
+                    : new WeirException(ErrorCode.INTERNAL, "could not queue the request", 0, e));
+        }
+        return future;
+    }
+
+    private WeirException admit(InferenceRequest request, CompletableFuture<InferenceResult> future) {
+        if (closed) {
+            return WeirException.unavailable("the dispatcher is shut down");
+        }
+        ModelKey key = request.model();
+        Optional<ModelHandle> peeked = registry.peek(key);
+        if (peeked.isEmpty()) {
+            return WeirException.unavailable(key + " is not loaded");
+        }
+        Lane lane = lane(peeked.get());
+        ModelConfig config = lane.config();
+        String invalid = validate(request, config);
+        if (invalid != null) {
+            lane.metrics().rejected("invalid");
+            return WeirException.invalid(invalid);
+        }
+        long now = ticker.nanos();
+        long deadline = Math.min(request.deadlineNanos(), request.enqueueNanos() + config.latencyBudgetNanos());
+        if (deadline - now <= 0) {
+            lane.metrics().timedOut("admission");
+            return WeirException.deadline("deadline passed before the request was queued");
+        }
+        int max = config.maxBatchRows();
+        List<Pending> parts;
+        if (request.rows() <= max) {
+            parts = List.of(new Pending(request, deadline, futureCompletion(future), duplicates));
+        } else if (config.oversize() == ModelConfig.Oversize.SPLIT) {
+            parts = new ArrayList<>();
+            for (SplitJoin.Part part : SplitJoin.split(request, max, future)) {
+                parts.add(new Pending(part.request(), deadline, part.completion(), duplicates));
+            }
+            if (parts.size() > options.ringSize()) {
+                lane.metrics().rejected("oversize");
+                return WeirException.invalid(request.rows() + " rows need " + parts.size()
+                        + " batches, more than the queue of " + key + " holds");
+            }
+        } else {
+            lane.metrics().rejected("oversize");
+            return WeirException.invalid(request.rows() + " rows exceed the max batch of " + max + " rows of " + key);
+        }
+        return lane.admit(parts, request.rows(), now);
+    }
+
+    private static Completion futureCompletion(CompletableFuture<InferenceResult> future) {
+        return new Completion() {
+            @Override
+            public void succeed(InferenceResult result) {
+                future.complete(result);
+            }
+
+            @Override
+            public void fail(Throwable error) {
+                future.completeExceptionally(error);
+            }
+        };
+    }
+
+    /** Every declared input present with the request's row count and the declared type and row shape. */
+    private static String validate(InferenceRequest request, ModelConfig config) {
+        for (TensorSpec spec : config.inputs()) {
+            Tensor t = request.inputs().get(spec.name());
+            if (t == null) {
+                return "missing input '" + spec.name() + "'";
+            }
+            if (!t.conformsTo(spec)) {
+                return "input '" + spec.name() + "' is " + t + ", declared " + spec;
+            }
+            if (t.rows() != request.rows()) {
+                return "input '" + spec.name() + "' has " + t.rows() + " rows, the request " + request.rows();
+            }
+        }
+        return null;
+    }
+
+    private Lane lane(ModelHandle handle) {
+        Lane lane = lanes.get(handle.key());
+        if (lane != null) {
+            return lane;
+        }
+        return lanes.computeIfAbsent(handle.key(), k -> {
+            LaneMetrics metrics = new LaneMetrics(k, meters, ticker, options.snapshotInterval().toNanos());
+            Lane created;
+            try {
+                created = new Lane(handle, registry, ticker, backends, metrics, options.policyOverride(),
+                        options.ringSize(), options.waitMode(), duplicates);
+            } catch (IllegalArgumentException e) {
+                metrics.close();
+                throw new WeirException(ErrorCode.INTERNAL, "invalid batching config of " + k + ": " + e.getMessage());
+            }
+            created.start();
+            return created;
+        });
+    }
+
+    private void onRegistryChange(ModelKey key) {
+        Optional<ModelHandle> now = registry.peek(key);
+        if (now.isPresent()) {
+            Lane lane = lanes.get(key);
+            if (lane != null) {
+                lane.reconfigure(now.get().config());
+            }
+            return;
+        }
+        Lane lane = lanes.remove(key);
+        if (lane != null) {
+            lane.close();
+        }
+        backends.forget(key);
+    }
+
+    /** The policy a version batches with right now ({@code none}, {@code fixed}, {@code adaptive}), if it has a lane. */
+    public Optional<String> policyOf(ModelKey key) {
+        return Optional.ofNullable(lanes.get(key)).map(Lane::policyName);
+    }
+
+    /**
+     * p50/p95/p99 of queue wait, compute and total per version and backend over the last interval (at least
+     * {@link BatchingOptions#snapshotInterval()} long; readers share the interval).
+     */
+    public List<LatencySnapshot> latencySnapshots() {
+        List<LatencySnapshot> out = new ArrayList<>();
+        lanes.values().forEach(l -> out.addAll(l.metrics().snapshot()));
+        return out;
+    }
+
+    /** Attempts to answer an already answered request; 0 unless something is badly wrong. */
+    public long doubleAnswers() {
+        return duplicates.sum();
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        for (ModelKey key : List.copyOf(lanes.keySet())) {
+            Lane lane = lanes.remove(key);
+            if (lane != null) {
+                lane.close();
+            }
+        }
+        cpuPool.shutdown();
+        devicePools.values().forEach(ExecutorService::shutdown);
+    }
+}

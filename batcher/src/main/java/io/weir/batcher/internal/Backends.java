@@ -1,0 +1,129 @@
+package io.weir.batcher.internal;
+
+import io.weir.batcher.BackendHealth;
+import io.weir.batcher.policy.LatencyModel;
+import io.weir.runtime.ModelKey;
+import io.weir.runtime.Ticker;
+
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
+
+/**
+ * The executors batches compute on and what is known about each backend, shared by every lane: the CPU pool (sized to
+ * the cores by the dispatcher), one executor per non-CPU backend (a GPU worker), the compute-time fit of every
+ * (version, backend) pair, and the health of each non-CPU backend, either supplied ({@link BackendHealth}) or
+ * {@link Observed} here.
+ *
+ * <p>Thread-safe: maps are concurrent, fits are thread-safe, device counters are atomics.
+ */
+public final class Backends {
+    public static final String CPU = "cpu";
+
+    private final Executor cpu;
+    private final int cpuThreads;
+    private final Function<String, Executor> deviceExecutors;
+    private final int deviceWorkers;
+    private final Map<String, BackendHealth> supplied;
+    private final Ticker ticker;
+    private final Map<String, Executor> devices = new ConcurrentHashMap<>();
+    private final Map<String, Observed> observed = new ConcurrentHashMap<>();
+    private final Map<FitKey, LatencyModel> fits = new ConcurrentHashMap<>();
+
+    private record FitKey(ModelKey model, String backend) {
+    }
+
+    /**
+     * @param deviceExecutors creates the executor of a non-CPU backend on first use
+     * @param deviceWorkers   batches one non-CPU backend computes at once (threads of its executor)
+     */
+    public Backends(Executor cpu, int cpuThreads, Function<String, Executor> deviceExecutors, int deviceWorkers,
+                    Map<String, BackendHealth> supplied, Ticker ticker) {
+        this.cpu = cpu;
+        this.cpuThreads = cpuThreads;
+        this.deviceExecutors = deviceExecutors;
+        this.deviceWorkers = deviceWorkers;
+        this.supplied = Map.copyOf(supplied);
+        this.ticker = ticker;
+    }
+
+    Executor executor(String backend) {
+        return backend.equals(CPU) ? cpu : devices.computeIfAbsent(backend, deviceExecutors);
+    }
+
+    int cpuThreads() {
+        return cpuThreads;
+    }
+
+    int deviceWorkers() {
+        return deviceWorkers;
+    }
+
+    public LatencyModel fit(ModelKey model, String backend) {
+        return fits.computeIfAbsent(new FitKey(model, backend), k -> new LatencyModel());
+    }
+
+    public void forget(ModelKey model) {
+        fits.keySet().removeIf(k -> k.model().equals(model));
+    }
+
+    BackendHealth health(String backend) {
+        BackendHealth h = supplied.get(backend);
+        return h != null ? h : observed(backend);
+    }
+
+    Observed observed(String backend) {
+        return observed.computeIfAbsent(backend, Observed::new);
+    }
+
+    /**
+     * Health of a backend nobody reports on, judged from this batcher's own calls: a breaker opens after
+     * {@value #TRIP_AFTER} consecutive failures and lets one trial batch through after {@code COOL_DOWN}; the
+     * predicted latency is the version's fitted compute time, stretched by the batches queued ahead on the device.
+     */
+    final class Observed implements BackendHealth {
+        static final int TRIP_AFTER = 3;
+        static final long COOL_DOWN = TimeUnit.SECONDS.toNanos(5);
+
+        private final String backend;
+        private final AtomicInteger inFlight = new AtomicInteger();
+        private final AtomicInteger consecutiveFailures = new AtomicInteger();
+        private volatile long openUntil;
+
+        Observed(String backend) {
+            this.backend = backend;
+        }
+
+        @Override
+        public boolean healthy() {
+            return consecutiveFailures.get() < TRIP_AFTER || ticker.nanos() - openUntil >= 0;
+        }
+
+        @Override
+        public long predictedLatencyNanos(ModelKey model, int rows) {
+            double queuedAhead = (double) inFlight.get() / deviceWorkers;
+            return (long) (fit(model, backend).predictNanos(rows) * (1 + queuedAhead));
+        }
+
+        @Override
+        public int inFlight() {
+            return inFlight.get();
+        }
+
+        void started() {
+            inFlight.incrementAndGet();
+        }
+
+        void finished(boolean ok) {
+            inFlight.decrementAndGet();
+            if (ok) {
+                consecutiveFailures.set(0);
+            } else if (consecutiveFailures.incrementAndGet() >= TRIP_AFTER) {
+                openUntil = ticker.nanos() + COOL_DOWN;
+            }
+        }
+    }
+}

@@ -1,0 +1,230 @@
+package io.weir.batcher.internal;
+
+import com.lmax.disruptor.EventHandler;
+import io.weir.batcher.Priority;
+import io.weir.batcher.policy.BatchPolicy;
+import io.weir.batcher.policy.BatchPolicy.Flush;
+import io.weir.batcher.policy.BatchPolicy.Wait;
+import io.weir.batcher.policy.LatencyModel;
+import io.weir.batcher.policy.PendingView;
+import io.weir.runtime.WeirException;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+
+/**
+ * The batching thread's consumer: takes admitted requests off the ring into two FIFO queues (HIGH before NORMAL),
+ * and whenever something changed (the end of a run of arrivals, the cap reached, its flush timer, a worker finishing)
+ * drops what expired, asks the policy, and either hands a batch to the {@link BatchRunner} or sets the next wake-up.
+ *
+ * <p>Design note. Everything here is owned by the batching thread; nothing else reads it (tests drive the same
+ * methods from the test thread with an injected ticker). Invariants: {@code rows} is the sum of the queued requests'
+ * rows; {@code earliestDeadline} is at most every queued deadline (recomputed when its holder leaves); the next
+ * wake-up is never later than the earliest deadline, so an expiring request is answered DEADLINE_EXCEEDED at its
+ * deadline even while the policy waits for a free slot. The arrival rate is an exponentially decaying count of rows
+ * (time constant {@value #RATE_TAU_NANOS} ns), a rate estimate that needs no window bookkeeping.
+ */
+final class BatchFormer implements EventHandler<RequestSlot>, PendingView {
+    static final long RATE_TAU_NANOS = 50_000_000L;
+
+    private final Lane lane;
+    private final ArrayDeque<Pending> high = new ArrayDeque<>();
+    private final ArrayDeque<Pending> normal = new ArrayDeque<>();
+    private int rows;
+    private long earliestDeadline = Long.MAX_VALUE;
+    private double ratePerNano;
+    private long rateAt = Long.MIN_VALUE;
+    private long now;
+    private Lane.Settings settings;
+
+    BatchFormer(Lane lane) {
+        this.lane = lane;
+        this.settings = lane.settings();
+    }
+
+    @Override
+    public void onEvent(RequestSlot slot, long sequence, boolean endOfBatch) {
+        Pending p = slot.pending;
+        slot.pending = null;
+        long t = lane.ticker.nanos();
+        accept(p, t);
+        if (endOfBatch || rows >= settings.policy().maxBatchRows()) {
+            decide(t);
+        }
+    }
+
+    @Override
+    public void onTimeout(long sequence) {
+        decide(lane.ticker.nanos());
+    }
+
+    @Override
+    public void onShutdown() {
+        failAll(WeirException.unavailable(lane.key + " was unloaded"));
+    }
+
+    void accept(Pending p, long t) {
+        if (p.deadlineNanos - t <= 0) {
+            expire(p, "queue");
+            lane.queuedRequests.decrementAndGet();
+            lane.queuedRows.addAndGet(-p.rows());
+            return;
+        }
+        (p.request.priority() == Priority.HIGH ? high : normal).addLast(p);
+        rows += p.rows();
+        earliestDeadline = Math.min(earliestDeadline, p.deadlineNanos);
+        if (rateAt != Long.MIN_VALUE) {
+            ratePerNano *= Math.exp(-(double) (t - rateAt) / RATE_TAU_NANOS);
+        }
+        ratePerNano += (double) p.rows() / RATE_TAU_NANOS;
+        rateAt = t;
+    }
+
+    /** Drops what expired, then flushes as long as the policy says so; leaves the next wake-up set. */
+    void decide(long t) {
+        now = t;
+        if (settings != lane.settings()) {
+            settings = lane.settings();
+        }
+        if (earliestDeadline - t <= 0) {
+            expireDue(t);
+        }
+        BatchPolicy policy = settings.policy();
+        while (!high.isEmpty() || !normal.isEmpty()) {
+            switch (policy.decide(this, t)) {
+                case Flush f -> flush(f, t);
+                case Wait w -> {
+                    lane.waits.wakeAt(Math.min(w.untilNanos(), earliestDeadline));
+                    return;
+                }
+            }
+        }
+        lane.waits.wakeAt(FlushWaitStrategy.NEVER);
+    }
+
+    private void flush(Flush f, long t) {
+        List<Pending> taken = new ArrayList<>();
+        int batchRows = 0;
+        boolean deadlineLeft = false;
+        outer:
+        for (ArrayDeque<Pending> q : List.of(high, normal)) {
+            while (!q.isEmpty() && taken.size() < f.requests()) {
+                Pending p = q.peekFirst();
+                if (!taken.isEmpty() && batchRows + p.rows() > f.rows()) {
+                    break outer;
+                }
+                q.pollFirst();
+                taken.add(p);
+                batchRows += p.rows();
+                deadlineLeft |= p.deadlineNanos == earliestDeadline;
+            }
+        }
+        rows -= batchRows;
+        lane.queuedRequests.addAndGet(-taken.size());
+        lane.queuedRows.addAndGet(-batchRows);
+        if (deadlineLeft) {
+            recomputeEarliestDeadline();
+        }
+        lane.runner.start(taken, batchRows, t);
+    }
+
+    private void expireDue(long t) {
+        for (ArrayDeque<Pending> q : List.of(high, normal)) {
+            for (Iterator<Pending> it = q.iterator(); it.hasNext(); ) {
+                Pending p = it.next();
+                if (p.deadlineNanos - t <= 0) {
+                    it.remove();
+                    rows -= p.rows();
+                    lane.queuedRequests.decrementAndGet();
+                    lane.queuedRows.addAndGet(-p.rows());
+                    expire(p, "queue");
+                }
+            }
+        }
+        recomputeEarliestDeadline();
+    }
+
+    private void expire(Pending p, String stage) {
+        lane.metrics.timedOut(stage);
+        p.fail(WeirException.deadline("deadline passed after "
+                + (lane.ticker.nanos() - p.request.enqueueNanos()) / 1_000_000 + " ms waiting for a batch"));
+    }
+
+    private void recomputeEarliestDeadline() {
+        long d = Long.MAX_VALUE;
+        for (Pending p : high) {
+            d = Math.min(d, p.deadlineNanos);
+        }
+        for (Pending p : normal) {
+            d = Math.min(d, p.deadlineNanos);
+        }
+        earliestDeadline = d;
+    }
+
+    private void failAll(WeirException e) {
+        for (ArrayDeque<Pending> q : List.of(high, normal)) {
+            Pending p;
+            while ((p = q.pollFirst()) != null) {
+                lane.queuedRequests.decrementAndGet();
+                lane.queuedRows.addAndGet(-p.rows());
+                p.fail(e);
+            }
+        }
+        rows = 0;
+        earliestDeadline = Long.MAX_VALUE;
+    }
+
+    // ---- PendingView, read by the policy during decide() ----
+
+    @Override
+    public int rows() {
+        return rows;
+    }
+
+    @Override
+    public int requests() {
+        return high.size() + normal.size();
+    }
+
+    @Override
+    public long oldestEnqueueNanos() {
+        long oldest = Long.MAX_VALUE;
+        if (!high.isEmpty()) {
+            oldest = high.peekFirst().request.enqueueNanos();
+        }
+        if (!normal.isEmpty()) {
+            oldest = Math.min(oldest, normal.peekFirst().request.enqueueNanos());
+        }
+        return oldest;
+    }
+
+    @Override
+    public long earliestDeadlineNanos() {
+        return earliestDeadline;
+    }
+
+    @Override
+    public int freeSlots() {
+        return lane.maxInFlight - lane.inFlightBatches.get();
+    }
+
+    @Override
+    public int parallelism() {
+        return lane.parallelism;
+    }
+
+    @Override
+    public double arrivalRowsPerSecond() {
+        if (rateAt == Long.MIN_VALUE) {
+            return 0;
+        }
+        return ratePerNano * Math.exp(-(double) (now - rateAt) / RATE_TAU_NANOS) * 1e9;
+    }
+
+    @Override
+    public LatencyModel compute() {
+        return lane.backends.fit(lane.key, lane.primaryBackend());
+    }
+}

@@ -1,0 +1,227 @@
+package io.weir.batcher.internal;
+
+import io.weir.batcher.BackendHealth;
+import io.weir.batcher.InferenceResult;
+import io.weir.runtime.ErrorCode;
+import io.weir.runtime.InferenceException;
+import io.weir.runtime.LoadedModel;
+import io.weir.runtime.ModelHandle;
+import io.weir.runtime.Tensor;
+import io.weir.runtime.TensorSpec;
+import io.weir.runtime.WeirException;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.RejectedExecutionException;
+
+/**
+ * Computes formed batches: picks the backend per batch, runs it on that backend's executor, answers each request
+ * with its own rows, and falls back to the CPU when the preferred backend is unhealthy, saturated or fails.
+ *
+ * <p>Design note. {@link #start} runs on the batching thread: it takes the model lease (released exactly once, in
+ * {@link #finish}), chooses the backend and counts the batch in flight. {@link #run} runs on a worker: it drops
+ * requests that expired while queued for the worker, concatenates, computes, checks the outputs and scatters them.
+ * A failure on a non-CPU backend resubmits the <em>same</em> batch (same requests, none answered yet) to the CPU
+ * pool; only the last attempt answers, so every request is answered exactly once whatever fails. A non-device
+ * failure of a multi-request batch on the CPU reruns its requests one by one, so one malformed request does not fail
+ * its batch-mates.
+ */
+final class BatchRunner {
+    private final Lane lane;
+
+    BatchRunner(Lane lane) {
+        this.lane = lane;
+    }
+
+    void start(List<Pending> requests, int rows, long now) {
+        ModelHandle handle = lane.registry.acquire(lane.key).orElse(null);
+        if (handle == null) {
+            WeirException e = WeirException.unavailable(lane.key + " is not loaded");
+            requests.forEach(p -> p.fail(e));
+            return;
+        }
+        long deadline = Long.MAX_VALUE;
+        for (Pending p : requests) {
+            deadline = Math.min(deadline, p.deadlineNanos);
+        }
+        String chosen = Backends.CPU;
+        String preferred = null;
+        String reason = null;
+        for (String b : handle.backends()) {
+            if (b.equals(Backends.CPU)) {
+                break;
+            }
+            if (preferred == null) {
+                preferred = b;
+            }
+            BackendHealth health = lane.backends.health(b);
+            if (!health.healthy()) {
+                reason = "unhealthy";
+            } else if (now + health.predictedLatencyNanos(lane.key, rows) - deadline > 0) {
+                reason = "saturated";
+            } else {
+                chosen = b;
+                break;
+            }
+        }
+        boolean fellBack = preferred != null && !chosen.equals(preferred);
+        if (fellBack) {
+            lane.metrics.fellBack(preferred, chosen, reason);
+        }
+        Batch batch = new Batch(requests, rows, handle, preferred, reason);
+        lane.inFlightBatches.incrementAndGet();
+        lane.inFlightRows.addAndGet(rows);
+        submit(batch, chosen, fellBack);
+    }
+
+    private void submit(Batch batch, String backend, boolean fellBack) {
+        if (!backend.equals(Backends.CPU)) {
+            lane.backends.observed(backend).started();
+        }
+        try {
+            lane.backends.executor(backend).execute(() -> run(batch, backend, fellBack));
+        } catch (RejectedExecutionException e) {
+            if (!backend.equals(Backends.CPU)) {
+                lane.backends.observed(backend).finished(true);
+            }
+            WeirException err = WeirException.unavailable("the dispatcher is shutting down");
+            batch.requests().forEach(p -> p.fail(err));
+            finish(batch);
+        }
+    }
+
+    void run(Batch batch, String backend, boolean fellBack) {
+        long start = lane.ticker.nanos();
+        List<Pending> live = new ArrayList<>(batch.requests().size());
+        int rows = 0;
+        for (Pending p : batch.requests()) {
+            if (p.answered()) {
+                continue;
+            }
+            if (p.deadlineNanos - start <= 0) {
+                lane.metrics.timedOut("before_compute");
+                p.fail(WeirException.deadline("deadline passed after " + (start - p.request.enqueueNanos()) / 1_000_000
+                        + " ms waiting for a worker"));
+            } else {
+                live.add(p);
+                rows += p.rows();
+            }
+        }
+        if (live.isEmpty()) {
+            deviceDone(backend, true);
+            finish(batch);
+            return;
+        }
+        ModelHandle handle = batch.handle();
+        LoadedModel model = handle.on(backend).orElse(handle.cpu());
+        try {
+            Map<String, Tensor> out = model.run(concat(live));
+            long end = lane.ticker.nanos();
+            checkOutputs(out, rows);
+            deviceDone(backend, true);
+            complete(batch, live, out, rows, backend, start, end, fellBack);
+            finish(batch);
+        } catch (InferenceException | RuntimeException e) {
+            deviceDone(backend, false);
+            if (!backend.equals(Backends.CPU)) {
+                lane.metrics.fellBack(backend, Backends.CPU, "failure");
+                submit(new Batch(live, batch.rows(), handle, backend, "failure"), Backends.CPU, true);
+                return;
+            }
+            boolean requestFault = e instanceof InferenceException ie && !ie.deviceFault() || e instanceof IllegalArgumentException;
+            if (live.size() > 1 && requestFault) {
+                for (Pending p : live) {
+                    runAlone(batch, p, fellBack);
+                }
+            } else {
+                lane.metrics.failed(backend);
+                WeirException err = new WeirException(ErrorCode.INTERNAL, "inference failed on " + backend, 0, e);
+                live.forEach(p -> p.fail(err));
+            }
+            finish(batch);
+        }
+    }
+
+    private void runAlone(Batch batch, Pending p, boolean fellBack) {
+        long start = lane.ticker.nanos();
+        try {
+            Map<String, Tensor> out = batch.handle().cpu().run(p.request.inputs());
+            long end = lane.ticker.nanos();
+            checkOutputs(out, p.rows());
+            complete(batch, List.of(p), out, p.rows(), Backends.CPU, start, end, fellBack);
+        } catch (InferenceException | RuntimeException e) {
+            lane.metrics.failed(Backends.CPU);
+            p.fail(new WeirException(ErrorCode.INTERNAL, "inference failed on cpu", 0, e));
+        }
+    }
+
+    private void deviceDone(String backend, boolean ok) {
+        if (!backend.equals(Backends.CPU)) {
+            lane.backends.observed(backend).finished(ok);
+        }
+    }
+
+    private static Map<String, Tensor> concat(List<Pending> live) {
+        if (live.size() == 1) {
+            return live.getFirst().request.inputs();
+        }
+        Map<String, Tensor> inputs = new LinkedHashMap<>();
+        for (String name : live.getFirst().request.inputs().keySet()) {
+            List<Tensor> parts = new ArrayList<>(live.size());
+            for (Pending p : live) {
+                parts.add(p.request.inputs().get(name));
+            }
+            inputs.put(name, Tensor.concatRows(parts));
+        }
+        return inputs;
+    }
+
+    private void checkOutputs(Map<String, Tensor> out, int rows) throws InferenceException {
+        for (TensorSpec spec : lane.settings().config().outputs()) {
+            Tensor t = out.get(spec.name());
+            if (t == null || t.rows() != rows) {
+                throw new InferenceException("backend returned " + t + " for output '" + spec.name() + "' of a "
+                        + rows + "-row batch", true);
+            }
+        }
+    }
+
+    private void complete(Batch batch, List<Pending> live, Map<String, Tensor> out, int rows, String backend,
+                          long start, long end, boolean fellBack) {
+        long compute = end - start;
+        lane.backends.fit(lane.key, backend).observe(rows, compute);
+        lane.metrics.batch(backend, rows, live.size(), compute);
+        long worst = 0;
+        long worstBudget = 1;
+        int offset = 0;
+        for (Pending p : live) {
+            Map<String, Tensor> mine;
+            if (live.size() == 1) {
+                mine = out;
+            } else {
+                mine = new LinkedHashMap<>();
+                for (Map.Entry<String, Tensor> e : out.entrySet()) {
+                    mine.put(e.getKey(), e.getValue().sliceRows(offset, offset + p.rows()));
+                }
+            }
+            offset += p.rows();
+            long enqueue = p.request.enqueueNanos();
+            lane.metrics.request(backend, start - enqueue, end - enqueue);
+            if (end - enqueue > worst) {
+                worst = end - enqueue;
+                worstBudget = p.deadlineNanos - enqueue;
+            }
+            p.succeed(new InferenceResult(mine, backend, start - enqueue, compute, rows, fellBack));
+        }
+        lane.settings().policy().onBatchDone(rows, compute, worst, worstBudget);
+    }
+
+    private void finish(Batch batch) {
+        lane.inFlightBatches.decrementAndGet();
+        lane.inFlightRows.addAndGet(-batch.rows());
+        batch.handle().release();
+        lane.poke();
+    }
+}

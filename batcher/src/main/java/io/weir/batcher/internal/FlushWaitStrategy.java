@@ -1,0 +1,151 @@
+package io.weir.batcher.internal;
+
+import com.lmax.disruptor.AlertException;
+import com.lmax.disruptor.Sequence;
+import com.lmax.disruptor.SequenceBarrier;
+import com.lmax.disruptor.TimeoutException;
+import com.lmax.disruptor.WaitStrategy;
+import io.weir.batcher.BatchingOptions.WaitMode;
+import io.weir.runtime.Ticker;
+
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * The batching thread's wait strategy: waits for the next request like Disruptor's own strategies, and also wakes
+ * the thread (with {@link TimeoutException}, which the processor turns into {@code onTimeout}) when the batch former's
+ * flush timer expires or a worker finished a batch ({@link #poke()}). Disruptor's timeout strategies only know a
+ * fixed timeout; a batcher needs "wake me at the oldest request's flush time", which changes with every decision.
+ *
+ * <p>Why PARKING is the default (numbers in docs/PERF.md, "## Batcher", measured with
+ * {@code BatcherBenchmark} on the 2-core development machine): YIELDING and SLEEPING keep the batching thread
+ * runnable, and with one such thread per model version on 2 cores they take CPU from the event loops and the CPU
+ * inference pool, which costs more than they save; BLOCKING takes a lock on every publish even when the consumer is
+ * busy, which event loops pay. PARKING spins briefly, then parks, and producers pay one volatile read per publish
+ * unless the consumer is actually parked.
+ *
+ * <p>Threads: {@link #waitFor} runs only on the batching thread, which also alone writes {@code wakeAtNanos};
+ * {@link #signalAllWhenBlocking} runs on producers after every publish and on halt; {@link #poke} on workers.
+ * Lost wake-ups are excluded by a Dekker pair: the consumer publishes {@code waiter} and then re-reads the cursor and
+ * {@code poked}; a producer advances the cursor (a CAS) before reading {@code waiter}. Parks are capped (1 ms while a
+ * timer is set, so an injected clock that jumps is noticed; 100 ms otherwise, as a backstop).
+ */
+public final class FlushWaitStrategy implements WaitStrategy {
+    public static final long NEVER = Long.MAX_VALUE;
+    private static final int SPINS = 200;
+    private static final long TIMER_PARK_CAP = TimeUnit.MILLISECONDS.toNanos(1);
+    private static final long IDLE_PARK_CAP = TimeUnit.MILLISECONDS.toNanos(100);
+    private static final long SLEEP_NANOS = TimeUnit.MICROSECONDS.toNanos(100);
+
+    private final WaitMode mode;
+    private final Ticker ticker;
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition moved = lock.newCondition();
+    private volatile long wakeAtNanos = NEVER;
+    private volatile boolean poked;
+    private volatile Thread waiter;
+
+    public FlushWaitStrategy(WaitMode mode, Ticker ticker) {
+        this.mode = mode;
+        this.ticker = ticker;
+    }
+
+    /** Batching thread only: the next flush time on the ticker, or {@link #NEVER}. */
+    void wakeAt(long nanos) {
+        wakeAtNanos = nanos;
+    }
+
+    long wakeAt() {
+        return wakeAtNanos;
+    }
+
+    /** Any thread: make the batching thread decide again soon (a worker slot came free). */
+    public void poke() {
+        poked = true;
+        wake();
+    }
+
+    @Override
+    public long waitFor(long sequence, Sequence cursor, Sequence dependentSequence, SequenceBarrier barrier)
+            throws AlertException, InterruptedException, TimeoutException {
+        int spins = 0;
+        while (cursor.get() < sequence) {
+            barrier.checkAlert();
+            if (poked) {
+                poked = false;
+                throw TimeoutException.INSTANCE;
+            }
+            long wake = wakeAtNanos;
+            long remaining = wake == NEVER ? NEVER : wake - ticker.nanos();
+            if (remaining <= 0) {
+                throw TimeoutException.INSTANCE;
+            }
+            long cap = Math.min(remaining, wake == NEVER ? IDLE_PARK_CAP : TIMER_PARK_CAP);
+            if (spins < SPINS) {
+                Thread.onSpinWait();
+            } else {
+                switch (mode) {
+                    case YIELDING -> Thread.yield();
+                    case SLEEPING -> {
+                        if (spins < 2 * SPINS) {
+                            Thread.yield();
+                        } else {
+                            LockSupport.parkNanos(Math.min(cap, SLEEP_NANOS));
+                        }
+                    }
+                    case PARKING -> park(sequence, cursor, barrier, cap);
+                    case BLOCKING -> block(sequence, cursor, barrier, cap);
+                }
+            }
+            spins++;
+        }
+        long available;
+        while ((available = dependentSequence.get()) < sequence) {
+            barrier.checkAlert();
+            Thread.onSpinWait();
+        }
+        return available;
+    }
+
+    private void park(long sequence, Sequence cursor, SequenceBarrier barrier, long nanos) {
+        waiter = Thread.currentThread();
+        if (cursor.get() < sequence && !poked && !barrier.isAlerted()) {
+            LockSupport.parkNanos(this, nanos);
+        }
+        waiter = null;
+    }
+
+    private void block(long sequence, Sequence cursor, SequenceBarrier barrier, long nanos) throws InterruptedException {
+        lock.lock();
+        try {
+            if (cursor.get() < sequence && !poked && !barrier.isAlerted()) {
+                moved.awaitNanos(nanos);
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public void signalAllWhenBlocking() {
+        wake();
+    }
+
+    private void wake() {
+        if (mode == WaitMode.BLOCKING) {
+            lock.lock();
+            try {
+                moved.signalAll();
+            } finally {
+                lock.unlock();
+            }
+        } else {
+            Thread w = waiter;
+            if (w != null) {
+                LockSupport.unpark(w);
+            }
+        }
+    }
+}

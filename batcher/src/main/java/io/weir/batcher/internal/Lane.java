@@ -1,0 +1,264 @@
+package io.weir.batcher.internal;
+
+import com.lmax.disruptor.InsufficientCapacityException;
+import com.lmax.disruptor.RingBuffer;
+import com.lmax.disruptor.dsl.Disruptor;
+import com.lmax.disruptor.dsl.ProducerType;
+import io.vertx.core.json.JsonObject;
+import io.weir.batcher.BatchingOptions.WaitMode;
+import io.weir.batcher.policy.BatchPolicy;
+import io.weir.batcher.policy.LatencyModel;
+import io.weir.batcher.policy.PolicySpec;
+import io.weir.runtime.ModelConfig;
+import io.weir.runtime.ModelHandle;
+import io.weir.runtime.ModelKey;
+import io.weir.runtime.ModelRegistry;
+import io.weir.runtime.Ticker;
+import io.weir.runtime.WeirException;
+
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * One model version's path to its batches: a multi-producer Disruptor ring that event loops publish admitted requests
+ * into, and one batching thread ({@link BatchFormer}) that forms batches and hands them to {@link BatchRunner}.
+ *
+ * <p>Design note. Threads: producers (event loops) run {@link #admit}; the batching thread owns everything in the
+ * former; workers run batches and report back through the atomics below and {@link #poke()}.
+ * Counters: {@code queuedRequests}/{@code queuedRows} count admitted requests not yet in a batch (in the ring or
+ * forming), incremented by producers before publishing, decremented by the batching thread when a request joins a
+ * batch or expires; {@code inFlightBatches}/{@code inFlightRows} count batches handed to a worker and not finished.
+ * Admission prediction reads all four, so work already running is accounted for. {@code queuedRequests} is bounded by
+ * the ring size: the ring itself never fills before that bound, so "ring full" means "this version's queue is full"
+ * and is answered at once with RESOURCE_EXHAUSTED.
+ * Lifecycle: {@code gate} counts producers inside {@link #admit}; {@link #close()} sets its CLOSED bit (no new
+ * producer gets in), waits for those inside to leave, then shuts the ring down: the batching thread drains what was
+ * published and answers everything still waiting UNAVAILABLE in {@code onShutdown}. Nothing admitted is lost.
+ * Reload: {@link #reconfigure} swaps {@code settings}; the batching thread picks the new policy up at its next
+ * decision.
+ */
+public final class Lane implements AutoCloseable {
+    private static final int CLOSED = 1 << 30;
+
+    /** A version's config with the batching policy built from it. */
+    record Settings(ModelConfig config, PolicySpec spec, BatchPolicy policy) {
+    }
+
+    final ModelKey key;
+    final ModelRegistry registry;
+    final Ticker ticker;
+    final Backends backends;
+    final LaneMetrics metrics;
+    final LongAdder duplicates;
+    final int capacity;
+    final int parallelism;
+    final int maxInFlight;
+    final AtomicInteger queuedRequests = new AtomicInteger();
+    final AtomicLong queuedRows = new AtomicLong();
+    final AtomicInteger inFlightBatches = new AtomicInteger();
+    final AtomicLong inFlightRows = new AtomicLong();
+    final FlushWaitStrategy waits;
+    final BatchRunner runner;
+    final BatchFormer former;
+    private final JsonObject policyOverride;
+    private final AtomicInteger gate = new AtomicInteger();
+    private volatile Settings settings;
+    private Disruptor<RequestSlot> disruptor;
+    private RingBuffer<RequestSlot> ring;
+
+    /**
+     * @param handle a handle of the version (only its config and backend list are read)
+     */
+    public Lane(ModelHandle handle, ModelRegistry registry, Ticker ticker, Backends backends, LaneMetrics metrics,
+                JsonObject policyOverride, int capacity, WaitMode waitMode, LongAdder duplicates) {
+        this.key = handle.key();
+        this.registry = registry;
+        this.ticker = ticker;
+        this.backends = backends;
+        this.metrics = metrics;
+        this.policyOverride = policyOverride;
+        this.capacity = capacity;
+        this.duplicates = duplicates;
+        long devices = handle.backends().stream().filter(b -> !b.equals(Backends.CPU)).count();
+        this.parallelism = backends.cpuThreads() + (int) devices * backends.deviceWorkers();
+        this.maxInFlight = parallelism + 1;
+        this.settings = settingsFor(handle.config());
+        this.waits = new FlushWaitStrategy(waitMode, ticker);
+        this.runner = new BatchRunner(this);
+        this.former = new BatchFormer(this);
+        metrics.gauge("weir.batcher.queued.rows", "Rows admitted and not yet in a batch", queuedRows::get);
+        metrics.gauge("weir.batcher.inflight.batches", "Batches computing or queued for a worker", inFlightBatches::get);
+    }
+
+    private Settings settingsFor(ModelConfig config) {
+        PolicySpec spec = PolicySpec.of(config, policyOverride);
+        return new Settings(config, spec, spec.create());
+    }
+
+    /** Starts the batching thread. */
+    public void start() {
+        disruptor = new Disruptor<>(RequestSlot::new, capacity, r -> {
+            Thread t = new Thread(r, "weir-batcher-" + key);
+            t.setDaemon(true);
+            return t;
+        }, ProducerType.MULTI, waits);
+        disruptor.handleEventsWith(former);
+        ring = disruptor.start();
+    }
+
+    Settings settings() {
+        return settings;
+    }
+
+    public ModelConfig config() {
+        return settings.config();
+    }
+
+    public String policyName() {
+        return settings.policy().name();
+    }
+
+    /** A reload of the same version: new config and a fresh policy, taken up at the next batching decision. */
+    public void reconfigure(ModelConfig config) {
+        settings = settingsFor(config);
+    }
+
+    /**
+     * Admits the parts of one request (one part unless it was split): refused at once when the predicted wait would
+     * miss the deadline or the version's queue is full; otherwise all parts are published together.
+     *
+     * @return null when admitted, else the error to answer with
+     */
+    public WeirException admit(List<Pending> parts, int rows, long now) {
+        long deadline = parts.getFirst().deadlineNanos;
+        long predicted = predictLatencyNanos(rows);
+        if (now + predicted > deadline) {
+            metrics.rejected("predicted_wait");
+            return WeirException.exhausted(key + " is overloaded: predicted latency " + predicted / 1_000_000
+                    + " ms exceeds the request's remaining budget " + (deadline - now) / 1_000_000 + " ms",
+                    retryAfterSeconds(predicted));
+        }
+        if (!enter()) {
+            return WeirException.unavailable(key + " is being unloaded");
+        }
+        try {
+            int n = parts.size();
+            if (queuedRequests.addAndGet(n) > capacity) {
+                queuedRequests.addAndGet(-n);
+                return full(predicted);
+            }
+            queuedRows.addAndGet(rows);
+            long hi;
+            try {
+                hi = ring.tryNext(n);
+            } catch (InsufficientCapacityException e) {
+                queuedRequests.addAndGet(-n);
+                queuedRows.addAndGet(-rows);
+                return full(predicted);
+            }
+            long lo = hi - n + 1;
+            for (int i = 0; i < n; i++) {
+                ring.get(lo + i).pending = parts.get(i);
+            }
+            ring.publish(lo, hi);
+            return null;
+        } finally {
+            gate.decrementAndGet();
+        }
+    }
+
+    private WeirException full(long predicted) {
+        metrics.rejected("ring_full");
+        return WeirException.exhausted("the queue of " + key + " is full", retryAfterSeconds(predicted));
+    }
+
+    private static long retryAfterSeconds(long predictedNanos) {
+        return Math.max(1, (predictedNanos + 999_999_999L) / 1_000_000_000L);
+    }
+
+    private boolean enter() {
+        while (true) {
+            int v = gate.get();
+            if ((v & CLOSED) != 0) {
+                return false;
+            }
+            if (gate.compareAndSet(v, v + 1)) {
+                return true;
+            }
+        }
+    }
+
+    /**
+     * Predicted enqueue-to-answer time of a new request of {@code rows} rows: the rows ahead of it (waiting and
+     * running) drained in batches at the policy's cap across this version's workers, then its own compute. Until
+     * enough batches were observed to fit compute time, it predicts 0: an unknown model is not shed.
+     */
+    long predictLatencyNanos(int rows) {
+        BatchPolicy policy = settings.policy();
+        LatencyModel.Fit fit = backends.fit(key, primaryBackend()).fit();
+        if (fit.observations() < 3) {
+            return 0;
+        }
+        int cap = policy.maxBatchRows();
+        long ahead = queuedRows.get() + inFlightRows.get();
+        double batches = policy.name().equals("none")
+                ? queuedRequests.get() + inFlightBatches.get()
+                : Math.ceil((double) ahead / cap);
+        double drain = (batches * fit.fixedNanos() + ahead * fit.perRowNanos()) / parallelism;
+        return (long) (drain + fit.predictNanos(Math.min(rows, cap)));
+    }
+
+    /** The backend the next batch would most likely run on: the first healthy one in the handle's order. */
+    String primaryBackend() {
+        ModelHandle h = registry.peek(key).orElse(null);
+        if (h != null) {
+            for (String b : h.backends()) {
+                if (b.equals(Backends.CPU) || backends.health(b).healthy()) {
+                    return b;
+                }
+            }
+        }
+        return Backends.CPU;
+    }
+
+    /** A worker finished a batch: the batching thread should decide again (a slot is free). */
+    void poke() {
+        waits.poke();
+    }
+
+    public int queuedRequests() {
+        return queuedRequests.get();
+    }
+
+    public int inFlightBatches() {
+        return inFlightBatches.get();
+    }
+
+    public LaneMetrics metrics() {
+        return metrics;
+    }
+
+    @Override
+    public void close() {
+        while (true) {
+            int v = gate.get();
+            if ((v & CLOSED) != 0 || gate.compareAndSet(v, v | CLOSED)) {
+                break;
+            }
+        }
+        while ((gate.get() & ~CLOSED) != 0) {
+            Thread.onSpinWait();
+        }
+        if (disruptor != null) {
+            try {
+                disruptor.shutdown(10, TimeUnit.SECONDS);
+            } catch (com.lmax.disruptor.TimeoutException e) {
+                disruptor.halt();
+            }
+        }
+        metrics.close();
+    }
+}

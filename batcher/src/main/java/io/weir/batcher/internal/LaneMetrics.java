@@ -1,0 +1,166 @@
+package io.weir.batcher.internal;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.Timer;
+import io.weir.batcher.LatencySnapshot;
+import io.weir.batcher.LatencySnapshot.Stage;
+import io.weir.runtime.ModelKey;
+import io.weir.runtime.Ticker;
+import org.HdrHistogram.Histogram;
+import org.HdrHistogram.Recorder;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+
+/**
+ * One model version's metrics, in Micrometer (scraped as Prometheus) and in HdrHistogram {@link Recorder}s whose
+ * interval percentiles the admin API and the router read through {@link #snapshot}.
+ *
+ * <p>Coordinated omission: queue wait is measured from the request's enqueue time, stamped by the caller on the
+ * dispatcher's ticker before admission, to the start of its batch's compute. A stalled batching thread or a
+ * saturated pool therefore shows up as queue wait of every request it delayed, not as one slow sample; load generators
+ * must use open injection (arrivals independent of responses) for the same reason.
+ *
+ * <p>Threads: meters and recorders are thread-safe and recorded from workers; meters are created lazily per backend
+ * (computeIfAbsent) and all removed from the registry on {@link #close()}. {@link #snapshot} is synchronized: it
+ * rolls the recorders at most once per interval and otherwise returns the last roll, so several readers see the same
+ * interval instead of stealing samples from each other.
+ */
+public final class LaneMetrics implements AutoCloseable {
+    private final ModelKey key;
+    private final MeterRegistry registry;
+    private final Ticker ticker;
+    private final long intervalNanos;
+    private final Tags tags;
+    private final List<Meter> meters = new CopyOnWriteArrayList<>();
+    private final Map<String, BackendMeters> byBackend = new ConcurrentHashMap<>();
+    private final Map<String, Counter> counters = new ConcurrentHashMap<>();
+    private long lastRoll = Long.MIN_VALUE;
+    private List<LatencySnapshot> last = List.of();
+
+    public LaneMetrics(ModelKey key, MeterRegistry registry, Ticker ticker, long intervalNanos) {
+        this.key = key;
+        this.registry = registry;
+        this.ticker = ticker;
+        this.intervalNanos = intervalNanos;
+        this.tags = Tags.of("model", key.model(), "version", key.version());
+    }
+
+    final class BackendMeters {
+        final Timer queueWait;
+        final Timer compute;
+        final DistributionSummary batchRows;
+        final DistributionSummary batchRequests;
+        final Recorder queueRecorder = new Recorder(3);
+        final Recorder computeRecorder = new Recorder(3);
+        final Recorder totalRecorder = new Recorder(3);
+
+        BackendMeters(String backend) {
+            Tags t = tags.and("backend", backend);
+            queueWait = add(Timer.builder("weir.batcher.queue.wait").description("Enqueue to compute start")
+                    .tags(t).register(registry));
+            compute = add(Timer.builder("weir.batcher.compute").description("Backend call per batch")
+                    .tags(t).register(registry));
+            batchRows = add(DistributionSummary.builder("weir.batcher.batch.rows").description("Rows per batch")
+                    .baseUnit("rows").tags(t).register(registry));
+            batchRequests = add(DistributionSummary.builder("weir.batcher.batch.requests")
+                    .description("Requests per batch").baseUnit("requests").tags(t).register(registry));
+        }
+    }
+
+    private <M extends Meter> M add(M meter) {
+        meters.add(meter);
+        return meter;
+    }
+
+    BackendMeters backend(String backend) {
+        return byBackend.computeIfAbsent(backend, BackendMeters::new);
+    }
+
+    void gauge(String name, String description, Supplier<Number> value) {
+        add(Gauge.builder(name, value).description(description).tags(tags).register(registry));
+    }
+
+    private Counter counter(String name, String description, String... extraTags) {
+        String id = name + String.join("|", extraTags);
+        return counters.computeIfAbsent(id, k -> add(Counter.builder(name).description(description)
+                .tags(tags.and(extraTags)).register(registry)));
+    }
+
+    /** {@code reason}: ring_full, predicted_wait, oversize, invalid. */
+    public void rejected(String reason) {
+        counter("weir.batcher.rejections", "Requests refused at admission", "reason", reason).increment();
+    }
+
+    /** {@code stage}: admission, queue, before_compute. */
+    public void timedOut(String stage) {
+        counter("weir.batcher.timeouts", "Requests answered DEADLINE_EXCEEDED", "stage", stage).increment();
+    }
+
+    /** {@code reason}: failure, saturated, unhealthy. */
+    void fellBack(String from, String to, String reason) {
+        counter("weir.batcher.fallbacks", "Batches moved from a preferred backend to another", "from", from, "to", to,
+                "reason", reason).increment();
+    }
+
+    void failed(String backend) {
+        counter("weir.batcher.failures", "Batches that failed on the last backend tried", "backend", backend).increment();
+    }
+
+    void batch(String backend, int rows, int requests, long computeNanos) {
+        BackendMeters m = backend(backend);
+        m.batchRows.record(rows);
+        m.batchRequests.record(requests);
+        m.compute.record(computeNanos, TimeUnit.NANOSECONDS);
+        m.computeRecorder.recordValue(Math.max(0, computeNanos));
+    }
+
+    void request(String backend, long queueNanos, long totalNanos) {
+        BackendMeters m = backend(backend);
+        m.queueWait.record(queueNanos, TimeUnit.NANOSECONDS);
+        m.queueRecorder.recordValue(Math.max(0, queueNanos));
+        m.totalRecorder.recordValue(Math.max(0, totalNanos));
+    }
+
+    /** Percentiles of the last completed interval (rolled at most once per interval). */
+    public synchronized List<LatencySnapshot> snapshot() {
+        long now = ticker.nanos();
+        if (lastRoll != Long.MIN_VALUE && now - lastRoll < intervalNanos) {
+            return last;
+        }
+        lastRoll = now;
+        List<LatencySnapshot> out = new ArrayList<>();
+        byBackend.forEach((backend, m) -> {
+            out.add(of(backend, Stage.QUEUE, m.queueRecorder.getIntervalHistogram()));
+            out.add(of(backend, Stage.COMPUTE, m.computeRecorder.getIntervalHistogram()));
+            out.add(of(backend, Stage.TOTAL, m.totalRecorder.getIntervalHistogram()));
+        });
+        last = List.copyOf(out);
+        return last;
+    }
+
+    private LatencySnapshot of(String backend, Stage stage, Histogram h) {
+        return new LatencySnapshot(key, backend, stage, h.getTotalCount(), ms(h.getValueAtPercentile(50)),
+                ms(h.getValueAtPercentile(95)), ms(h.getValueAtPercentile(99)), ms(h.getMaxValue()));
+    }
+
+    private static double ms(long nanos) {
+        return nanos / 1e6;
+    }
+
+    @Override
+    public void close() {
+        meters.forEach(registry::remove);
+        meters.clear();
+    }
+}

@@ -1,0 +1,109 @@
+package io.weir.batcher.policy;
+
+/**
+ * {@code adaptive}, the default: sizes batches from a live model of compute time and of the arrival rate so that
+ * queue wait plus compute stays inside each request's budget while the version keeps up with its load.
+ *
+ * <p>Design note. Inputs: the fitted compute time {@code t(n) = a + b·n} of the backend the next batch will most
+ * likely use ({@link LatencyModel}, fitted from every finished batch), the arrival rate {@code λ} in rows/ns, the
+ * parallelism {@code W} (batches that compute at once), the rows already waiting {@code P} and the earliest deadline
+ * among them. Two batch sizes bound the choice:
+ * <ul>
+ *   <li><b>keep-up size</b> {@code nKeep = h·λ·a / (W − h·λ·b)}: the smallest batch whose throughput
+ *       {@code W·n / t(n)} covers the arrival rate with headroom {@code h}. Smaller batches fall behind, larger ones
+ *       only add latency; at low load it is below one row, so requests run at once.</li>
+ *   <li><b>budget size</b> {@code nBudget}: the largest batch whose remaining fill time {@code (n − P)/λ} plus compute
+ *       {@code t(n)} still ends before the earliest deadline minus a safety margin. Waits therefore count from each
+ *       request's enqueue (the deadline is enqueue + budget), not from when the batcher saw it.</li>
+ * </ul>
+ * The target is {@code min(cap, ⌈nKeep⌉, ⌊nBudget⌋)}. If the rows waiting reach it, the batch starts (taking
+ * everything up to the cap: extra rows are free throughput); otherwise the policy waits until the target is expected
+ * to fill, but never past the moment the target's compute would break the deadline, nor past
+ * {@code max_queue_delay_us} when configured. Until {@code min_samples} batches were observed, or when the arrival
+ * rate is unknown, it does not wait at all.
+ *
+ * <p>Model errors are corrected AIMD-style, as in Clipper: when a finished batch's longest-waiting request used more
+ * than {@code (1 − margin)} of its budget, the usable fraction of the remaining budget is cut by a quarter; every
+ * batch inside it adds 2% back, up to the full budget. Only waiting is affected: when every slot is busy the policy
+ * never waits anyway, requests accumulate and the next free slot takes up to the cap, which is what saturation needs.
+ *
+ * <p>Threads: {@link #decide} runs on the version's batching thread; {@link #onBatchDone} on workers. The only state
+ * shared between them is {@code scale}, written under the monitor and read through a volatile.
+ */
+final class AdaptivePolicy implements BatchPolicy {
+    private static final double MIN_SCALE = 0.2;
+
+    private final int maxRows;
+    private final long maxQueueDelayNanos;
+    private final double headroom;
+    private final int minSamples;
+    private final double margin;
+    private volatile double scale = 1.0;
+
+    AdaptivePolicy(int maxRows, long maxQueueDelayNanos, double headroom, int minSamples, double margin) {
+        this.maxRows = maxRows;
+        this.maxQueueDelayNanos = maxQueueDelayNanos;
+        this.headroom = headroom;
+        this.minSamples = minSamples;
+        this.margin = margin;
+    }
+
+    @Override
+    public String name() {
+        return "adaptive";
+    }
+
+    @Override
+    public int maxBatchRows() {
+        return maxRows;
+    }
+
+    /** Fraction of the remaining budget the policy currently lets itself use (1 until a budget miss). */
+    double scale() {
+        return scale;
+    }
+
+    @Override
+    public Decision decide(PendingView pending, long now) {
+        if (pending.freeSlots() <= 0) {
+            return Wait.FOR_CHANGE;
+        }
+        int waiting = pending.rows();
+        if (waiting >= maxRows) {
+            return Flush.upTo(maxRows);
+        }
+        LatencyModel.Fit fit = pending.compute().fit();
+        double lambda = pending.arrivalRowsPerSecond() / 1e9;
+        if (fit.observations() < minSamples || !(lambda > 0)) {
+            return Flush.upTo(maxRows);
+        }
+        double a = fit.fixedNanos();
+        double b = fit.perRowNanos();
+        long oldest = pending.oldestEnqueueNanos();
+        long deadline = pending.earliestDeadlineNanos();
+        double reserve = margin * Math.max(0, deadline - oldest);
+        double usable = Math.max(0, deadline - now - reserve) * scale;
+
+        double capacityPerBatch = pending.parallelism() - headroom * lambda * b;
+        double keepUp = capacityPerBatch <= 0 ? maxRows : headroom * lambda * a / capacityPerBatch;
+        double withinBudget = (usable - a + waiting / lambda) / (1 / lambda + b);
+        int target = (int) Math.min(maxRows, Math.min(Math.ceil(keepUp), Math.floor(withinBudget)));
+        if (waiting >= target) {
+            return Flush.upTo(maxRows);
+        }
+        double fillAt = now + (target - waiting) / lambda;
+        double latestStart = now + usable - fit.predictNanos(target);
+        double cap = FixedPolicy.saturatingAdd(oldest, maxQueueDelayNanos);
+        long until = (long) Math.min(fillAt, Math.min(latestStart, cap));
+        return until <= now ? Flush.upTo(maxRows) : new Wait(until);
+    }
+
+    @Override
+    public synchronized void onBatchDone(int rows, long computeNanos, long worstLatencyNanos, long budgetNanos) {
+        if (worstLatencyNanos > (1 - margin) * budgetNanos) {
+            scale = Math.max(MIN_SCALE, scale * 0.75);
+        } else if (scale < 1) {
+            scale = Math.min(1, scale + 0.02);
+        }
+    }
+}
