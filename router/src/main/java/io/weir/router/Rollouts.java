@@ -1,0 +1,221 @@
+package io.weir.router;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.vertx.core.json.JsonObject;
+import io.weir.batcher.InferenceDispatcher;
+import io.weir.router.internal.AuditLog;
+import io.weir.router.internal.DefaultRolloutAdmin;
+import io.weir.router.internal.DefaultRouter;
+import io.weir.router.internal.DiffLog;
+import io.weir.router.internal.GoldenSetReplay;
+import io.weir.router.internal.RolloutGuard;
+import io.weir.router.internal.RolloutStats;
+import io.weir.router.internal.RolloutStore;
+import io.weir.router.internal.ShadowMirror;
+import io.weir.runtime.Ticker;
+
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * The router module, assembled: rollout store (config file, validation, audit), router, shadow mirror, rollout guard and
+ * admin operations. Build it with {@link #builder}, {@link #start()} it once the models are loaded, hand
+ * {@link #router()} to the request path and {@link #admin()} to the admin API, and {@link #close()} it at shutdown.
+ *
+ * <p>Threads: {@link #start()} starts the shadow workers and, unless {@link Builder#tickEvery} is null, one daemon
+ * scheduler thread that calls {@link #tick()} (poll the config file, then run the guard). Tests leave it null and call
+ * {@link #tick()} themselves with an injected {@link Ticker}.
+ */
+public final class Rollouts implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(Rollouts.class.getName());
+
+    private final RolloutStore store;
+    private final RolloutGuard guard;
+    private final ShadowMirror shadow;
+    private final Router router;
+    private final RolloutAdmin admin;
+    private final Duration tickEvery;
+    private ScheduledExecutorService scheduler;
+
+    private Rollouts(Builder b) {
+        MeterRegistry meters = b.meters != null ? b.meters : new SimpleMeterRegistry();
+        Ticker ticker = b.ticker != null ? b.ticker : b.dispatcher.ticker();
+        this.store = new RolloutStore(b.catalog, new AuditLog(b.auditFile, b.clock, b.auditMemory), b.configFile);
+        RolloutStats stats = new RolloutStats(meters);
+        DiffLog diffs = new DiffLog(b.diffFile, b.diffMemory, b.diffSampleRate);
+        this.shadow = new ShadowMirror(b.dispatcher, b.catalog, stats, diffs, meters, b.clock, b.shadowQueue,
+                b.shadowWorkers, b.shadowTimeout);
+        GoldenCheck golden = b.golden;
+        if (golden == null && b.goldenRoot != null) {
+            golden = new GoldenSetReplay(b.goldenRoot, b.catalog, b.dispatcher, b.goldenTimeout);
+        }
+        this.guard = new RolloutGuard(store, stats, b.catalog, golden, ticker, meters);
+        this.router = new DefaultRouter(store, b.catalog, stats, shadow);
+        this.admin = new DefaultRolloutAdmin(store, guard, diffs);
+        this.tickEvery = b.tickEvery;
+    }
+
+    /**
+     * @param catalog    which versions are loaded ({@link ModelCatalog#of(io.weir.runtime.ModelRegistry)})
+     * @param dispatcher where shadow requests and golden replays go (the same one the gateway uses)
+     */
+    public static Builder builder(ModelCatalog catalog, InferenceDispatcher dispatcher) {
+        return new Builder(catalog, dispatcher);
+    }
+
+    public Router router() {
+        return router;
+    }
+
+    public RolloutAdmin admin() {
+        return admin;
+    }
+
+    /**
+     * Loads the config file (throws {@link io.weir.runtime.WeirException} INVALID_ARGUMENT when it is invalid: with
+     * nothing serving yet there is no old config to keep), starts the shadow workers and the scheduler.
+     */
+    public synchronized void start() {
+        store.loadFile();
+        shadow.start();
+        if (tickEvery != null && scheduler == null) {
+            scheduler = Executors.newSingleThreadScheduledExecutor(
+                    r -> Thread.ofPlatform().daemon().name("weir-rollout-guard").unstarted(r));
+            scheduler.scheduleWithFixedDelay(this::tickQuietly, tickEvery.toNanos(), tickEvery.toNanos(), TimeUnit.NANOSECONDS);
+        }
+    }
+
+    /** Applies a changed config file, then lets the guard close windows, judge gates, advance or roll back. */
+    public void tick() {
+        store.pollFile();
+        guard.tick();
+    }
+
+    private void tickQuietly() {
+        try {
+            tick();
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "rollout tick failed", e);
+        }
+    }
+
+    /** Shadow work so far: {@code {"submitted", "dropped", "compared", "failed", "queued"}}. */
+    public JsonObject shadowCounts() {
+        return new JsonObject().put("submitted", shadow.submitted()).put("dropped", shadow.dropped())
+                .put("compared", shadow.compared()).put("failed", shadow.failed()).put("queued", shadow.queued());
+    }
+
+    @Override
+    public synchronized void close() {
+        if (scheduler != null) {
+            scheduler.shutdownNow();
+            scheduler = null;
+        }
+        shadow.close();
+    }
+
+    /** Settings; every one but the catalog and the dispatcher has a default. */
+    public static final class Builder {
+        private final ModelCatalog catalog;
+        private final InferenceDispatcher dispatcher;
+        private Ticker ticker;
+        private Clock clock = Clock.systemUTC();
+        private MeterRegistry meters;
+        private Path configFile;
+        private Path auditFile;
+        private int auditMemory = 1_000;
+        private Path diffFile;
+        private int diffMemory = 1_000;
+        private double diffSampleRate = 0.01;
+        private int shadowQueue = 1_024;
+        private int shadowWorkers = 2;
+        private Duration shadowTimeout = Duration.ofSeconds(2);
+        private GoldenCheck golden;
+        private Path goldenRoot;
+        private Duration goldenTimeout = Duration.ofSeconds(5);
+        private Duration tickEvery = Duration.ofSeconds(1);
+
+        private Builder(ModelCatalog catalog, InferenceDispatcher dispatcher) {
+            this.catalog = Objects.requireNonNull(catalog);
+            this.dispatcher = Objects.requireNonNull(dispatcher);
+        }
+
+        /** The clock windows and stage durations run on; default the dispatcher's. */
+        public Builder ticker(Ticker v) {
+            ticker = v;
+            return this;
+        }
+
+        /** Wall clock for audit and diff timestamps; default UTC system clock. */
+        public Builder clock(Clock v) {
+            clock = v;
+            return this;
+        }
+
+        /** Where per-arm and shadow meters go; default a private SimpleMeterRegistry. */
+        public Builder meters(MeterRegistry v) {
+            meters = v;
+            return this;
+        }
+
+        /** The rollout config file, watched and written back; default none (rollouts live in memory). */
+        public Builder configFile(Path v) {
+            configFile = v;
+            return this;
+        }
+
+        /** JSON-lines audit log file; default none (the last {@code memory} records are kept in memory either way). */
+        public Builder auditLog(Path v, int memory) {
+            auditFile = v;
+            auditMemory = memory;
+            return this;
+        }
+
+        /** Shadow diff log: JSON-lines file (or null), entries kept in memory, share of comparisons sampled. */
+        public Builder diffLog(Path file, int memory, double sampleRate) {
+            diffFile = file;
+            diffMemory = memory;
+            diffSampleRate = sampleRate;
+            return this;
+        }
+
+        /** Shadow queue capacity (more is dropped), worker threads (in-flight bound) and per-request timeout. */
+        public Builder shadow(int queueCapacity, int workers, Duration timeout) {
+            shadowQueue = queueCapacity;
+            shadowWorkers = workers;
+            shadowTimeout = timeout;
+            return this;
+        }
+
+        /** A golden check to use (wins over {@link #goldenSetsFrom}). */
+        public Builder goldenCheck(GoldenCheck v) {
+            golden = v;
+            return this;
+        }
+
+        /** Replay {@code <repositoryRoot>/<model>/<version>/golden.jsonl} for the golden gate. */
+        public Builder goldenSetsFrom(Path repositoryRoot, Duration perRequestTimeout) {
+            goldenRoot = repositoryRoot;
+            goldenTimeout = perRequestTimeout;
+            return this;
+        }
+
+        /** How often the scheduler ticks; null for no scheduler (call {@link Rollouts#tick()} yourself). */
+        public Builder tickEvery(Duration v) {
+            tickEvery = v;
+            return this;
+        }
+
+        public Rollouts build() {
+            return new Rollouts(this);
+        }
+    }
+}

@@ -1,0 +1,244 @@
+package io.weir.router.internal;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.weir.router.GoldenCheck;
+import io.weir.router.ModelCatalog;
+import io.weir.router.RolloutConfig;
+import io.weir.runtime.ModelConfig;
+import io.weir.runtime.ModelKey;
+import io.weir.runtime.Ticker;
+import io.weir.runtime.WeirException;
+
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * Drives each model's staged rollout on the injected {@link Ticker}: opens an evaluation window when a canary's stage
+ * starts, closes a window every {@code window_s}, judges it with {@link Gates}, rolls the canary back on the first
+ * failing gate, and otherwise leaves a stage once it lasted {@code min_duration_s}, saw {@code min_requests} candidate
+ * requests (served by the canary or mirrored to it) and — when the golden gate is on — the golden set passed. Passing
+ * the last stage promotes the canary. A rollout without stages is still guarded: its gates roll it back, nothing
+ * advances. Pausing freezes advancement only; a failing gate still rolls back.
+ *
+ * <p>State machine per model (what the store holds decides the state; the guard writes through the store):
+ * <pre>
+ *   no canary / rolled_back ──(new canary or status running)──▶ stage k: windows ──gate fails──▶ rolled_back
+ *                                                               │ stage criteria met
+ *                                                               ├── k &lt; last ──▶ stage k+1 (fresh windows)
+ *                                                               └── k = last ──▶ promoted (no canary)
+ * </pre>
+ *
+ * <p>Design: {@link #tick()} runs on one thread at a time (the facade's scheduler, or a test) under this object's
+ * monitor, as does {@link #status}; golden checks complete on other threads into futures the tick only polls.
+ */
+public final class RolloutGuard {
+    private static final Logger LOG = Logger.getLogger(RolloutGuard.class.getName());
+    private static final String ACTOR = "guard";
+
+    private final RolloutStore store;
+    private final RolloutStats stats;
+    private final ModelCatalog catalog;
+    private final GoldenCheck golden;
+    private final Ticker ticker;
+    private final MeterRegistry meters;
+    private final Map<String, State> states = new HashMap<>();
+    private final Set<String> gauged = new HashSet<>();
+
+    private static final class State {
+        final String key;
+        final String canary;
+        final long stageStart;
+        long windowStart;
+        long stageRequests;
+        int windows;
+        CompletableFuture<GoldenCheck.Verdict> golden;
+        JsonObject lastWindow;
+
+        State(String key, String canary, long now) {
+            this.key = key;
+            this.canary = canary;
+            this.stageStart = now;
+            this.windowStart = now;
+        }
+    }
+
+    /** @param golden null when no golden check is available (a rollout requiring one then cannot advance) */
+    public RolloutGuard(RolloutStore store, RolloutStats stats, ModelCatalog catalog, GoldenCheck golden, Ticker ticker,
+                        MeterRegistry meters) {
+        this.store = store;
+        this.stats = stats;
+        this.catalog = catalog;
+        this.golden = golden;
+        this.ticker = ticker;
+        this.meters = meters;
+    }
+
+    public synchronized void tick() {
+        long now = ticker.nanos();
+        Map<String, RolloutConfig> all = store.all();
+        for (String gone : Set.copyOf(states.keySet())) {
+            if (!all.containsKey(gone)) {
+                states.remove(gone);
+                stats.stop(gone);
+            }
+        }
+        all.forEach((model, cfg) -> {
+            gauge(model);
+            try {
+                tick(model, cfg, now);
+            } catch (RuntimeException e) {
+                LOG.log(Level.WARNING, "rollout guard failed on " + model, e);
+            }
+        });
+    }
+
+    private void tick(String model, RolloutConfig cfg, long now) {
+        if (cfg.canary() == null || cfg.status() != RolloutConfig.Status.RUNNING) {
+            if (states.remove(model) != null) {
+                stats.stop(model);
+            }
+            return;
+        }
+        String key = cfg.primary() + "|" + cfg.canary() + "|" + cfg.stage() + "|" + cfg.shadow();
+        State st = states.get(model);
+        if (st == null || !st.key.equals(key)) {
+            State next = new State(key, cfg.canary(), now);
+            if (st != null && st.canary.equals(cfg.canary())) {
+                next.golden = st.golden; // same candidate, next stage: the verdict stands
+            } else if (cfg.gates().golden() && golden != null) {
+                next.golden = startGolden(model, cfg.canary());
+            }
+            states.put(model, next);
+            stats.open(model, cfg.primary(), cfg.canary(), cfg.shadow());
+            return;
+        }
+        if (st.golden == null && cfg.gates().golden() && golden != null) {
+            st.golden = startGolden(model, cfg.canary()); // the gate was switched on mid-stage
+        }
+        GoldenCheck.Verdict verdict = cfg.gates().golden() && st.golden != null && st.golden.isDone()
+                ? st.golden.join() : null;
+        if (verdict != null && !verdict.passed()) {
+            rollback(model, "golden set of " + cfg.canary() + " failed: " + verdict.reason());
+            return;
+        }
+        long windowNanos = (long) (cfg.windowSeconds() * 1e9);
+        if (now - st.windowStart < windowNanos) {
+            return;
+        }
+        WindowStats.Snapshot w = stats.drain(model);
+        st.windowStart = now;
+        st.windows++;
+        double budget = catalog.config(new ModelKey(model, cfg.canary())).map(ModelConfig::latencyBudgetMs)
+                .orElse(Double.NaN);
+        List<String> failures = Gates.failures(cfg, w, budget);
+        st.lastWindow = describe(w, failures);
+        String stageName = cfg.hasStages() ? "stage '" + cfg.currentStage().name() + "'" : "the canary";
+        if (!failures.isEmpty()) {
+            rollback(model, "window " + st.windows + " of " + stageName + ": " + String.join("; ", failures));
+            return;
+        }
+        st.stageRequests += w.canary().requests()
+                + (cfg.canary().equals(w.shadowVersion()) ? w.shadow().comparisons() : 0);
+        if (!cfg.hasStages() || cfg.paused()) {
+            return;
+        }
+        RolloutConfig.Stage stage = cfg.currentStage();
+        double lasted = (now - st.stageStart) / 1e9;
+        boolean goldenOk = !cfg.gates().golden() || (verdict != null && verdict.passed());
+        if (lasted < stage.minDurationSeconds() || st.stageRequests < stage.minRequests() || !goldenOk) {
+            return;
+        }
+        String passed = String.format(java.util.Locale.ROOT, "stage '%s' passed: %d candidate requests over %.0f s, %d windows",
+                stage.name(), st.stageRequests, lasted, st.windows);
+        try {
+            if (cfg.stage() + 1 == cfg.stages().size()) {
+                store.update(model, new RolloutStore.Change(ACTOR, "promote", passed + "; all stages passed"), true,
+                        Transitions::promoted);
+                Counter.builder("weir.rollout.promotions").tag("model", model).register(meters).increment();
+            } else {
+                store.update(model, new RolloutStore.Change(ACTOR, "advance", passed + "; entering stage '"
+                        + cfg.stages().get(cfg.stage() + 1).name() + "'"), true, Transitions::advanced);
+            }
+        } catch (WeirException e) {
+            LOG.warning(() -> "cannot advance " + model + ": " + e.getMessage());
+        }
+    }
+
+    private void rollback(String model, String reason) {
+        LOG.warning(() -> "rolling back the canary of " + model + ": " + reason);
+        store.update(model, new RolloutStore.Change(ACTOR, "rollback", reason), false, c -> Transitions.rolledBack(c, reason));
+        Counter.builder("weir.rollout.rollbacks").tag("model", model).register(meters).increment();
+        states.remove(model);
+        stats.stop(model);
+    }
+
+    private CompletableFuture<GoldenCheck.Verdict> startGolden(String model, String version) {
+        try {
+            return golden.check(model, version).toCompletableFuture()
+                    .exceptionally(e -> GoldenCheck.Verdict.fail("golden check could not run: " + e.getMessage()));
+        } catch (RuntimeException e) {
+            return CompletableFuture.completedFuture(GoldenCheck.Verdict.fail("golden check could not run: " + e.getMessage()));
+        }
+    }
+
+    private void gauge(String model) {
+        if (gauged.add(model)) {
+            Gauge.builder("weir.rollout.canary_weight", store, s -> s.get(model).map(RolloutConfig::canaryWeight).orElse(0.0))
+                    .description("Percent of users on the canary").tag("model", model).register(meters);
+        }
+    }
+
+    private static JsonObject describe(WindowStats.Snapshot w, List<String> failures) {
+        return new JsonObject()
+                .put("primary", arm(w.primary())).put("canary", arm(w.canary()))
+                .put("shadow", new JsonObject().put("version", w.shadowVersion()).put("comparisons", w.shadow().comparisons())
+                        .put("failures", w.shadow().failures()).put("mean_abs_diff", finite(w.shadow().meanAbsDiff()))
+                        .put("label_agreement", finite(w.shadow().labelAgreement())))
+                .put("psi", finite(WindowStats.psi(w.primary().scoreBins(), w.canary().scoreBins())))
+                .put("failures", new JsonArray(List.copyOf(failures)));
+    }
+
+    private static JsonObject arm(WindowStats.ArmSnapshot a) {
+        return new JsonObject().put("requests", a.requests()).put("errors", a.errors()).put("p95_ms", finite(a.p95Ms()));
+    }
+
+    private static Double finite(double d) {
+        return Double.isFinite(d) ? d : null;
+    }
+
+    /** The guard's view of a model's rollout, for the admin API. */
+    public synchronized JsonObject status(String model) {
+        State st = states.get(model);
+        if (st == null) {
+            return new JsonObject().put("watching", false);
+        }
+        long now = ticker.nanos();
+        JsonObject g = new JsonObject();
+        RolloutConfig cfg = store.get(model).orElse(null);
+        if (cfg == null || !cfg.gates().golden()) {
+            g.put("state", "not_required");
+        } else if (st.golden == null) {
+            g.put("state", "unavailable").put("reason", "no golden check is configured; the rollout cannot advance");
+        } else if (!st.golden.isDone()) {
+            g.put("state", "pending");
+        } else {
+            GoldenCheck.Verdict v = st.golden.join();
+            g.put("state", v.passed() ? "passed" : "failed").put("reason", v.reason());
+        }
+        return new JsonObject().put("watching", true).put("canary", st.canary)
+                .put("stage", cfg != null && cfg.hasStages() ? cfg.currentStage().name() : null)
+                .put("stage_elapsed_s", (now - st.stageStart) / 1e9).put("stage_requests", st.stageRequests)
+                .put("windows", st.windows).put("window_elapsed_s", (now - st.windowStart) / 1e9)
+                .put("golden", g).put("last_window", st.lastWindow);
+    }
+}

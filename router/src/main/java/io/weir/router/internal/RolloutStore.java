@@ -1,0 +1,329 @@
+package io.weir.router.internal;
+
+import io.vertx.core.json.DecodeException;
+import io.vertx.core.json.JsonObject;
+import io.weir.router.ModelCatalog;
+import io.weir.router.RolloutConfig;
+import io.weir.runtime.ErrorCode;
+import io.weir.runtime.WeirException;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.function.UnaryOperator;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * Holds every model's rollout and is the only place they change. The file
+ * {@code {"models": {"<model>": <rollout>, ...}}} is both the operator's way in (edits are picked up by
+ * {@link #pollFile()}) and where every accepted change is written back, so the serving state — including the guard's
+ * stage and a rollback — survives a restart.
+ *
+ * <p>Design: one writer at a time ({@code lock}): validate → write the file → append the audit record → publish a new
+ * immutable {@link RoutingTable} through a volatile field. The router only reads that field. A rejected change
+ * publishes nothing, so the previous table keeps serving; the rejection is audited and its reasons thrown (admin) or
+ * logged (file). Normalisation applied to every change: a new canary version starts a new rollout (stage 0, running),
+ * and while a staged rollout runs, the current stage decides the canary weight (and, for a shadow stage, mirrors to the
+ * canary version).
+ */
+public final class RolloutStore {
+    private static final Logger LOG = Logger.getLogger(RolloutStore.class.getName());
+
+    /** Who changed what, and why: the audit record's actor, action and reason. */
+    public record Change(String actor, String action, String why) {
+    }
+
+    /** What a poll of the config file did. */
+    public enum FileOutcome { UNCHANGED, APPLIED, REJECTED, MISSING }
+
+    private final ModelCatalog catalog;
+    private final AuditLog audit;
+    private final Path file;
+    private final Object lock = new Object();
+    private volatile RoutingTable table = RoutingTable.EMPTY;
+    /** The file content last read or written (guarded by lock), so a poll ignores our own writes and repeats. */
+    private byte[] lastFileBytes;
+    private String lastFileRejection;
+
+    /** @param file the rollout config file, or null to keep rollouts in memory only */
+    public RolloutStore(ModelCatalog catalog, AuditLog audit, Path file) {
+        this.catalog = catalog;
+        this.audit = audit;
+        this.file = file;
+    }
+
+    public RoutingTable table() {
+        return table;
+    }
+
+    public Optional<RolloutConfig> get(String model) {
+        RoutingTable.Entry e = table.models().get(model);
+        return e == null ? Optional.empty() : Optional.of(e.config());
+    }
+
+    public Map<String, RolloutConfig> all() {
+        Map<String, RolloutConfig> out = new TreeMap<>();
+        table.models().forEach((k, v) -> out.put(k, v.config()));
+        return out;
+    }
+
+    public AuditLog audit() {
+        return audit;
+    }
+
+    /** Parses and applies a whole rollout from JSON (admin PUT). */
+    public RolloutConfig put(String model, JsonObject body, Change change) {
+        RolloutConfig next;
+        try {
+            next = RolloutConfig.fromJson(model, body);
+        } catch (WeirException e) {
+            synchronized (lock) {
+                audit.append(change.actor(), change.action(), model, change.why(), false, e.getMessage(),
+                        get(model).map(RolloutConfig::toJson).orElse(null), body == null ? null : body.copy());
+            }
+            throw e;
+        }
+        return put(next, change);
+    }
+
+    public RolloutConfig put(RolloutConfig next, Change change) {
+        synchronized (lock) {
+            return apply(next.model(), next, change, true);
+        }
+    }
+
+    /**
+     * Changes an existing rollout.
+     *
+     * @param checkReady false for changes that only take traffic away (rollback), which must succeed even when a
+     *                   version has gone away
+     * @throws WeirException NOT_FOUND when the model has no rollout; INVALID_ARGUMENT when the result is invalid or
+     *                       {@code change} throws it
+     */
+    public RolloutConfig update(String model, Change change, boolean checkReady, UnaryOperator<RolloutConfig> edit) {
+        synchronized (lock) {
+            RolloutConfig prev = get(model).orElseThrow(() -> WeirException.notFound("model '" + model + "' has no rollout"));
+            RolloutConfig next;
+            try {
+                next = edit.apply(prev);
+            } catch (WeirException e) {
+                audit.append(change.actor(), change.action(), model, change.why(), false, e.getMessage(), prev.toJson(), null);
+                throw e;
+            }
+            return apply(model, next, change, checkReady);
+        }
+    }
+
+    public void remove(String model, Change change) {
+        synchronized (lock) {
+            RolloutConfig prev = get(model).orElseThrow(() -> WeirException.notFound("model '" + model + "' has no rollout"));
+            Map<String, RolloutConfig> next = new TreeMap<>(all());
+            next.remove(model);
+            persist(next);
+            audit.append(change.actor(), change.action(), model, change.why(), true, null, prev.toJson(), null);
+            publish(next);
+        }
+    }
+
+    /** Caller holds lock. */
+    private RolloutConfig apply(String model, RolloutConfig requested, Change change, boolean checkReady) {
+        RolloutConfig prev = get(model).orElse(null);
+        RolloutConfig next = normalise(prev, requested);
+        List<String> problems = next.problems(checkReady ? catalog : null);
+        if (!problems.isEmpty()) {
+            String reason = String.join("; ", problems);
+            audit.append(change.actor(), change.action(), model, change.why(), false, reason,
+                    prev == null ? null : prev.toJson(), requested.toJson());
+            throw new WeirException(ErrorCode.INVALID_ARGUMENT, "rollout for '" + model + "' rejected: " + reason);
+        }
+        if (next.equals(prev)) {
+            return prev;
+        }
+        Map<String, RolloutConfig> all = new TreeMap<>(all());
+        all.put(model, next);
+        persist(all);
+        audit.append(change.actor(), change.action(), model, change.why(), true, null,
+                prev == null ? null : prev.toJson(), next.toJson());
+        publish(all);
+        LOG.info(() -> change.actor() + " " + change.action() + " " + model + ": " + summary(next)
+                + (change.why() == null ? "" : " (" + change.why() + ")"));
+        return next;
+    }
+
+    static RolloutConfig normalise(RolloutConfig prev, RolloutConfig next) {
+        RolloutConfig c = next;
+        if (prev != null && c.canary() != null && !c.canary().equals(prev.canary())) {
+            c = c.toBuilder().stage(0).status(RolloutConfig.Status.RUNNING, null).build();
+        }
+        if (c.canary() != null && c.hasStages() && c.status() == RolloutConfig.Status.RUNNING
+                && c.stage() >= 0 && c.stage() < c.stages().size()) {
+            RolloutConfig.Stage s = c.currentStage();
+            RolloutConfig.Builder b = c.toBuilder();
+            if (s.shadow()) {
+                b.canaryWeight(0).shadow(c.canary()).shadowSampleRate(c.shadowSampleRate() > 0 ? c.shadowSampleRate() : 1.0);
+            } else {
+                b.canaryWeight(s.canaryWeight());
+            }
+            c = b.build();
+        }
+        return c;
+    }
+
+    private void publish(Map<String, RolloutConfig> configs) {
+        table = RoutingTable.of(table.revision() + 1, configs);
+    }
+
+    private static String summary(RolloutConfig c) {
+        return "primary=" + c.primary() + (c.canary() == null ? "" : " canary=" + c.canary() + "@" + c.canaryWeight() + "%")
+                + (c.shadow() == null ? "" : " shadow=" + c.shadow() + "@" + c.shadowSampleRate())
+                + (c.hasStages() ? " stage=" + c.currentStage().name() : "") + " " + c.status().json()
+                + (c.paused() ? " paused" : "");
+    }
+
+    // ---------------------------------------------------------------------------------------------- the file
+
+    /**
+     * Loads the config file at start-up. A missing file means no rollouts yet.
+     *
+     * @throws WeirException INVALID_ARGUMENT with every reason when the file is invalid (nothing serves yet, so
+     *                       there is no old config to fall back to: refusing to start is the safe choice)
+     */
+    public void loadFile() {
+        if (file == null) {
+            return;
+        }
+        FileOutcome o = pollFile();
+        if (o == FileOutcome.REJECTED) {
+            throw WeirException.invalid("rollout file " + file + " is invalid: " + lastFileRejection);
+        }
+    }
+
+    /**
+     * Applies the file if its content changed since it was last read or written: all of it (every model validated,
+     * each change audited as action {@code file}) or, when anything in it is invalid, none of it — the rejection is
+     * audited and logged, and the current rollouts keep serving. Models missing from a valid file lose their rollout.
+     */
+    public FileOutcome pollFile() {
+        if (file == null) {
+            return FileOutcome.UNCHANGED;
+        }
+        synchronized (lock) {
+            byte[] bytes;
+            try {
+                bytes = Files.readAllBytes(file);
+            } catch (NoSuchFileException e) {
+                return FileOutcome.MISSING;
+            } catch (IOException e) {
+                LOG.log(Level.WARNING, "cannot read rollout file " + file + ": " + e.getMessage());
+                return FileOutcome.UNCHANGED;
+            }
+            if (Arrays.equals(bytes, lastFileBytes)) {
+                return FileOutcome.UNCHANGED;
+            }
+            lastFileBytes = bytes;
+            Change change = new Change("file", "file", "edited " + file.getFileName());
+            Map<String, RolloutConfig> parsed = new TreeMap<>();
+            List<String> problems = new ArrayList<>();
+            try {
+                parse(bytes, parsed);
+            } catch (DecodeException | WeirException | ClassCastException e) {
+                problems.add(e.getMessage());
+            }
+            Map<String, RolloutConfig> before = all();
+            Map<String, RolloutConfig> after = new TreeMap<>();
+            for (Map.Entry<String, RolloutConfig> e : parsed.entrySet()) {
+                RolloutConfig next = normalise(before.get(e.getKey()), e.getValue());
+                next.problems(catalog).forEach(p -> problems.add(e.getKey() + ": " + p));
+                after.put(e.getKey(), next);
+            }
+            if (!problems.isEmpty()) {
+                lastFileRejection = String.join("; ", problems);
+                audit.append(change.actor(), change.action(), null, change.why(), false, lastFileRejection, null, null);
+                LOG.warning("rollout file " + file + " rejected, previous rollouts keep serving: " + lastFileRejection);
+                return FileOutcome.REJECTED;
+            }
+            lastFileRejection = null;
+            if (after.equals(before)) {
+                return FileOutcome.UNCHANGED;
+            }
+            if (!after.equals(parsed)) {
+                persist(after);
+            }
+            for (String model : before.keySet()) {
+                if (!after.containsKey(model)) {
+                    audit.append(change.actor(), "remove", model, change.why(), true, null, before.get(model).toJson(), null);
+                }
+            }
+            after.forEach((model, next) -> {
+                RolloutConfig prev = before.get(model);
+                if (!next.equals(prev)) {
+                    audit.append(change.actor(), change.action(), model, change.why(), true, null,
+                            prev == null ? null : prev.toJson(), next.toJson());
+                }
+            });
+            publish(after);
+            LOG.info(() -> "applied rollout file " + file + ": " + after.keySet());
+            return FileOutcome.APPLIED;
+        }
+    }
+
+    private static void parse(byte[] bytes, Map<String, RolloutConfig> out) {
+        JsonObject root = new JsonObject(new String(bytes, StandardCharsets.UTF_8));
+        for (String k : root.fieldNames()) {
+            if (!k.equals("models")) {
+                throw WeirException.invalid("rollout file has unknown field '" + k + "' (expected {\"models\": {...}})");
+            }
+        }
+        Object models = root.getValue("models");
+        if (models == null) {
+            return;
+        }
+        if (!(models instanceof JsonObject m)) {
+            throw WeirException.invalid("'models' must be an object keyed by model name");
+        }
+        for (String model : m.fieldNames()) {
+            Object v = m.getValue(model);
+            if (!(v instanceof JsonObject body)) {
+                throw WeirException.invalid("models." + model + " must be an object");
+            }
+            out.put(model, RolloutConfig.fromJson(model, body));
+        }
+    }
+
+    /** Writes all rollouts to the file atomically (caller holds lock). */
+    private void persist(Map<String, RolloutConfig> configs) {
+        if (file == null) {
+            return;
+        }
+        JsonObject models = new JsonObject();
+        configs.forEach((k, v) -> models.put(k, v.toJson()));
+        byte[] bytes = (new JsonObject().put("models", models).encodePrettily() + "\n").getBytes(StandardCharsets.UTF_8);
+        try {
+            Path dir = Objects.requireNonNullElse(file.toAbsolutePath().getParent(), Path.of("."));
+            Files.createDirectories(dir);
+            Path tmp = Files.createTempFile(dir, file.getFileName().toString(), ".tmp");
+            Files.write(tmp, bytes);
+            try {
+                Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write rollout file " + file, e);
+        }
+        lastFileBytes = bytes;
+    }
+}

@@ -1,0 +1,151 @@
+package io.weir.router.internal;
+
+import org.HdrHistogram.ConcurrentHistogram;
+import org.HdrHistogram.Histogram;
+
+import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.concurrent.atomic.DoubleAdder;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * One evaluation window of a model's rollout: what the primary and the canary served and what the shadow comparisons
+ * found, for the versions the window was opened for.
+ *
+ * <p>Design: recorders (event loops, shadow workers) only add to striped counters and a concurrent histogram; the
+ * guard thread closes the window by swapping a fresh one in ({@link RolloutStats#drain}) and then reads the closed one.
+ * A record that loaded the window just before the swap may land in the closed window after it was read; the window
+ * loses at most that handful of samples, which does not move a rate or a percentile over a whole window.
+ */
+public final class WindowStats {
+    /** Score histograms for drift use this many equal bins over [0, 1]. */
+    public static final int SCORE_BINS = 10;
+    private static final long MAX_LATENCY_MICROS = 3_600_000_000L;
+
+    final String primaryVersion;
+    final String canaryVersion;
+    final String shadowVersion;
+    final Arm primary = new Arm();
+    final Arm canary = new Arm();
+    final Shadow shadow = new Shadow();
+
+    WindowStats(String primaryVersion, String canaryVersion, String shadowVersion) {
+        this.primaryVersion = primaryVersion;
+        this.canaryVersion = canaryVersion;
+        this.shadowVersion = shadowVersion;
+    }
+
+    /** One arm's counters. */
+    static final class Arm {
+        final LongAdder requests = new LongAdder();
+        final LongAdder errors = new LongAdder();
+        final ConcurrentHistogram latencyMicros = new ConcurrentHistogram(1, MAX_LATENCY_MICROS, 2);
+        final AtomicLongArray scoreBins = new AtomicLongArray(SCORE_BINS);
+
+        void record(long latencyNanos, boolean versionError, float[] scores) {
+            requests.increment();
+            if (versionError) {
+                errors.increment();
+                return;
+            }
+            latencyMicros.recordValue(Math.clamp(latencyNanos / 1_000, 1, MAX_LATENCY_MICROS));
+            if (scores != null) {
+                for (float s : scores) {
+                    if (!Float.isNaN(s)) {
+                        scoreBins.incrementAndGet(bin(s));
+                    }
+                }
+            }
+        }
+
+        ArmSnapshot snapshot() {
+            Histogram h = latencyMicros.copy();
+            long[] bins = new long[SCORE_BINS];
+            for (int i = 0; i < SCORE_BINS; i++) {
+                bins[i] = scoreBins.get(i);
+            }
+            double p95 = h.getTotalCount() == 0 ? Double.NaN : h.getValueAtPercentile(95) / 1_000.0;
+            return new ArmSnapshot(requests.sum(), errors.sum(), h.getTotalCount(), p95, bins);
+        }
+    }
+
+    static int bin(float score) {
+        return Math.clamp((int) (score * SCORE_BINS), 0, SCORE_BINS - 1);
+    }
+
+    /** Shadow comparisons of the window. */
+    static final class Shadow {
+        final LongAdder comparisons = new LongAdder();
+        final LongAdder failures = new LongAdder();
+        final LongAdder rows = new LongAdder();
+        final DoubleAdder absDiffSum = new DoubleAdder();
+        final LongAdder labelRows = new LongAdder();
+        final LongAdder labelAgreements = new LongAdder();
+
+        ShadowSnapshot snapshot() {
+            return new ShadowSnapshot(comparisons.sum(), failures.sum(), rows.sum(), absDiffSum.sum(), labelRows.sum(),
+                    labelAgreements.sum());
+        }
+    }
+
+    /**
+     * @param latencySamples successful requests (the p95 is over these)
+     * @param p95Ms          NaN when there were none
+     */
+    public record ArmSnapshot(long requests, long errors, long latencySamples, double p95Ms, long[] scoreBins) {
+        public double errorRate() {
+            return requests == 0 ? 0 : (double) errors / requests;
+        }
+
+        public long scored() {
+            long n = 0;
+            for (long b : scoreBins) {
+                n += b;
+            }
+            return n;
+        }
+    }
+
+    public record ShadowSnapshot(long comparisons, long failures, long rows, double absDiffSum, long labelRows,
+                                 long labelAgreements) {
+        public double meanAbsDiff() {
+            return rows == 0 ? Double.NaN : absDiffSum / rows;
+        }
+
+        public double labelAgreement() {
+            return labelRows == 0 ? Double.NaN : (double) labelAgreements / labelRows;
+        }
+    }
+
+    /** A closed window, read by the guard. */
+    public record Snapshot(String primaryVersion, String canaryVersion, String shadowVersion, ArmSnapshot primary,
+                           ArmSnapshot canary, ShadowSnapshot shadow) {
+    }
+
+    Snapshot snapshot() {
+        return new Snapshot(primaryVersion, canaryVersion, shadowVersion, primary.snapshot(), canary.snapshot(),
+                shadow.snapshot());
+    }
+
+    /**
+     * Population stability index of {@code actual} against {@code expected} over the same bins; empty bins count as
+     * 0.01% so that one empty bin does not make the index infinite.
+     */
+    public static double psi(long[] expected, long[] actual) {
+        double e = 0;
+        double a = 0;
+        for (int i = 0; i < expected.length; i++) {
+            e += expected[i];
+            a += actual[i];
+        }
+        if (e == 0 || a == 0) {
+            return Double.NaN;
+        }
+        double psi = 0;
+        for (int i = 0; i < expected.length; i++) {
+            double pe = Math.max(expected[i] / e, 1e-4);
+            double pa = Math.max(actual[i] / a, 1e-4);
+            psi += (pa - pe) * Math.log(pa / pe);
+        }
+        return psi;
+    }
+}
