@@ -166,8 +166,9 @@ public final class RolloutGuard {
                         Transitions::promoted);
                 Counter.builder("weir.rollout.promotions").tag("model", model).register(meters).increment();
             } else {
-                store.update(model, new RolloutStore.Change(ACTOR, "advance", passed + "; entering stage '"
-                        + cfg.stages().get(cfg.stage() + 1).name() + "'"), true, Transitions::advanced);
+                RolloutConfig next = store.update(model, new RolloutStore.Change(ACTOR, "advance", passed
+                        + "; entering stage '" + cfg.stages().get(cfg.stage() + 1).name() + "'"), true, Transitions::advanced);
+                tick(model, next, now); // open the next stage's first window now rather than at the next tick
             }
         } catch (WeirException e) {
             LOG.warning(() -> "cannot advance " + model + ": " + e.getMessage());
