@@ -1,0 +1,223 @@
+package io.weir.batcher;
+
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.vertx.core.Context;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import io.vertx.junit5.VertxExtension;
+import io.vertx.junit5.VertxTestContext;
+import io.weir.batcher.testing.AffineBackend;
+import io.weir.batcher.testing.FakeTicker;
+import io.weir.batcher.testing.TestModels;
+import io.weir.runtime.ErrorCode;
+import io.weir.runtime.ModelKey;
+import io.weir.runtime.ModelRegistry;
+import io.weir.runtime.Ticker;
+import io.weir.runtime.WeirException;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The dispatcher end to end: real rings and batching threads, a real registry over a repository on disk. */
+@ExtendWith(VertxExtension.class)
+class BatchingDispatcherTest {
+    private static final ModelKey KEY = new ModelKey("affine", "1.0.0");
+
+    @TempDir
+    Path dir;
+
+    private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
+    private ModelRegistry registry;
+    private BatchingDispatcher dispatcher;
+
+    private AffineBackend start(JsonObject config, Ticker ticker, FakeTicker backendClock, int cpuThreads,
+                                BatchingOptions options) throws Exception {
+        TestModels.write(dir, config, "1.0.0");
+        AffineBackend cpu = new AffineBackend("cpu", backendClock);
+        registry = TestModels.registry(dir, List.of(cpu));
+        cpu.reset();
+        dispatcher = new BatchingDispatcher(registry, ticker, cpuThreads, meters, options);
+        return cpu;
+    }
+
+    @AfterEach
+    void stop() {
+        if (dispatcher != null) {
+            dispatcher.close();
+        }
+        if (registry != null) {
+            registry.close();
+        }
+    }
+
+    private CompletableFuture<InferenceResult> submit(int id, int rows) {
+        long now = dispatcher.ticker().nanos();
+        return dispatcher.submit(TestModels.request(KEY, id, rows, now, Long.MAX_VALUE, Priority.NORMAL));
+    }
+
+    private static WeirException error(CompletableFuture<InferenceResult> f) throws Exception {
+        Throwable t = f.handle((r, e) -> e).get(10, TimeUnit.SECONDS);
+        assertThat(t).isInstanceOf(WeirException.class);
+        return (WeirException) t;
+    }
+
+    @Test
+    void answersCompleteOnTheCallersVertxContext(Vertx vertx, VertxTestContext test) throws Exception {
+        start(TestModels.config("affine", 8, 1000, new JsonObject()), Ticker.system(), null, 2, BatchingOptions.defaults());
+        Context context = vertx.getOrCreateContext();
+        context.runOnContext(v -> VertxCompletion.on(context, submit(7, 3)).onComplete(test.succeeding(r -> test.verify(() -> {
+            assertThat(Vertx.currentContext()).isSameAs(context);
+            assertThat(r.outputs().get("y").floats()).containsExactly(TestModels.expected(7, 3));
+            assertThat(dispatcher.policyOf(KEY)).contains("adaptive");
+            test.completeNow();
+        }))));
+    }
+
+    @Test
+    void oversizedRequestsAreSplitAndStitchedInOrder() throws Exception {
+        AffineBackend cpu = start(TestModels.config("affine", 4, 1000, new JsonObject().put("policy", "none")),
+                Ticker.system(), null, 2, BatchingOptions.defaults());
+        InferenceResult r = submit(3, 10).get(10, TimeUnit.SECONDS);
+        assertThat(r.outputs().get("y").floats()).containsExactly(TestModels.expected(3, 10));
+        assertThat(cpu.batches()).extracting(List::size).containsExactlyInAnyOrder(4, 4, 2);
+    }
+
+    @Test
+    void oversizedRequestsAreRejectedWhenTheModelSaysSo() throws Exception {
+        start(TestModels.config("affine", 4, 1000, new JsonObject()).put("oversize", "reject"), Ticker.system(), null, 2,
+                BatchingOptions.defaults());
+        assertThat(error(submit(1, 5)).code()).isEqualTo(ErrorCode.INVALID_ARGUMENT);
+        assertThat(meters.get("weir.batcher.rejections").tag("reason", "oversize").counter().count()).isEqualTo(1);
+    }
+
+    @Test
+    void unknownVersionsAndMalformedInputsAreRefusedWithoutQueueing() throws Exception {
+        start(TestModels.config("affine", 4, 1000, new JsonObject()), Ticker.system(), null, 2, BatchingOptions.defaults());
+        long now = dispatcher.ticker().nanos();
+        var other = TestModels.request(new ModelKey("affine", "9.9.9"), 1, 1, now, Long.MAX_VALUE, Priority.NORMAL);
+        assertThat(error(dispatcher.submit(other)).code()).isEqualTo(ErrorCode.UNAVAILABLE);
+        var missing = new InferenceRequest(KEY, java.util.Map.of("x", io.weir.runtime.Tensor.ofFloats(new long[] {1, 1},
+                new float[] {1})), 1, now, Long.MAX_VALUE, Priority.NORMAL);
+        assertThat(error(dispatcher.submit(missing)).code()).isEqualTo(ErrorCode.INVALID_ARGUMENT);
+    }
+
+    @Test
+    void aFullQueueIsRefusedAtOnceWithRetryAfter() throws Exception {
+        AffineBackend cpu = start(TestModels.config("affine", 4, 60_000, new JsonObject().put("policy", "none")),
+                Ticker.system(), null, 1, BatchingOptions.defaults().withRingSize(4));
+        cpu.hold(1);
+        List<CompletableFuture<InferenceResult>> admitted = new ArrayList<>();
+        CompletableFuture<InferenceResult> refused = null;
+        admitted.add(submit(0, 1));
+        assertThat(cpu.awaitEntered(10)).isTrue();
+        for (int i = 1; i < 100 && refused == null; i++) {
+            CompletableFuture<InferenceResult> f = submit(i, 1);
+            if (f.isCompletedExceptionally()) {
+                refused = f;
+            } else {
+                admitted.add(f);
+            }
+        }
+        assertThat(refused).as("refused synchronously").isNotNull();
+        WeirException e = error(refused);
+        assertThat(e.code()).isEqualTo(ErrorCode.RESOURCE_EXHAUSTED);
+        assertThat(e.retryAfterSeconds()).isGreaterThanOrEqualTo(1);
+        // One computing, one ready for the worker, four in the queue.
+        assertThat(admitted).hasSizeBetween(5, 6);
+        cpu.release();
+        for (int i = 0; i < admitted.size(); i++) {
+            assertThat(admitted.get(i).get(10, TimeUnit.SECONDS).outputs().get("y").floats())
+                    .containsExactly(TestModels.expected(i, 1));
+        }
+        assertThat(meters.get("weir.batcher.rejections").tag("reason", "ring_full").counter().count()).isEqualTo(1);
+    }
+
+    @Test
+    void requestsThatCannotMakeTheirBudgetAreShedAtAdmission() throws Exception {
+        FakeTicker clock = new FakeTicker();
+        AffineBackend cpu = start(TestModels.config("affine", 4, 50, new JsonObject().put("policy", "none")),
+                clock, clock, 1, BatchingOptions.defaults());
+        cpu.latency(rows -> 20_000_000L);
+        for (int i = 0; i < 4; i++) {
+            submit(i, 1).get(10, TimeUnit.SECONDS);
+        }
+        cpu.hold(1);
+        List<CompletableFuture<InferenceResult>> fs = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            fs.add(submit(10 + i, 1));
+        }
+        List<CompletableFuture<InferenceResult>> shed = fs.stream().filter(CompletableFuture::isCompletedExceptionally).toList();
+        assertThat(shed).as("20 ms per request, 50 ms budget: the third in line cannot make it").isNotEmpty();
+        WeirException e = error(shed.getFirst());
+        assertThat(e.code()).isEqualTo(ErrorCode.RESOURCE_EXHAUSTED);
+        assertThat(e.getMessage()).contains("predicted latency");
+        assertThat(meters.get("weir.batcher.rejections").tag("reason", "predicted_wait").counter().count())
+                .isEqualTo(shed.size());
+        cpu.release();
+        for (CompletableFuture<InferenceResult> f : fs) {
+            f.handle((r, x) -> null).get(10, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void unloadingAVersionAnswersWhatWaitsAndTearsTheLaneDown() throws Exception {
+        AffineBackend cpu = start(TestModels.config("affine", 4, 60_000, new JsonObject().put("policy", "none")),
+                Ticker.system(), null, 1, BatchingOptions.defaults());
+        cpu.hold(1);
+        List<CompletableFuture<InferenceResult>> fs = new ArrayList<>();
+        fs.add(submit(0, 1));
+        assertThat(cpu.awaitEntered(10)).isTrue();
+        for (int i = 1; i < 8; i++) {
+            fs.add(submit(i, 1));
+        }
+        registry.unload(KEY);
+        cpu.release();
+        int ok = 0;
+        int unavailable = 0;
+        for (int i = 0; i < fs.size(); i++) {
+            InferenceResult r = fs.get(i).handle((res, e) -> res).get(10, TimeUnit.SECONDS);
+            if (r != null) {
+                assertThat(r.outputs().get("y").floats()).containsExactly(TestModels.expected(i, 1));
+                ok++;
+            } else {
+                assertThat(error(fs.get(i)).code()).isEqualTo(ErrorCode.UNAVAILABLE);
+                unavailable++;
+            }
+        }
+        assertThat(ok).as("the running batch and the one handed to the worker finish").isBetween(1, 2);
+        assertThat(ok + unavailable).isEqualTo(8);
+        assertThat(error(submit(99, 1)).code()).isEqualTo(ErrorCode.UNAVAILABLE);
+        assertThat(dispatcher.policyOf(KEY)).isEmpty();
+        assertThat(meters.find("weir.batcher.queued.rows").gauge()).isNull();
+    }
+
+    @Test
+    void aGlobalOverrideReplacesEveryModelsPolicyAndMetricsAreRecorded() throws Exception {
+        start(TestModels.config("affine", 8, 1000, new JsonObject().put("policy", "adaptive")), Ticker.system(), null, 2,
+                BatchingOptions.defaults().withPolicyOverride(new JsonObject().put("policy", "fixed")
+                        .put("max_queue_delay_us", 100)).withSnapshotInterval(java.time.Duration.ZERO));
+        for (int i = 0; i < 20; i++) {
+            submit(i, 2).get(10, TimeUnit.SECONDS);
+        }
+        assertThat(dispatcher.policyOf(KEY)).contains("fixed");
+        assertThat(meters.get("weir.batcher.queue.wait").tags("model", "affine", "version", "1.0.0", "backend", "cpu")
+                .timer().count()).isEqualTo(20);
+        assertThat(meters.get("weir.batcher.batch.rows").tag("backend", "cpu").summary().totalAmount()).isEqualTo(40);
+        assertThat(meters.get("weir.batcher.compute").timer().count()).isPositive();
+        assertThat(dispatcher.latencySnapshots()).filteredOn(s -> s.stage() == LatencySnapshot.Stage.TOTAL)
+                .singleElement().satisfies(s -> {
+                    assertThat(s.count()).isEqualTo(20);
+                    assertThat(s.p95Ms()).isGreaterThanOrEqualTo(s.p50Ms());
+                });
+        assertThat(dispatcher.doubleAnswers()).isZero();
+    }
+}

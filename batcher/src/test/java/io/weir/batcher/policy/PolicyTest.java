@@ -1,0 +1,117 @@
+package io.weir.batcher.policy;
+
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.weir.batcher.policy.BatchPolicy.Flush;
+import io.weir.batcher.policy.BatchPolicy.Wait;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.util.Random;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** Policies as pure decisions over a described queue at a given time. */
+class PolicyTest {
+    record View(int rows, int requests, long oldestEnqueueNanos, long earliestDeadlineNanos, int freeSlots,
+                int parallelism, double arrivalRowsPerSecond, LatencyModel compute) implements PendingView {
+    }
+
+    private static LatencyModel trained(double fixed, double perRow) {
+        LatencyModel m = new LatencyModel();
+        for (int i = 0; i < 20; i++) {
+            int rows = 1 + i % 16;
+            m.observe(rows, (long) (fixed + perRow * rows));
+        }
+        return m;
+    }
+
+    @Test
+    void specParsesDefaultsCapsAndRejectsNonsenseNamingTheKey() {
+        PolicySpec adaptive = PolicySpec.parse(new JsonObject(), 32);
+        assertThat(adaptive.kind()).isEqualTo(PolicySpec.Kind.ADAPTIVE);
+        assertThat(adaptive.maxBatchRows()).isEqualTo(32);
+        assertThat(PolicySpec.parse(new JsonObject().put("max_batch_rows", 100), 32).maxBatchRows()).isEqualTo(32);
+        PolicySpec fixed = PolicySpec.parse(new JsonObject().put("policy", "fixed").put("max_queue_delay_us", 250)
+                .put("preferred_batch_rows", new JsonArray().add(16).add(4)), 32);
+        assertThat(fixed.maxQueueDelayNanos()).isEqualTo(250_000);
+        assertThat(fixed.preferredBatchRows()).containsExactly(4, 16);
+        assertThatThrownBy(() -> PolicySpec.parse(new JsonObject().put("policy", "greedy"), 8))
+                .hasMessageContaining("batching.policy");
+        assertThatThrownBy(() -> PolicySpec.parse(new JsonObject().put("preferred_batch_rows", new JsonArray().add(9)), 8))
+                .hasMessageContaining("preferred_batch_rows[0]");
+        assertThatThrownBy(() -> PolicySpec.parse(new JsonObject().put("policy", "fixed").put("max_queue_delay_us", -1), 8))
+                .hasMessageContaining("max_queue_delay_us");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"none", "fixed", "adaptive"})
+    void noPolicyStartsABatchWhileEverySlotIsBusy(String kind) {
+        BatchPolicy p = PolicySpec.parse(new JsonObject().put("policy", kind), 8).create();
+        View busy = new View(3, 3, 0, 1_000_000_000L, 0, 2, 1e6, trained(1e6, 1e4));
+        assertThat(p.decide(busy, 10)).isEqualTo(Wait.FOR_CHANGE);
+    }
+
+    @Test
+    void adaptiveWaitsOnlyWhenArrivalsOutpaceSingleRowBatchesAndNeverPastTheBudget() {
+        BatchPolicy p = PolicySpec.parse(new JsonObject(), 64).create();
+        LatencyModel compute = trained(2e6, 2e4); // 2 ms + 20 µs per row
+        long now = 5_000_000;
+        // 10 rows/s: a 1-row batch keeps up easily, so run now.
+        assertThat(p.decide(new View(1, 1, now, now + 50_000_000, 1, 1, 10, compute), now)).isInstanceOf(Flush.class);
+        // 10k rows/s: a batch of ~43 rows keeps up with 1.5x headroom; with 5 waiting, wait for more.
+        BatchPolicy.Decision d = p.decide(new View(5, 5, now, now + 50_000_000, 1, 1, 10_000, compute), now);
+        assertThat(d).isInstanceOf(Wait.class);
+        long until = ((Wait) d).untilNanos();
+        assertThat(until).isGreaterThan(now);
+        // It plans to have the target computed before the deadline minus the 10% margin.
+        assertThat(until + compute.predictNanos(64)).isLessThanOrEqualTo(now + 45_000_000);
+        // Same load, but the oldest request's deadline is 3 ms away: no time to wait.
+        assertThat(p.decide(new View(5, 5, now - 47_000_000, now + 3_000_000, 1, 1, 10_000, compute), now))
+                .isInstanceOf(Flush.class);
+        // A configured max_queue_delay_us caps the wait, counted from the oldest enqueue.
+        BatchPolicy capped = PolicySpec.parse(new JsonObject().put("max_queue_delay_us", 300), 64).create();
+        Wait w = (Wait) capped.decide(new View(5, 5, now - 100_000, now + 50_000_000, 1, 1, 10_000, compute), now);
+        assertThat(w.untilNanos()).isEqualTo(now + 200_000);
+    }
+
+    @Test
+    void adaptiveBacksOffAfterABudgetMissAndRecovers() {
+        AdaptivePolicy p = (AdaptivePolicy) PolicySpec.parse(new JsonObject(), 64).create();
+        p.onBatchDone(10, 1_000_000, 60_000_000, 50_000_000);
+        assertThat(p.scale()).isEqualTo(0.75);
+        for (int i = 0; i < 20; i++) {
+            p.onBatchDone(10, 1_000_000, 10_000_000, 50_000_000);
+        }
+        assertThat(p.scale()).isEqualTo(1.0);
+    }
+
+    @Test
+    void latencyModelRecoversALinearCostFromNoisySamplesAndFollowsDrift() {
+        LatencyModel m = new LatencyModel();
+        Random random = new Random(7);
+        for (int i = 0; i < 300; i++) {
+            int rows = 1 + random.nextInt(64);
+            m.observe(rows, (long) (1_000_000 + 15_000.0 * rows + random.nextGaussian() * 20_000));
+        }
+        assertThat(m.fit().fixedNanos()).isCloseTo(1_000_000, org.assertj.core.data.Percentage.withPercentage(5));
+        assertThat(m.fit().perRowNanos()).isCloseTo(15_000, org.assertj.core.data.Percentage.withPercentage(5));
+        for (int i = 0; i < 300; i++) {
+            int rows = 1 + random.nextInt(64);
+            m.observe(rows, 3_000_000L + 30_000L * rows);
+        }
+        assertThat(m.predictNanos(32)).isCloseTo(3_000_000 + 30_000 * 32, org.assertj.core.data.Percentage.withPercentage(2));
+    }
+
+    @Test
+    void latencyModelWithOneBatchSizePredictsItsMean() {
+        LatencyModel m = new LatencyModel();
+        for (int i = 0; i < 5; i++) {
+            m.observe(8, 4_000_000);
+        }
+        assertThat(m.predictNanos(8)).isEqualTo(4_000_000);
+        assertThat(m.fit().perRowNanos()).isZero();
+    }
+}
