@@ -20,8 +20,8 @@ public record BatchingOptions(int ringSize, JsonObject policyOverride, WaitMode 
                               Map<String, BackendHealth> backendHealth, int deviceWorkers, Duration snapshotInterval) {
 
     /**
-     * How the batching thread waits. Measured on the 2-core development machine (docs/PERF.md, "## Batcher"):
-     * PARKING is the default.
+     * How the batching thread waits. BLOCKING is the default because it measured fastest and steadiest on the
+     * 2-core development machine (docs/PERF.md, "## Batcher"; reasons in {@code FlushWaitStrategy}).
      */
     public enum WaitMode {
         /** Lock and condition, signalled on every publish: Disruptor's BlockingWaitStrategy, with flush timers. */
@@ -46,7 +46,7 @@ public record BatchingOptions(int ringSize, JsonObject policyOverride, WaitMode 
     }
 
     public static BatchingOptions defaults() {
-        return new BatchingOptions(1024, null, WaitMode.PARKING, Map.of(), 1, Duration.ofSeconds(1));
+        return new BatchingOptions(1024, null, WaitMode.BLOCKING, Map.of(), 1, Duration.ofSeconds(1));
     }
 
     public BatchingOptions withRingSize(int ringSize) {
