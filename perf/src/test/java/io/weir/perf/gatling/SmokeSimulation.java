@@ -19,9 +19,9 @@ import java.util.stream.Stream;
 import static io.gatling.javaapi.core.CoreDsl.StringBody;
 import static io.gatling.javaapi.core.CoreDsl.constantUsersPerSec;
 import static io.gatling.javaapi.core.CoreDsl.exec;
-import static io.gatling.javaapi.core.CoreDsl.feed;
 import static io.gatling.javaapi.core.CoreDsl.global;
 import static io.gatling.javaapi.core.CoreDsl.jsonPath;
+import static io.gatling.javaapi.core.CoreDsl.percent;
 import static io.gatling.javaapi.core.CoreDsl.rampUsersPerSec;
 import static io.gatling.javaapi.core.CoreDsl.randomSwitch;
 import static io.gatling.javaapi.core.CoreDsl.scenario;
@@ -91,9 +91,9 @@ public class SmokeSimulation extends Simulation {
 
     private final ScenarioBuilder mixed = scenario("smoke").feed(feeder())
             .exec(randomSwitch().on(
-                    io.gatling.javaapi.core.Choice.withWeight(50, RANK),
-                    io.gatling.javaapi.core.Choice.withWeight(30, MODERATE),
-                    io.gatling.javaapi.core.Choice.withWeight(20, ECHO)));
+                    percent(50.0).then(RANK),
+                    percent(30.0).then(MODERATE),
+                    percent(20.0).then(ECHO)));
 
     {
         setUp(mixed.injectOpen(rampUsersPerSec(1).to(RATE).during(5), constantUsersPerSec(RATE).during(SECONDS)))
