@@ -47,12 +47,14 @@ public final class DemoRepository {
     }
 
     /**
-     * Copies the demo repository into {@code dir} (created if needed; files already there are overwritten) and
-     * returns {@code dir}.
+     * Copies the demo repository, {@code index.txt} included, into {@code dir} (created if needed; files already
+     * there are overwritten) and returns {@code dir}.
      */
     public static Path extractTo(Path dir) throws IOException {
         Files.createDirectories(dir);
-        for (String f : files()) {
+        List<String> all = new ArrayList<>(files());
+        all.add(DemoRepositoryWriter.INDEX);
+        for (String f : all) {
             Path target = dir.resolve(f);
             Files.createDirectories(target.getParent());
             try (InputStream in = open(f)) {
