@@ -90,6 +90,16 @@ final class NativeLibraries {
         throw new GpuUnavailableException(what + " not found (set " + systemProperty + " or " + envVariable + "); tried " + tried);
     }
 
+    /** Loads exactly {@code nameOrPath} (a soname for the loader, or a path). */
+    static Located loadExactly(String what, String nameOrPath) {
+        List<String> tried = new ArrayList<>();
+        Located l = tryLoad(nameOrPath, tried);
+        if (l == null) {
+            throw new GpuUnavailableException(what + " not loadable: " + tried);
+        }
+        return l;
+    }
+
     private static Located tryLoad(String nameOrPath, List<String> tried) {
         try {
             SymbolLookup lookup = nameOrPath.contains("/")

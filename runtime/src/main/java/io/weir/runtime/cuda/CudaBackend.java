@@ -171,6 +171,15 @@ public final class CudaBackend implements Backend {
         return new CudaLoadedModel(key, d, plan, weights, workers, config.acquireTimeout().toNanos());
     }
 
+    /**
+     * Similarity search for the embedding store: on this GPU when the backend is available (the index
+     * uploaded once per version, GEMM + {@code weir_topk_rows} per batch), else exact on the CPU with
+     * {@code cpuParallelism} threads.
+     */
+    public io.weir.runtime.embedding.VectorSearch.Factory vectorSearchFactory(int cpuParallelism) {
+        return CudaVectorSearch.factory(this, cpuParallelism);
+    }
+
     /** Health and saturation of the device; empty while the backend is unavailable. */
     public Optional<CudaHealth.Snapshot> health() {
         CudaDevice d = device;

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Weir's GPU acceptance check, for a GPU machine with the NVIDIA driver, CUDA 13 (cuBLAS/NVRTC under
+# /usr/local/cuda-13.0/targets/x86_64-linux/lib), python3 with PyTorch, and NO Java.
+# Needs what native-bindings/gpu-prepare.sh made: .gpu/jdk (or .gpu/jdk.tar.xz), .gpu/lib/*.jar, .gpu/demo-repo.
+#
+# Runs io.weir.runtime.cuda.GpuCheck (self-test, golden sets vs ONNX Runtime CPU, latency vs a bare FFM round trip,
+# wide MLP, similarity search), then gpu_check_torch.py (the same wide MLP in PyTorch eager, compared for results
+# and speed). Everything is printed and tee'd to $OUT/gpu-check.log. Exit status: 0 when every correctness check
+# passed (performance targets are reported as TARGET MET/MISSED lines), else non-zero.
+#
+# Usage (repository root):  bash native-bindings/gpu-check.sh
+set -uo pipefail
+
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+OUT="${OUT:-$root/gpu-check-out}"
+mkdir -p "$OUT"
+log="$OUT/gpu-check.log"
+
+main() {
+started=$(date +%s)
+echo "== Weir GPU check, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(uname -srm)"
+
+# --- the Java runtime we carried
+java=""
+if [[ -x .gpu/jdk/bin/java ]]; then
+  java="$root/.gpu/jdk/bin/java"
+elif [[ -f .gpu/jdk.tar.xz ]]; then
+  mkdir -p /tmp/weir-gpu-jdk
+  tar -C /tmp/weir-gpu-jdk -xJf .gpu/jdk.tar.xz
+  java=/tmp/weir-gpu-jdk/jdk/bin/java
+fi
+if [[ -z "$java" || ! -x "$java" ]]; then
+  echo "FAIL no Java runtime: run native-bindings/gpu-prepare.sh on the build machine and carry .gpu/jdk.tar.xz"
+  return 3
+fi
+if ! compgen -G ".gpu/lib/weir-runtime-*.jar" >/dev/null; then
+  echo "FAIL no .gpu/lib/weir-runtime-*.jar: run native-bindings/gpu-prepare.sh and carry .gpu/lib"
+  return 3
+fi
+"$java" -version 2>&1 | head -1
+
+# --- driver and toolkit libraries on the loader path (libcuda.so.1, libcublas.so.13 + libcublasLt, libnvrtc.so.13)
+libdirs=(/usr/local/cuda-13.0/targets/x86_64-linux/lib /usr/local/cuda/lib64 /usr/local/cuda/targets/x86_64-linux/lib
+         /usr/local/nvidia/lib64 /usr/local/nvidia/lib /usr/lib/x86_64-linux-gnu)
+if ! ldconfig -p 2>/dev/null | grep -q 'libcuda.so.1 '; then
+  found=$(find /usr/local/nvidia /usr/lib /usr/lib64 /usr/local -maxdepth 4 -name 'libcuda.so.1' 2>/dev/null | head -1)
+  [[ -n "$found" ]] && libdirs=("$(dirname "$found")" "${libdirs[@]}")
+fi
+for d in "${libdirs[@]}"; do
+  [[ -d "$d" ]] && LD_LIBRARY_PATH="$d${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+done
+export LD_LIBRARY_PATH
+export ORT_DISABLE_TELEMETRY=1
+command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader
+command -v nvcc >/dev/null && nvcc --version | tail -1
+
+work=/tmp/weir-gpu-check
+rm -rf "$work"
+mkdir -p "$work"
+
+echo
+echo "== GpuCheck (Java)"
+timeout 420 "$java" --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow -Xms2g -Xmx24g \
+  -cp "$root/.gpu/lib/*" io.weir.runtime.cuda.GpuCheck --repo "$root/.gpu/demo-repo" --work "$work" "$@"
+rc_java=$?
+
+echo
+echo "== PyTorch eager, same wide MLP"
+rc_py=0
+if [[ -f "$work/wide/wide.json" ]]; then
+  timeout 180 python3 "$root/native-bindings/gpu_check_torch.py" "$work/wide/wide.json"
+  rc_py=$?
+  cp "$work/wide/wide.json" "$OUT/wide.json" 2>/dev/null || true
+else
+  echo "skipped: GpuCheck wrote no wide.json (see above)"
+  [[ " $* " == *" --skip-wide "* ]] || rc_py=1
+fi
+
+echo
+echo "== done in $(( $(date +%s) - started )) s: GpuCheck exit $rc_java, PyTorch comparison exit $rc_py"
+if (( rc_java != 0 )); then return "$rc_java"; fi
+return "$rc_py"
+}
+
+main "$@" 2>&1 | tee "$log"
+rc=${PIPESTATUS[0]}
+echo "== summary (full log: $log)"
+grep -E '^(TARGET|FAIL|ALL CORRECTNESS|PASS wide|[0-9]+ CHECK)' "$log" | sed 's/^/   /' | tee -a "$log" || true
+exit "$rc"
