@@ -66,21 +66,33 @@ timeout 420 "$java" --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-
 rc_java=$?
 
 echo
+echo "== GpuCheck again with cuBLASLt (bias/ReLU fused into the GEMM): golden sets and wide MLP"
+# A separate JVM: this engine is new on real hardware, and a failure here must not cost the results above.
+timeout 240 "$java" --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow -Xms2g -Xmx24g \
+  -cp "$root/.gpu/lib/*" io.weir.runtime.cuda.GpuCheck --repo "$root/.gpu/demo-repo" --work "$work" \
+  --gemm lt --sections golden,wide "$@"
+rc_lt=$?
+
+echo
 echo "== PyTorch eager, same wide MLP"
 rc_py=0
 if [[ -f "$work/wide/wide.json" ]]; then
-  timeout 180 python3 "$root/native-bindings/gpu_check_torch.py" "$work/wide/wide.json"
+  metas=("$work/wide/wide.json")
+  [[ -f "$work/wide/wide-lt.json" ]] && metas+=("$work/wide/wide-lt.json")
+  timeout 180 python3 "$root/native-bindings/gpu_check_torch.py" "${metas[@]}"
   rc_py=$?
-  cp "$work/wide/wide.json" "$OUT/wide.json" 2>/dev/null || true
+  cp "${metas[@]}" "$OUT/" 2>/dev/null || true
 else
   echo "skipped: GpuCheck wrote no wide.json (see above)"
   [[ " $* " == *" --skip-wide "* ]] || rc_py=1
 fi
 
 echo
-echo "== done in $(( $(date +%s) - started )) s: GpuCheck exit $rc_java, PyTorch comparison exit $rc_py"
+echo "== done in $(( $(date +%s) - started )) s: GpuCheck exit $rc_java, GpuCheck (cuBLASLt) exit $rc_lt, PyTorch comparison exit $rc_py"
 if (( rc_java != 0 )); then return "$rc_java"; fi
-return "$rc_py"
+if (( rc_py != 0 )); then return "$rc_py"; fi
+# The cuBLASLt engine is optional (SGEMM is the default): its failure is reported, and fails the check last.
+return "$rc_lt"
 }
 
 main "$@" 2>&1 | tee "$log"

@@ -5,7 +5,8 @@ Reads <dir>/wide.json written by io.weir.runtime.cuda.GpuCheck, rebuilds the 4 x
 (fp32, TF32 off, like Weir's default), times it on the same GPU, compares its output with Weir's first rows, and
 prints the speed ratios. Exit status 1 when the outputs disagree.
 
-usage: gpu_check_torch.py /tmp/weir-gpu-check/wide/wide.json
+usage: gpu_check_torch.py /tmp/weir-gpu-check/wide/wide.json [/tmp/weir-gpu-check/wide/wide-lt.json ...]
+(one JSON per Weir GEMM engine that ran; the weights and input are read from the first one's directory)
 """
 import json
 import os
@@ -29,9 +30,12 @@ def median_ms(fn, reps, sync):
 
 
 def main():
-    meta_path = sys.argv[1] if len(sys.argv) > 1 else "/tmp/weir-gpu-check/wide/wide.json"
-    with open(meta_path) as f:
-        meta = json.load(f)
+    paths = sys.argv[1:] or ["/tmp/weir-gpu-check/wide/wide.json"]
+    metas = []
+    for p in paths:
+        with open(p) as f:
+            metas.append(json.load(f))
+    meta = metas[0]
     d = meta["dir"]
     width, layers, batch = meta["width"], meta["layers"], meta["batch"]
     torch.backends.cuda.matmul.allow_tf32 = False
@@ -64,20 +68,27 @@ def main():
         e2e = median_ms(lambda: model(x_cpu.to(dev)).cpu(), 10, sync)
         y = model(x_dev)[: meta["weir_output_rows"]].cpu().numpy()
 
-    y_weir = np.fromfile(os.path.join(d, "y_weir_rows64.f32"), dtype="<f4").reshape(y.shape)
-    rel = np.max(np.abs(y_weir - y) / np.maximum(1.0, np.abs(y)))
-    ok = bool(rel <= 1e-4)
     flop = 2.0 * batch * width * width * layers
     print(f"PyTorch eager compute only: {compute:.3f} ms ({flop / compute / 1e9:.1f} TFLOP/s); "
           f"end to end (pageable CPU tensor -> GPU -> CPU tensor): {e2e:.2f} ms")
-    print(f"{'PASS' if ok else 'FAIL'} wide MLP: Weir output vs PyTorch, first {y.shape[0]} rows: max rel err {rel:.2e} (<= 1e-4)")
-    best_weir = min(meta["weir_compute_eager_ms"], meta["weir_compute_graph_ms"])
-    r_compute = compute / best_weir
-    r_e2e = e2e / meta["weir_e2e_ms"]
-    print(f"Weir compute {meta['weir_compute_eager_ms']:.3f} ms eager / {meta['weir_compute_graph_ms']:.3f} ms graph; "
-          f"end to end {meta['weir_e2e_ms']:.2f} ms")
-    print(f"TARGET {'MET   ' if r_compute >= 1.0 else 'MISSED'} wide MLP compute: Weir is {r_compute:.3f}x PyTorch eager (>= 1.0x)")
-    print(f"       end to end (each from host arrays, back to host arrays): Weir is {r_e2e:.3f}x PyTorch eager")
+    ok = True
+    for m in metas:
+        engine = m.get("engine", "sgemm")
+        out_file = m.get("output_file", "y_weir_rows64.f32")
+        y_weir = np.fromfile(os.path.join(m["dir"], out_file), dtype="<f4").reshape(y.shape)
+        rel = float(np.max(np.abs(y_weir - y) / np.maximum(1.0, np.abs(y))))
+        good = rel <= 1e-4
+        ok = ok and good
+        print(f"{'PASS' if good else 'FAIL'} wide MLP ({engine}): Weir output vs PyTorch, first {y.shape[0]} rows: "
+              f"max rel err {rel:.2e} (<= 1e-4)")
+        best_weir = min(m["weir_compute_eager_ms"], m["weir_compute_graph_ms"])
+        r_compute = compute / best_weir
+        r_e2e = e2e / m["weir_e2e_ms"]
+        print(f"Weir ({engine}) compute {m['weir_compute_eager_ms']:.3f} ms eager / {m['weir_compute_graph_ms']:.3f} ms graph; "
+              f"end to end {m['weir_e2e_ms']:.2f} ms")
+        print(f"TARGET {'MET   ' if r_compute >= 1.0 else 'MISSED'} wide MLP compute ({engine}): Weir is {r_compute:.3f}x "
+              f"PyTorch eager (>= 1.0x)")
+        print(f"       end to end ({engine}; each from host arrays back to host arrays): Weir is {r_e2e:.3f}x PyTorch eager")
     return 0 if ok else 1
 
 

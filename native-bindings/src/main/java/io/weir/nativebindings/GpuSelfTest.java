@@ -51,6 +51,12 @@ public final class GpuSelfTest {
      * @param includeNvrtc  also compile the kernels with NVRTC and run one of them
      */
     public static List<Check> run(CudaContext ctx, WeirKernels kernels, boolean includeCublas, boolean includeNvrtc) {
+        return run(ctx, kernels, includeCublas, includeNvrtc, false);
+    }
+
+    /** As {@link #run(CudaContext, WeirKernels, boolean, boolean)}, optionally also checking cuBLASLt epilogue GEMMs. */
+    public static List<Check> run(CudaContext ctx, WeirKernels kernels, boolean includeCublas, boolean includeNvrtc,
+                                  boolean includeCublasLt) {
         GpuSelfTest t = new GpuSelfTest(ctx, kernels);
         try (CudaStream stream = ctx.createStream()) {
             t.check("memory round trip (pinned H2D, D2D, memset, D2H)", () -> t.memoryRoundTrip(stream));
@@ -79,6 +85,21 @@ public final class GpuSelfTest {
                         }
                     }
                     t.check("CUDA graph: H2D + sgemm + bias/relu + D2H, replayed twice", () -> t.graph(stream));
+                }
+            }
+            if (includeCublasLt) {
+                LibraryStatus lt = CublasLt.availability();
+                if (!lt.available()) {
+                    t.checks.add(new Check("cuBLASLt", false, 0, lt.detail()));
+                } else {
+                    for (boolean ta : new boolean[] {false, true}) {
+                        for (boolean tb : new boolean[] {false, true}) {
+                            for (CublasLt.Epilogue ep : CublasLt.Epilogue.values()) {
+                                t.check("cublasLtMatmul row-major transA=" + ta + " transB=" + tb + " " + ep,
+                                        () -> t.gemmLt(stream, ta, tb, ep));
+                            }
+                        }
+                    }
                 }
             }
             t.check("events time GPU work", () -> t.events(stream));
@@ -397,6 +418,33 @@ public final class GpuSelfTest {
             DeviceBuffer dc = ctx.allocate(4L * m * n, arena);
             blas.sgemmRowMajor(ta, tb, m, n, k, 1f, da.address(), db.address(), 0f, dc.address());
             return compare(cpuGemm(ta, tb, m, n, k, a, b), download(s, dc, m * n, arena), 1e-4f);
+        }
+    }
+
+    private Check gemmLt(CudaStream s, boolean ta, boolean tb, CublasLt.Epilogue ep) {
+        int m = 33;
+        int n = 70;
+        int k = 129;
+        boolean withBias = ep == CublasLt.Epilogue.BIAS || ep == CublasLt.Epilogue.RELU_BIAS;
+        boolean relu = ep == CublasLt.Epilogue.RELU || ep == CublasLt.Epilogue.RELU_BIAS;
+        try (Arena arena = Arena.ofConfined(); CublasLt lt = CublasLt.create(ctx)) {
+            float[] a = randoms(m * k, 1f);
+            float[] b = randoms(k * n, 1f);
+            float[] bias = randoms(n, 1f);
+            DeviceBuffer da = upload(s, a, arena);
+            DeviceBuffer db = upload(s, b, arena);
+            DeviceBuffer dbias = upload(s, bias, arena);
+            DeviceBuffer dc = ctx.allocate(4L * m * n, arena);
+            DeviceBuffer ws = ctx.allocate(8L << 20, arena);
+            try (CublasLt.Plan plan = lt.plan(ta, tb, m, n, k, ep, withBias ? dbias.address() : 0, ws.byteSize())) {
+                lt.matmul(plan, 0.5f, da.address(), db.address(), 0f, dc.address(), ws, s);
+                float[] expected = cpuGemm(ta, tb, m, n, k, a, b);
+                for (int i = 0; i < expected.length; i++) {
+                    float v = 0.5f * expected[i] + (withBias ? bias[i % n] : 0f);
+                    expected[i] = relu ? Math.max(0f, v) : v;
+                }
+                return compare(expected, download(s, dc, m * n, arena), 1e-4f);
+            }
         }
     }
 

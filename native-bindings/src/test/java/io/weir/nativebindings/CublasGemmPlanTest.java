@@ -80,6 +80,13 @@ class CublasGemmPlanTest {
         assertThat(s.detail()).isNotBlank();
         LibraryStatus n = Nvrtc.availability();
         assertThat(n.detail()).isNotBlank();
+        LibraryStatus lt = CublasLt.availability();
+        assertThat(lt.detail()).isNotBlank();
+        if (!lt.available()) {
+            assertThat(lt.detail()).contains("libcublasLt.so.13").contains("weir.cublaslt.lib");
+        }
+        assertThat(CublasLt.Epilogue.of(true, true)).isEqualTo(CublasLt.Epilogue.RELU_BIAS);
+        assertThat(CublasLt.Epilogue.of(false, false)).isEqualTo(CublasLt.Epilogue.NONE);
         if (!s.available()) {
             assertThat(s.detail()).contains("libcublas.so.13").contains("weir.cublas.lib");
         }

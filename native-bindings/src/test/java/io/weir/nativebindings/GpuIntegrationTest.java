@@ -24,7 +24,8 @@ class GpuIntegrationTest {
     @Test
     void selfTestPasses() {
         try (CudaContext ctx = CudaContext.openDefault(); WeirKernels k = WeirKernels.load(ctx)) {
-            List<GpuSelfTest.Check> checks = GpuSelfTest.run(ctx, k, true, Nvrtc.availability().available());
+            List<GpuSelfTest.Check> checks = GpuSelfTest.run(ctx, k, true, Nvrtc.availability().available(),
+                    CublasLt.availability().available());
             checks.forEach(System.out::println);
             assertThat(checks).allSatisfy(c -> assertThat(c.passed()).as(c.toString()).isTrue());
         }

@@ -1,6 +1,7 @@
 package io.weir.runtime.cuda;
 
 import io.weir.nativebindings.Cublas;
+import io.weir.nativebindings.CublasLt;
 import io.weir.nativebindings.Cuda;
 import io.weir.nativebindings.CudaProbe;
 import io.weir.nativebindings.GpuException;
@@ -32,7 +33,8 @@ import java.util.logging.Logger;
  * <p>Configuration (system properties): {@code weir.cuda.device} (ordinal, default 0),
  * {@code weir.cuda.workers} (per model, default 2), {@code weir.cuda.graphs} (default true),
  * {@code weir.cuda.tf32} (TF32 tensor-core GEMMs, default false: full fp32 like the CPU),
- * {@code weir.cuda.acquireTimeoutMs} (default 50), {@code weir.cuda.selfTest} (default true).
+ * {@code weir.cuda.acquireTimeoutMs} (default 50), {@code weir.cuda.selfTest} (default true),
+ * {@code weir.cuda.gemm} ({@code sgemm}, the default, or {@code lt}: cuBLASLt with bias/ReLU fused into the GEMM).
  *
  * <p>Design note (concurrency): the device is opened lazily, once, under this object's lock, and
  * published through a volatile; the outcome (device or reason) never changes afterwards. Loaded
@@ -44,13 +46,25 @@ public final class CudaBackend implements Backend {
     public static final String NAME = "cuda";
     private static final Logger LOG = Logger.getLogger(CudaBackend.class.getName());
 
+    /** How fully connected layers run: cuBLAS SGEMM + Weir's epilogue kernel, or cuBLASLt with the epilogue fused. */
+    public enum GemmEngine { SGEMM, LT }
+
     /** Tunables; {@link #fromSystemProperties()} reads the documented properties. */
     public record Config(int deviceOrdinal, int workersPerModel, boolean graphs, boolean tf32, Duration acquireTimeout,
-                         boolean selfTest) {
+                         boolean selfTest, GemmEngine gemm) {
         public Config {
             if (workersPerModel < 1) {
                 throw new IllegalArgumentException("workersPerModel must be >= 1");
             }
+            if (gemm == null) {
+                throw new IllegalArgumentException("gemm engine required");
+            }
+        }
+
+        /** With the default GEMM engine (SGEMM). */
+        public Config(int deviceOrdinal, int workersPerModel, boolean graphs, boolean tf32, Duration acquireTimeout,
+                      boolean selfTest) {
+            this(deviceOrdinal, workersPerModel, graphs, tf32, acquireTimeout, selfTest, GemmEngine.SGEMM);
         }
 
         public static Config fromSystemProperties() {
@@ -60,7 +74,8 @@ public final class CudaBackend implements Backend {
                     Boolean.parseBoolean(System.getProperty("weir.cuda.graphs", "true")),
                     Boolean.getBoolean("weir.cuda.tf32"),
                     Duration.ofMillis(Long.getLong("weir.cuda.acquireTimeoutMs", 50)),
-                    Boolean.parseBoolean(System.getProperty("weir.cuda.selfTest", "true")));
+                    Boolean.parseBoolean(System.getProperty("weir.cuda.selfTest", "true")),
+                    GemmEngine.valueOf(System.getProperty("weir.cuda.gemm", "sgemm").strip().toUpperCase(java.util.Locale.ROOT)));
         }
     }
 
@@ -112,6 +127,9 @@ public final class CudaBackend implements Backend {
         if (!cublas.available()) {
             return Availability.no("cuBLAS unavailable: " + cublas.detail());
         }
+        if (config.gemm() == GemmEngine.LT && !CublasLt.availability().available()) {
+            return Availability.no("cuBLASLt unavailable (weir.cuda.gemm=lt): " + CublasLt.availability().detail());
+        }
         CudaDevice d;
         try {
             d = CudaDevice.open(config.deviceOrdinal(), ticker);
@@ -121,7 +139,7 @@ public final class CudaBackend implements Backend {
         if (config.selfTest()) {
             List<GpuSelfTest.Check> checks;
             try {
-                checks = d.selfTest();
+                checks = d.selfTest(config.gemm() == GemmEngine.LT);
             } catch (GpuException | IllegalStateException e) {
                 d.close();
                 return Availability.no("GPU self-test failed: " + e);
@@ -155,7 +173,7 @@ public final class CudaBackend implements Backend {
             Cublas.MathMode math = config.tf32() ? Cublas.MathMode.TF32_TENSOR_OP : Cublas.MathMode.DEFAULT;
             for (int i = 0; i < config.workersPerModel(); i++) {
                 workers.add(new CudaWorker(d.context(), d.kernels(), plan, weights, artifact.config().maxBatchRows(),
-                        config.graphs(), math));
+                        config.graphs(), math, config.gemm() == GemmEngine.LT));
             }
         } catch (GpuException e) {
             workers.forEach(CudaWorker::close);

@@ -58,9 +58,9 @@ final class CudaDevice implements AutoCloseable {
         return health;
     }
 
-    /** Full kernel/cuBLAS/graph self-test (no NVRTC); list of checks, all passed or not. */
-    List<GpuSelfTest.Check> selfTest() {
-        return GpuSelfTest.run(context, kernels, true, false);
+    /** Full kernel/cuBLAS/graph self-test (no NVRTC; cuBLASLt when asked); list of checks, all passed or not. */
+    List<GpuSelfTest.Check> selfTest(boolean cublasLt) {
+        return GpuSelfTest.run(context, kernels, true, false, cublasLt);
     }
 
     /**

@@ -2,6 +2,7 @@ package io.weir.runtime.cuda;
 
 import io.weir.nativebindings.Activation;
 import io.weir.nativebindings.Cublas;
+import io.weir.nativebindings.CublasLt;
 import io.weir.nativebindings.CudaContext;
 import io.weir.nativebindings.CudaEvent;
 import io.weir.nativebindings.CudaGraph;
@@ -40,6 +41,7 @@ final class CudaWorker implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(CudaWorker.class.getName());
     static final int CAPTURE_AFTER = 2;
     static final int MAX_GRAPHS = 16;
+    static final int MAX_LT_PLANS = 512;
     private static final long CUBLAS_WORKSPACE = 32L << 20;
     private static final long ALIGN = 256;
 
@@ -51,6 +53,8 @@ final class CudaWorker implements AutoCloseable {
     private final Cublas blas;
     private final DeviceBuffer cublasWorkspace;
     private final boolean usesGather;
+    private final CublasLt lt;
+    private final Map<Long, CublasLt.Plan> ltPlans = new HashMap<>();
     private final Map<Integer, Integer> seen = new HashMap<>();
     private final LinkedHashMap<Integer, CudaGraph> graphs = new LinkedHashMap<>(16, 0.75f, true);
     private boolean graphsEnabled;
@@ -64,7 +68,7 @@ final class CudaWorker implements AutoCloseable {
     private long flagOffset;
 
     CudaWorker(CudaContext ctx, WeirKernels kernels, ExecutionPlan plan, DeviceWeights weights, int initialCapacity,
-               boolean graphs, Cublas.MathMode mathMode) {
+               boolean graphs, Cublas.MathMode mathMode, boolean useCublasLt) {
         this.ctx = ctx;
         this.kernels = kernels;
         this.plan = plan;
@@ -74,7 +78,9 @@ final class CudaWorker implements AutoCloseable {
         CudaStream s = ctx.createStream();
         Cublas b = null;
         DeviceBuffer ws = null;
+        CublasLt l = null;
         try {
+            l = useCublasLt ? CublasLt.create(ctx) : null;
             b = ctx.createCublas();
             b.setStream(s);
             ws = ctx.allocate(CUBLAS_WORKSPACE);
@@ -82,6 +88,7 @@ final class CudaWorker implements AutoCloseable {
             b.setMathMode(mathMode);
             this.stream = s;
             this.blas = b;
+            this.lt = l;
             this.cublasWorkspace = ws;
             allocate(Math.max(1, initialCapacity));
         } catch (RuntimeException e) {
@@ -91,6 +98,9 @@ final class CudaWorker implements AutoCloseable {
             }
             if (ws != null) {
                 ws.close();
+            }
+            if (l != null) {
+                l.close();
             }
             s.close();
             throw e;
@@ -243,8 +253,8 @@ final class CudaWorker implements AutoCloseable {
             int slot = plan.inputs().get(i).slot();
             slots[slot].copyFromHostAsync(host, inputOffsets[i], 0, rows * plan.slots().get(slot).bytesPerRow(), stream);
         }
-        for (ExecutionPlan.Step step : plan.steps()) {
-            execute(step, rows);
+        for (int i = 0; i < plan.steps().size(); i++) {
+            execute(plan.steps().get(i), i, rows);
         }
         for (int i = 0; i < plan.outputs().size(); i++) {
             int slot = plan.outputs().get(i).slot();
@@ -259,8 +269,9 @@ final class CudaWorker implements AutoCloseable {
         return slots[slot].address();
     }
 
-    private void execute(ExecutionPlan.Step step, int rows) {
+    private void execute(ExecutionPlan.Step step, int index, int rows) {
         switch (step) {
+            case ExecutionPlan.Gemm g when lt != null -> gemmLt(g, index, rows);
             case ExecutionPlan.Gemm g -> {
                 int m = Math.multiplyExact(rows, g.rowMul());
                 blas.sgemmRowMajor(false, g.transB(), m, g.n(), g.k(), g.alpha(), addr(g.in()), weights.address(g.weight()),
@@ -299,6 +310,33 @@ final class CudaWorker implements AutoCloseable {
     }
 
     /**
+     * cuBLASLt path: bias and ReLU run inside the GEMM's epilogue; Tanh/Sigmoid (no Lt epilogue)
+     * follow as one elementwise kernel. Plans are made on first use of a (step, rows) pair, which
+     * is always an eager run (graphs are captured from the second sighting on).
+     */
+    private void gemmLt(ExecutionPlan.Gemm g, int index, int rows) {
+        int m = Math.multiplyExact(rows, g.rowMul());
+        long key = ((long) index << 32) | rows;
+        CublasLt.Plan p = ltPlans.get(key);
+        if (p == null) {
+            if (ltPlans.size() >= MAX_LT_PLANS) {
+                ltPlans.values().forEach(CublasLt.Plan::close);
+                ltPlans.clear();
+            }
+            boolean bias = g.bias() >= 0;
+            p = lt.plan(false, g.transB(), m, g.n(), g.k(), CublasLt.Epilogue.of(bias, g.act() == Activation.RELU),
+                    bias ? weights.address(g.bias()) : 0, CUBLAS_WORKSPACE);
+            ltPlans.put(key, p);
+        }
+        lt.matmul(p, g.alpha(), addr(g.in()), weights.address(g.weight()), 0f, addr(g.out()), cublasWorkspace, stream);
+        if (g.act() == Activation.SIGMOID) {
+            kernels.sigmoid(stream, addr(g.out()), addr(g.out()), (long) m * g.n());
+        } else if (g.act() == Activation.TANH) {
+            kernels.activation(stream, addr(g.out()), addr(g.out()), (long) m * g.n(), Activation.TANH);
+        }
+    }
+
+    /**
      * GPU time of the compute steps alone (no host staging or transfers) for {@code rows} rows,
      * averaged over {@code iterations} back-to-back runs on whatever the slots hold; for benchmarks.
      */
@@ -308,8 +346,8 @@ final class CudaWorker implements AutoCloseable {
             b.fillAsync((byte) 0, stream);
         }
         Runnable body = () -> {
-            for (ExecutionPlan.Step step : plan.steps()) {
-                execute(step, rows);
+            for (int i = 0; i < plan.steps().size(); i++) {
+                execute(plan.steps().get(i), i, rows);
             }
         };
         body.run();
@@ -353,6 +391,11 @@ final class CudaWorker implements AutoCloseable {
             releaseBuffers();
         } finally {
             try {
+                ltPlans.values().forEach(CublasLt.Plan::close);
+                ltPlans.clear();
+                if (lt != null) {
+                    lt.close();
+                }
                 blas.close();
             } finally {
                 cublasWorkspace.close();

@@ -70,7 +70,8 @@ import java.util.Random;
  * what a machine without a GPU can: probe, model compilation, and exits 0).
  *
  * <pre>java --enable-native-access=ALL-UNNAMED -cp 'lib/*' io.weir.runtime.cuda.GpuCheck
- *      [--repo DIR] [--work DIR] [--quick] [--skip-wide] [--cpu-smoke]</pre>
+ *      [--repo DIR] [--work DIR] [--quick] [--skip-wide] [--cpu-smoke] [--gemm sgemm|lt]
+ *      [--sections selftest,golden,latency,wide,search]</pre>
  */
 public final class GpuCheck {
 
@@ -80,18 +81,33 @@ public final class GpuCheck {
     private static final int WIDE = 4096;
     private static final int WIDE_LAYERS = 4;
 
+    private static final List<String> ALL_SECTIONS = List.of("selftest", "golden", "latency", "wide", "search");
+
     private final Path repo;
     private final Path work;
     private final boolean quick;
     private final boolean skipWide;
+    private final CudaBackend.GemmEngine gemm;
+    private final List<String> sections;
     private final List<String> failures = new ArrayList<>();
     private final List<String> targets = new ArrayList<>();
 
-    private GpuCheck(Path repo, Path work, boolean quick, boolean skipWide) {
+    private GpuCheck(Path repo, Path work, boolean quick, boolean skipWide, CudaBackend.GemmEngine gemm, List<String> sections) {
         this.repo = repo;
         this.work = work;
         this.quick = quick;
         this.skipWide = skipWide;
+        this.gemm = gemm;
+        this.sections = sections;
+    }
+
+    private boolean runs(String section) {
+        return sections.contains(section) && !(skipWide && section.equals("wide"));
+    }
+
+    /** File-name suffix of this run's wide-MLP outputs: none for SGEMM, "-lt" for cuBLASLt. */
+    private String suffix() {
+        return gemm == CudaBackend.GemmEngine.SGEMM ? "" : "-" + gemm.name().toLowerCase(Locale.ROOT);
     }
 
     public static void main(String[] args) throws Exception {
@@ -100,21 +116,26 @@ public final class GpuCheck {
         boolean quick = false;
         boolean skipWide = false;
         boolean cpuSmoke = false;
+        CudaBackend.GemmEngine gemm = CudaBackend.GemmEngine.SGEMM;
+        List<String> sections = ALL_SECTIONS;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--repo" -> repo = Path.of(args[++i]);
+                case "--gemm" -> gemm = CudaBackend.GemmEngine.valueOf(args[++i].toUpperCase(Locale.ROOT));
+                case "--sections" -> sections = List.of(args[++i].split(","));
                 case "--work" -> work = Path.of(args[++i]);
                 case "--quick" -> quick = true;
                 case "--skip-wide" -> skipWide = true;
                 case "--cpu-smoke" -> cpuSmoke = true;
                 default -> {
-                    System.err.println("usage: GpuCheck [--repo DIR] [--work DIR] [--quick] [--skip-wide] [--cpu-smoke]");
+                    System.err.println("usage: GpuCheck [--repo DIR] [--work DIR] [--quick] [--skip-wide] [--cpu-smoke]"
+                            + " [--gemm sgemm|lt] [--sections " + String.join(",", ALL_SECTIONS) + "]");
                     System.exit(64);
                 }
             }
         }
         Files.createDirectories(work);
-        System.exit(new GpuCheck(repo, work, quick, skipWide).run(cpuSmoke));
+        System.exit(new GpuCheck(repo, work, quick, skipWide, gemm, sections).run(cpuSmoke));
     }
 
     private static void say(String format, Object... args) {
@@ -148,7 +169,7 @@ public final class GpuCheck {
         say("cuBLAS: %s", Cublas.availability());
         say("NVRTC: %s", Nvrtc.availability());
         say("packaged PTX: %s", WeirKernels.packagedPtx().isPresent() ? "yes" : "no (NVRTC compiles the source)");
-        say("repository: %s", repo.toAbsolutePath());
+        say("repository: %s; GEMM engine: %s; sections: %s", repo.toAbsolutePath(), gemm, sections);
 
         if (!probe.available()) {
             if (cpuSmoke) {
@@ -160,7 +181,7 @@ public final class GpuCheck {
             return 2;
         }
 
-        CudaBackend.Config cfg = new CudaBackend.Config(0, 2, true, false, Duration.ofSeconds(5), true);
+        CudaBackend.Config cfg = new CudaBackend.Config(0, 2, true, false, Duration.ofSeconds(5), true, gemm);
         try (CudaBackend backend = new CudaBackend(cfg, Ticker.system());
              OnnxRuntimeBackend ort = new OnnxRuntimeBackend(Math.max(1, Runtime.getRuntime().availableProcessors() / 2))) {
             Backend.Availability a = backend.availability();
@@ -172,25 +193,32 @@ public final class GpuCheck {
             }
             CudaDevice device = backend.device();
 
-            section("self-test (kernels, cuBLAS, CUDA graph, NVRTC) vs CPU references");
-            for (GpuSelfTest.Check c : GpuSelfTest.run(device.context(), device.kernels(), true, true)) {
-                check(c.passed(), c.name() + (c.maxError() > 0 ? String.format(Locale.ROOT, " (max rel err %.2e)", c.maxError()) : "")
-                        + (c.detail().isEmpty() ? "" : " — " + c.detail()));
-            }
-
-            Map<ModelKey, LoadedModel[]> loaded = golden(backend, ort);
-            try {
-                latency(device, loaded);
-            } finally {
-                for (LoadedModel[] pair : loaded.values()) {
-                    pair[0].close();
-                    pair[1].close();
+            if (runs("selftest")) {
+                section("self-test (kernels, cuBLAS, cuBLASLt, CUDA graph, NVRTC) vs CPU references");
+                for (GpuSelfTest.Check c : GpuSelfTest.run(device.context(), device.kernels(), true, true, true)) {
+                    check(c.passed(), c.name() + (c.maxError() > 0 ? String.format(Locale.ROOT, " (max rel err %.2e)", c.maxError()) : "")
+                            + (c.detail().isEmpty() ? "" : " — " + c.detail()));
                 }
             }
-            if (!skipWide) {
+            if (runs("golden") || runs("latency")) {
+                Map<ModelKey, LoadedModel[]> loaded = golden(backend, ort, runs("golden"));
+                try {
+                    if (runs("latency")) {
+                        latency(device, loaded);
+                    }
+                } finally {
+                    for (LoadedModel[] pair : loaded.values()) {
+                        pair[0].close();
+                        pair[1].close();
+                    }
+                }
+            }
+            if (runs("wide")) {
                 wideMlp(backend);
             }
-            vectorSearch(backend);
+            if (runs("search")) {
+                vectorSearch(backend);
+            }
 
             section("device health after the run");
             say("%s", backend.health().map(Object::toString).orElse("-"));
@@ -275,8 +303,8 @@ public final class GpuCheck {
     }
 
     /** Loads every version on CPU and CUDA, replays golden sets, compares on random batches. */
-    private Map<ModelKey, LoadedModel[]> golden(CudaBackend backend, OnnxRuntimeBackend ort) throws Exception {
-        section("golden sets: CUDA vs ONNX Runtime CPU (tolerance 1e-4 relative, fp32)");
+    private Map<ModelKey, LoadedModel[]> golden(CudaBackend backend, OnnxRuntimeBackend ort, boolean compare) throws Exception {
+        section(compare ? "golden sets: CUDA vs ONNX Runtime CPU (tolerance 1e-4 relative, fp32)" : "loading models");
         Map<ModelKey, LoadedModel[]> loaded = new LinkedHashMap<>();
         if (!Files.isDirectory(repo)) {
             check(false, "model repository present at " + repo.toAbsolutePath());
@@ -305,6 +333,9 @@ public final class GpuCheck {
                 }
                 Warmup.run(cuda, art.config());
                 loaded.put(key, new LoadedModel[] {cuda, cpu});
+                if (!compare) {
+                    continue;
+                }
                 Path golden = repo.resolve(model).resolve(version).resolve("golden.jsonl");
                 if (Files.exists(golden)) {
                     GoldenReplay.Result gc = GoldenReplay.replay(art.config(), cuda, golden);
@@ -431,7 +462,7 @@ public final class GpuCheck {
     }
 
     private void wideMlp(CudaBackend backend) throws Exception {
-        section("wide MLP: " + WIDE_LAYERS + " x Linear(" + WIDE + ") + ReLU, batch " + WIDE + ", fp32 (no TF32)");
+        section("wide MLP: " + WIDE_LAYERS + " x Linear(" + WIDE + ") + ReLU, batch " + WIDE + ", fp32 (no TF32), GEMM " + gemm);
         Random rnd = new Random(4096);
         float scale = (float) (1.0 / Math.sqrt(WIDE));
         OnnxGraphBuilder g = new OnnxGraphBuilder("wide_mlp");
@@ -475,7 +506,8 @@ public final class GpuCheck {
             say("plan: %s", cm.plan().describe().replace("\n", "\n      "));
             Map<String, Tensor> out = m.run(in);
             int checkRows = 64;
-            writeFloats(dir.resolve("y_weir_rows64.f32"), out.get("y").floats(), 0, checkRows * WIDE);
+            String outFile = "y_weir_rows64" + suffix() + ".f32";
+            writeFloats(dir.resolve(outFile), out.get("y").floats(), 0, checkRows * WIDE);
             int reps = quick ? 3 : 10;
             long[] e2e = new long[reps];
             for (int i = 0; i < reps; i++) {
@@ -493,13 +525,15 @@ public final class GpuCheck {
             say("Weir compute only (GEMMs + fused bias/ReLU kernels): eager %.3f ms (%.1f TFLOP/s), CUDA graph %.3f ms",
                     eager, gflop / eager, graph);
             JsonObject json = new JsonObject()
+                    .put("engine", gemm.name().toLowerCase(Locale.ROOT)).put("output_file", outFile)
                     .put("width", WIDE).put("layers", WIDE_LAYERS).put("batch", WIDE).put("relu_after_last", false)
                     .put("dir", dir.toAbsolutePath().toString())
                     .put("weir_e2e_ms", e2eMs).put("weir_compute_eager_ms", eager).put("weir_compute_graph_ms", graph)
                     .put("weir_output_rows", checkRows)
-                    .put("files", new JsonArray().add("x.f32").add("w{l}.f32 [in,out]").add("b{l}.f32").add("y_weir_rows64.f32"));
-            Files.writeString(dir.resolve("wide.json"), json.encodePrettily());
-            say("wrote %s for gpu_check_torch.py", dir.resolve("wide.json"));
+                    .put("files", new JsonArray().add("x.f32").add("w{l}.f32 [in,out]").add("b{l}.f32").add(outFile));
+            Path meta = dir.resolve("wide" + suffix() + ".json");
+            Files.writeString(meta, json.encodePrettily());
+            say("wrote %s for gpu_check_torch.py", meta);
         }
     }
 

@@ -98,6 +98,28 @@ class CudaBackendGpuTest {
     }
 
     @Test
+    void cublasLtEngineMatchesOnnxRuntime() throws Exception {
+        assumeTrue(io.weir.nativebindings.CublasLt.availability().available(), "no cuBLASLt");
+        ModelArtifact art = mlp();
+        CudaBackend.Config cfg = new CudaBackend.Config(0, 1, true, false, Duration.ofSeconds(5), true,
+                CudaBackend.GemmEngine.LT);
+        try (CudaBackend backend = new CudaBackend(cfg, Ticker.system()); OnnxRuntimeBackend ort = new OnnxRuntimeBackend(1);
+             LoadedModel gpu = backend.load(art); LoadedModel cpu = ort.load(art)) {
+            Random r = new Random(9);
+            for (int i = 0; i < 6; i++) {
+                int rows = i % 2 == 0 ? 7 : 130;
+                Map<String, Tensor> in = Map.of("x", Tensor.ofFloats(new long[] {rows, 40},
+                        OnnxPlanCompilerTest.random(r, rows * 40, 2f)));
+                float[] a = gpu.run(in).get("y").floats();
+                float[] b = cpu.run(in).get("y").floats();
+                for (int j = 0; j < a.length; j++) {
+                    assertThat((double) a[j]).isCloseTo(b[j], org.assertj.core.data.Offset.offset(1e-4 * Math.max(1, Math.abs(b[j]))));
+                }
+            }
+        }
+    }
+
+    @Test
     void badInputsAreRequestErrorsNotDeviceFaults() throws Exception {
         try (CudaBackend backend = backend(); LoadedModel gpu = backend.load(mlp())) {
             assertThatThrownBy(() -> gpu.run(Map.of("x", Tensor.ofFloats(new long[] {1, 39}, new float[39]))))
