@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Weir's GPU acceptance check, for a GPU machine with the NVIDIA driver, CUDA 13 (cuBLAS/NVRTC under
 # /usr/local/cuda-13.0/targets/x86_64-linux/lib), python3 with PyTorch, and NO Java.
-# Needs what native-bindings/gpu-prepare.sh made: .gpu/jdk (or .gpu/jdk.tar.xz), .gpu/lib/*.jar, .gpu/demo-repo.
+# Needs what native-bindings/gpu-prepare.sh made: .gpu/jdk (or .gpu/jdk.tar.xz) and .gpu/lib/*.jar; the models come
+# from .gpu/demo-repo when present, else from the committed demo repository in the working tree.
 #
 # Runs io.weir.runtime.cuda.GpuCheck (self-test, golden sets vs ONNX Runtime CPU, latency vs a bare FFM round trip,
 # wide MLP, similarity search), then gpu_check_torch.py (the same wide MLP in PyTorch eager, compared for results
@@ -55,6 +56,10 @@ export ORT_DISABLE_TELEMETRY=1
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader
 command -v nvcc >/dev/null && nvcc --version | tail -1
 
+repo="$root/.gpu/demo-repo"
+[[ -d "$repo" ]] || repo="$root/runtime/src/main/resources/io/weir/runtime/demo/repository"
+echo "model repository: $repo"
+
 work=/tmp/weir-gpu-check
 rm -rf "$work"
 mkdir -p "$work"
@@ -62,7 +67,7 @@ mkdir -p "$work"
 echo
 echo "== GpuCheck (Java)"
 timeout 420 "$java" --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow -Xms2g -Xmx24g \
-  -cp "$root/.gpu/lib/*" io.weir.runtime.cuda.GpuCheck --repo "$root/.gpu/demo-repo" --work "$work" "$@"
+  -cp "$root/.gpu/lib/*" io.weir.runtime.cuda.GpuCheck --repo "$repo" --work "$work" "$@"
 rc_java=$?
 
 rc_lt=0
@@ -71,7 +76,7 @@ echo
 echo "== GpuCheck again with cuBLASLt (bias/ReLU fused into the GEMM): golden sets and wide MLP"
 # A separate JVM: this engine is new on real hardware, and a failure here must not cost the results above.
 timeout 240 "$java" --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow -Xms2g -Xmx24g \
-  -cp "$root/.gpu/lib/*" io.weir.runtime.cuda.GpuCheck --repo "$root/.gpu/demo-repo" --work "$work" \
+  -cp "$root/.gpu/lib/*" io.weir.runtime.cuda.GpuCheck --repo "$repo" --work "$work" \
   --gemm lt --sections golden,wide "$@"
 rc_lt=$?
 fi

@@ -5,8 +5,10 @@
 #   .gpu/jdk.tar.xz    the same, compressed: this is what travels (the expanded JDK is ~40 MiB)
 #   .gpu/lib/*.jar     weir-runtime, weir-native-bindings and their runtime dependencies
 #                      (ONNX Runtime slimmed to its linux-x64 natives)
-#   .gpu/demo-repo/    the demo model repository with golden sets (WEIR_DEMO_REPO=<dir> copies an existing one
-#                      instead of generating it with io.weir.runtime.demo.DemoRepositoryWriter)
+#   the demo model repository with golden sets: the committed one
+#                      (runtime/src/main/resources/io/weir/runtime/demo/repository) travels with the working tree;
+#                      WEIR_DEMO_REPO=<dir> copies another into .gpu/demo-repo (generated with
+#                      io.weir.runtime.demo.DemoRepositoryWriter when neither exists)
 # and smoke-tests the runtime image here (GpuCheck --cpu-smoke). .gpu/ is git-ignored.
 #
 # Usage: native-bindings/gpu-prepare.sh            (from anywhere; takes about a minute)
@@ -65,17 +67,25 @@ fi
 java_run=("$gpu/jdk/bin/java" --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow -cp "$gpu/lib/*")
 export ORT_DISABLE_TELEMETRY=1
 
-echo "== demo model repository -> .gpu/demo-repo"
+committed_repo="runtime/src/main/resources/io/weir/runtime/demo/repository"
 rm -rf "$gpu/demo-repo"
 if [[ -n "${WEIR_DEMO_REPO:-}" ]]; then
+  echo "== demo model repository: copying $WEIR_DEMO_REPO -> .gpu/demo-repo"
   cp -r "$WEIR_DEMO_REPO" "$gpu/demo-repo"
-elif ! "${java_run[@]}" io.weir.runtime.demo.DemoRepositoryWriter "$gpu/demo-repo"; then
-  echo "WARNING: DemoRepositoryWriter failed (above); .gpu/demo-repo holds only what it wrote before failing." >&2
-  echo "         Re-run with WEIR_DEMO_REPO=<a good repository> for the full golden check." >&2
+  repo_dir="$gpu/demo-repo"
+elif [[ -f "$committed_repo/ranker/config.json" ]]; then
+  echo "== demo model repository: the committed one ($committed_repo) travels with the working tree"
+  repo_dir="$root/$committed_repo"
+else
+  echo "== demo model repository: generating .gpu/demo-repo"
+  if ! "${java_run[@]}" io.weir.runtime.demo.DemoRepositoryWriter "$gpu/demo-repo"; then
+    echo "WARNING: DemoRepositoryWriter failed (above); .gpu/demo-repo holds only what it wrote before failing." >&2
+  fi
+  repo_dir="$gpu/demo-repo"
 fi
 
 echo "== smoke test of the runtime image (no GPU here: probe + plan compilation only)"
-"${java_run[@]}" io.weir.runtime.cuda.GpuCheck --cpu-smoke --quick --repo "$gpu/demo-repo"
+"${java_run[@]}" io.weir.runtime.cuda.GpuCheck --cpu-smoke --quick --repo "$repo_dir"
 
 echo "== pack the JDK (what travels)"
 rm -f "$gpu/jdk.tar.xz"
@@ -84,16 +94,22 @@ tar -C "$gpu" -cf - jdk | xz -T0 -6 > "$gpu/jdk.tar.xz"
 bash -n native-bindings/gpu-check.sh
 python3 -c "import ast; ast.parse(open('native-bindings/gpu_check_torch.py').read())"
 
-travel_kib=$(du -sk "$gpu/jdk.tar.xz" "$gpu/lib" "$gpu/demo-repo" | awk '{s+=$1} END {print s}')
+carry='".gpu/jdk.tar.xz", ".gpu/lib"'
+travel=("$gpu/jdk.tar.xz" "$gpu/lib")
+if [[ -d "$gpu/demo-repo" ]]; then
+  carry="$carry, \".gpu/demo-repo\""
+  travel+=("$gpu/demo-repo")
+fi
+travel_kib=$(du -sk "${travel[@]}" | awk '{s+=$1} END {print s}')
 tree_kib=$(git ls-files -z --cached --others --exclude-standard | xargs -0 du -ck 2>/dev/null | tail -1 | awk '{print $1}')
 echo "== ready: carried $((travel_kib / 1024)) MiB + working tree $((tree_kib / 1024)) MiB (limit 64 MiB)"
 if (( travel_kib + tree_kib > 62 * 1024 )); then
   echo "WARNING: too close to the 64 MiB transfer limit" >&2
 fi
-cat <<'HOW'
+cat <<HOW
 Run on the GPU machine (device tool), from the repository root:
-  carry:   [".gpu/jdk.tar.xz", ".gpu/lib", ".gpu/demo-repo"]
+  carry:   [$carry]
   command: bash native-bindings/gpu-check.sh
-  timeout_s: 480
-The log comes back as $OUT/gpu-check.log (also printed).
+  timeout_s: 600
+The log comes back as \$OUT/gpu-check.log (also printed).
 HOW

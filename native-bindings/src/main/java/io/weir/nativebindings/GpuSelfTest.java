@@ -363,9 +363,11 @@ public final class GpuSelfTest {
                     order[c] = c;
                 }
                 final int row = r;
+                // The kernel's order: larger value first (== equality, so -0.0 ties with 0.0), then smaller index.
                 Arrays.sort(order, (p, q) -> {
-                    int byValue = Float.compare(x[row * cols + q], x[row * cols + p]);
-                    return byValue != 0 ? byValue : Integer.compare(p, q);
+                    float vp = x[row * cols + p];
+                    float vq = x[row * cols + q];
+                    return vp > vq ? -1 : vp < vq ? 1 : Integer.compare(p, q);
                 });
                 for (int j = 0; j < k; j++) {
                     int want = order[j];

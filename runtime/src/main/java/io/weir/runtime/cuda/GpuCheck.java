@@ -65,7 +65,10 @@ import java.util.Random;
  *       PyTorch side ({@code gpu_check_torch.py}) to compare speed and results;</li>
  *   <li>similarity search: GPU top-k vs the exact CPU search.</li>
  * </ol>
- * Exit status: 0 when every correctness check passed (performance targets are reported, not
+ * <p>Design note (concurrency): a single-threaded program; the backends it drives are thread-safe
+ * but are used here from the main thread only, so the timings measure one request at a time.
+ *
+ * <p>Exit status: 0 when every correctness check passed (performance targets are reported, not
  * enforced), 1 when one failed, 2 when no GPU is usable (unless {@code --cpu-smoke}, which runs
  * what a machine without a GPU can: probe, model compilation, and exits 0).
  *
