@@ -113,6 +113,23 @@ class EmbeddingIndexStoreTest {
     }
 
     @Test
+    void theScheduleSwapsInANewFileOnItsOwn() throws Exception {
+        EmbeddingIndexFile.write(dir, Fixtures.random("1.0.0", 1, 10, 4));
+        try (EmbeddingIndexStore store = EmbeddingIndexStore.open(dir, now::get, recording)) {
+            store.refreshEvery(java.time.Duration.ofMillis(20));
+            assertThatThrownBy(() -> store.refreshEvery(java.time.Duration.ofMillis(20))).isInstanceOf(IllegalStateException.class);
+            EmbeddingIndexFile.write(dir, Fixtures.random("1.0.1", 2, 10, 4));
+            // The scheduler is a real thread: wait (bounded) for it rather than drive it.
+            long until = System.nanoTime() + 10_000_000_000L;
+            while (!store.version().orElseThrow().equals("1.0.1") && System.nanoTime() < until) {
+                Thread.sleep(5);
+            }
+            assertThat(store.version()).hasValue("1.0.1");
+            assertThat(closedVersions).containsExactly("1.0.0");
+        }
+    }
+
+    @Test
     void aClosedStoreLeasesNothing() throws IOException {
         EmbeddingIndexFile.write(dir, Fixtures.random("1.0.0", 1, 10, 4));
         EmbeddingIndexStore store = EmbeddingIndexStore.open(dir, now::get, recording);
