@@ -122,8 +122,7 @@ final class InferenceEndpoint {
                 : header != null && !header.isBlank() && header.length() <= 128 ? header : UUID.randomUUID().toString();
         InferParameter user = req.getParametersMap().get(USER_ID_PARAMETER);
         String userId = user != null && user.hasStringParam() ? user.getStringParam() : null;
-        // No RoutingContext on gRPC: the Routing implementation must accept a null one (see the package report).
-        Routing.Selection sel = routing.select(model, emptyToNull(req.getModelVersion()), userId, requestId, null);
+        Routing.Selection sel = routing.select(model, emptyToNull(req.getModelVersion()), userId, requestId, call.headers()::get);
         ModelKey key = sel.key();
         ModelConfig config = models.config(key);
         Map<String, Tensor> inputs = GrpcTensors.inputs(req, config);

@@ -1,0 +1,246 @@
+package io.weir.gateway;
+
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.vertx.core.DeploymentOptions;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.micrometer.MicrometerMetricsFactory;
+import io.vertx.micrometer.MicrometerMetricsOptions;
+import io.vertx.core.json.JsonObject;
+import io.weir.batcher.BatchingDispatcher;
+import io.weir.batcher.BatchingOptions;
+import io.weir.batcher.InferenceDispatcher;
+import io.weir.gateway.http.RolloutAdminApi;
+import io.weir.router.ModelCatalog;
+import io.weir.router.Rollouts;
+import io.weir.gateway.config.WeirConfig;
+import io.weir.gateway.http.HttpVerticle;
+import io.weir.gateway.http.Routing;
+import io.weir.runtime.Backend;
+import io.weir.runtime.ModelRegistry;
+import io.weir.runtime.Ticker;
+import io.weir.gateway.grpc.GrpcEndpoints;
+import io.weir.gateway.grpc.SimilarAdmin;
+import io.weir.runtime.cuda.CudaBackend;
+import io.weir.runtime.demo.DemoRepository;
+import io.weir.runtime.embedding.DemoEmbeddings;
+import io.weir.runtime.embedding.EmbeddingIndexStore;
+import io.weir.runtime.embedding.SimilarService;
+import io.weir.runtime.embedding.VectorSearch;
+import io.weir.runtime.onnx.OnnxRuntimeBackend;
+import io.weir.runtime.repository.ModelRepository;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Consumer;
+import java.util.logging.Logger;
+
+/**
+ * Builds and runs one Weir server: model registry and backends, dispatcher, routing, and one HTTP verticle per
+ * event loop. The HTTP port opens before the models finish loading, so liveness answers at once and readiness turns
+ * true when every model has been loaded and warmed.
+ */
+public final class WeirServer implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(WeirServer.class.getName());
+
+    private final WeirConfig config;
+    private final Vertx vertx;
+    private final PrometheusMeterRegistry prometheus;
+    private final ModelRegistry registry;
+    private final InferenceDispatcher dispatcher;
+    private final ModelService models;
+    private final Rollouts rollouts;
+    private final SimilarService similar;
+    private final EmbeddingIndexStore embeddings;
+    private final int port;
+
+    private WeirServer(WeirConfig config, Vertx vertx, PrometheusMeterRegistry prometheus, ModelRegistry registry,
+                       InferenceDispatcher dispatcher, ModelService models, Rollouts rollouts, SimilarService similar,
+                       EmbeddingIndexStore embeddings, int port) {
+        this.config = config;
+        this.vertx = vertx;
+        this.prometheus = prometheus;
+        this.registry = registry;
+        this.dispatcher = dispatcher;
+        this.models = models;
+        this.rollouts = rollouts;
+        this.similar = similar;
+        this.embeddings = embeddings;
+        this.port = port;
+    }
+
+    /** Starts a server; the future completes once the port is open (models may still be loading). */
+    public static Future<WeirServer> start(WeirConfig config) {
+        PrometheusMeterRegistry prometheus = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        new JvmMemoryMetrics().bindTo(prometheus);
+        new JvmGcMetrics().bindTo(prometheus);
+        new JvmThreadMetrics().bindTo(prometheus);
+        new ProcessorMetrics().bindTo(prometheus);
+        Vertx vertx = Vertx.builder()
+                .with(new VertxOptions().setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true)))
+                .withMetrics(new MicrometerMetricsFactory(prometheus))
+                .build();
+        try {
+            Path repoPath = repositoryPath(config);
+            ModelRepository repository = ModelRepository.open(repoPath);
+            List<Backend> backends = new ArrayList<>();
+            // CUDA first when enabled: the registry loads every model on both, records CUDA's refusals, and the
+            // batcher prefers CUDA per batch and falls back to the CPU. Without a GPU it reports itself unavailable.
+            CudaBackend cuda = config.gpuEnabled() ? new CudaBackend() : null;
+            if (cuda != null) {
+                backends.add(cuda);
+                LOG.info("CUDA backend: " + cuda.availability().reason());
+            }
+            backends.add(new OnnxRuntimeBackend(1));
+            ModelRegistry registry = new ModelRegistry(repository, backends);
+            io.micrometer.core.instrument.Gauge.builder("weir.models.ready", registry, r -> r.ready() ? 1 : 0)
+                    .description("1 once every model version has been loaded and warmed").register(prometheus);
+            BatchingOptions batching = BatchingOptions.defaults().withRingSize(ringSize(config.queueCapacity()));
+            if (!config.batchingPolicy().isEmpty()) {
+                batching = batching.withPolicyOverride(new JsonObject().put("policy", config.batchingPolicy()));
+            }
+            InferenceDispatcher dispatcher = new BatchingDispatcher(registry, Ticker.system(), config.cpuThreads(), prometheus, batching);
+            ModelService models = new ModelService(registry, dispatcher);
+            Rollouts.Builder rb = Rollouts.builder(ModelCatalog.of(registry), dispatcher).meters(prometheus)
+                    .auditLog(Path.of(config.auditLog()), 1000)
+                    .diffLog(null, 1000, 0.01)
+                    .goldenSetsFrom(repoPath, Duration.ofSeconds(5));
+            if (!config.rolloutFile().isBlank()) {
+                rb.configFile(Path.of(config.rolloutFile()));
+            }
+            Rollouts rollouts = rb.build();
+            Routing routing = new RolloutRouting(models, rollouts.router());
+
+            Path indexDir = config.embeddingIndexDir().isBlank() ? repoPath.resolve("embeddings") : Path.of(config.embeddingIndexDir());
+            if (config.embeddingIndexDir().isBlank()) {
+                DemoEmbeddings.ensure(indexDir);
+            }
+            VectorSearch.Factory searches = cuda != null && cuda.availability().available()
+                    ? cuda.vectorSearchFactory(config.cpuThreads()) : VectorSearch.cpu(config.cpuThreads());
+            EmbeddingIndexStore store = EmbeddingIndexStore.open(indexDir, Ticker.system(), searches);
+            if (config.embeddingRefreshSeconds() > 0) {
+                store.refreshEvery(Duration.ofSeconds(config.embeddingRefreshSeconds()));
+            }
+            SimilarService similar = new SimilarService(store, Ticker.system(), SimilarService.Options.defaults()).start();
+            SimilarAdmin.bindMetrics(prometheus, similar);
+            var grpc = GrpcEndpoints.create(models, routing, similar, registry::ready, prometheus, config.maxInferBodyBytes());
+            RolloutAdminApi rolloutAdmin = new RolloutAdminApi(rollouts);
+            Consumer<io.vertx.ext.web.Router> adminRoutes = r -> {
+                rolloutAdmin.accept(r);
+                SimilarAdmin.routes(store).accept(r);
+            };
+            int port = config.httpPort() == 0 ? freePort(config.httpHost()) : config.httpPort();
+            WeirConfig bound = config.withHttpPort(port);
+            int instances = Math.max(1, Math.min(VertxOptions.DEFAULT_EVENT_LOOP_POOL_SIZE, Runtime.getRuntime().availableProcessors()));
+            return vertx.deployVerticle(() -> new HttpVerticle(bound, models, routing, prometheus, adminRoutes, grpc),
+                            new DeploymentOptions().setInstances(instances))
+                    .map(id -> {
+                        LOG.info("Weir listening on http://" + bound.httpHost() + ":" + port + " (h2c too), repository " + repoPath);
+                        WeirServer server = new WeirServer(bound, vertx, prometheus, registry, dispatcher, models, rollouts, similar, store, port);
+                        vertx.executeBlocking(() -> {
+                            registry.loadAll();
+                            // The rollout file is validated against loaded versions, so it starts after loading.
+                            rollouts.start();
+                            return null;
+                        }, false).onComplete(ar -> {
+                            if (ar.failed()) {
+                                LOG.severe("rollouts did not start: " + ar.cause().getMessage());
+                            }
+                            LOG.info("model loading finished; ready=" + registry.ready());
+                        });
+                        return server;
+                    })
+                    .recover(err -> {
+                        // Fail at once: a close callback would run on event loops that are shutting down.
+                        vertx.close();
+                        return Future.failedFuture(err);
+                    });
+        } catch (IOException | RuntimeException e) {
+            vertx.close();
+            return Future.failedFuture(e);
+        }
+    }
+
+    private static Path repositoryPath(WeirConfig config) throws IOException {
+        if (config.modelRepository().equals("demo")) {
+            return DemoRepository.materialize();
+        }
+        Path p = Path.of(config.modelRepository());
+        if (!Files.isDirectory(p)) {
+            throw new IOException("model repository " + p.toAbsolutePath() + " is not a directory");
+        }
+        return p;
+    }
+
+    /** The ring holds the queue: the smallest power of two at least the configured capacity. */
+    private static int ringSize(int capacity) {
+        return Math.max(2, Integer.highestOneBit(capacity - 1) << 1);
+    }
+
+    private static int freePort(String host) throws IOException {
+        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getByName(host))) {
+            return s.getLocalPort();
+        }
+    }
+
+    public int port() {
+        return port;
+    }
+
+    public WeirConfig config() {
+        return config;
+    }
+
+    public Vertx vertx() {
+        return vertx;
+    }
+
+    public ModelRegistry registry() {
+        return registry;
+    }
+
+    public ModelService models() {
+        return models;
+    }
+
+    public Rollouts rollouts() {
+        return rollouts;
+    }
+
+    public PrometheusMeterRegistry meters() {
+        return prometheus;
+    }
+
+    /** Blocks until initial model loading has finished (for tools and tests that need a ready server). */
+    public void awaitLoaded(long timeoutMillis) throws InterruptedException {
+        long end = System.currentTimeMillis() + timeoutMillis;
+        while (registry.statuses().isEmpty() || registry.statuses().stream().anyMatch(s -> s.state() == ModelRegistry.State.LOADING)) {
+            if (System.currentTimeMillis() > end) {
+                throw new IllegalStateException("models still loading after " + timeoutMillis + " ms");
+            }
+            Thread.sleep(20);
+        }
+    }
+
+    @Override
+    public void close() {
+        vertx.close().toCompletionStage().toCompletableFuture().join();
+        rollouts.close();
+        similar.close();
+        embeddings.close();
+        dispatcher.close();
+        registry.close();
+        prometheus.close();
+    }
+}

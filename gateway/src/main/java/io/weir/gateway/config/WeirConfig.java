@@ -1,0 +1,154 @@
+package io.weir.gateway.config;
+
+import io.vertx.core.json.JsonObject;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Server configuration: one JSON file plus {@code WEIR_*} environment overrides, environment winning. With neither,
+ * the server serves the built-in demo repository on 127.0.0.1:8080.
+ *
+ * <p>Each key has an environment variable: the key upper-cased with dots as underscores and a {@code WEIR_} prefix
+ * ({@code http.port} → {@code WEIR_HTTP_PORT}). {@link #KEYS} is the reference (the README prints it).
+ */
+public record WeirConfig(
+        String httpHost,
+        int httpPort,
+        String modelRepository,
+        int cpuThreads,
+        int queueCapacity,
+        String rankModel,
+        String moderateModel,
+        int maxRankBodyBytes,
+        int maxInferBodyBytes,
+        int maxCandidates,
+        int maxTextChars,
+        boolean adminEnabled,
+        String deprecatedApiVersion,
+        String deprecatedApiSunset,
+        String batchingPolicy,
+        boolean gpuEnabled,
+        String rolloutFile,
+        String auditLog,
+        boolean chaosEnabled,
+        String embeddingIndexDir,
+        int embeddingRefreshSeconds) {
+
+    /** Every key with its default and meaning, in the order the README lists them. */
+    public static final Map<String, String[]> KEYS = keys();
+
+    private static Map<String, String[]> keys() {
+        Map<String, String[]> k = new LinkedHashMap<>();
+        k.put("http.host", new String[] {"127.0.0.1", "address to bind"});
+        k.put("http.port", new String[] {"8080", "HTTP/1.1 and h2c port (0 picks a free one)"});
+        k.put("model.repository", new String[] {"demo", "model repository directory; 'demo' extracts the built-in demo repository"});
+        k.put("cpu.threads", new String[] {String.valueOf(Runtime.getRuntime().availableProcessors()), "threads running CPU inference"});
+        k.put("queue.capacity", new String[] {"4096", "requests waiting per model version before RESOURCE_EXHAUSTED"});
+        k.put("api.rank.model", new String[] {"ranker", "model behind POST /v1/rank:score"});
+        k.put("api.moderate.model", new String[] {"moderation", "model behind POST /v1/moderate"});
+        k.put("limits.rank.body.bytes", new String[] {"65536", "largest /v1 request body (413 above)"});
+        k.put("limits.infer.body.bytes", new String[] {"8388608", "largest /v2 infer request body (413 above)"});
+        k.put("limits.rank.candidates", new String[] {"50", "most candidates per rank request"});
+        k.put("limits.moderate.text.chars", new String[] {"300", "longest moderation text, in characters"});
+        k.put("admin.enabled", new String[] {"true", "serve /admin (bind to loopback or protect it)"});
+        k.put("api.deprecated.version", new String[] {"v1beta1", "an older API prefix still served, with Deprecation and Sunset headers ('' to disable)"});
+        k.put("api.deprecated.sunset", new String[] {"Wed, 30 Jun 2027 00:00:00 GMT", "the Sunset date announced for it"});
+        k.put("batching.policy", new String[] {"", "override every model's batching policy: none, fixed or adaptive ('' keeps each model's)"});
+        k.put("gpu.enabled", new String[] {"true", "use the CUDA backend when a GPU is present"});
+        k.put("rollout.file", new String[] {"", "rollout config file, watched for changes ('' for none)"});
+        k.put("audit.log", new String[] {"weir-audit.jsonl", "append-only log of rollout changes"});
+        k.put("chaos.enabled", new String[] {"false", "install chaos fault-injection decorators (drills only)"});
+        k.put("embedding.index.dir", new String[] {"", "GetSimilar index directory ('' = <repository>/embeddings, demo index generated if absent)"});
+        k.put("embedding.index.refresh.seconds", new String[] {"60", "how often to look for a newer index file (0 = only on POST /admin/similar/refresh)"});
+        return java.util.Collections.unmodifiableMap(k);
+    }
+
+    public static WeirConfig defaults() {
+        return from(new JsonObject(), Map.of());
+    }
+
+    /** Loads the file (if any) and applies the environment. */
+    public static WeirConfig load(Path file, Map<String, String> env) throws IOException {
+        JsonObject json = file == null ? new JsonObject() : new JsonObject(Files.readString(file));
+        return from(json, env);
+    }
+
+    /** Builds a config from flat dotted keys ({@code {"http.port": 8080}}) or nested objects, then the environment. */
+    public static WeirConfig from(JsonObject json, Map<String, String> env) {
+        Map<String, String> v = new LinkedHashMap<>();
+        KEYS.forEach((key, meta) -> v.put(key, meta[0]));
+        flatten("", json, v);
+        for (String key : KEYS.keySet()) {
+            String envName = "WEIR_" + key.toUpperCase(Locale.ROOT).replace('.', '_');
+            if (env.containsKey(envName)) {
+                v.put(key, env.get(envName));
+            }
+        }
+        for (String key : v.keySet()) {
+            if (!KEYS.containsKey(key)) {
+                throw new IllegalArgumentException("unknown configuration key '" + key + "'");
+            }
+        }
+        return new WeirConfig(
+                v.get("http.host"), intIn(v, "http.port", 0, 65535), v.get("model.repository"),
+                intIn(v, "cpu.threads", 1, 1024), intIn(v, "queue.capacity", 1, 1 << 20),
+                v.get("api.rank.model"), v.get("api.moderate.model"),
+                intIn(v, "limits.rank.body.bytes", 1024, 1 << 30), intIn(v, "limits.infer.body.bytes", 1024, 1 << 30),
+                intIn(v, "limits.rank.candidates", 1, 100_000), intIn(v, "limits.moderate.text.chars", 1, 1_000_000),
+                bool(v, "admin.enabled"), v.get("api.deprecated.version"), v.get("api.deprecated.sunset"),
+                policy(v.get("batching.policy")), bool(v, "gpu.enabled"), v.get("rollout.file"), v.get("audit.log"),
+                bool(v, "chaos.enabled"), v.get("embedding.index.dir"), intIn(v, "embedding.index.refresh.seconds", 0, 86_400 * 7));
+    }
+
+    private static void flatten(String prefix, JsonObject json, Map<String, String> out) {
+        for (String name : json.fieldNames()) {
+            Object value = json.getValue(name);
+            String key = prefix.isEmpty() ? name : prefix + "." + name;
+            if (value instanceof JsonObject o) {
+                flatten(key, o, out);
+            } else {
+                out.put(key, String.valueOf(value));
+            }
+        }
+    }
+
+    private static int intIn(Map<String, String> v, String key, int min, int max) {
+        try {
+            int i = Integer.parseInt(v.get(key).trim());
+            if (i < min || i > max) {
+                throw new IllegalArgumentException("'" + key + "' must be in [" + min + ", " + max + "], was " + i);
+            }
+            return i;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("'" + key + "' must be an integer, was '" + v.get(key) + "'");
+        }
+    }
+
+    private static boolean bool(Map<String, String> v, String key) {
+        return switch (v.get(key).trim().toLowerCase(Locale.ROOT)) {
+            case "true", "1", "yes" -> true;
+            case "false", "0", "no" -> false;
+            default -> throw new IllegalArgumentException("'" + key + "' must be true or false, was '" + v.get(key) + "'");
+        };
+    }
+
+    private static String policy(String p) {
+        String s = p == null ? "" : p.trim().toLowerCase(Locale.ROOT);
+        if (!s.isEmpty() && !s.equals("none") && !s.equals("fixed") && !s.equals("adaptive")) {
+            throw new IllegalArgumentException("'batching.policy' must be none, fixed or adaptive, was '" + p + "'");
+        }
+        return s;
+    }
+
+    public WeirConfig withHttpPort(int port) {
+        return new WeirConfig(httpHost, port, modelRepository, cpuThreads, queueCapacity, rankModel, moderateModel,
+                maxRankBodyBytes, maxInferBodyBytes, maxCandidates, maxTextChars, adminEnabled, deprecatedApiVersion,
+                deprecatedApiSunset, batchingPolicy, gpuEnabled, rolloutFile, auditLog, chaosEnabled, embeddingIndexDir,
+                embeddingRefreshSeconds);
+    }
+}

@@ -1,0 +1,32 @@
+package io.weir.gateway.http;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Request metrics by route, model, version, arm and code. One timer family, {@code weir_http_requests_seconds}, with
+ * a percentile histogram so Prometheus can compute p95/p99 across replicas; its count by code is the request
+ * counter.
+ */
+public final class GatewayMetrics {
+    private final MeterRegistry registry;
+
+    public GatewayMetrics(MeterRegistry registry) {
+        this.registry = registry;
+    }
+
+    void record(String route, String model, String version, String arm, String code, long nanos) {
+        Timer.builder("weir.http.requests")
+                .description("HTTP requests served, by route, model, version, arm and result code")
+                .tags("route", route, "model", model == null ? "" : model, "version", version == null ? "" : version,
+                        "arm", arm == null ? "" : arm, "code", code)
+                .publishPercentileHistogram()
+                .minimumExpectedValue(Duration.ofNanos(100_000))
+                .maximumExpectedValue(Duration.ofSeconds(10))
+                .register(registry)
+                .record(nanos, TimeUnit.NANOSECONDS);
+    }
+}

@@ -1,0 +1,77 @@
+package io.weir.gateway.http;
+
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.json.DecodeException;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.RoutingContext;
+import io.weir.runtime.ErrorCode;
+import io.weir.runtime.WeirException;
+
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * The HTTP face of Weir's one error table ({@link ErrorCode}): every failure on every route leaves through
+ * {@link #send}, as {@code {"error":{"code","message"},"request_id"}} with the table's status, a Retry-After where the
+ * client should come back, and never a stack trace.
+ */
+public final class HttpErrors {
+    private static final Logger LOG = Logger.getLogger(HttpErrors.class.getName());
+
+    private HttpErrors() {
+    }
+
+    /** Maps any failure to a typed one; unexpected failures are logged here and reach the client as INTERNAL. */
+    public static WeirException classify(Throwable t) {
+        Throwable c = t;
+        while ((c instanceof CompletionException || c instanceof ExecutionException) && c.getCause() != null) {
+            c = c.getCause();
+        }
+        if (c instanceof WeirException w) {
+            if (w.code() == ErrorCode.INTERNAL && w.getCause() != null) {
+                LOG.log(Level.WARNING, "internal error: " + w.getMessage(), w.getCause());
+            }
+            return w;
+        }
+        if (c instanceof DecodeException d) {
+            return WeirException.invalid("request body is not valid JSON: " + firstLine(d.getMessage()));
+        }
+        LOG.log(Level.SEVERE, "unexpected failure", c);
+        return new WeirException(ErrorCode.INTERNAL, "internal error");
+    }
+
+    public static void send(RoutingContext ctx, Throwable failure, String requestId) {
+        WeirException e = classify(failure);
+        ctx.put(RequestContext.ERROR_CODE, e.code());
+        HttpServerResponse r = ctx.response();
+        if (r.ended() || r.closed()) {
+            return;
+        }
+        if (r.headWritten()) {
+            r.reset();
+            return;
+        }
+        JsonObject body = new JsonObject()
+                .put("error", new JsonObject().put("code", e.code().name()).put("message", e.getMessage()))
+                .put("request_id", requestId);
+        r.setStatusCode(e.code().httpStatus()).putHeader("content-type", "application/json");
+        if (requestId != null) {
+            r.putHeader(RequestContext.REQUEST_ID_HEADER, requestId);
+        }
+        if (e.retryAfterSeconds() > 0 && (e.code() == ErrorCode.RESOURCE_EXHAUSTED || e.code() == ErrorCode.UNAVAILABLE)) {
+            r.putHeader("retry-after", Long.toString(e.retryAfterSeconds()));
+        }
+        r.end(body.toBuffer());
+    }
+
+    private static String firstLine(String s) {
+        if (s == null) {
+            return "";
+        }
+        int nl = s.indexOf('\n');
+        String line = nl < 0 ? s : s.substring(0, nl);
+        return line.length() > 200 ? line.substring(0, 200) : line;
+    }
+}

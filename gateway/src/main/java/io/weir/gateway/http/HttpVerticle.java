@@ -1,0 +1,200 @@
+package io.weir.gateway.http;
+
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.vertx.core.Future;
+import io.vertx.core.Handler;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
+import io.weir.gateway.ModelService;
+import io.weir.gateway.config.WeirConfig;
+import io.weir.runtime.ErrorCode;
+import io.weir.runtime.WeirException;
+
+import java.time.Instant;
+import java.util.function.Consumer;
+import java.util.function.Function;
+
+/**
+ * One HTTP server instance (HTTP/1.1 and h2c on the same port); the server deploys one per event loop. The routes,
+ * top-down: native API, deprecated native API, KServe v2, admin, metrics. Every route's failures go through
+ * {@link HttpErrors}; every request is counted by {@link GatewayMetrics} when its response ends.
+ */
+public final class HttpVerticle extends VerticleBase {
+    private final WeirConfig config;
+    private final ModelService models;
+    private final Routing routing;
+    private final PrometheusMeterRegistry prometheus;
+    private final GatewayMetrics metrics;
+    private final Consumer<Router> extraRoutes;
+    private final Function<Vertx, Handler<HttpServerRequest>> grpc;
+    private HttpServer server;
+
+    /**
+     * @param extraRoutes more admin routes (the router module's rollout API), or null
+     * @param grpc        makes the gRPC handler for this verticle's Vert.x (requests with a {@code application/grpc}
+     *                    content type go there, on the same port over HTTP/2), or null for no gRPC
+     */
+    public HttpVerticle(WeirConfig config, ModelService models, Routing routing, PrometheusMeterRegistry prometheus,
+                        Consumer<Router> extraRoutes, Function<Vertx, Handler<HttpServerRequest>> grpc) {
+        this.config = config;
+        this.models = models;
+        this.routing = routing;
+        this.prometheus = prometheus;
+        this.metrics = new GatewayMetrics(prometheus);
+        this.extraRoutes = extraRoutes;
+        this.grpc = grpc;
+    }
+
+    @Override
+    public Future<?> start() {
+        Router router = Router.router(vertx);
+        NativeApi nativeApi = new NativeApi(models, config, routing);
+        V2Api v2 = new V2Api(models, routing);
+        AdminApi admin = new AdminApi(models.registry());
+
+        router.route().handler(this::begin);
+
+        BodyHandler smallBody = BodyHandler.create(false).setBodyLimit(config.maxRankBodyBytes());
+        BodyHandler inferBody = BodyHandler.create(false).setBodyLimit(config.maxInferBodyBytes());
+
+        router.postWithRegex("/v1/rank:score").handler(smallBody).handler(named("rank", nativeApi::rank));
+        router.post("/v1/moderate").handler(smallBody).handler(named("moderate", nativeApi::moderate));
+        String old = config.deprecatedApiVersion();
+        if (old != null && !old.isBlank()) {
+            Handler<RoutingContext> deprecation = ctx -> {
+                // RFC 9745 Deprecation, RFC 8594 Sunset, and where to go instead.
+                ctx.response().putHeader("deprecation", "@" + Instant.parse("2026-01-01T00:00:00Z").getEpochSecond())
+                        .putHeader("sunset", config.deprecatedApiSunset())
+                        .putHeader("link", "</v1" + ctx.request().path().substring(old.length() + 1) + ">; rel=\"successor-version\"");
+                ctx.next();
+            };
+            router.postWithRegex("/" + java.util.regex.Pattern.quote(old) + "/rank:score").handler(smallBody)
+                    .handler(deprecation).handler(named("rank_deprecated", nativeApi::rank));
+            router.post("/" + old + "/moderate").handler(smallBody).handler(deprecation)
+                    .handler(named("moderate_deprecated", nativeApi::moderate));
+        }
+
+        router.get("/v2").handler(named("v2_metadata", v2::serverMetadata));
+        router.get("/v2/health/live").handler(named("v2_live", v2::live));
+        router.get("/v2/health/ready").handler(named("v2_ready", v2::ready));
+        router.get("/v2/models/:model").handler(named("v2_model_metadata", v2::modelMetadata));
+        router.get("/v2/models/:model/ready").handler(named("v2_model_ready", v2::modelReady));
+        router.get("/v2/models/:model/versions/:version").handler(named("v2_model_metadata", v2::modelMetadata));
+        router.get("/v2/models/:model/versions/:version/ready").handler(named("v2_model_ready", v2::modelReady));
+        router.post("/v2/models/:model/infer").handler(inferBody).handler(named("v2_infer", v2::infer));
+        router.post("/v2/models/:model/versions/:version/infer").handler(inferBody).handler(named("v2_infer", v2::infer));
+
+        if (config.adminEnabled()) {
+            router.get("/admin/models").handler(named("admin", admin::list));
+            for (String action : new String[] {"load", "reload", "unload"}) {
+                router.post("/admin/models/:model/versions/:version/" + action).handler(named("admin", ctx -> admin.lifecycle(ctx, action)));
+            }
+            if (extraRoutes != null) {
+                extraRoutes.accept(router);
+            }
+        }
+        router.get("/metrics").handler(ctx -> ctx.response()
+                .putHeader("content-type", "text/plain; version=0.0.4; charset=utf-8").end(prometheus.scrape()));
+
+        router.route().last().handler(ctx -> HttpErrors.send(ctx,
+                WeirException.notFound("no route for " + ctx.request().method() + " " + ctx.request().path()), RequestContext.requestId(ctx)));
+        router.route().failureHandler(this::failure);
+
+        HttpServerOptions options = new HttpServerOptions()
+                .setHost(config.httpHost())
+                .setPort(config.httpPort())
+                .setHttp2ClearTextEnabled(true)
+                .setCompressionSupported(false)
+                .setTcpNoDelay(true);
+        Handler<HttpServerRequest> requests = router;
+        if (grpc != null) {
+            Handler<HttpServerRequest> grpcHandler = grpc.apply(vertx);
+            requests = req -> {
+                String type = req.getHeader("content-type");
+                if (type != null && type.startsWith("application/grpc")) {
+                    grpcHandler.handle(req);
+                } else {
+                    router.handle(req);
+                }
+            };
+        }
+        return vertx.createHttpServer(options).requestHandler(requests).listen().onSuccess(s -> server = s);
+    }
+
+    /** Wraps a handler so that a thrown WeirException becomes an error response, and tags the route for metrics. */
+    private static Handler<RoutingContext> named(String route, Handler<RoutingContext> h) {
+        return ctx -> {
+            ctx.put("weir.route", route);
+            try {
+                h.handle(ctx);
+            } catch (RuntimeException e) {
+                HttpErrors.send(ctx, e, RequestContext.requestId(ctx));
+            }
+        };
+    }
+
+    private void begin(RoutingContext ctx) {
+        ctx.put(RequestContext.START, System.nanoTime());
+        ctx.addEndHandler(v -> {
+            String route = ctx.get("weir.route");
+            if (route == null) {
+                return;
+            }
+            ErrorCode code = ctx.get(RequestContext.ERROR_CODE);
+            long start = ctx.get(RequestContext.START);
+            metrics.record(route, ctx.get(RequestContext.MODEL), ctx.get(RequestContext.VERSION), ctx.get(RequestContext.ARM),
+                    code == null ? "OK" : code.name(), System.nanoTime() - start);
+        });
+        ctx.next();
+    }
+
+    private void failure(RoutingContext ctx) {
+        Throwable t = ctx.failure();
+        WeirException e;
+        if (ctx.statusCode() == 413) {
+            e = new WeirException(ErrorCode.PAYLOAD_TOO_LARGE, "request body exceeds the limit for this route");
+        } else if (t == null && ctx.statusCode() == 400) {
+            e = WeirException.invalid("malformed request");
+        } else if (t == null && ctx.statusCode() == 404) {
+            e = WeirException.notFound("not found");
+        } else if (t == null) {
+            e = new WeirException(ErrorCode.INTERNAL, "internal error (status " + ctx.statusCode() + ")");
+        } else {
+            e = HttpErrors.classify(t);
+        }
+        if (ctx.get("weir.route") == null) {
+            // Failed before its handler ran (a body over the limit, say): name the route from the path.
+            ctx.put("weir.route", routeOf(ctx.request().path()));
+        }
+        HttpErrors.send(ctx, e, RequestContext.requestId(ctx));
+    }
+
+    private String routeOf(String path) {
+        if (path == null) {
+            return "other";
+        }
+        String deprecated = config.deprecatedApiVersion() == null || config.deprecatedApiVersion().isBlank()
+                ? null : "/" + config.deprecatedApiVersion() + "/";
+        String suffix = deprecated != null && path.startsWith(deprecated) ? "_deprecated" : "";
+        if (path.endsWith("/rank:score")) {
+            return "rank" + suffix;
+        }
+        if (path.endsWith("/moderate")) {
+            return "moderate" + suffix;
+        }
+        if (path.startsWith("/v2/") && path.endsWith("/infer")) {
+            return "v2_infer";
+        }
+        return "other";
+    }
+
+    public int actualPort() {
+        return server.actualPort();
+    }
+}

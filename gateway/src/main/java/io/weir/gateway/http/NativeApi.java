@@ -1,0 +1,133 @@
+package io.weir.gateway.http;
+
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.RoutingContext;
+import io.weir.batcher.InferenceRequest;
+import io.weir.batcher.Priority;
+import io.weir.gateway.ModelService;
+import io.weir.gateway.config.WeirConfig;
+import io.weir.runtime.ModelConfig;
+import io.weir.runtime.ModelKey;
+import io.weir.runtime.Tensor;
+import io.weir.runtime.WeirException;
+import io.weir.runtime.features.FeatureContract;
+
+import java.util.Map;
+
+/**
+ * The native JSON API: {@code POST /v1/rank:score} and {@code POST /v1/moderate}. Validation happens here, at the
+ * edge, and everything past it trusts the request: structure and limits first (candidates, text length, types), then
+ * the model's feature contract checks each declared field while encoding.
+ */
+final class NativeApi {
+    private final ModelService models;
+    private final WeirConfig config;
+    private final Routing routing;
+
+    NativeApi(ModelService models, WeirConfig config, Routing routing) {
+        this.models = models;
+        this.config = config;
+        this.routing = routing;
+    }
+
+    void rank(RoutingContext ctx) {
+        JsonObject body = Bodies.object(ctx);
+        String requestId = RequestContext.requestId(ctx, body);
+        String userId = Bodies.requiredString(body, "user_id", 256);
+        Object context = body.getValue("context");
+        if (context != null && !(context instanceof JsonObject)) {
+            throw WeirException.invalid("context must be an object");
+        }
+        if (context instanceof JsonObject c) {
+            Bodies.optionalString(c, "locale", 64, "context.locale");
+            Bodies.optionalString(c, "ts", 64, "context.ts");
+        }
+        Object cands = body.getValue("candidates");
+        if (!(cands instanceof JsonArray candidates)) {
+            throw WeirException.invalid("candidates must be an array");
+        }
+        if (candidates.isEmpty()) {
+            throw WeirException.invalid("candidates must not be empty");
+        }
+        if (candidates.size() > config.maxCandidates()) {
+            throw WeirException.invalid("too many candidates: " + candidates.size() + " > " + config.maxCandidates());
+        }
+        for (int i = 0; i < candidates.size(); i++) {
+            if (!(candidates.getValue(i) instanceof JsonObject c)) {
+                throw WeirException.invalid("candidates[" + i + "] must be an object");
+            }
+            Bodies.requiredString(c, "item_id", 256, "candidates[" + i + "].item_id");
+            if (!(c.getValue("features") instanceof JsonObject)) {
+                throw WeirException.invalid("candidates[" + i + "].features must be an object");
+            }
+        }
+        String requestedVersion = Bodies.optionalString(body, "model_version", 64, "model_version");
+        long timeoutMs = Bodies.timeoutMillis(ctx, body);
+        Routing.Selection sel = routing.select(config.rankModel(), requestedVersion, userId, requestId, ctx.request()::getHeader);
+        score(ctx, body, sel, FeatureContract.Api.RANK, timeoutMs, (contract, result) -> {
+            float[] scores = result.floats();
+            JsonArray out = new JsonArray();
+            for (int i = 0; i < candidates.size(); i++) {
+                out.add(new JsonObject().put("item_id", candidates.getJsonObject(i).getString("item_id")).put("score", Bodies.fp32(scores[i])));
+            }
+            return new JsonObject().put("scores", out);
+        });
+    }
+
+    void moderate(RoutingContext ctx) {
+        JsonObject body = Bodies.object(ctx);
+        String requestId = RequestContext.requestId(ctx, body);
+        Object text = body.getValue("text");
+        if (!(text instanceof String t)) {
+            throw WeirException.invalid("text must be a string");
+        }
+        int chars = t.codePointCount(0, t.length());
+        if (chars > config.maxTextChars()) {
+            throw WeirException.invalid("text too long: " + chars + " characters > " + config.maxTextChars());
+        }
+        String requestedVersion = Bodies.optionalString(body, "model_version", 64, "model_version");
+        long timeoutMs = Bodies.timeoutMillis(ctx, body);
+        Routing.Selection sel = routing.select(config.moderateModel(), requestedVersion, null, requestId, ctx.request()::getHeader);
+        score(ctx, body, sel, FeatureContract.Api.MODERATE, timeoutMs, (modelConfig, result) -> {
+            float raw = result.floats()[0];
+            double score = Bodies.fp32(raw);
+            JsonObject out = new JsonObject().put("score", score);
+            modelConfig.label().ifPresent(l -> out.put("label", l.of(raw)));
+            return out;
+        });
+    }
+
+    interface ResponseShaper {
+        JsonObject shape(ModelConfig config, Tensor scores);
+    }
+
+    private void score(RoutingContext ctx, JsonObject body, Routing.Selection sel, FeatureContract.Api api, long timeoutMs,
+                       ResponseShaper shaper) {
+        ModelKey key = sel.key();
+        ctx.put(RequestContext.MODEL, key.model());
+        ctx.put(RequestContext.VERSION, key.version());
+        ctx.put(RequestContext.ARM, sel.arm());
+        ModelConfig modelConfig = models.config(key);
+        FeatureContract contract = modelConfig.featureContract().filter(c -> c.api() == api).orElseThrow(
+                () -> new WeirException(io.weir.runtime.ErrorCode.INTERNAL, "model " + key + " has no " + api + " feature contract"));
+        Tensor features = contract.encode(body);
+        Priority priority = Bodies.priority(ctx);
+        String requestId = RequestContext.requestId(ctx);
+        InferenceRequest request = models.request(key, Map.of(contract.input(), features), features.rows(), timeoutMs, priority);
+        models.submit(ctx.vertx().getOrCreateContext(), request)
+                .onSuccess(result -> {
+                    Tensor scores = result.outputs().get(contract.output());
+                    JsonObject out = shaper.shape(modelConfig, scores)
+                            .put("served_model_version", key.version())
+                            .put("latency_ms", Bodies.elapsedMillis(ctx))
+                            .put("request_id", requestId);
+                    Bodies.sendJson(ctx, 200, out, sel.arm(), result.backend());
+                    routing.completed(sel, request, result, Bodies.elapsedNanos(ctx));
+                })
+                .onFailure(err -> {
+                    HttpErrors.send(ctx, err, requestId);
+                    routing.failed(sel, err, Bodies.elapsedNanos(ctx));
+                });
+    }
+}

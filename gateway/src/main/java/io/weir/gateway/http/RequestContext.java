@@ -1,0 +1,41 @@
+package io.weir.gateway.http;
+
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.RoutingContext;
+
+import java.util.UUID;
+
+/** Per-request values kept on the {@link RoutingContext}: the request id and what the metrics need. */
+final class RequestContext {
+    static final String REQUEST_ID_HEADER = "x-request-id";
+    static final String REQUEST_ID = "weir.requestId";
+    static final String ERROR_CODE = "weir.errorCode";
+    static final String MODEL = "weir.model";
+    static final String VERSION = "weir.version";
+    static final String ARM = "weir.arm";
+    static final String START = "weir.start";
+
+    private RequestContext() {
+    }
+
+    /** The id from the body's {@code request_id}, else the {@code x-request-id} header, else a fresh UUID. */
+    static String requestId(RoutingContext ctx, JsonObject body) {
+        Object fromBody = body == null ? null : body.getValue("request_id");
+        String id = fromBody instanceof String s && !s.isBlank() ? s : null;
+        if (id == null) {
+            id = ctx.get(REQUEST_ID);
+        }
+        if (id == null) {
+            String h = ctx.request().getHeader(REQUEST_ID_HEADER);
+            id = h != null && !h.isBlank() && h.length() <= 128 ? h : UUID.randomUUID().toString();
+        }
+        ctx.put(REQUEST_ID, id);
+        return id;
+    }
+
+    /** The id already assigned to this request, assigning one from the header or a UUID if none was. */
+    static String requestId(RoutingContext ctx) {
+        String id = ctx.get(REQUEST_ID);
+        return id != null ? id : requestId(ctx, null);
+    }
+}

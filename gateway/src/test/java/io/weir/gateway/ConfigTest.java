@@ -1,0 +1,44 @@
+package io.weir.gateway;
+
+import io.vertx.core.json.JsonObject;
+import io.weir.gateway.config.WeirConfig;
+import org.junit.jupiter.api.Test;
+
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class ConfigTest {
+
+    @Test
+    void defaultsServeTheDemoRepositoryOnLoopback8080() {
+        WeirConfig c = WeirConfig.defaults();
+        assertThat(c.httpHost()).isEqualTo("127.0.0.1");
+        assertThat(c.httpPort()).isEqualTo(8080);
+        assertThat(c.modelRepository()).isEqualTo("demo");
+        assertThat(c.maxCandidates()).isEqualTo(50);
+        assertThat(c.maxRankBodyBytes()).isEqualTo(65536);
+        assertThat(c.maxTextChars()).isEqualTo(300);
+    }
+
+    @Test
+    void environmentOverridesTheFileWhichOverridesDefaults() {
+        JsonObject file = new JsonObject().put("http", new JsonObject().put("port", 9000).put("host", "0.0.0.0")).put("cpu.threads", 3);
+        WeirConfig c = WeirConfig.from(file, Map.of("WEIR_HTTP_PORT", "9100", "WEIR_BATCHING_POLICY", "fixed"));
+        assertThat(c.httpPort()).isEqualTo(9100);
+        assertThat(c.httpHost()).isEqualTo("0.0.0.0");
+        assertThat(c.cpuThreads()).isEqualTo(3);
+        assertThat(c.batchingPolicy()).isEqualTo("fixed");
+    }
+
+    @Test
+    void badValuesAndUnknownKeysAreRejectedWithTheKeyNamed() {
+        assertThatThrownBy(() -> WeirConfig.from(new JsonObject(), Map.of("WEIR_HTTP_PORT", "eighty")))
+                .hasMessageContaining("http.port");
+        assertThatThrownBy(() -> WeirConfig.from(new JsonObject().put("http.prot", 1), Map.of()))
+                .hasMessageContaining("unknown configuration key 'http.prot'");
+        assertThatThrownBy(() -> WeirConfig.from(new JsonObject(), Map.of("WEIR_BATCHING_POLICY", "magic")))
+                .hasMessageContaining("batching.policy");
+    }
+}

@@ -1,0 +1,144 @@
+package io.weir.gateway;
+
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.client.WebClient;
+import io.vertx.ext.web.client.WebClientOptions;
+import io.vertx.junit5.Checkpoint;
+import io.vertx.junit5.VertxExtension;
+import io.vertx.junit5.VertxTestContext;
+import io.weir.runtime.demo.DemoRepository;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Load, unload and reload at run time through the admin API, and a broken artifact that fails to load with a clear
+ * message while the rest of the repository serves.
+ */
+@ExtendWith(VertxExtension.class)
+class ModelLifecycleTest {
+    @TempDir
+    static Path dir;
+    private static WeirServer server;
+
+    @BeforeAll
+    static void startServer() throws Exception {
+        Path repo = DemoRepository.extractTo(dir.resolve("repo"));
+        // Corrupt one artifact: moderation's model no longer matches its recorded sha256.
+        Path onnx = repo.resolve("moderation/1.0.0/model.onnx");
+        byte[] bytes = Files.readAllBytes(onnx);
+        bytes[bytes.length / 2] ^= 0x5a;
+        Files.write(onnx, bytes);
+        server = TestServers.start(repo, Map.of());
+    }
+
+    @AfterAll
+    static void stopServer() {
+        server.close();
+    }
+
+    private static WebClient client(Vertx vertx) {
+        return WebClient.create(vertx, new WebClientOptions().setDefaultHost("127.0.0.1").setDefaultPort(server.port()), new io.vertx.core.http.PoolOptions().setHttp1MaxSize(16));
+    }
+
+    @Test
+    void corruptedArtifactFailsWithAClearMessageAndOthersServe(Vertx vertx, VertxTestContext tc) {
+        WebClient client = client(vertx);
+        Future.all(client.get("/admin/models").send(), client.post("/v1/moderate").sendJsonObject(new JsonObject().put("text", "hi")),
+                client.post("/v1/rank:score").sendJsonObject(HttpApiTest.rankRequest(2)), client.get("/v2/health/ready").send())
+                .onComplete(tc.succeeding(all -> tc.verify(() -> {
+                    JsonObject admin = all.<io.vertx.ext.web.client.HttpResponse<io.vertx.core.buffer.Buffer>>resultAt(0).bodyAsJsonObject();
+                    JsonObject moderation = admin.getJsonArray("models").stream().map(o -> (JsonObject) o)
+                            .filter(m -> m.getString("model").equals("moderation")).findFirst().orElseThrow();
+                    assertThat(moderation.getString("state")).isEqualTo("FAILED");
+                    assertThat(moderation.getString("message")).contains("checksum mismatch").contains("model.onnx");
+                    var moderate = all.<io.vertx.ext.web.client.HttpResponse<io.vertx.core.buffer.Buffer>>resultAt(1);
+                    assertThat(moderate.statusCode()).isEqualTo(503);
+                    assertThat(moderate.bodyAsJsonObject().getJsonObject("error").getString("code")).isEqualTo("UNAVAILABLE");
+                    assertThat(moderate.getHeader("retry-after")).isNotNull();
+                    assertThat(all.<io.vertx.ext.web.client.HttpResponse<io.vertx.core.buffer.Buffer>>resultAt(2).statusCode()).isEqualTo(200);
+                    assertThat(all.<io.vertx.ext.web.client.HttpResponse<io.vertx.core.buffer.Buffer>>resultAt(3).statusCode()).isEqualTo(200);
+                    tc.completeNow();
+                })));
+    }
+
+    @Test
+    void reloadUnderLoadFailsNoInFlightRequest(Vertx vertx, VertxTestContext tc) {
+        WebClient client = client(vertx);
+        int requests = 200;
+        Checkpoint answered = tc.checkpoint(requests);
+        Checkpoint reloaded = tc.checkpoint();
+        List<Future<?>> all = new ArrayList<>();
+        for (int i = 0; i < requests; i++) {
+            all.add(client.post("/v1/rank:score").sendJsonObject(HttpApiTest.rankRequest(20).put("model_version", "1.1.0"))
+                    .onComplete(tc.succeeding(r -> tc.verify(() -> {
+                        assertThat(r.statusCode()).as(r.bodyAsString()).isEqualTo(200);
+                        answered.flag();
+                    }))));
+            if (i == requests / 4) {
+                client.post("/admin/models/ranker/versions/1.1.0/reload").send().onComplete(tc.succeeding(r -> tc.verify(() -> {
+                    assertThat(r.statusCode()).as(r.bodyAsString()).isEqualTo(200);
+                    assertThat(r.bodyAsJsonObject().getString("state")).isEqualTo("READY");
+                    reloaded.flag();
+                })));
+            }
+        }
+    }
+
+    @Test
+    void unloadThenLoadAgain(Vertx vertx, VertxTestContext tc) {
+        WebClient client = client(vertx);
+        JsonObject pinned = HttpApiTest.rankRequest(1).put("model_version", "1.0.0");
+        client.post("/admin/models/ranker/versions/1.0.0/unload").send()
+                .compose(r -> {
+                    tc.verify(() -> assertThat(r.bodyAsJsonObject().getString("state")).isEqualTo("UNLOADED"));
+                    return client.post("/v1/rank:score").sendJsonObject(pinned);
+                })
+                .compose(r -> {
+                    tc.verify(() -> {
+                        assertThat(r.statusCode()).isEqualTo(404);
+                        assertThat(r.bodyAsJsonObject().getJsonObject("error").getString("message")).contains("not loaded");
+                    });
+                    return client.post("/admin/models/ranker/versions/1.0.0/load").send();
+                })
+                .compose(r -> {
+                    tc.verify(() -> assertThat(r.bodyAsJsonObject().getString("state")).isEqualTo("READY"));
+                    return client.post("/v1/rank:score").sendJsonObject(pinned);
+                })
+                .onComplete(tc.succeeding(r -> tc.verify(() -> {
+                    assertThat(r.statusCode()).isEqualTo(200);
+                    assertThat(r.bodyAsJsonObject().getString("served_model_version")).isEqualTo("1.0.0");
+                    tc.completeNow();
+                })));
+    }
+
+    @Test
+    void loadingAVersionTheRepositoryLacksIsNotFound(Vertx vertx, VertxTestContext tc) {
+        client(vertx).post("/admin/models/ranker/versions/4.0.0/load").send().onComplete(tc.succeeding(r -> tc.verify(() -> {
+            assertThat(r.statusCode()).isEqualTo(404);
+            assertThat(r.bodyAsJsonObject().getJsonObject("error").getString("code")).isEqualTo("NOT_FOUND");
+            tc.completeNow();
+        })));
+    }
+
+    @Test
+    void reloadingTheCorruptedVersionReportsTheChecksumFailure(Vertx vertx, VertxTestContext tc) {
+        client(vertx).post("/admin/models/moderation/versions/1.0.0/load").send().onComplete(tc.succeeding(r -> tc.verify(() -> {
+            assertThat(r.statusCode()).isEqualTo(400);
+            assertThat(r.bodyAsJsonObject().getJsonObject("error").getString("message")).contains("checksum mismatch");
+            tc.completeNow();
+        })));
+    }
+}

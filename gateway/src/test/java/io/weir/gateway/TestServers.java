@@ -1,0 +1,23 @@
+package io.weir.gateway;
+
+import io.vertx.core.json.JsonObject;
+import io.weir.gateway.config.WeirConfig;
+
+import java.nio.file.Path;
+import java.util.Map;
+
+/** Starts real servers on free loopback ports for the integration tests. */
+final class TestServers {
+    private TestServers() {
+    }
+
+    static WeirServer start(Path repository, Map<String, Object> extra) throws Exception {
+        JsonObject json = new JsonObject().put("http.port", 0).put("http.host", "127.0.0.1")
+                .put("model.repository", repository == null ? "demo" : repository.toString())
+                .put("cpu.threads", 2);
+        extra.forEach(json::put);
+        WeirServer server = WeirServer.start(WeirConfig.from(json, Map.of())).toCompletionStage().toCompletableFuture().get();
+        server.awaitLoaded(120_000);
+        return server;
+    }
+}
