@@ -12,7 +12,6 @@ import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.micrometer.MicrometerMetricsFactory;
 import io.vertx.micrometer.MicrometerMetricsOptions;
-import io.vertx.core.json.JsonObject;
 import io.weir.batcher.BatchingDispatcher;
 import io.weir.batcher.BatchingOptions;
 import io.weir.batcher.InferenceDispatcher;
@@ -107,8 +106,8 @@ public final class WeirServer implements AutoCloseable {
             io.micrometer.core.instrument.Gauge.builder("weir.models.ready", registry, r -> r.ready() ? 1 : 0)
                     .description("1 once every model version has been loaded and warmed").register(prometheus);
             BatchingOptions batching = BatchingOptions.defaults().withRingSize(ringSize(config.queueCapacity()));
-            if (!config.batchingPolicy().isEmpty()) {
-                batching = batching.withPolicyOverride(new JsonObject().put("policy", config.batchingPolicy()));
+            if (config.batchingOverride() != null) {
+                batching = batching.withPolicyOverride(config.batchingOverride());
             }
             InferenceDispatcher dispatcher = new BatchingDispatcher(registry, Ticker.system(), config.cpuThreads(), prometheus, batching);
             ModelService models = new ModelService(registry, dispatcher);

@@ -40,5 +40,18 @@ class ConfigTest {
                 .hasMessageContaining("unknown configuration key 'http.prot'");
         assertThatThrownBy(() -> WeirConfig.from(new JsonObject(), Map.of("WEIR_BATCHING_POLICY", "magic")))
                 .hasMessageContaining("batching.policy");
+        assertThatThrownBy(() -> WeirConfig.from(new JsonObject(), Map.of("WEIR_BATCHING_POLICY", "{\"policy\":\"magic\"}")))
+                .hasMessageContaining("batching.policy");
+    }
+
+    @Test
+    void batchingOverrideTakesAPolicyNameOrAFullJsonObject() {
+        assertThat(WeirConfig.defaults().batchingOverride()).isNull();
+        assertThat(WeirConfig.from(new JsonObject(), Map.of("WEIR_BATCHING_POLICY", "none")).batchingOverride())
+                .isEqualTo(new JsonObject().put("policy", "none"));
+        JsonObject fixed = WeirConfig.from(new JsonObject(), Map.of("WEIR_BATCHING_POLICY",
+                "{\"policy\":\"fixed\",\"max_queue_delay_us\":500}")).batchingOverride();
+        assertThat(fixed.getString("policy")).isEqualTo("fixed");
+        assertThat(fixed.getInteger("max_queue_delay_us")).isEqualTo(500);
     }
 }

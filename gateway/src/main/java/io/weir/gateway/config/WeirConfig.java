@@ -58,7 +58,7 @@ public record WeirConfig(
         k.put("admin.enabled", new String[] {"true", "serve /admin (bind to loopback or protect it)"});
         k.put("api.deprecated.version", new String[] {"v1beta1", "an older API prefix still served, with Deprecation and Sunset headers ('' to disable)"});
         k.put("api.deprecated.sunset", new String[] {"Wed, 30 Jun 2027 00:00:00 GMT", "the Sunset date announced for it"});
-        k.put("batching.policy", new String[] {"", "override every model's batching policy: none, fixed or adaptive ('' keeps each model's)"});
+        k.put("batching.policy", new String[] {"", "override every model's batching: none, fixed, adaptive, or a JSON object such as {\"policy\":\"fixed\",\"max_queue_delay_us\":500} ('' keeps each model's)"});
         k.put("gpu.enabled", new String[] {"true", "use the CUDA backend when a GPU is present"});
         k.put("rollout.file", new String[] {"", "rollout config file, watched for changes ('' for none)"});
         k.put("audit.log", new String[] {"weir-audit.jsonl", "append-only log of rollout changes"});
@@ -138,11 +138,30 @@ public record WeirConfig(
     }
 
     private static String policy(String p) {
-        String s = p == null ? "" : p.trim().toLowerCase(Locale.ROOT);
+        String s = p == null ? "" : p.trim();
+        if (s.startsWith("{")) {
+            JsonObject o;
+            try {
+                o = new JsonObject(s);
+            } catch (RuntimeException e) {
+                throw new IllegalArgumentException("'batching.policy' is not a valid JSON object: " + e.getMessage());
+            }
+            policy(String.valueOf(o.getValue("policy")));
+            return o.encode();
+        }
+        s = s.toLowerCase(Locale.ROOT);
         if (!s.isEmpty() && !s.equals("none") && !s.equals("fixed") && !s.equals("adaptive")) {
-            throw new IllegalArgumentException("'batching.policy' must be none, fixed or adaptive, was '" + p + "'");
+            throw new IllegalArgumentException("'batching.policy' must be none, fixed, adaptive or a JSON object, was '" + p + "'");
         }
         return s;
+    }
+
+    /** The batching override as the batcher's JSON ({@code {"policy": ...}}), or null to keep each model's own. */
+    public JsonObject batchingOverride() {
+        if (batchingPolicy.isEmpty()) {
+            return null;
+        }
+        return batchingPolicy.startsWith("{") ? new JsonObject(batchingPolicy) : new JsonObject().put("policy", batchingPolicy);
     }
 
     public WeirConfig withHttpPort(int port) {
