@@ -41,9 +41,9 @@ import java.util.concurrent.atomic.LongAdder;
  * <p>Design note. Threads: callers (event loops) run {@link #submit}, which validates, splits oversized requests,
  * applies admission control and publishes without blocking; one batching thread per version forms batches; the CPU
  * pool ({@code cpuThreads} threads shared by all versions) and one executor per non-CPU backend compute them and
- * complete the futures (callers hop back to their context with {@link VertxCompletion}). {@code lanes} is created
- * lazily per version on first use and torn down when the registry unloads the version; a reload keeps the lane and
- * swaps its config. Every admitted request is answered exactly once: by its batch, by expiry, or with UNAVAILABLE
+ * complete the futures (callers hop back to their context with {@link VertxCompletion}). {@code lanes} holds one lane
+ * per version, created when the version loads (or on first use, for versions loaded before the dispatcher existed)
+ * and torn down when the registry unloads the version; a reload keeps the lane and swaps its config. Every admitted request is answered exactly once: by its batch, by expiry, or with UNAVAILABLE
  * when its version is unloaded before it ran. Deadlines: a request's deadline is the earlier of its own
  * {@code deadlineNanos} and enqueue + the model's latency budget.
  */
@@ -208,6 +208,10 @@ public final class BatchingDispatcher implements InferenceDispatcher {
             Lane lane = lanes.get(key);
             if (lane != null) {
                 lane.reconfigure(now.get().config());
+            } else if (!closed) {
+                // Build the ring and start its thread when the version loads, so that the first request does not
+                // pay for them out of its latency budget.
+                lane(now.get());
             }
             return;
         }

@@ -213,6 +213,14 @@ public final class WeirServer implements AutoCloseable {
         return models;
     }
 
+    public SimilarService similar() {
+        return similar;
+    }
+
+    public EmbeddingIndexStore embeddings() {
+        return embeddings;
+    }
+
     public Rollouts rollouts() {
         return rollouts;
     }

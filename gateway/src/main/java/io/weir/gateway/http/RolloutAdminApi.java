@@ -13,7 +13,8 @@ import java.util.concurrent.Callable;
 import java.util.function.Consumer;
 
 /**
- * The rollout admin API: {@code GET /admin/rollouts}, {@code GET|PUT|DELETE /admin/rollouts/:model},
+ * The rollout admin API: {@code GET /admin/rollouts}, {@code GET|PUT|DELETE /admin/rollouts/:model} (a PUT body is
+ * the rollout plus optional {@code "actor"} and {@code "why"} for the audit log),
  * {@code POST /admin/rollouts/:model/(promote|rollback|pause|resume)} with body {@code {"actor","why"}}, the audit log
  * and sampled shadow diffs. Every change is validated by the router (a rejected one keeps the old config serving) and
  * audited; the calls touch files, so they run on worker threads.
@@ -33,7 +34,11 @@ public final class RolloutAdminApi implements Consumer<Router> {
         router.get("/admin/rollouts/:model").handler(ctx -> blocking(ctx, () -> admin.get(ctx.pathParam("model"))));
         router.put("/admin/rollouts/:model").handler(body).handler(ctx -> {
             JsonObject req = Bodies.object(ctx);
-            blocking(ctx, () -> admin.put(ctx.pathParam("model"), req, actor(ctx, req), why(req)).toJson());
+            // "actor" and "why" ride along with the rollout for the audit log; the rollout itself is the rest.
+            JsonObject rollout = req.copy();
+            rollout.remove("actor");
+            rollout.remove("why");
+            blocking(ctx, () -> admin.put(ctx.pathParam("model"), rollout, actor(ctx, req), why(req)).toJson());
         });
         router.delete("/admin/rollouts/:model").handler(ctx -> blocking(ctx, () -> {
             admin.remove(ctx.pathParam("model"), actor(ctx, null), "removed through the admin API");
