@@ -280,6 +280,13 @@ class HttpApiTest {
                 assertThat(m.getString("sha256")).hasSize(64);
             });
             assertThat(keys).contains("ranker@1.0.0", "ranker@1.1.0", "moderation@1.0.0", "echo@1.0.0");
+            JsonObject cuda = body.getJsonArray("backends").stream().map(o -> (JsonObject) o)
+                    .filter(b -> b.getString("name").equals("cuda")).findFirst().orElseThrow();
+            if (!cuda.getBoolean("available")) {
+                // No GPU (CI, most build machines): CUDA says why, and every model is served by the CPU without error.
+                assertThat(cuda.getString("reason")).isNotBlank();
+                body.getJsonArray("models").forEach(o -> assertThat(((JsonObject) o).getJsonArray("backends").getList()).containsExactly("cpu"));
+            }
             tc.completeNow();
         })));
     }
