@@ -127,7 +127,8 @@ final class Bodies {
         r.end(body.toBuffer());
     }
 
-    private static String firstLine(String s) {
+    /** The first line of a parser message, at most 200 characters: enough to locate the error, never a trace. */
+    static String firstLine(String s) {
         if (s == null) {
             return "";
         }

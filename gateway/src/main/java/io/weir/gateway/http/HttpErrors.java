@@ -36,7 +36,7 @@ public final class HttpErrors {
             return w;
         }
         if (c instanceof DecodeException d) {
-            return WeirException.invalid("request body is not valid JSON: " + firstLine(d.getMessage()));
+            return WeirException.invalid("request body is not valid JSON: " + Bodies.firstLine(d.getMessage()));
         }
         LOG.log(Level.SEVERE, "unexpected failure", c);
         return new WeirException(ErrorCode.INTERNAL, "internal error");
@@ -64,14 +64,5 @@ public final class HttpErrors {
             r.putHeader("retry-after", Long.toString(e.retryAfterSeconds()));
         }
         r.end(body.toBuffer());
-    }
-
-    private static String firstLine(String s) {
-        if (s == null) {
-            return "";
-        }
-        int nl = s.indexOf('\n');
-        String line = nl < 0 ? s : s.substring(0, nl);
-        return line.length() > 200 ? line.substring(0, 200) : line;
     }
 }
