@@ -72,7 +72,22 @@ public final class Cublas implements AutoCloseable {
                        MethodHandle sgemm, MethodHandle gemmEx) {
     }
 
-    private static volatile Object lib; // Lib, or GpuUnavailableException when loading failed
+    private static final LazyLibrary<Lib> LIB = LazyLibrary.located("cuBLAS", "weir.cublas.lib", "WEIR_CUBLAS_LIB",
+            List.of("libcublas.so.13", "libcublas.so.12", "libcublas.so"),
+            loc -> new Lib(loc.loadedFrom(),
+                    loc.downcall("cublasCreate_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS)),
+                    loc.downcall("cublasDestroy_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS)),
+                    loc.downcall("cublasSetStream_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS)),
+                    loc.downcall("cublasSetMathMode", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT)),
+                    loc.downcall("cublasSetWorkspace_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG)),
+                    loc.downcall("cublasGetVersion_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS)),
+                    loc.downcall("cublasSgemm_v2", FunctionDescriptor.of(JAVA_INT,
+                            ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT,
+                            ADDRESS, JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT)),
+                    loc.downcall("cublasGemmEx", FunctionDescriptor.of(JAVA_INT,
+                            ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT,
+                            ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_INT,
+                            ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT))));
 
     private final CudaContext context;
     private final MemorySegment handle;
@@ -88,59 +103,13 @@ public final class Cublas implements AutoCloseable {
         this.beta = arena.allocate(16, 16);
     }
 
-    private static Lib lib() {
-        Object l = lib;
-        if (l == null) {
-            synchronized (Cublas.class) {
-                l = lib;
-                if (l == null) {
-                    l = load();
-                    lib = l;
-                }
-            }
-        }
-        if (l instanceof GpuUnavailableException e) {
-            throw new GpuUnavailableException(e.getMessage(), e);
-        }
-        return (Lib) l;
-    }
-
-    private static Object load() {
-        try {
-            NativeLibraries.Located loc = NativeLibraries.locate("cuBLAS", "weir.cublas.lib", "WEIR_CUBLAS_LIB",
-                    List.of("libcublas.so.13", "libcublas.so.12", "libcublas.so"));
-            return new Lib(loc.loadedFrom(),
-                    loc.downcall("cublasCreate_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS)),
-                    loc.downcall("cublasDestroy_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS)),
-                    loc.downcall("cublasSetStream_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS)),
-                    loc.downcall("cublasSetMathMode", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT)),
-                    loc.downcall("cublasSetWorkspace_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG)),
-                    loc.downcall("cublasGetVersion_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS)),
-                    loc.downcall("cublasSgemm_v2", FunctionDescriptor.of(JAVA_INT,
-                            ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT,
-                            ADDRESS, JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT)),
-                    loc.downcall("cublasGemmEx", FunctionDescriptor.of(JAVA_INT,
-                            ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT,
-                            ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_INT,
-                            ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT)));
-        } catch (GpuUnavailableException e) {
-            return e;
-        } catch (java.util.NoSuchElementException | IllegalArgumentException e) {
-            return new GpuUnavailableException("cuBLAS loaded but a symbol is missing: " + e.getMessage(), e);
-        }
-    }
-
     /** Whether libcublas can be loaded here (does not need a GPU). */
     public static LibraryStatus availability() {
-        try {
-            return new LibraryStatus(true, lib().loadedFrom());
-        } catch (GpuUnavailableException e) {
-            return new LibraryStatus(false, e.getMessage());
-        }
+        return LIB.availability(Lib::loadedFrom);
     }
 
     static Cublas create(CudaContext context) {
-        Lib l = lib();
+        Lib l = LIB.handles();
         context.makeCurrent();
         try (Arena tmp = Arena.ofConfined()) {
             MemorySegment out = tmp.allocate(ADDRESS);
@@ -169,7 +138,7 @@ public final class Cublas implements AutoCloseable {
         ensureOpen();
         context.makeCurrent();
         try {
-            check((int) lib().setStream().invokeExact(handle, stream.handle()), "cublasSetStream_v2");
+            check((int) LIB.handles().setStream().invokeExact(handle, stream.handle()), "cublasSetStream_v2");
         } catch (GpuException | IllegalStateException e) {
             throw e;
         } catch (Throwable t) {
@@ -180,7 +149,7 @@ public final class Cublas implements AutoCloseable {
     public void setMathMode(MathMode mode) {
         ensureOpen();
         try {
-            check((int) lib().setMathMode().invokeExact(handle, mode.value), "cublasSetMathMode");
+            check((int) LIB.handles().setMathMode().invokeExact(handle, mode.value), "cublasSetMathMode");
         } catch (GpuException | IllegalStateException e) {
             throw e;
         } catch (Throwable t) {
@@ -196,7 +165,7 @@ public final class Cublas implements AutoCloseable {
         ensureOpen();
         context.makeCurrent();
         try {
-            check((int) lib().setWorkspace().invokeExact(handle, workspace.address(), workspace.byteSize()),
+            check((int) LIB.handles().setWorkspace().invokeExact(handle, workspace.address(), workspace.byteSize()),
                     "cublasSetWorkspace_v2");
         } catch (GpuException | IllegalStateException e) {
             throw e;
@@ -210,7 +179,7 @@ public final class Cublas implements AutoCloseable {
         ensureOpen();
         try (Arena tmp = Arena.ofConfined()) {
             MemorySegment out = tmp.allocate(JAVA_INT);
-            check((int) lib().getVersion().invokeExact(handle, out), "cublasGetVersion_v2");
+            check((int) LIB.handles().getVersion().invokeExact(handle, out), "cublasGetVersion_v2");
             return out.get(JAVA_INT, 0);
         } catch (GpuException | IllegalStateException e) {
             throw e;
@@ -227,7 +196,7 @@ public final class Cublas implements AutoCloseable {
         alpha.set(ValueLayout.JAVA_FLOAT, 0, alphaValue);
         beta.set(ValueLayout.JAVA_FLOAT, 0, betaValue);
         try {
-            check((int) lib().sgemm().invokeExact(handle, transA.value, transB.value, m, n, k,
+            check((int) LIB.handles().sgemm().invokeExact(handle, transA.value, transB.value, m, n, k,
                     alpha, a, lda, b, ldb, beta, c, ldc), "cublasSgemm_v2");
         } catch (GpuException | IllegalStateException e) {
             throw e;
@@ -251,7 +220,7 @@ public final class Cublas implements AutoCloseable {
         alpha.set(ValueLayout.JAVA_FLOAT, 0, alphaValue);
         beta.set(ValueLayout.JAVA_FLOAT, 0, betaValue);
         try {
-            check((int) lib().gemmEx().invokeExact(handle, transA.value, transB.value, m, n, k,
+            check((int) LIB.handles().gemmEx().invokeExact(handle, transA.value, transB.value, m, n, k,
                     alpha, a, aType, lda, b, bType, ldb, beta, c, cType, ldc, computeType, algo), "cublasGemmEx");
         } catch (GpuException | IllegalStateException e) {
             throw e;
@@ -302,7 +271,7 @@ public final class Cublas implements AutoCloseable {
             context.unregister(this);
             try {
                 context.makeCurrent();
-                check((int) lib().destroy().invokeExact(handle), "cublasDestroy_v2");
+                check((int) LIB.handles().destroy().invokeExact(handle), "cublasDestroy_v2");
             } catch (GpuException | IllegalStateException e) {
                 throw e;
             } catch (Throwable t) {

@@ -62,42 +62,9 @@ public final class CublasLt implements AutoCloseable {
                        MethodHandle matmul) {
     }
 
-    private static volatile Object lib; // Lib or GpuUnavailableException
-
-    private final CudaContext context;
-    private final MemorySegment handle;
-    private final Arena arena = Arena.ofShared();
-    private final MemorySegment scalars;
-    private final AtomicBoolean open = new AtomicBoolean(true);
-
-    private CublasLt(CudaContext context, MemorySegment handle) {
-        this.context = context;
-        this.handle = handle;
-        this.scalars = arena.allocate(16, 16);
-    }
-
-    private static Lib lib() {
-        Object l = lib;
-        if (l == null) {
-            synchronized (CublasLt.class) {
-                l = lib;
-                if (l == null) {
-                    l = load();
-                    lib = l;
-                }
-            }
-        }
-        if (l instanceof GpuUnavailableException e) {
-            throw new GpuUnavailableException(e.getMessage(), e);
-        }
-        return (Lib) l;
-    }
-
-    private static Object load() {
-        try {
-            NativeLibraries.Located loc = NativeLibraries.locate("cuBLASLt", "weir.cublaslt.lib", "WEIR_CUBLASLT_LIB",
-                    List.of("libcublasLt.so.13", "libcublasLt.so.12", "libcublasLt.so"));
-            return new Lib(loc.loadedFrom(),
+    private static final LazyLibrary<Lib> LIB = LazyLibrary.located("cuBLASLt", "weir.cublaslt.lib", "WEIR_CUBLASLT_LIB",
+            List.of("libcublasLt.so.13", "libcublasLt.so.12", "libcublasLt.so"),
+            loc -> new Lib(loc.loadedFrom(),
                     loc.downcall("cublasLtCreate", FunctionDescriptor.of(JAVA_INT, ADDRESS)),
                     loc.downcall("cublasLtDestroy", FunctionDescriptor.of(JAVA_INT, ADDRESS)),
                     loc.downcall("cublasLtMatmulDescCreate", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT)),
@@ -112,21 +79,23 @@ public final class CublasLt implements AutoCloseable {
                             ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS)),
                     loc.downcall("cublasLtMatmul", FunctionDescriptor.of(JAVA_INT,
                             ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG, ADDRESS, ADDRESS, JAVA_LONG, ADDRESS,
-                            JAVA_LONG, ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG, ADDRESS)));
-        } catch (GpuUnavailableException e) {
-            return e;
-        } catch (java.util.NoSuchElementException | IllegalArgumentException e) {
-            return new GpuUnavailableException("cuBLASLt loaded but a symbol is missing: " + e.getMessage(), e);
-        }
+                            JAVA_LONG, ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG, ADDRESS))));
+
+    private final CudaContext context;
+    private final MemorySegment handle;
+    private final Arena arena = Arena.ofShared();
+    private final MemorySegment scalars;
+    private final AtomicBoolean open = new AtomicBoolean(true);
+
+    private CublasLt(CudaContext context, MemorySegment handle) {
+        this.context = context;
+        this.handle = handle;
+        this.scalars = arena.allocate(16, 16);
     }
 
     /** Whether libcublasLt can be loaded here (does not need a GPU). */
     public static LibraryStatus availability() {
-        try {
-            return new LibraryStatus(true, lib().loadedFrom());
-        } catch (GpuUnavailableException e) {
-            return new LibraryStatus(false, e.getMessage());
-        }
+        return LIB.availability(Lib::loadedFrom);
     }
 
     private static void check(int status, String call) {
@@ -147,7 +116,7 @@ public final class CublasLt implements AutoCloseable {
 
     /** A cuBLASLt handle on {@code context}. */
     public static CublasLt create(CudaContext context) {
-        Lib l = lib();
+        Lib l = LIB.handles();
         context.makeCurrent();
         try (Arena tmp = Arena.ofConfined()) {
             MemorySegment out = tmp.allocate(ADDRESS);
@@ -170,7 +139,7 @@ public final class CublasLt implements AutoCloseable {
             throw new IllegalArgumentException("bias pointer " + (bias == 0 ? "missing for " : "given without ") + epilogue);
         }
         Cublas.GemmPlan p = Cublas.GemmPlan.rowMajor(transA, transB, m, n, k);
-        Lib l = lib();
+        Lib l = LIB.handles();
         context.makeCurrent();
         Plan plan = new Plan(l);
         try (Arena tmp = Arena.ofConfined()) {
@@ -298,7 +267,7 @@ public final class CublasLt implements AutoCloseable {
             context.unregister(this);
             try {
                 context.makeCurrent();
-                check((int) lib().destroy().invokeExact(handle), "cublasLtDestroy");
+                check((int) LIB.handles().destroy().invokeExact(handle), "cublasLtDestroy");
             } catch (Throwable t) {
                 throw rethrow(t);
             } finally {

@@ -31,33 +31,9 @@ public final class Nvrtc {
                        MethodHandle destroy) {
     }
 
-    private static volatile Object lib; // Lib, or GpuUnavailableException when loading failed
-
-    private Nvrtc() {
-    }
-
-    private static Lib lib() {
-        Object l = lib;
-        if (l == null) {
-            synchronized (Nvrtc.class) {
-                l = lib;
-                if (l == null) {
-                    l = load();
-                    lib = l;
-                }
-            }
-        }
-        if (l instanceof GpuUnavailableException e) {
-            throw new GpuUnavailableException(e.getMessage(), e);
-        }
-        return (Lib) l;
-    }
-
-    private static Object load() {
-        try {
-            NativeLibraries.Located loc = NativeLibraries.locate("NVRTC", "weir.nvrtc.lib", "WEIR_NVRTC_LIB",
-                    List.of("libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so"));
-            return new Lib(loc.loadedFrom(),
+    private static final LazyLibrary<Lib> LIB = LazyLibrary.located("NVRTC", "weir.nvrtc.lib", "WEIR_NVRTC_LIB",
+            List.of("libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so"),
+            loc -> new Lib(loc.loadedFrom(),
                     loc.downcall("nvrtcVersion", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS)),
                     loc.downcall("nvrtcCreateProgram", FunctionDescriptor.of(JAVA_INT,
                             ADDRESS, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS)),
@@ -66,26 +42,19 @@ public final class Nvrtc {
                     loc.downcall("nvrtcGetPTX", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS)),
                     loc.downcall("nvrtcGetProgramLogSize", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS)),
                     loc.downcall("nvrtcGetProgramLog", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS)),
-                    loc.downcall("nvrtcDestroyProgram", FunctionDescriptor.of(JAVA_INT, ADDRESS)));
-        } catch (GpuUnavailableException e) {
-            return e;
-        } catch (java.util.NoSuchElementException | IllegalArgumentException e) {
-            return new GpuUnavailableException("NVRTC loaded but a symbol is missing: " + e.getMessage(), e);
-        }
+                    loc.downcall("nvrtcDestroyProgram", FunctionDescriptor.of(JAVA_INT, ADDRESS))));
+
+    private Nvrtc() {
     }
 
     /** Whether libnvrtc can be loaded here (does not need a GPU). */
     public static LibraryStatus availability() {
-        try {
-            return new LibraryStatus(true, lib().loadedFrom());
-        } catch (GpuUnavailableException e) {
-            return new LibraryStatus(false, e.getMessage());
-        }
+        return LIB.availability(Lib::loadedFrom);
     }
 
     /** {major, minor} of the loaded NVRTC. */
     public static int[] version() {
-        Lib l = lib();
+        Lib l = LIB.handles();
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment major = arena.allocate(JAVA_INT);
             MemorySegment minor = arena.allocate(JAVA_INT);
@@ -107,7 +76,7 @@ public final class Nvrtc {
      * @throws NvrtcException with the compiler log when compilation fails
      */
     public static byte[] compileToPtx(String source, String programName, List<String> options) {
-        Lib l = lib();
+        Lib l = LIB.handles();
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment progOut = arena.allocate(ADDRESS);
             check((int) l.create().invokeExact(progOut, arena.allocateFrom(source), arena.allocateFrom(programName),

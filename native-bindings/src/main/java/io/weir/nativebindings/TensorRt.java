@@ -46,69 +46,51 @@ public final class TensorRt {
                        MethodHandle enqueue) {
     }
 
-    private static volatile Object lib; // Lib or GpuUnavailableException
+    private static final LazyLibrary<Lib> LIB = new LazyLibrary<>("TensorRT shim", TensorRt::bind);
 
     private TensorRt() {
     }
 
-    private static Lib lib() {
-        Object l = lib;
-        if (l == null) {
-            synchronized (TensorRt.class) {
-                l = lib;
-                if (l == null) {
-                    l = load();
-                    lib = l;
-                }
-            }
-        }
-        if (l instanceof GpuUnavailableException e) {
-            throw new GpuUnavailableException(e.getMessage(), e);
-        }
-        return (Lib) l;
+    private static Lib bind() {
+        NativeLibraries.Located loc = locateShim();
+        return new Lib(loc.loadedFrom(),
+                loc.downcall("weir_trt_version", FunctionDescriptor.of(JAVA_INT)),
+                loc.downcall("weir_trt_build_from_onnx", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT,
+                        JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG)),
+                loc.downcall("weir_trt_engine_destroy", FunctionDescriptor.ofVoid(ADDRESS)),
+                loc.downcall("weir_trt_io_count", FunctionDescriptor.of(JAVA_INT, ADDRESS)),
+                loc.downcall("weir_trt_io_name", FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_INT)),
+                loc.downcall("weir_trt_io_is_input", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT)),
+                loc.downcall("weir_trt_context_create", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG)),
+                loc.downcall("weir_trt_context_destroy", FunctionDescriptor.ofVoid(ADDRESS)),
+                loc.downcall("weir_trt_set_input_batch", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG)),
+                loc.downcall("weir_trt_set_tensor_address", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG)),
+                loc.downcall("weir_trt_enqueue", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG)));
     }
 
-    private static Object load() {
-        try {
-            String override = System.getProperty("weir.trt.shim", System.getenv("WEIR_TRT_SHIM"));
-            List<String> candidates = new ArrayList<>();
-            if (override != null && !override.isBlank()) {
-                candidates.add(override.strip());
-            } else {
+    /** The override alone when one is set, else the packaged copy, else the loader's; the first that loads. */
+    private static NativeLibraries.Located locateShim() {
+        String override = System.getProperty("weir.trt.shim", System.getenv("WEIR_TRT_SHIM"));
+        List<String> candidates = new ArrayList<>();
+        if (override != null && !override.isBlank()) {
+            candidates.add(override.strip());
+        } else {
+            try {
                 extractPackagedShim().ifPresent(candidates::add);
-                candidates.add("libweir_trt.so");
+            } catch (IOException e) {
+                throw new GpuUnavailableException("cannot extract the packaged TensorRT shim: " + e.getMessage(), e);
             }
-            NativeLibraries.Located loc = null;
-            List<String> failures = new ArrayList<>();
-            for (String c : candidates) {
-                try {
-                    loc = NativeLibraries.loadExactly("weir_trt shim", c);
-                    break;
-                } catch (GpuUnavailableException e) {
-                    failures.add(e.getMessage());
-                }
-            }
-            if (loc == null) {
-                return new GpuUnavailableException("TensorRT shim not available (built only where NvInfer.h exists): " + failures);
-            }
-            return new Lib(loc.loadedFrom(),
-                    loc.downcall("weir_trt_version", FunctionDescriptor.of(JAVA_INT)),
-                    loc.downcall("weir_trt_build_from_onnx", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT,
-                            JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG)),
-                    loc.downcall("weir_trt_engine_destroy", FunctionDescriptor.ofVoid(ADDRESS)),
-                    loc.downcall("weir_trt_io_count", FunctionDescriptor.of(JAVA_INT, ADDRESS)),
-                    loc.downcall("weir_trt_io_name", FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_INT)),
-                    loc.downcall("weir_trt_io_is_input", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT)),
-                    loc.downcall("weir_trt_context_create", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG)),
-                    loc.downcall("weir_trt_context_destroy", FunctionDescriptor.ofVoid(ADDRESS)),
-                    loc.downcall("weir_trt_set_input_batch", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG)),
-                    loc.downcall("weir_trt_set_tensor_address", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG)),
-                    loc.downcall("weir_trt_enqueue", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG)));
-        } catch (java.util.NoSuchElementException | IllegalArgumentException e) {
-            return new GpuUnavailableException("TensorRT shim loaded but a symbol is missing: " + e.getMessage(), e);
-        } catch (IOException e) {
-            return new GpuUnavailableException("cannot extract the packaged TensorRT shim: " + e.getMessage(), e);
+            candidates.add("libweir_trt.so");
         }
+        List<String> failures = new ArrayList<>();
+        for (String c : candidates) {
+            try {
+                return NativeLibraries.loadExactly("weir_trt shim", c);
+            } catch (GpuUnavailableException e) {
+                failures.add(e.getMessage());
+            }
+        }
+        throw new GpuUnavailableException("TensorRT shim not available (built only where NvInfer.h exists): " + failures);
     }
 
     private static java.util.Optional<String> extractPackagedShim() throws IOException {
@@ -126,7 +108,7 @@ public final class TensorRt {
     /** Whether the shim (and through it TensorRT) can be loaded here. */
     public static LibraryStatus availability() {
         try {
-            Lib l = lib();
+            Lib l = LIB.handles();
             return new LibraryStatus(true, l.loadedFrom() + ", TensorRT " + (int) l.version().invokeExact());
         } catch (GpuUnavailableException e) {
             return new LibraryStatus(false, e.getMessage());
@@ -148,7 +130,7 @@ public final class TensorRt {
      * {@code optBatch}. Slow (seconds to minutes): do it at model load, never on the request path.
      */
     public static Engine buildFromOnnx(byte[] onnx, boolean fp16, long workspaceBytes, int optBatch, int maxBatch) {
-        Lib l = lib();
+        Lib l = LIB.handles();
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment model = arena.allocate(onnx.length, 16);
             MemorySegment.copy(onnx, 0, model, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, onnx.length);
