@@ -44,7 +44,7 @@ final class EchoDemo {
                         .add(spec("x_out", "FP32", 16)).add(spec("ids_out", "INT64", 4)).add(spec("text_out", "BYTES", 1)))
                 .put("max_batch_rows", 1024)
                 .put("oversize", "split")
-                .put("latency_budget_ms", 20)
+                .put("latency_budget_ms", 50)
                 .put("batching", new JsonObject().put("policy", "adaptive"))
                 .put("acceptance", new JsonObject().put("min_auc", 0.0).put("max_abs_score_diff", 0.0));
     }

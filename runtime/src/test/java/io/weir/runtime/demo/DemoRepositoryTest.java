@@ -73,7 +73,7 @@ class DemoRepositoryTest {
 
         ModelConfig echo = config("echo", "1.0.0");
         assertThat(echo.featureContract()).isEmpty();
-        assertThat(echo.latencyBudgetMs()).isEqualTo(20);
+        assertThat(echo.latencyBudgetMs()).isEqualTo(50);
         assertThat(echo.maxBatchRows()).isEqualTo(1024);
         assertThat(echo.outputs()).extracting(t -> t.name()).containsExactly("x_out", "ids_out", "text_out");
     }
