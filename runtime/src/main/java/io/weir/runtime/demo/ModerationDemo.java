@@ -208,21 +208,9 @@ final class ModerationDemo implements ScoringDemo {
 
     @Override
     public JsonObject config(double minAuc) {
-        return new JsonObject()
-                .put("name", NAME)
-                .put("description", "Demo moderation: hashed character 2..4-grams of the text through a small tanh MLP; "
-                        + "trained on a synthetic language by io.weir.runtime.demo.DemoRepositoryWriter.")
-                .put("inputs", new JsonArray().add(new JsonObject().put("name", "features").put("datatype", "FP32")
-                        .put("shape", new JsonArray().add(-1).add(contract.width()))))
-                .put("outputs", new JsonArray().add(new JsonObject().put("name", "score").put("datatype", "FP32")
-                        .put("shape", new JsonArray().add(-1).add(1))))
-                .put("max_batch_rows", 256)
-                .put("oversize", "split")
-                .put("latency_budget_ms", 80)
-                .put("batching", new JsonObject().put("policy", "adaptive"))
-                .put("feature_contract", contractJson.copy())
-                .put("label", new JsonObject().put("threshold", 0.5).put("positive", "toxic").put("negative", "ok"))
-                .put("acceptance", new JsonObject().put("min_auc", minAuc).put("max_abs_score_diff", 1e-5));
+        return ScoringDemo.config(NAME, "Demo moderation: hashed character 2..4-grams of the text through a small tanh MLP; "
+                        + "trained on a synthetic language by io.weir.runtime.demo.DemoRepositoryWriter.",
+                contract, contractJson, 80, "toxic", "ok", minAuc);
     }
 
     /** The seed contract's floor, whatever was measured: the writer refuses to write a model below it. */

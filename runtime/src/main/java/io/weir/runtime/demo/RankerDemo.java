@@ -199,21 +199,9 @@ final class RankerDemo implements ScoringDemo {
 
     @Override
     public JsonObject config(double minAuc) {
-        return new JsonObject()
-                .put("name", NAME)
-                .put("description", "Demo ranker: MLP over user segment, locale, hour of day, price and category of each "
-                        + "candidate; trained on a synthetic world by io.weir.runtime.demo.DemoRepositoryWriter.")
-                .put("inputs", new JsonArray().add(new JsonObject().put("name", "features").put("datatype", "FP32")
-                        .put("shape", new JsonArray().add(-1).add(contract.width()))))
-                .put("outputs", new JsonArray().add(new JsonObject().put("name", "score").put("datatype", "FP32")
-                        .put("shape", new JsonArray().add(-1).add(1))))
-                .put("max_batch_rows", 256)
-                .put("oversize", "split")
-                .put("latency_budget_ms", 120)
-                .put("batching", new JsonObject().put("policy", "adaptive"))
-                .put("feature_contract", contractJson.copy())
-                .put("label", new JsonObject().put("threshold", 0.5).put("positive", "relevant").put("negative", "not_relevant"))
-                .put("acceptance", new JsonObject().put("min_auc", minAuc).put("max_abs_score_diff", 1e-5));
+        return ScoringDemo.config(NAME, "Demo ranker: MLP over user segment, locale, hour of day, price and category of each "
+                        + "candidate; trained on a synthetic world by io.weir.runtime.demo.DemoRepositoryWriter.",
+                contract, contractJson, 120, "relevant", "not_relevant", minAuc);
     }
 
     /** Three points under the weakest version's golden AUC, rounded down to a hundredth. */

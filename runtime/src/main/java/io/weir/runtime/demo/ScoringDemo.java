@@ -1,5 +1,6 @@
 package io.weir.runtime.demo;
 
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.weir.runtime.ModelConfig;
 import io.weir.runtime.features.FeatureContract;
@@ -42,4 +43,29 @@ interface ScoringDemo {
 
     /** The acceptance floor given the lowest AUC any version measured on the golden set. */
     double minAuc(double lowestMeasuredAuc);
+
+    /**
+     * The {@code config.json} every scoring demo shares: the contract's FP32 {@code features} in, one {@code score}
+     * per row out, adaptive batching, a 0.5 label threshold, and golden acceptance at {@code minAuc} with scores
+     * within 1e-5. Key order is fixed, as the committed repository's bytes depend on it.
+     *
+     * @param contractJson {@code contract} as written (copied into the config)
+     */
+    static JsonObject config(String name, String description, FeatureContract contract, JsonObject contractJson,
+                             int latencyBudgetMs, String positiveLabel, String negativeLabel, double minAuc) {
+        return new JsonObject()
+                .put("name", name)
+                .put("description", description)
+                .put("inputs", new JsonArray().add(new JsonObject().put("name", "features").put("datatype", "FP32")
+                        .put("shape", new JsonArray().add(-1).add(contract.width()))))
+                .put("outputs", new JsonArray().add(new JsonObject().put("name", "score").put("datatype", "FP32")
+                        .put("shape", new JsonArray().add(-1).add(1))))
+                .put("max_batch_rows", 256)
+                .put("oversize", "split")
+                .put("latency_budget_ms", latencyBudgetMs)
+                .put("batching", new JsonObject().put("policy", "adaptive"))
+                .put("feature_contract", contractJson.copy())
+                .put("label", new JsonObject().put("threshold", 0.5).put("positive", positiveLabel).put("negative", negativeLabel))
+                .put("acceptance", new JsonObject().put("min_auc", minAuc).put("max_abs_score_diff", 1e-5));
+    }
 }
