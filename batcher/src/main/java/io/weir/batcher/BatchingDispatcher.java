@@ -29,7 +29,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -71,21 +70,15 @@ public final class BatchingDispatcher implements InferenceDispatcher {
         this.ticker = ticker;
         this.meters = meters;
         this.options = options;
-        AtomicInteger n = new AtomicInteger();
         this.cpuPool = new ThreadPoolExecutor(cpuThreads, cpuThreads, 0, TimeUnit.MILLISECONDS,
-                new LinkedBlockingQueue<>(), r -> daemon(r, "weir-cpu-" + n.incrementAndGet()));
+                new LinkedBlockingQueue<>(), Thread.ofPlatform().daemon().name("weir-cpu-", 1).factory());
         this.backends = new Backends(cpuPool, cpuThreads, name -> devicePools.computeIfAbsent(name,
-                k -> Executors.newFixedThreadPool(options.deviceWorkers(), r -> daemon(r, "weir-" + k + "-worker"))),
+                k -> Executors.newFixedThreadPool(options.deviceWorkers(),
+                        Thread.ofPlatform().daemon().name("weir-" + k + "-worker").factory())),
                 options.deviceWorkers(), options.backendHealth(), ticker);
         FunctionCounter.builder("weir.batcher.double.answers", duplicates, LongAdder::doubleValue)
                 .description("Attempts to answer a request a second time (must stay 0)").register(meters);
         registry.onChange(this::onRegistryChange);
-    }
-
-    private static Thread daemon(Runnable r, String name) {
-        Thread t = new Thread(r, name);
-        t.setDaemon(true);
-        return t;
     }
 
     @Override

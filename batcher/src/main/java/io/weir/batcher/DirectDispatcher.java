@@ -35,11 +35,8 @@ public final class DirectDispatcher implements InferenceDispatcher {
         this.registry = registry;
         this.ticker = ticker;
         this.pool = new ThreadPoolExecutor(threads, threads, 0, TimeUnit.MILLISECONDS,
-                new ArrayBlockingQueue<>(queueCapacity), r -> {
-                    Thread t = new Thread(r, "weir-direct-" + System.identityHashCode(r));
-                    t.setDaemon(true);
-                    return t;
-                });
+                new ArrayBlockingQueue<>(queueCapacity),
+                r -> Thread.ofPlatform().daemon().name("weir-direct-" + System.identityHashCode(r)).unstarted(r));
     }
 
     @Override

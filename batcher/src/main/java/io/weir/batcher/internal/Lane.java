@@ -100,11 +100,8 @@ public final class Lane implements AutoCloseable {
 
     /** Starts the batching thread. */
     public void start() {
-        disruptor = new Disruptor<>(RequestSlot::new, capacity, r -> {
-            Thread t = new Thread(r, "weir-batcher-" + key);
-            t.setDaemon(true);
-            return t;
-        }, ProducerType.MULTI, waits);
+        disruptor = new Disruptor<>(RequestSlot::new, capacity,
+                Thread.ofPlatform().daemon().name("weir-batcher-" + key).factory(), ProducerType.MULTI, waits);
         disruptor.handleEventsWith(former);
         ring = disruptor.start();
     }
