@@ -112,11 +112,8 @@ public final class EmbeddingIndexStore implements AutoCloseable {
         if (scheduler != null) {
             throw new IllegalStateException("already refreshing on a schedule");
         }
-        ScheduledExecutorService s = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "weir-similar-index-refresh");
-            t.setDaemon(true);
-            return t;
-        });
+        ScheduledExecutorService s = Executors.newSingleThreadScheduledExecutor(
+                Thread.ofPlatform().daemon().name("weir-similar-index-refresh").factory());
         long ms = Math.max(1, period.toMillis());
         s.scheduleWithFixedDelay(() -> {
             try {
