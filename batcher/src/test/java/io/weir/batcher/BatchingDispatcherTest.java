@@ -169,6 +169,39 @@ class BatchingDispatcherTest {
     }
 
     @Test
+    void afterASlowSpellAnIdleLaneAdmitsAgainAndRelearnsItsSpeed() throws Exception {
+        FakeTicker clock = new FakeTicker();
+        AffineBackend cpu = start(TestModels.config("affine", 4, 50, new JsonObject().put("policy", "none")),
+                clock, clock, 1, BatchingOptions.defaults());
+        // A slow spell: every batch takes 200 ms against a 50 ms budget, so the model learns 200 ms.
+        cpu.latency(rows -> 200_000_000L);
+        for (int i = 0; i < 6; i++) {
+            submit(i, 1).handle((r, x) -> null).get(10, TimeUnit.SECONDS);
+        }
+        // The device is fast again. Nothing is queued or running, so requests are admitted (not shed on the stale
+        // model), answered, and each observation pulls the prediction back under the budget.
+        cpu.latency(rows -> 1_000_000L);
+        for (int i = 0; i < 40; i++) {
+            CompletableFuture<InferenceResult> f = submit(100 + i, 1);
+            assertThat(f.get(10, TimeUnit.SECONDS).outputs().get("y").floats()).containsExactly(TestModels.expected(100 + i, 1));
+        }
+        var shed = meters.find("weir.batcher.rejections").tag("reason", "predicted_wait").counter();
+        assertThat(shed == null ? 0.0 : shed.count()).as("nothing shed after the slow spell").isZero();
+        // With work ahead again, shedding is judged on the relearned model: a request behind a running one is
+        // admitted (under the stale 200 ms model it would have been shed).
+        cpu.hold(1);
+        List<CompletableFuture<InferenceResult>> fs = new ArrayList<>();
+        for (int i = 0; i < 2; i++) {
+            fs.add(submit(200 + i, 1));
+        }
+        assertThat(fs).noneMatch(CompletableFuture::isCompletedExceptionally);
+        cpu.release();
+        for (int i = 0; i < fs.size(); i++) {
+            assertThat(fs.get(i).get(10, TimeUnit.SECONDS).outputs().get("y").floats()).containsExactly(TestModels.expected(200 + i, 1));
+        }
+    }
+
+    @Test
     void unloadingAVersionAnswersWhatWaitsAndTearsTheLaneDown() throws Exception {
         AffineBackend cpu = start(TestModels.config("affine", 4, 60_000, new JsonObject().put("policy", "none")),
                 Ticker.system(), null, 1, BatchingOptions.defaults());

@@ -24,7 +24,10 @@ import io.weir.gateway.http.Routing;
 import io.weir.runtime.Backend;
 import io.weir.runtime.ModelRegistry;
 import io.weir.runtime.Ticker;
+import io.weir.chaos.ChaosBackend;
+import io.weir.chaos.FaultInjector;
 import io.weir.gateway.grpc.GrpcEndpoints;
+import io.weir.gateway.http.ChaosAdminApi;
 import io.weir.gateway.grpc.SimilarAdmin;
 import io.weir.runtime.cuda.CudaBackend;
 import io.weir.runtime.demo.DemoRepository;
@@ -102,6 +105,12 @@ public final class WeirServer implements AutoCloseable {
                 LOG.info("CUDA backend: " + cuda.availability().reason());
             }
             backends.add(new OnnxRuntimeBackend(1));
+            // Drills only: every backend behind a fault-injecting decorator steered through /admin/chaos.
+            FaultInjector faults = config.chaosEnabled() ? new FaultInjector() : null;
+            if (faults != null) {
+                backends.replaceAll(b -> new ChaosBackend(b, faults));
+                LOG.warning("chaos.enabled: fault injection is installed (PUT /admin/chaos/faults/{model}); never in production");
+            }
             ModelRegistry registry = new ModelRegistry(repository, backends);
             io.micrometer.core.instrument.Gauge.builder("weir.models.ready", registry, r -> r.ready() ? 1 : 0)
                     .description("1 once every model version has been loaded and warmed").register(prometheus);
@@ -138,6 +147,9 @@ public final class WeirServer implements AutoCloseable {
             Consumer<io.vertx.ext.web.Router> adminRoutes = r -> {
                 rolloutAdmin.accept(r);
                 SimilarAdmin.routes(store).accept(r);
+                if (faults != null) {
+                    new ChaosAdminApi(faults).accept(r);
+                }
             };
             int port = config.httpPort() == 0 ? freePort(config.httpHost()) : config.httpPort();
             WeirConfig bound = config.withHttpPort(port);

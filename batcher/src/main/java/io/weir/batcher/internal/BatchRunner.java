@@ -121,8 +121,7 @@ final class BatchRunner {
             long end = lane.ticker.nanos();
             checkOutputs(out, rows);
             deviceDone(backend, true);
-            complete(batch, live, out, rows, backend, start, end, fellBack);
-            finish(batch);
+            complete(batch, live, out, rows, backend, start, end, fellBack, () -> finish(batch));
         } catch (InferenceException | RuntimeException e) {
             deviceDone(backend, false);
             if (!backend.equals(Backends.CPU)) {
@@ -150,7 +149,7 @@ final class BatchRunner {
             Map<String, Tensor> out = batch.handle().cpu().run(p.request.inputs());
             long end = lane.ticker.nanos();
             checkOutputs(out, p.rows());
-            complete(batch, List.of(p), out, p.rows(), Backends.CPU, start, end, fellBack);
+            complete(batch, List.of(p), out, p.rows(), Backends.CPU, start, end, fellBack, () -> { });
         } catch (InferenceException | RuntimeException e) {
             lane.metrics.failed(Backends.CPU);
             p.fail(new WeirException(ErrorCode.INTERNAL, "inference failed on cpu", 0, e));
@@ -188,11 +187,17 @@ final class BatchRunner {
         }
     }
 
+    /**
+     * Records the batch and answers its requests. {@code beforeAnswers} runs after the latency model has seen this
+     * batch and before any caller is answered, so that a caller's next request meets an up-to-date model and lane
+     * (the batch no longer counted in flight).
+     */
     private void complete(Batch batch, List<Pending> live, Map<String, Tensor> out, int rows, String backend,
-                          long start, long end, boolean fellBack) {
+                          long start, long end, boolean fellBack, Runnable beforeAnswers) {
         long compute = end - start;
         lane.backends.fit(lane.key, backend).observe(rows, compute);
         lane.metrics.batch(backend, rows, live.size(), compute);
+        beforeAnswers.run();
         long worst = 0;
         long worstBudget = 1;
         int offset = 0;

@@ -124,15 +124,19 @@ public final class Lane implements AutoCloseable {
     }
 
     /**
-     * Admits the parts of one request (one part unless it was split): refused at once when the predicted wait would
-     * miss the deadline or the version's queue is full; otherwise all parts are published together.
+     * Admits the parts of one request (one part unless it was split): refused at once when work is waiting or running
+     * and the predicted latency would miss the deadline, or when the version's queue is full; otherwise all parts are
+     * published together.
      *
      * @return null when admitted, else the error to answer with
      */
     public WeirException admit(List<Pending> parts, int rows, long now) {
         long deadline = parts.getFirst().deadlineNanos;
         long predicted = predictLatencyNanos(rows);
-        if (now + predicted > deadline) {
+        // An idle lane always admits: its request is the probe that refreshes the latency model. Shedding on the
+        // model alone would keep shedding forever after a transient slowdown (no batch runs, no new observation).
+        boolean idle = queuedRows.get() + inFlightRows.get() == 0;
+        if (!idle && now + predicted > deadline) {
             metrics.rejected("predicted_wait");
             return WeirException.exhausted(key + " is overloaded: predicted latency " + predicted / 1_000_000
                     + " ms exceeds the request's remaining budget " + (deadline - now) / 1_000_000 + " ms",

@@ -1,0 +1,71 @@
+package io.weir.gateway.http;
+
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
+import io.weir.chaos.Fault;
+import io.weir.chaos.FaultInjector;
+import io.weir.runtime.WeirException;
+
+import java.util.function.Consumer;
+
+/**
+ * Drill controls, mounted only when {@code chaos.enabled}: {@code GET /admin/chaos/faults},
+ * {@code PUT /admin/chaos/faults/:model} with {@code {"latency_ms", "failure_rate", "device_fault", "backend"}}
+ * ({@code *} targets every model), {@code DELETE /admin/chaos/faults/:model} (and {@code ?backend=}).
+ */
+public final class ChaosAdminApi implements Consumer<Router> {
+    private final FaultInjector faults;
+
+    public ChaosAdminApi(FaultInjector faults) {
+        this.faults = faults;
+    }
+
+    @Override
+    public void accept(Router router) {
+        router.get("/admin/chaos/faults").handler(ctx -> Bodies.sendJson(ctx, 200, list(), null, null));
+        router.put("/admin/chaos/faults/:model").handler(BodyHandler.create(false).setBodyLimit(4096)).handler(this::put);
+        router.delete("/admin/chaos/faults/:model").handler(ctx -> {
+            faults.clear(ctx.pathParam("model"), ctx.queryParams().get("backend"));
+            Bodies.sendJson(ctx, 200, list(), null, null);
+        });
+    }
+
+    private void put(RoutingContext ctx) {
+        try {
+            JsonObject body = Bodies.object(ctx);
+            double latencyMs = number(body, "latency_ms");
+            double rate = number(body, "failure_rate");
+            Fault fault;
+            try {
+                fault = new Fault((long) (latencyMs * 1000), rate, body.getBoolean("device_fault", false));
+            } catch (IllegalArgumentException | ClassCastException e) {
+                throw WeirException.invalid(e.getMessage());
+            }
+            String backend = body.getValue("backend") instanceof String b && !b.isBlank() ? b : null;
+            faults.set(ctx.pathParam("model"), backend, fault);
+            Bodies.sendJson(ctx, 200, list(), null, null);
+        } catch (RuntimeException e) {
+            HttpErrors.send(ctx, e, RequestContext.requestId(ctx));
+        }
+    }
+
+    private static double number(JsonObject body, String key) {
+        Object v = body.getValue(key);
+        if (v == null) {
+            return 0;
+        }
+        if (!(v instanceof Number n) || !Double.isFinite(n.doubleValue())) {
+            throw WeirException.invalid(key + " must be a finite number");
+        }
+        return n.doubleValue();
+    }
+
+    private JsonObject list() {
+        JsonObject out = new JsonObject();
+        faults.snapshot().forEach((target, f) -> out.put(target, new JsonObject().put("latency_ms", f.latencyMicros() / 1000.0)
+                .put("failure_rate", f.failureRate()).put("device_fault", f.deviceFault())));
+        return new JsonObject().put("faults", out);
+    }
+}
