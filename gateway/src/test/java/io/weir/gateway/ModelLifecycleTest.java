@@ -17,8 +17,6 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -78,23 +76,22 @@ class ModelLifecycleTest {
     void reloadUnderLoadFailsNoInFlightRequest(Vertx vertx, VertxTestContext tc) {
         WebClient client = client(vertx);
         int requests = 200;
-        Checkpoint answered = tc.checkpoint(requests);
         Checkpoint reloaded = tc.checkpoint();
-        List<Future<?>> all = new ArrayList<>();
-        for (int i = 0; i < requests; i++) {
-            all.add(client.post("/v1/rank:score").sendJsonObject(HttpApiTest.rankRequest(20).put("model_version", "1.1.0"))
-                    .onComplete(tc.succeeding(r -> tc.verify(() -> {
-                        assertThat(r.statusCode()).as(r.bodyAsString()).isEqualTo(200);
-                        answered.flag();
-                    }))));
-            if (i == requests / 4) {
+        // Sixteen requests in flight at all times; the reload starts while the fourth wave is out.
+        Waves.run(requests, 16, i -> {
+            if (i == 48) {
                 client.post("/admin/models/ranker/versions/1.1.0/reload").send().onComplete(tc.succeeding(r -> tc.verify(() -> {
                     assertThat(r.statusCode()).as(r.bodyAsString()).isEqualTo(200);
                     assertThat(r.bodyAsJsonObject().getString("state")).isEqualTo("READY");
                     reloaded.flag();
                 })));
             }
-        }
+            return client.post("/v1/rank:score").sendJsonObject(HttpApiTest.rankRequest(20).put("model_version", "1.1.0"));
+        }).onComplete(tc.succeeding(all -> tc.verify(() -> {
+            assertThat(all).hasSize(requests);
+            assertThat(all).allSatisfy(r -> assertThat(r.statusCode()).as(r.bodyAsString()).isEqualTo(200));
+            tc.completeNow();
+        })));
     }
 
     @Test

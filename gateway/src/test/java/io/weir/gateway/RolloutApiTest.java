@@ -65,11 +65,7 @@ class RolloutApiTest {
                 .put("shadow", "1.1.0").put("shadow_sample_rate", 1.0).put("actor", "test").put("why", "try 1.1.0");
         client.put("/admin/rollouts/ranker").sendJsonObject(rollout).compose(r -> {
             tc.verify(() -> assertThat(r.statusCode()).as(r.bodyAsString()).isEqualTo(200));
-            List<Future<HttpResponse<Buffer>>> calls = new ArrayList<>();
-            for (int u = 0; u < 60; u++) {
-                calls.add(client.post("/v1/rank:score").sendJsonObject(rank("user-" + u)));
-            }
-            return Future.all(calls).map(all -> all.<HttpResponse<Buffer>>list());
+            return Waves.run(60, 10, u -> client.post("/v1/rank:score").sendJsonObject(rank("user-" + u)));
         }).compose(first -> {
             Map<String, String> armOf = new HashMap<>();
             tc.verify(() -> {
@@ -85,14 +81,10 @@ class RolloutApiTest {
                 // 60 users at 50%: both arms must be used (the chance of either being empty is 2^-59).
                 assertThat(armOf.values()).contains("primary", "canary");
             });
-            List<Future<HttpResponse<Buffer>>> again = new ArrayList<>();
-            for (int u = 0; u < 60; u++) {
-                again.add(client.post("/v1/rank:score").sendJsonObject(rank("user-" + u)));
-            }
-            return Future.all(again).map(all -> {
+            return Waves.run(60, 10, u -> client.post("/v1/rank:score").sendJsonObject(rank("user-" + u))).map(all -> {
                 tc.verify(() -> {
                     for (int u = 0; u < 60; u++) {
-                        assertThat(all.<HttpResponse<Buffer>>resultAt(u).getHeader("x-weir-variant"))
+                        assertThat(all.get(u).getHeader("x-weir-variant"))
                                 .as("user-%d stays on its arm", u).isEqualTo(armOf.get("user-" + u));
                     }
                 });
@@ -180,16 +172,12 @@ class RolloutApiTest {
                         assertThat(r.bodyAsJsonObject().getDouble("canary_weight")).isEqualTo(0.0);
                         assertThat(r.bodyAsJsonObject().getString("status")).isEqualTo("rolled_back");
                     });
-                    List<Future<HttpResponse<Buffer>>> calls = new ArrayList<>();
-                    for (int u = 0; u < 30; u++) {
-                        calls.add(client.post("/v1/rank:score").sendJsonObject(rank("user-" + u)));
-                    }
-                    return Future.all(calls);
+                    return Waves.run(30, 10, u -> client.post("/v1/rank:score").sendJsonObject(rank("user-" + u)));
                 })
                 .compose(all -> {
                     tc.verify(() -> {
                         for (int u = 0; u < 30; u++) {
-                            HttpResponse<Buffer> r = all.resultAt(u);
+                            HttpResponse<Buffer> r = all.get(u);
                             assertThat(r.getHeader("x-weir-variant")).isEqualTo("primary");
                             assertThat(r.bodyAsJsonObject().getString("served_model_version")).isEqualTo("1.0.0");
                         }
