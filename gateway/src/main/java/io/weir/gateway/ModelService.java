@@ -23,10 +23,29 @@ import java.util.Map;
 public final class ModelService {
     private final ModelRegistry registry;
     private final InferenceDispatcher dispatcher;
+    private volatile String startupFailure;
 
     public ModelService(ModelRegistry registry, InferenceDispatcher dispatcher) {
         this.registry = registry;
         this.dispatcher = dispatcher;
+    }
+
+    /**
+     * Ready to take traffic: every model version loaded and warmed, and nothing that start-up needed failed (an
+     * invalid rollout file, say: serving without the operator's rollout would route traffic they did not ask for).
+     */
+    public boolean ready() {
+        return startupFailure == null && registry.ready();
+    }
+
+    /** Marks start-up as failed: readiness stays false and the reason is logged and shown by the admin API. */
+    public void startupFailed(String reason) {
+        startupFailure = reason;
+    }
+
+    /** Why start-up failed, or null. */
+    public String startupFailure() {
+        return startupFailure;
     }
 
     public ModelRegistry registry() {

@@ -112,14 +112,14 @@ public final class WeirServer implements AutoCloseable {
                 LOG.warning("chaos.enabled: fault injection is installed (PUT /admin/chaos/faults/{model}); never in production");
             }
             ModelRegistry registry = new ModelRegistry(repository, backends);
-            io.micrometer.core.instrument.Gauge.builder("weir.models.ready", registry, r -> r.ready() ? 1 : 0)
-                    .description("1 once every model version has been loaded and warmed").register(prometheus);
             BatchingOptions batching = BatchingOptions.defaults().withRingSize(ringSize(config.queueCapacity()));
             if (config.batchingOverride() != null) {
                 batching = batching.withPolicyOverride(config.batchingOverride());
             }
             InferenceDispatcher dispatcher = new BatchingDispatcher(registry, Ticker.system(), config.cpuThreads(), prometheus, batching);
             ModelService models = new ModelService(registry, dispatcher);
+            io.micrometer.core.instrument.Gauge.builder("weir.models.ready", models, m -> m.ready() ? 1 : 0)
+                    .description("1 once every model version is loaded and warmed and start-up succeeded").register(prometheus);
             Rollouts.Builder rb = Rollouts.builder(ModelCatalog.of(registry), dispatcher).meters(prometheus)
                     .auditLog(Path.of(config.auditLog()), 1000)
                     .diffLog(null, 1000, 0.01)
@@ -142,7 +142,7 @@ public final class WeirServer implements AutoCloseable {
             }
             SimilarService similar = new SimilarService(store, Ticker.system(), SimilarService.Options.defaults()).start();
             SimilarAdmin.bindMetrics(prometheus, similar);
-            var grpc = GrpcEndpoints.create(models, routing, similar, registry::ready, prometheus, config.maxInferBodyBytes());
+            var grpc = GrpcEndpoints.create(models, routing, similar, models::ready, prometheus, config.maxInferBodyBytes());
             RolloutAdminApi rolloutAdmin = new RolloutAdminApi(rollouts);
             Consumer<io.vertx.ext.web.Router> adminRoutes = r -> {
                 rolloutAdmin.accept(r);
@@ -166,9 +166,10 @@ public final class WeirServer implements AutoCloseable {
                             return null;
                         }, false).onComplete(ar -> {
                             if (ar.failed()) {
-                                LOG.severe("rollouts did not start: " + ar.cause().getMessage());
+                                models.startupFailed("rollouts did not start: " + ar.cause().getMessage());
+                                LOG.severe(models.startupFailure() + " (readiness stays false until the file is fixed and the server restarted)");
                             }
-                            LOG.info("model loading finished; ready=" + registry.ready());
+                            LOG.info("model loading finished; ready=" + models.ready());
                         });
                         return server;
                     })

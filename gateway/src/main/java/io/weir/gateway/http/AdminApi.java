@@ -3,6 +3,7 @@ package io.weir.gateway.http;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
+import io.weir.gateway.ModelService;
 import io.weir.runtime.ModelKey;
 import io.weir.runtime.ModelRegistry;
 import io.weir.runtime.WeirException;
@@ -13,19 +14,24 @@ import io.weir.runtime.repository.Versions;
  * serving until the new one is warmed, and requests running on an unloaded version finish on it.
  */
 final class AdminApi {
+    private final ModelService models;
     private final ModelRegistry registry;
 
-    AdminApi(ModelRegistry registry) {
-        this.registry = registry;
+    AdminApi(ModelService models) {
+        this.models = models;
+        this.registry = models.registry();
     }
 
     void list(RoutingContext ctx) {
-        JsonArray models = new JsonArray();
+        JsonArray versions = new JsonArray();
         for (ModelRegistry.Status s : registry.statuses()) {
-            models.add(status(s));
+            versions.add(status(s));
         }
-        JsonObject body = new JsonObject().put("ready", registry.ready()).put("repository", registry.repository().root().toString())
-                .put("models", models).put("backends", backends());
+        JsonObject body = new JsonObject().put("ready", models.ready()).put("repository", registry.repository().root().toString())
+                .put("models", versions).put("backends", backends());
+        if (models.startupFailure() != null) {
+            body.put("startup_failure", models.startupFailure());
+        }
         Bodies.sendJson(ctx, 200, body, null, null);
     }
 

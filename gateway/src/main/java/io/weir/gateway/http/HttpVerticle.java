@@ -56,7 +56,7 @@ public final class HttpVerticle extends VerticleBase {
         Router router = Router.router(vertx);
         NativeApi nativeApi = new NativeApi(models, config, routing);
         V2Api v2 = new V2Api(models, routing);
-        AdminApi admin = new AdminApi(models.registry());
+        AdminApi admin = new AdminApi(models);
 
         router.route().handler(this::begin);
 

@@ -47,7 +47,7 @@ final class V2Api {
     }
 
     void ready(RoutingContext ctx) {
-        boolean ready = models.registry().ready();
+        boolean ready = models.ready();
         Bodies.sendJson(ctx, ready ? 200 : 503, new JsonObject().put("ready", ready), null, null);
     }
 

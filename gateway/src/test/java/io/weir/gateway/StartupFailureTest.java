@@ -1,0 +1,73 @@
+package io.weir.gateway;
+
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.ext.web.client.HttpResponse;
+import io.vertx.ext.web.client.WebClient;
+import io.vertx.ext.web.client.WebClientOptions;
+import io.vertx.junit5.VertxExtension;
+import io.vertx.junit5.VertxTestContext;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * An invalid rollout file at start-up keeps the server alive (liveness) but never ready: serving without the
+ * operator's rollout would send traffic where they did not ask. The reason is on the admin API.
+ */
+@ExtendWith(VertxExtension.class)
+class StartupFailureTest {
+    @TempDir
+    static Path dir;
+    private static WeirServer server;
+
+    @BeforeAll
+    static void startServer() throws Exception {
+        Path rollouts = dir.resolve("rollouts.json");
+        Files.writeString(rollouts, "{\"models\": {\"ranker\": {\"primary\": \"1.0.0\", \"canary\": \"7.7.7\", \"canary_weight\": 10}}}");
+        server = TestServers.start(null, Map.of("rollout.file", rollouts.toString(), "audit.log", dir.resolve("audit.jsonl").toString()));
+    }
+
+    @AfterAll
+    static void stopServer() {
+        server.close();
+    }
+
+    @Test
+    void invalidRolloutFileLeavesTheServerLiveButNotReady(Vertx vertx, VertxTestContext tc) {
+        WebClient client = WebClient.create(vertx, new WebClientOptions().setDefaultHost("127.0.0.1").setDefaultPort(server.port()));
+        awaitStartupVerdict(vertx, 100)
+                .compose(v -> Future.all(client.get("/v2/health/live").send(), client.get("/v2/health/ready").send(),
+                        client.get("/admin/models").send()))
+                .onComplete(tc.succeeding(all -> tc.verify(() -> {
+                    HttpResponse<Buffer> live = all.resultAt(0);
+                    HttpResponse<Buffer> ready = all.resultAt(1);
+                    HttpResponse<Buffer> admin = all.resultAt(2);
+                    assertThat(live.statusCode()).isEqualTo(200);
+                    assertThat(ready.statusCode()).isEqualTo(503);
+                    assertThat(admin.bodyAsJsonObject().getBoolean("ready")).isFalse();
+                    assertThat(admin.bodyAsJsonObject().getString("startup_failure")).contains("rollouts did not start").contains("7.7.7");
+                    tc.completeNow();
+                })));
+    }
+
+    /** The rollout file is checked after the models load, on a worker thread: wait (bounded) for that verdict. */
+    private static Future<Void> awaitStartupVerdict(Vertx vertx, int attemptsLeft) {
+        if (server.models().startupFailure() != null) {
+            return Future.succeededFuture();
+        }
+        if (attemptsLeft == 0) {
+            return Future.failedFuture(new AssertionError("the invalid rollout file was not reported"));
+        }
+        return vertx.timer(50).compose(t -> awaitStartupVerdict(vertx, attemptsLeft - 1));
+    }
+}
