@@ -1,0 +1,266 @@
+#!/usr/bin/env python3
+"""Evaluates the batching-policy sweep (docs/results/policy-sweep.csv) against the targets of docs/PERF.md,
+"## Batching policies under load", and writes the tables and verdicts there use (standard library only).
+
+    python3 perf/sweep/analyze.py docs/results/policy-sweep.csv ranker=3500:120:50 moderation=5000:80:1 \
+        --json docs/results/policy-sweep-summary.json > docs/results/policy-sweep-summary.md
+
+Each model argument is name=capacity_rps:budget_ms:rows_per_request.
+
+Definitions (stated again in PERF.md):
+  * latency: the simulation's fine timing, from the virtual user's start (its scheduled arrival) to the response;
+  * a rate is *within budget* for a policy when at least 99% of the offered requests were answered 200 and the p95
+    of those answers is at most the budget;
+  * the best fixed setting at a rate is the fixed-* policy with the lowest p95 among those within budget there (or,
+    when none is, the lowest p95 of any fixed-* run);
+  * the batching ceiling is (cores - background cores) / (HTTP/JSON CPU per request + generator CPU per request +
+    rows x per-row compute at the largest batches reached); per-request CPU and background are the slope and the
+    intercept of a line fitted over the points within budget; the server-alone ceiling leaves the generator out.
+"""
+import argparse
+import csv
+import json
+import math
+import os
+import sys
+
+FIXED = ["fixed-0ms", "fixed-0.5ms", "fixed-1ms", "fixed-2ms", "fixed-5ms", "fixed-10ms"]
+ORDER = ["none"] + FIXED + ["adaptive"]
+
+
+def num(s):
+    try:
+        return float(s)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def load(path):
+    rows = []
+    with open(path, newline="") as f:
+        for r in csv.DictReader(f):
+            if r.get("closed_users", "0") not in ("0", ""):
+                continue
+            r = {k: (v if k in ("model", "policy") else num(v)) for k, v in r.items()}
+            rows.append(r)
+    return rows
+
+
+def within(r, budget):
+    return r["sent"] > 0 and r["ok"] >= 0.99 * r["sent"] and r["fine_ok_p95_ms"] <= budget
+
+
+def median(xs):
+    xs = sorted(xs)
+    return xs[len(xs) // 2] if xs else math.nan
+
+
+def fit(points):
+    """Least-squares line y = a + b x; returns (a, b)."""
+    n = len(points)
+    mx = sum(x for x, _ in points) / n
+    my = sum(y for _, y in points) / n
+    sxx = sum((x - mx) ** 2 for x, _ in points)
+    b = sum((x - mx) * (y - my) for x, y in points) / sxx if sxx > 0 else 0.0
+    return my - b * mx, b
+
+
+def fmt(v, digits=1):
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "-"
+    return f"{v:.{digits}f}"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("csv")
+    ap.add_argument("models", nargs="+", help="name=capacity:budget_ms:rows_per_request")
+    ap.add_argument("--json")
+    ap.add_argument("--cores", type=float, default=os.cpu_count())
+    args = ap.parse_args()
+    rows = load(args.csv)
+    out = sys.stdout
+    summary = {"cores": args.cores, "models": {}}
+
+    for spec in args.models:
+        name, rest = spec.split("=")
+        capacity, budget, rows_per_req = (float(x) for x in rest.split(":"))
+        mrows = [r for r in rows if r["model"] == name]
+        by = {}
+        for r in mrows:
+            by.setdefault(r["policy"], {})[r["offered_rps"]] = r
+        rates = sorted({r["offered_rps"] for r in mrows})
+        policies = [p for p in ORDER if p in by] + sorted(p for p in by if p not in ORDER)
+        ms = {"capacity_rps": capacity, "budget_ms": budget, "rows_per_request": rows_per_req}
+
+        out.write(f"\n### {name} (capacity {capacity:.0f} req/s, budget {budget:.0f} ms)\n\n")
+        out.write("p95 / p99 of OK responses in ms, goodput in req/s, per offered rate (% of capacity);"
+                  " `*` marks a point not within budget (fewer than 99% answered 200, or p95 over budget).\n\n")
+        out.write("| policy | " + " | ".join(f"{100 * x / capacity:.0f}% ({x:.0f}/s)" for x in rates) + " |\n")
+        out.write("|---|" + "---|" * len(rates) + "\n")
+        for p in policies:
+            cells = []
+            for x in rates:
+                r = by[p].get(x)
+                if r is None:
+                    cells.append("")
+                    continue
+                star = "" if within(r, budget) else "*"
+                cells.append(f"{fmt(r['fine_ok_p95_ms'])} / {fmt(r['fine_ok_p99_ms'])} / {r['goodput_rps']:.0f}{star}")
+            out.write(f"| {p} | " + " | ".join(cells) + " |\n")
+
+        out.write("\nFailures per point (429 / 504 / other) and mean batch (rows, requests):\n\n")
+        out.write("| policy | " + " | ".join(f"{100 * x / capacity:.0f}%" for x in rates) + " |\n")
+        out.write("|---|" + "---|" * len(rates) + "\n")
+        for p in policies:
+            cells = []
+            for x in rates:
+                r = by[p].get(x)
+                if r is None:
+                    cells.append("")
+                    continue
+                cells.append(f"{r['ko_429']:.0f}/{r['ko_504']:.0f}/{r['ko_other']:.0f}; "
+                             f"{fmt(r['mean_batch_rows'])}, {fmt(r['mean_batch_requests'], 2)}")
+            out.write(f"| {p} | " + " | ".join(cells) + " |\n")
+
+        # Target 1: highest rate within budget.
+        best_rate = {}
+        for p in policies:
+            ok_rates = [x for x in rates if x in by[p] and within(by[p][x], budget)]
+            best_rate[p] = max(ok_rates) if ok_rates else 0.0
+        # Also the sustained rate: the highest rate such that it and every lower rate were within budget.
+        sustained = {}
+        for p in policies:
+            sustained[p] = 0.0
+            for x in rates:
+                if x in by[p] and within(by[p][x], budget):
+                    sustained[p] = x
+                else:
+                    break
+        ms["highest_sustained_rate_within_budget"] = sustained
+        fixed_present = [p for p in FIXED if p in by]
+        best_fixed_setting = max(fixed_present, key=lambda p: (best_rate[p], -min(
+            (by[p][x]["fine_ok_p95_ms"] for x in rates if x in by[p]), default=math.inf))) if fixed_present else None
+        ms["highest_rate_within_budget"] = best_rate
+        ms["best_fixed_setting"] = best_fixed_setting
+        t1 = None
+        if best_fixed_setting and "adaptive" in by:
+            t1 = best_rate["adaptive"] >= best_rate[best_fixed_setting]
+        ms["target_highest_rate"] = t1
+        best_fixed_sustained = max(fixed_present, key=lambda p: sustained[p]) if fixed_present else None
+        t1s = sustained["adaptive"] >= sustained[best_fixed_sustained] if best_fixed_sustained and "adaptive" in by else None
+        ms["best_fixed_setting_sustained"] = best_fixed_sustained
+        ms["target_highest_rate_sustained"] = t1s
+
+        # Target 2: adaptive's p95 within 10% of the best fixed setting at each rate.
+        per_rate = []
+        for x in rates:
+            fixed_here = [by[p][x] for p in fixed_present if x in by[p]]
+            if not fixed_here or "adaptive" not in by or x not in by["adaptive"]:
+                continue
+            in_budget = [r for r in fixed_here if within(r, budget)]
+            pool = in_budget or fixed_here
+            best = min(pool, key=lambda r: r["fine_ok_p95_ms"])
+            a = by["adaptive"][x]
+            ratio = a["fine_ok_p95_ms"] / best["fine_ok_p95_ms"] if best["fine_ok_p95_ms"] > 0 else math.nan
+            per_rate.append({"offered_rps": x, "load_pct": 100 * x / capacity, "best_fixed": best["policy"],
+                             "best_fixed_p95_ms": best["fine_ok_p95_ms"], "adaptive_p95_ms": a["fine_ok_p95_ms"],
+                             "ratio": ratio, "adaptive_within_budget": within(a, budget),
+                             "met": ratio <= 1.10 or (within(a, budget) and not in_budget)})
+        ms["p95_vs_best_fixed"] = per_rate
+        ms["target_p95_within_10pct"] = all(e["met"] for e in per_rate) if per_rate else None
+
+        # Target 3: at 2x capacity.
+        x2 = min(rates, key=lambda x: abs(x - 2 * capacity)) if rates else None
+        if x2 is not None and "adaptive" in by and x2 in by["adaptive"]:
+            a = by["adaptive"][x2]
+            ms["at_2x"] = {"offered_rps": x2, "goodput_rps": a["goodput_rps"],
+                           "goodput_pct_of_capacity": 100 * a["goodput_rps"] / capacity,
+                           "ok_p99_ms": a["fine_ok_p99_ms"], "ko_429": a["ko_429"], "ko_504": a["ko_504"],
+                           "ko_other": a["ko_other"],
+                           "goodput_met": a["goodput_rps"] >= 0.9 * capacity,
+                           "p99_met": a["fine_ok_p99_ms"] <= budget}
+
+        # Ceiling. Marginal CPU per request of the HTTP/JSON path: least-squares slope of the server's cores outside
+        # compute against goodput over every point within budget (the path does not depend on the policy), so fixed
+        # background work (timers, JIT, metrics) does not inflate it; the same for the load generator against the
+        # sent rate. Per-row compute: mean compute per batch / mean rows per batch at each point.
+        healthy = [r for r in mrows if within(r, budget) and not math.isnan(r["server_cpu_ms_per_req"])
+                   and not math.isnan(r["generator_cpu_ms_per_req"]) and r["mean_batch_requests"] > 0]
+        # Only points within budget: under overload, compute's wall time also counts preemption by the event loops.
+        row_costs = sorted((r["mean_batch_rows"], r["mean_compute_ms"] / r["mean_batch_rows"])
+                           for r in healthy if r["mean_batch_rows"] > 0 and not math.isnan(r["mean_compute_ms"]))
+        if len(healthy) >= 3 and row_costs:
+            pts_http, pts_gen = [], []
+            for r in healthy:
+                sent_rate = r["sent"] / r["measure_s"]
+                compute_cores = r["goodput_rps"] * r["mean_compute_ms"] / r["mean_batch_requests"] / 1000
+                pts_http.append((r["goodput_rps"], r["server_cpu_ms_per_req"] * sent_rate / 1000 - compute_cores))
+                pts_gen.append((sent_rate, r["generator_cpu_ms_per_req"] * sent_rate / 1000))
+            fixed_http, h = fit(pts_http)
+            fixed_gen, gcost = fit(pts_gen)
+            h *= 1000
+            gcost *= 1000
+            n_small = row_costs[0][0]
+            n_large = row_costs[-1][0]
+            c_small = median([c for n, c in row_costs if n <= 1.5 * n_small])
+            c_large = median([c for n, c in row_costs if n >= 0.8 * n_large])
+            # Cores left for requests once both processes' background is paid, over the cost of one request.
+            shared = args.cores - max(0.0, fixed_http) - max(0.0, fixed_gen)
+            alone = args.cores - max(0.0, fixed_http)
+            ceiling = shared / (h + gcost + rows_per_req * c_large) * 1000
+            no_batch = shared / (h + gcost + rows_per_req * c_small) * 1000
+            server_only = alone / (h + rows_per_req * c_large) * 1000
+            server_only_no_batch = alone / (h + rows_per_req * c_small) * 1000
+            adaptive_best = best_rate.get("adaptive", 0.0)
+            ms["ceiling"] = {
+                "http_json_cpu_ms_per_request": h, "server_background_cores": fixed_http,
+                "generator_cpu_ms_per_request": gcost, "generator_background_cores": fixed_gen,
+                "smallest_batch_rows": n_small, "compute_ms_per_row_small_batches": c_small,
+                "largest_batch_rows": n_large, "compute_ms_per_row_large_batches": c_large,
+                "ceiling_rps_with_generator": ceiling, "ceiling_rps_with_generator_without_batching": no_batch,
+                "ceiling_rps_server_alone": server_only, "ceiling_rps_server_alone_without_batching": server_only_no_batch,
+                "adaptive_highest_rate_within_budget": adaptive_best,
+                "adaptive_pct_of_ceiling": 100 * adaptive_best / ceiling,
+                "points_used": len(healthy)}
+            c = ms["ceiling"]
+            out.write(f"\nCeiling: HTTP/JSON path {h * 1000:.0f} us CPU/request (marginal, fitted over {len(healthy)}"
+                      f" points within budget; {fixed_http:.2f} cores of background), generator {gcost * 1000:.0f}"
+                      f" us/request ({fixed_gen:.2f} cores of background); compute {c_small * 1000:.1f} us/row at ~{n_small:.0f}-row batches,"
+                      f" {c_large * 1000:.1f} us/row at ~{n_large:.0f}-row batches. Ceiling on {args.cores:.0f}"
+                      f" cores with the generator: {ceiling:.0f} req/s (without batching {no_batch:.0f}); server alone"
+                      f" {server_only:.0f} (without batching {server_only_no_batch:.0f}). Adaptive's highest rate"
+                      f" within budget: {adaptive_best:.0f} req/s = {c['adaptive_pct_of_ceiling']:.0f}% of the"
+                      f" ceiling with the generator.\n")
+
+        out.write(f"\nHighest offered rate within budget (and sustained: every lower rate within budget too): "
+                  + ", ".join(f"{p} {best_rate[p]:.0f} ({sustained[p]:.0f})" for p in policies)
+                  + f". Best fixed setting: {best_fixed_setting}.\n")
+        out.write(f"Target 1 (adaptive's highest rate within budget >= best fixed's): {t1} (best fixed"
+                  f" {best_fixed_setting}); on sustained rates: {t1s} (best fixed {best_fixed_sustained}).\n")
+        out.write(f"Target 2 (adaptive p95 within 10% of the best fixed at every rate): {ms['target_p95_within_10pct']}"
+                  " - " + "; ".join(f"{e['load_pct']:.0f}%: {e['adaptive_p95_ms']:.2f} vs {e['best_fixed']} "
+                                    f"{e['best_fixed_p95_ms']:.2f} ms ({e['ratio']:.2f}x)" for e in per_rate) + "\n")
+        if "at_2x" in ms:
+            a = ms["at_2x"]
+            out.write(f"Target 3 (at 2x: goodput >= 90% of capacity, p99 of admitted within budget): goodput"
+                      f" {a['goodput_rps']:.0f} req/s = {a['goodput_pct_of_capacity']:.0f}% ({a['goodput_met']}),"
+                      f" p99 {a['ok_p99_ms']:.1f} ms ({a['p99_met']}); failures 429/504/other"
+                      f" {a['ko_429']:.0f}/{a['ko_504']:.0f}/{a['ko_other']:.0f}.\n")
+        others = [r["other_processes_cores"] for r in mrows if not math.isnan(r["other_processes_cores"])]
+        if others:
+            others.sort()
+            out.write(f"Other processes on the machine during the measured windows: median"
+                      f" {others[len(others) // 2]:.2f} cores, max {others[-1]:.2f} cores.\n")
+            ms["other_processes_cores_median"] = others[len(others) // 2]
+            ms["other_processes_cores_max"] = others[-1]
+        summary["models"][name] = ms
+
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(summary, f, indent=2, default=lambda o: None)
+            f.write("\n")
+
+
+if __name__ == "__main__":
+    main()

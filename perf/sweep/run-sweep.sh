@@ -1,0 +1,190 @@
+#!/usr/bin/env bash
+# Batching-policy sweep under Gatling open-model load (docs/PERF.md, "## Batching policies under load").
+#
+# For every policy and model: start a gateway with WEIR_BATCHING_POLICY set to the policy, wait for readiness, run
+# io.weir.perf.gatling.PolicySweepSimulation over the offered rates (one Gatling run, rates in sequence), stop the
+# gateway. Every run appends its rows to one CSV. Traffic goes to 127.0.0.1 only; every server started here is killed
+# on exit; every wait is bounded.
+#
+# Usage (from the repository root, JDK 25):
+#   perf/sweep/run-sweep.sh --capacity-ranker 300 --capacity-moderation 1000 [--models "ranker moderation"]
+#       [--policies "none fixed-0ms fixed-0.5ms fixed-1ms fixed-2ms fixed-5ms fixed-10ms adaptive"]
+#       [--fractions 0.1,0.25,0.5,0.75,1,1.25,1.5,2] [--rates-ranker 50,100] [--rates-moderation 100,200]
+#       [--warmup 3] [--measure 8] [--out docs/results/policy-sweep.csv] [--jar gateway/target/weir-gateway.jar]
+#       [--prime-seconds 20 --prime-fraction 1]    # unrecorded JIT warm-up: a ramp up to that fraction of capacity
+#       [--closed-users "8 32"]                    # closed-loop capacity probe instead of open rates
+# The gateway jar must exist (./mvnw -B -ntp -q -o -DskipTests -Dweir.perf.skip=true install); the perf test classes
+# and their class path are built here when missing.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$ROOT"
+export JAVA_HOME=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
+JAVA="$JAVA_HOME/bin/java"
+
+MODELS="ranker moderation"
+POLICIES="none fixed-0ms fixed-0.5ms fixed-1ms fixed-2ms fixed-5ms fixed-10ms adaptive"
+FRACTIONS="0.1,0.25,0.5,0.75,1,1.25,1.5,2"
+declare -A CAPACITY=() RATES=()
+WARMUP=3
+MEASURE=8
+OUT="docs/results/policy-sweep.csv"
+JAR="gateway/target/weir-gateway.jar"
+PRIME_SECONDS=20
+PRIME_FRACTION=1
+CLOSED_USERS=""
+
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --models) MODELS=$2; shift 2 ;;
+    --policies) POLICIES=$2; shift 2 ;;
+    --fractions) FRACTIONS=$2; shift 2 ;;
+    --capacity-ranker) CAPACITY[ranker]=$2; shift 2 ;;
+    --capacity-moderation) CAPACITY[moderation]=$2; shift 2 ;;
+    --rates-ranker) RATES[ranker]=$2; shift 2 ;;
+    --rates-moderation) RATES[moderation]=$2; shift 2 ;;
+    --warmup) WARMUP=$2; shift 2 ;;
+    --measure) MEASURE=$2; shift 2 ;;
+    --out) OUT=$2; shift 2 ;;
+    --jar) JAR=$2; shift 2 ;;
+    --prime-seconds) PRIME_SECONDS=$2; shift 2 ;;
+    --prime-fraction) PRIME_FRACTION=$2; shift 2 ;;
+    --closed-users) CLOSED_USERS=$2; shift 2 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+done
+
+policy_json() {
+  case "$1" in
+    none) echo '{"policy":"none"}' ;;
+    adaptive) echo '{"policy":"adaptive"}' ;;
+    fixed-*ms)
+      local ms=${1#fixed-}; ms=${ms%ms}
+      local us
+      us=$(awk -v m="$ms" 'BEGIN { printf "%d", m * 1000 }')
+      echo "{\"policy\":\"fixed\",\"max_queue_delay_us\":$us}" ;;
+    *) echo "unknown policy $1 (none, fixed-<ms>ms, adaptive)" >&2; return 1 ;;
+  esac
+}
+
+rates_for() {
+  local model=$1
+  if [[ -n "${RATES[$model]:-}" ]]; then
+    echo "${RATES[$model]}"
+  elif [[ -n "${CAPACITY[$model]:-}" ]]; then
+    awk -v c="${CAPACITY[$model]}" -v f="$FRACTIONS" 'BEGIN {
+      n = split(f, a, ","); s = "";
+      for (i = 1; i <= n; i++) { r = c * a[i]; s = s (i > 1 ? "," : "") sprintf("%.1f", r) }
+      print s }'
+  else
+    echo "give --capacity-$model or --rates-$model" >&2; return 1
+  fi
+}
+
+# Validate everything before starting anything.
+for p in $POLICIES; do policy_json "$p" >/dev/null; done
+for m in $MODELS; do
+  [[ $m == ranker || $m == moderation ]] || { echo "unknown model $m" >&2; exit 2; }
+  [[ -n "$CLOSED_USERS" ]] || rates_for "$m" >/dev/null
+done
+[[ "$OUT" == /* ]] || OUT="$ROOT/$OUT"
+[[ -f "$JAR" ]] || { echo "gateway jar $JAR missing: build it first" >&2; exit 2; }
+
+WORK=$(mktemp -d /tmp/weir-sweep.XXXXXX)
+# A private copy: a rebuild of gateway/ during the sweep must not change the server under test.
+cp "$JAR" "$WORK/weir-gateway.jar"
+mkdir -p "$WORK/logs" "$WORK/tmp" "$(dirname "$OUT")"
+echo "work dir $WORK (logs in $WORK/logs)"
+
+SERVER_PID=""
+LOAD_PID=""
+cleanup() {
+  [[ -n "$LOAD_PID" ]] && kill "$LOAD_PID" 2>/dev/null || true
+  if [[ -n "$SERVER_PID" ]]; then
+    kill "$SERVER_PID" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.2; done
+    kill -9 "$SERVER_PID" 2>/dev/null || true
+  fi
+  SERVER_PID=""
+  LOAD_PID=""
+}
+trap cleanup EXIT
+trap 'cleanup; exit 130' INT TERM
+
+CP_FILE="$ROOT/perf/target/sweep-classpath.txt"
+if [[ ! -f "$CP_FILE" || ! -f perf/target/test-classes/io/weir/perf/gatling/PolicySweepSimulation.class ]]; then
+  ./mvnw -B -ntp -q -o -pl perf test-compile -Dweir.perf.skip=true
+  ./mvnw -B -ntp -q -o -pl perf dependency:build-classpath -Dmdep.outputFile="$CP_FILE" -Dmdep.includeScope=test
+fi
+CP="$ROOT/perf/target/test-classes:$(cat "$CP_FILE")"
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+start_server() {
+  local policy=$1 log=$2 port
+  port=$(free_port)
+  ORT_DISABLE_TELEMETRY=1 WEIR_HTTP_HOST=127.0.0.1 WEIR_HTTP_PORT=$port WEIR_AUDIT_LOG="$WORK/audit.jsonl" \
+    WEIR_EMBEDDING_INDEX_REFRESH_SECONDS=0 WEIR_BATCHING_POLICY="$(policy_json "$policy")" \
+    "$JAVA" --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow -Xmx1g \
+    -Xlog:gc:file="${log%.log}.gc.log" -Djava.io.tmpdir="$WORK/tmp" -jar "$WORK/weir-gateway.jar" >"$log" 2>&1 &
+  SERVER_PID=$!
+  for _ in $(seq 1 240); do
+    if [[ $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/v2/health/ready" || true) == 200 ]]; then
+      PORT=$port
+      return 0
+    fi
+    kill -0 "$SERVER_PID" 2>/dev/null || { echo "gateway exited; see $log" >&2; return 1; }
+    sleep 0.5
+  done
+  echo "gateway not ready after 120 s; see $log" >&2
+  return 1
+}
+
+run_load() {   # policy model log -D... : one Gatling run against the server on $PORT, bounded by $LIMIT seconds
+  local policy=$1 model=$2 log=$3
+  shift 3
+  timeout "$LIMIT" "$JAVA" -Xmx1g -XX:MaxInlineLevel=20 -XX:MaxTrivialSize=12 \
+    --add-opens=java.base/java.lang=ALL-UNNAMED --add-opens=java.base/jdk.internal.misc=ALL-UNNAMED \
+    --sun-misc-unsafe-memory-access=allow --enable-native-access=ALL-UNNAMED \
+    -Dlogback.configurationFile="$ROOT/perf/sweep/logback.xml" -Djava.io.tmpdir="$WORK/tmp" \
+    -Dgatling.http.requestTimeout=10000 -Dgatling.http.pooledConnectionIdleTimeout=3000 \
+    -Dweir.baseUrl="http://127.0.0.1:$PORT" -Dweir.sweep.model="$model" -Dweir.sweep.policy="$policy" \
+    -Dweir.sweep.warmupSeconds="$WARMUP" -Dweir.sweep.measureSeconds="$MEASURE" -Dweir.sweep.out="$OUT" -Dweir.sweep.serverPid="$SERVER_PID" "$@" \
+    -cp "$CP" io.gatling.app.Gatling -s io.weir.perf.gatling.PolicySweepSimulation -rf "$WORK/gatling" -nr \
+    >"$log" 2>&1 &
+  LOAD_PID=$!
+  wait "$LOAD_PID" || echo "gatling run $policy/$model failed (rc $?); see $log" >&2
+  LOAD_PID=""
+}
+
+for policy in $POLICIES; do
+  for model in $MODELS; do
+    start_server "$policy" "$WORK/logs/$policy-$model.server.log"
+    if [[ -n "$CLOSED_USERS" ]]; then
+      for users in $CLOSED_USERS; do
+        LIMIT=$(( WARMUP + MEASURE + 120 ))
+        echo "$(date -u +%H:%M:%S) $policy $model closed users=$users port=$PORT load=$(cut -d' ' -f1-3 /proc/loadavg)"
+        run_load "$policy" "$model" "$WORK/logs/$policy-$model-closed$users.gatling.log" -Dweir.sweep.closedUsers="$users"
+      done
+    else
+      rates=$(rates_for "$model")
+      n=$(awk -F, '{print NF}' <<<"$rates")
+      prime_rate=$(awk -v c="${CAPACITY[$model]:-0}" -v f="$PRIME_FRACTION" -v r="${rates%%,*}" \
+        'BEGIN { printf "%.1f", (c > 0 ? c * f : r) }')
+      LIMIT=$(( PRIME_SECONDS + n * (WARMUP + MEASURE + 10) + 120 ))
+      echo "$(date -u +%H:%M:%S) $policy $model rates=$rates prime=${prime_rate}x${PRIME_SECONDS}s port=$PORT load=$(cut -d' ' -f1-3 /proc/loadavg)"
+      run_load "$policy" "$model" "$WORK/logs/$policy-$model.gatling.log" -Dweir.sweep.rates="$rates" \
+        -Dweir.sweep.primeRate="$prime_rate" -Dweir.sweep.primeSeconds="$PRIME_SECONDS"
+    fi
+    curl -s "http://127.0.0.1:$PORT/metrics" | grep -E '^weir_batcher_(rejections|timeouts)' \
+      | sed "s/^/$policy $model /" >>"$WORK/logs/rejections.txt" || true
+    grep -h -E 'Pause' "$WORK/logs/$policy-$model.server.gc.log" 2>/dev/null \
+      | awk -v p="$policy" -v m="$model" '{ for (i = 1; i <= NF; i++) if ($i ~ /ms$/) { v = $i; sub(/ms/, "", v); if (v + 0 > max) max = v + 0 } }
+          END { printf "%s %s gc pauses=%d longest=%.1fms\n", p, m, NR, max }' >>"$WORK/logs/gc.txt" || true
+    cleanup
+  done
+done
+echo "done: $OUT"
