@@ -376,8 +376,8 @@ public class PolicySweepSimulation extends Simulation {
                 fmt(batches),
                 fmt(ratio(delta(a, b, "weir_batcher_batch_rows_sum"), batches)),
                 fmt(ratio(delta(a, b, "weir_batcher_batch_requests_sum"), batches)),
-                fmt(1000 * ratio(delta(a, b, "weir_batcher_compute_seconds_sum"), delta(a, b, "weir_batcher_compute_seconds_count"))),
-                fmt(1000 * ratio(delta(a, b, "weir_batcher_queue_wait_seconds_sum"), delta(a, b, "weir_batcher_queue_wait_seconds_count"))),
+                fmt4(1000 * ratio(delta(a, b, "weir_batcher_compute_seconds_sum"), delta(a, b, "weir_batcher_compute_seconds_count"))),
+                fmt4(1000 * ratio(delta(a, b, "weir_batcher_queue_wait_seconds_sum"), delta(a, b, "weir_batcher_queue_wait_seconds_count"))),
                 fmt3(serverMs), fmt3(generatorMs), fmt(machineCores), fmt(othersCores));
     }
 
@@ -404,6 +404,11 @@ public class PolicySweepSimulation extends Simulation {
 
     private static String fine(long nanos) {
         return nanos < 0 ? "" : String.format(Locale.ROOT, "%.2f", nanos / 1e6);
+    }
+
+    /** Compute and queue wait per batch in ms to the microsecond (a one-row batch computes in tens of microseconds). */
+    private static String fmt4(double v) {
+        return Double.isNaN(v) || Double.isInfinite(v) ? "" : String.format(Locale.ROOT, "%.4f", v);
     }
 
     private static String fmt3(double v) {
