@@ -30,24 +30,7 @@ mkdir -p "$gpu/lib"
 ./mvnw -B -ntp -q -pl runtime dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$gpu/lib"
 cp runtime/target/weir-runtime-*.jar "$gpu/lib/"
 # The CUDA check runs on linux-x64: drop ONNX Runtime's other natives (54 MB -> 11 MB).
-for ort in "$gpu"/lib/onnxruntime-*.jar; do
-  [[ -f "$ort" ]] || continue
-  if command -v zip >/dev/null; then
-    zip -q -d "$ort" 'ai/onnxruntime/native/osx-*' 'ai/onnxruntime/native/win-*' 'ai/onnxruntime/native/linux-aarch64/*' || true
-  else
-    python3 - "$ort" <<'PY'
-import sys, zipfile, os
-src = sys.argv[1]; tmp = src + ".tmp"
-with zipfile.ZipFile(src) as zin, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zout:
-    for item in zin.infolist():
-        n = item.filename
-        if n.startswith("ai/onnxruntime/native/") and not n.startswith("ai/onnxruntime/native/linux-x64"):
-            continue
-        zout.writestr(item, zin.read(n))
-os.replace(tmp, src)
-PY
-  fi
-done
+bash native-bindings/trim-onnxruntime-jar.sh "$gpu"/lib/onnxruntime-*.jar
 
 echo "== jlink -> .gpu/jdk"
 mods="$("$jdk_bin/jdeps" --multi-release 25 --ignore-missing-deps --print-module-deps \

@@ -13,19 +13,7 @@ mkdir -p "$gpu/gw"
 ./mvnw -B -ntp -q -DskipTests -Dweir.perf.skip=true install -pl gateway -am
 ./mvnw -B -ntp -q -pl gateway dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$gpu/gw"
 cp gateway/target/weir-gateway-0.1.0-SNAPSHOT.jar "$gpu/gw/"
-for jar in "$gpu"/gw/onnxruntime-*.jar; do
-  python3 - "$jar" <<'PY'
-import os, sys, zipfile
-src = sys.argv[1]; tmp = src + ".tmp"
-with zipfile.ZipFile(src) as zin, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zout:
-    for item in zin.infolist():
-        n = item.filename
-        if n.startswith("ai/onnxruntime/native/") and not n.startswith("ai/onnxruntime/native/linux-x64"):
-            continue
-        zout.writestr(item, zin.read(n))
-os.replace(tmp, src)
-PY
-done
+bash native-bindings/trim-onnxruntime-jar.sh "$gpu"/gw/onnxruntime-*.jar
 # jdeps over this classpath drags in java.desktop, java.sql and more through optional paths (guava, micrometer)
 # that the gateway never takes; an explicit list keeps the runtime small enough to carry. The smoke run below
 # serves a request with it, so a missing module shows here, not on the GPU machine.
