@@ -8,8 +8,8 @@ import java.util.Map;
 /**
  * Settings of a {@link BatchingDispatcher} that are not per model.
  *
- * @param ringSize         slots per model version's ring (a power of two); also the most requests that may wait for
- *                         one version (in the ring and in the forming batch together) before new ones are refused
+ * @param ringSize         the most requests that may wait for one version (in the ring and in the forming batch
+ *                         together) before new ones are refused; a power of two (the ring gets twice as many slots)
  * @param policyOverride   when not null, replaces every model's {@code batching} config (for policy sweeps)
  * @param waitMode         how a version's batching thread waits for requests (see {@link WaitMode})
  * @param backendHealth    health and saturation of non-CPU backends by backend name; others are observed

@@ -32,8 +32,10 @@ import java.util.concurrent.atomic.LongAdder;
  * forming), incremented by producers before publishing, decremented by the batching thread when a request joins a
  * batch or expires; {@code inFlightBatches}/{@code inFlightRows} count batches handed to a worker and not finished.
  * Admission prediction reads all four, so work already running is accounted for. {@code queuedRequests} is bounded by
- * the ring size: the ring itself never fills before that bound, so "ring full" means "this version's queue is full"
- * and is answered at once with RESOURCE_EXHAUSTED.
+ * {@code capacity}, and that bound, not the ring, decides "this version's queue is full" (answered at once with
+ * RESOURCE_EXHAUSTED). The ring has twice that many slots because a slot is freed only when the batching thread
+ * publishes its sequence after a run of events, which can trail the moment its request left the queue; without the
+ * headroom, how many requests fit would depend on that thread's timing.
  * Lifecycle: {@code gate} counts producers inside {@link #admit}; {@link #close()} sets its CLOSED bit (no new
  * producer gets in), waits for those inside to leave, then shuts the ring down: the batching thread drains what was
  * published and answers everything still waiting UNAVAILABLE in {@code onShutdown}. Nothing admitted is lost.
@@ -100,7 +102,7 @@ public final class Lane implements AutoCloseable {
 
     /** Starts the batching thread. */
     public void start() {
-        disruptor = new Disruptor<>(RequestSlot::new, capacity,
+        disruptor = new Disruptor<>(RequestSlot::new, 2 * capacity,
                 Thread.ofPlatform().daemon().name("weir-batcher-" + key).factory(), ProducerType.MULTI, waits);
         disruptor.handleEventsWith(former);
         ring = disruptor.start();
