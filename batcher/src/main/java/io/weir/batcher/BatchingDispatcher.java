@@ -1,6 +1,7 @@
 package io.weir.batcher;
 
 import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.weir.batcher.internal.Backends;
 import io.weir.batcher.internal.Completion;
@@ -30,6 +31,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.DoubleSupplier;
 
 /**
  * The batching dispatcher: requests from every event loop meet on one Disruptor ring per model version, and a
@@ -75,7 +77,9 @@ public final class BatchingDispatcher implements InferenceDispatcher {
         this.backends = new Backends(cpuPool, cpuThreads, name -> devicePools.computeIfAbsent(name,
                 k -> Executors.newFixedThreadPool(options.deviceWorkers(),
                         Thread.ofPlatform().daemon().name("weir-" + k + "-worker").factory())),
-                options.deviceWorkers(), options.backendHealth(), ticker);
+                options.deviceWorkers(), options.backendHealth(), ticker, options.cpuLoad());
+        Gauge.builder("weir.batcher.host.cpu.load", options.cpuLoad(), DoubleSupplier::getAsDouble)
+                .description("Host CPU load the adaptive policy sees, 0 to 1 (0 when not measured)").register(meters);
         FunctionCounter.builder("weir.batcher.double.answers", duplicates, LongAdder::doubleValue)
                 .description("Attempts to answer a request a second time (must stay 0)").register(meters);
         registry.onChange(this::onRegistryChange);

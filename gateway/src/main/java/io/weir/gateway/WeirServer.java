@@ -14,6 +14,7 @@ import io.vertx.micrometer.MicrometerMetricsFactory;
 import io.vertx.micrometer.MicrometerMetricsOptions;
 import io.weir.batcher.BatchingDispatcher;
 import io.weir.batcher.BatchingOptions;
+import io.weir.batcher.HostCpuLoad;
 import io.weir.batcher.InferenceDispatcher;
 import io.weir.gateway.http.RolloutAdminApi;
 import io.weir.router.ModelCatalog;
@@ -112,7 +113,9 @@ public final class WeirServer implements AutoCloseable {
                 LOG.warning("chaos.enabled: fault injection is installed (PUT /admin/chaos/faults/{model}); never in production");
             }
             ModelRegistry registry = new ModelRegistry(repository, backends);
-            BatchingOptions batching = BatchingOptions.defaults().withRingSize(ringSize(config.queueCapacity()));
+            // The adaptive policy grows batches when the cores are busy with the HTTP path too (AdaptivePolicy's note).
+            BatchingOptions batching = BatchingOptions.defaults().withRingSize(ringSize(config.queueCapacity()))
+                    .withCpuLoad(HostCpuLoad.shared());
             if (config.batchingOverride() != null) {
                 batching = batching.withPolicyOverride(config.batchingOverride());
             }

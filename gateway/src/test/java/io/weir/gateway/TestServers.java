@@ -14,7 +14,10 @@ final class TestServers {
     static WeirServer start(Path repository, Map<String, Object> extra) throws Exception {
         JsonObject json = new JsonObject().put("http.port", 0).put("http.host", "127.0.0.1")
                 .put("model.repository", repository == null ? "demo" : repository.toString())
-                .put("cpu.threads", 2);
+                .put("cpu.threads", 2)
+                // These tests assert exact answers; a pause of the shared CI machine would shed some of them.
+                // Edge shedding has its own test (EdgeSheddingTest), which turns it back on.
+                .put("http.shed.lag.ms", 0);
         extra.forEach(json::put);
         WeirServer server = WeirServer.start(WeirConfig.from(json, Map.of())).toCompletionStage().toCompletableFuture().get();
         server.awaitLoaded(120_000);

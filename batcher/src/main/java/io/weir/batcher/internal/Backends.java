@@ -10,6 +10,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.DoubleSupplier;
 import java.util.function.Function;
 
 /**
@@ -29,6 +30,7 @@ public final class Backends {
     private final int deviceWorkers;
     private final Map<String, BackendHealth> supplied;
     private final Ticker ticker;
+    private final DoubleSupplier cpuLoad;
     private final Map<String, Executor> devices = new ConcurrentHashMap<>();
     private final Map<String, Observed> observed = new ConcurrentHashMap<>();
     private final Map<FitKey, LatencyModel> fits = new ConcurrentHashMap<>();
@@ -42,6 +44,13 @@ public final class Backends {
      */
     public Backends(Executor cpu, int cpuThreads, Function<String, Executor> deviceExecutors, int deviceWorkers,
                     Map<String, BackendHealth> supplied, Ticker ticker) {
+        this(cpu, cpuThreads, deviceExecutors, deviceWorkers, supplied, ticker, () -> 0);
+    }
+
+    /** @param cpuLoad the host's CPU load, 0 to 1 (see {@code PendingView.cpuLoad()}) */
+    public Backends(Executor cpu, int cpuThreads, Function<String, Executor> deviceExecutors, int deviceWorkers,
+                    Map<String, BackendHealth> supplied, Ticker ticker, DoubleSupplier cpuLoad) {
+        this.cpuLoad = cpuLoad;
         this.cpu = cpu;
         this.cpuThreads = cpuThreads;
         this.deviceExecutors = deviceExecutors;
@@ -52,6 +61,10 @@ public final class Backends {
 
     Executor executor(String backend) {
         return backend.equals(CPU) ? cpu : devices.computeIfAbsent(backend, deviceExecutors);
+    }
+
+    double cpuLoad() {
+        return cpuLoad.getAsDouble();
     }
 
     int cpuThreads() {

@@ -224,6 +224,11 @@ final class BatchFormer implements EventHandler<RequestSlot>, PendingView {
     }
 
     @Override
+    public double cpuLoad() {
+        return lane.backends.cpuLoad();
+    }
+
+    @Override
     public LatencyModel compute() {
         return lane.backends.fit(lane.key, lane.primaryBackend());
     }

@@ -22,6 +22,17 @@ package io.weir.batcher.policy;
  * {@code max_queue_delay_us} when configured. Until {@code min_samples} batches were observed, or when the arrival
  * rate is unknown, it does not wait at all.
  *
+ * <p><b>CPU pressure.</b> The keep-up size assumes the workers have their cores to themselves. On a CPU gateway they do
+ * not: event loops parse JSON, extract features and write answers on the same cores, and near saturation they, not
+ * the compute fit, set the throughput. A batch of one then costs a core the fixed part {@code a} per request, which
+ * the HTTP path needed. So when the host's CPU load {@code u} is above {@code pressure_threshold} {@code u0}, the
+ * policy also holds the oldest request for up to {@code p·f·B}, where {@code p = (u − u0)/(1 − u0)},
+ * {@code B} is that request's budget and {@code f} is {@code pressure_wait_fraction}: the fuller the cores, the more
+ * rows share each fixed cost, at a latency price bounded by a small, configured fraction of the budget. The same
+ * deadline and {@code max_queue_delay_us} bounds apply, and the batch takes everything up to the cap when it starts.
+ * (Measured: on 2 cores shared with the load generator, one-row batches at 1.1-1.9 requests per batch while fixed
+ * 1-5 ms delays formed 4-56 and sustained 1.5-2x the rate; docs/PERF.md.)
+ *
  * <p>Model errors are corrected AIMD-style, as in Clipper: when a finished batch's longest-waiting request used more
  * than {@code (1 − margin)} of its budget, the usable fraction of the remaining budget is cut by a quarter; every
  * batch inside it adds 2% back, up to the full budget. Only waiting is affected: when every slot is busy the policy
@@ -38,14 +49,19 @@ final class AdaptivePolicy implements BatchPolicy {
     private final double headroom;
     private final int minSamples;
     private final double margin;
+    private final double pressureThreshold;
+    private final double pressureWaitFraction;
     private volatile double scale = 1.0;
 
-    AdaptivePolicy(int maxRows, long maxQueueDelayNanos, double headroom, int minSamples, double margin) {
+    AdaptivePolicy(int maxRows, long maxQueueDelayNanos, double headroom, int minSamples, double margin,
+                   double pressureThreshold, double pressureWaitFraction) {
         this.maxRows = maxRows;
         this.maxQueueDelayNanos = maxQueueDelayNanos;
         this.headroom = headroom;
         this.minSamples = minSamples;
         this.margin = margin;
+        this.pressureThreshold = pressureThreshold;
+        this.pressureWaitFraction = pressureWaitFraction;
     }
 
     @Override
@@ -88,14 +104,22 @@ final class AdaptivePolicy implements BatchPolicy {
         double keepUp = capacityPerBatch <= 0 ? maxRows : headroom * lambda * a / capacityPerBatch;
         double withinBudget = (usable - a + waiting / lambda) / (1 / lambda + b);
         int target = (int) Math.min(maxRows, Math.min(Math.ceil(keepUp), Math.floor(withinBudget)));
-        if (waiting >= target) {
-            return Flush.upTo(maxRows);
-        }
-        double fillAt = now + (target - waiting) / lambda;
-        double latestStart = now + usable - fit.predictNanos(target);
         double cap = FixedPolicy.saturatingAdd(oldest, maxQueueDelayNanos);
-        long until = (long) Math.min(fillAt, Math.min(latestStart, cap));
-        return until <= now ? Flush.upTo(maxRows) : new Wait(until);
+        double until = now;
+        if (waiting < target) {
+            double fillAt = now + (target - waiting) / lambda;
+            double latestStart = now + usable - fit.predictNanos(target);
+            until = Math.min(fillAt, Math.min(latestStart, cap));
+        }
+        double pressure = Math.min(1, (pending.cpuLoad() - pressureThreshold) / (1 - pressureThreshold));
+        if (pressure > 0) {
+            // Rows expected by the end of the hold, capped: the batch that starts then should still make its deadline.
+            double hold = oldest + pressure * pressureWaitFraction * (deadline - oldest);
+            double rowsThen = Math.min(maxRows, waiting + Math.max(0, hold - now) * lambda);
+            double latestStart = now + usable - fit.predictNanos((int) Math.ceil(rowsThen));
+            until = Math.max(until, Math.min(hold, Math.min(latestStart, cap)));
+        }
+        return until <= now ? Flush.upTo(maxRows) : new Wait((long) until);
     }
 
     @Override

@@ -29,4 +29,12 @@ public interface PendingView {
 
     /** Compute time against batch size on the backend the next batch would most likely run on. */
     LatencyModel compute();
+
+    /**
+     * The share of the host's CPU in use, 0 to 1, recently (a smoothed sample, not a per-call reading); 0 when not
+     * measured. Compute time alone does not show that the cores are shared with the HTTP path: this does.
+     */
+    default double cpuLoad() {
+        return 0;
+    }
 }

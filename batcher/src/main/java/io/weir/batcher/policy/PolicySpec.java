@@ -17,13 +17,16 @@ import java.util.Arrays;
  *  "preferred_batch_rows": [8, 16, 32],            // fixed: flush as soon as one of these can be formed
  *  "headroom": 1.5,                                // adaptive: target capacity / measured arrival rate
  *  "min_samples": 5,                               // adaptive: batches observed before it starts waiting
- *  "safety_margin": 0.1}                           // adaptive: fraction of the budget kept in reserve
+ *  "safety_margin": 0.1,                           // adaptive: fraction of the budget kept in reserve
+ *  "pressure_threshold": 0.85,                     // adaptive: host CPU load above which batches grow (1: never)
+ *  "pressure_wait_fraction": 0.04}                 // adaptive: longest extra hold at full CPU, fraction of budget
  * }</pre>
  *
  * Unknown policies and out-of-range values fail with a message naming the key.
  */
 public record PolicySpec(Kind kind, int maxBatchRows, long maxQueueDelayNanos, int[] preferredBatchRows,
-                         double headroom, int minSamples, double safetyMargin) {
+                         double headroom, int minSamples, double safetyMargin, double pressureThreshold,
+                         double pressureWaitFraction) {
 
     public enum Kind { NONE, FIXED, ADAPTIVE }
 
@@ -78,8 +81,16 @@ public record PolicySpec(Kind kind, int maxBatchRows, long maxQueueDelayNanos, i
         if (!(margin >= 0 && margin < 1)) {
             throw new IllegalArgumentException("batching.safety_margin must be in [0, 1)");
         }
+        double pressureThreshold = json.getDouble("pressure_threshold", 0.85);
+        if (!(pressureThreshold > 0 && pressureThreshold <= 1)) {
+            throw new IllegalArgumentException("batching.pressure_threshold must be in (0, 1]");
+        }
+        double pressureWait = json.getDouble("pressure_wait_fraction", 0.04);
+        if (!(pressureWait >= 0 && pressureWait <= 0.5)) {
+            throw new IllegalArgumentException("batching.pressure_wait_fraction must be in [0, 0.5]");
+        }
         return new PolicySpec(kind, maxRows, delayUs < 0 ? Long.MAX_VALUE : delayUs * 1_000, preferred, headroom,
-                minSamples, margin);
+                minSamples, margin, pressureThreshold, pressureWait);
     }
 
     /** A fresh policy instance (policies keep per-version feedback state, so each version gets its own). */
@@ -87,7 +98,8 @@ public record PolicySpec(Kind kind, int maxBatchRows, long maxQueueDelayNanos, i
         return switch (kind) {
             case NONE -> new NoBatchingPolicy(maxBatchRows);
             case FIXED -> new FixedPolicy(maxBatchRows, maxQueueDelayNanos, preferredBatchRows);
-            case ADAPTIVE -> new AdaptivePolicy(maxBatchRows, maxQueueDelayNanos, headroom, minSamples, safetyMargin);
+            case ADAPTIVE -> new AdaptivePolicy(maxBatchRows, maxQueueDelayNanos, headroom, minSamples, safetyMargin,
+                    pressureThreshold, pressureWaitFraction);
         };
     }
 
@@ -95,7 +107,8 @@ public record PolicySpec(Kind kind, int maxBatchRows, long maxQueueDelayNanos, i
     public boolean equals(Object o) {
         return o instanceof PolicySpec p && p.kind == kind && p.maxBatchRows == maxBatchRows
                 && p.maxQueueDelayNanos == maxQueueDelayNanos && Arrays.equals(p.preferredBatchRows, preferredBatchRows)
-                && p.headroom == headroom && p.minSamples == minSamples && p.safetyMargin == safetyMargin;
+                && p.headroom == headroom && p.minSamples == minSamples && p.safetyMargin == safetyMargin
+                && p.pressureThreshold == pressureThreshold && p.pressureWaitFraction == pressureWaitFraction;
     }
 
     @Override

@@ -2,6 +2,7 @@ package io.weir.batcher.policy;
 
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import io.weir.batcher.policy.BatchPolicy.Decision;
 import io.weir.batcher.policy.BatchPolicy.Flush;
 import io.weir.batcher.policy.BatchPolicy.Wait;
 import org.junit.jupiter.api.Test;
@@ -16,7 +17,12 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 /** Policies as pure decisions over a described queue at a given time. */
 class PolicyTest {
     record View(int rows, int requests, long oldestEnqueueNanos, long earliestDeadlineNanos, int freeSlots,
-                int parallelism, double arrivalRowsPerSecond, LatencyModel compute) implements PendingView {
+                int parallelism, double arrivalRowsPerSecond, LatencyModel compute, double cpuLoad) implements PendingView {
+        View(int rows, int requests, long oldestEnqueueNanos, long earliestDeadlineNanos, int freeSlots,
+             int parallelism, double arrivalRowsPerSecond, LatencyModel compute) {
+            this(rows, requests, oldestEnqueueNanos, earliestDeadlineNanos, freeSlots, parallelism, arrivalRowsPerSecond,
+                    compute, 0);
+        }
     }
 
     private static LatencyModel trained(double fixed, double perRow) {
@@ -75,6 +81,49 @@ class PolicyTest {
         BatchPolicy capped = PolicySpec.parse(new JsonObject().put("max_queue_delay_us", 300), 64).create();
         Wait w = (Wait) capped.decide(new View(5, 5, now - 100_000, now + 50_000_000, 1, 1, 10_000, compute), now);
         assertThat(w.untilNanos()).isEqualTo(now + 200_000);
+    }
+
+    @Test
+    void adaptiveHoldsLongerAsTheHostCpuFillsUpBoundedByAFractionOfTheBudgetAndTheDeadline() {
+        // One-row compute of 50 µs + 1 µs per row on 2 workers: at 5,000 rows/s a batch of one keeps up easily, so
+        // with idle cores the policy starts at once.
+        BatchPolicy p = PolicySpec.parse(new JsonObject(), 256).create();
+        LatencyModel compute = trained(50_000, 1_000);
+        long now = 1_000_000_000L;
+        long budget = 80_000_000L;
+        long enqueued = now - 100_000;
+        assertThat(p.decide(new View(1, 1, enqueued, enqueued + budget, 3, 2, 5_000, compute, 0.5), now))
+                .isInstanceOf(Flush.class);
+        assertThat(p.decide(new View(1, 1, enqueued, enqueued + budget, 3, 2, 5_000, compute, 0.85), now))
+                .as("at the threshold nothing changes").isInstanceOf(Flush.class);
+        // Half-way from the threshold to a full host: hold the oldest request for half of 4% of its budget.
+        Decision half = p.decide(new View(1, 1, enqueued, enqueued + budget, 3, 2, 5_000, compute, 0.925), now);
+        assertThat(half).isInstanceOf(Wait.class);
+        assertThat(((Wait) half).untilNanos()).isCloseTo(enqueued + budget / 50, org.assertj.core.data.Offset.offset(1_000L));
+        Decision full = p.decide(new View(1, 1, enqueued, enqueued + budget, 3, 2, 5_000, compute, 1.0), now);
+        assertThat(((Wait) full).untilNanos()).isCloseTo(enqueued + budget / 25, org.assertj.core.data.Offset.offset(1_000L));
+        // Past the hold the batch starts; with the cap already waiting it starts at once.
+        assertThat(p.decide(new View(1, 1, enqueued, enqueued + budget, 3, 2, 5_000, compute, 1.0), enqueued + budget / 25))
+                .isInstanceOf(Flush.class);
+        assertThat(p.decide(new View(256, 256, enqueued, enqueued + budget, 3, 2, 5_000, compute, 1.0), now))
+                .isInstanceOf(Flush.class);
+        // A request whose deadline is close is not held past the moment its batch's compute must start.
+        long tight = enqueued + 2_000_000L;
+        Decision late = p.decide(new View(1, 1, enqueued, tight, 3, 2, 5_000, compute, 1.0), now);
+        if (late instanceof Wait w) {
+            assertThat(w.untilNanos() + compute.predictNanos(256)).isLessThanOrEqualTo(tight);
+        }
+        // pressure_threshold 1 turns it off; max_queue_delay_us still caps it.
+        BatchPolicy off = PolicySpec.parse(new JsonObject().put("pressure_threshold", 1.0), 256).create();
+        assertThat(off.decide(new View(1, 1, enqueued, enqueued + budget, 3, 2, 5_000, compute, 1.0), now))
+                .isInstanceOf(Flush.class);
+        BatchPolicy capped = PolicySpec.parse(new JsonObject().put("max_queue_delay_us", 500), 256).create();
+        Decision c = capped.decide(new View(1, 1, enqueued, enqueued + budget, 3, 2, 5_000, compute, 1.0), now);
+        assertThat(((Wait) c).untilNanos()).isEqualTo(enqueued + 500_000);
+        assertThatThrownBy(() -> PolicySpec.parse(new JsonObject().put("pressure_threshold", 0), 8))
+                .hasMessageContaining("pressure_threshold");
+        assertThatThrownBy(() -> PolicySpec.parse(new JsonObject().put("pressure_wait_fraction", 0.9), 8))
+                .hasMessageContaining("pressure_wait_fraction");
     }
 
     @Test

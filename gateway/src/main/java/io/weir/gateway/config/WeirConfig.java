@@ -37,7 +37,8 @@ public record WeirConfig(
         String auditLog,
         boolean chaosEnabled,
         String embeddingIndexDir,
-        int embeddingRefreshSeconds) {
+        int embeddingRefreshSeconds,
+        int shedLagMillis) {
 
     /** Every key with its default and meaning, in the order the README lists them. */
     public static final Map<String, String[]> KEYS = keys();
@@ -65,6 +66,7 @@ public record WeirConfig(
         k.put("chaos.enabled", new String[] {"false", "install chaos fault-injection decorators (drills only)"});
         k.put("embedding.index.dir", new String[] {"", "GetSimilar index directory ('' = <repository>/embeddings, demo index generated if absent)"});
         k.put("embedding.index.refresh.seconds", new String[] {"60", "how often to look for a newer index file (0 = only on POST /admin/similar/refresh)"});
+        k.put("http.shed.lag.ms", new String[] {"25", "answer new inference requests 429 at once while the event loop that reads them runs this far behind (0 = never)"});
         return java.util.Collections.unmodifiableMap(k);
     }
 
@@ -102,7 +104,8 @@ public record WeirConfig(
                 intIn(v, "limits.rank.candidates", 1, 100_000), intIn(v, "limits.moderate.text.chars", 1, 1_000_000),
                 bool(v, "admin.enabled"), v.get("api.deprecated.version"), v.get("api.deprecated.sunset"),
                 policy(v.get("batching.policy")), bool(v, "gpu.enabled"), v.get("rollout.file"), v.get("audit.log"),
-                bool(v, "chaos.enabled"), v.get("embedding.index.dir"), intIn(v, "embedding.index.refresh.seconds", 0, 86_400 * 7));
+                bool(v, "chaos.enabled"), v.get("embedding.index.dir"), intIn(v, "embedding.index.refresh.seconds", 0, 86_400 * 7),
+                intIn(v, "http.shed.lag.ms", 0, 60_000));
     }
 
     private static void flatten(String prefix, JsonObject json, Map<String, String> out) {
@@ -168,6 +171,6 @@ public record WeirConfig(
         return new WeirConfig(httpHost, port, modelRepository, cpuThreads, queueCapacity, rankModel, moderateModel,
                 maxRankBodyBytes, maxInferBodyBytes, maxCandidates, maxTextChars, adminEnabled, deprecatedApiVersion,
                 deprecatedApiSunset, batchingPolicy, gpuEnabled, rolloutFile, auditLog, chaosEnabled, embeddingIndexDir,
-                embeddingRefreshSeconds);
+                embeddingRefreshSeconds, shedLagMillis);
     }
 }

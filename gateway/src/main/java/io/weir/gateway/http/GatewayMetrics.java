@@ -29,4 +29,16 @@ public final class GatewayMetrics {
                 .register(registry)
                 .record(nanos, TimeUnit.NANOSECONDS);
     }
+
+    /** How far behind an event loop runs its own timer (the edge shedding signal, {@code OverloadGuard}). */
+    void eventLoopLag(String loop, java.util.function.DoubleSupplier seconds) {
+        io.micrometer.core.instrument.Gauge.builder("weir.http.eventloop.lag.seconds", seconds,
+                        java.util.function.DoubleSupplier::getAsDouble)
+                .description("How late the event loop ran its 5 ms timer (requests are shed above http.shed.lag.ms)")
+                .tag("loop", loop).strongReference(true).register(registry);
+    }
+
+    void shed(String route) {
+        registry.counter("weir.http.shed", "route", route).increment();
+    }
 }

@@ -26,6 +26,7 @@ import java.util.function.Function;
  * {@link HttpErrors}; every request is counted by {@link GatewayMetrics} when its response ends.
  */
 public final class HttpVerticle extends VerticleBase {
+    private static final long GUARD_PERIOD_NANOS = 5_000_000L;
     private final WeirConfig config;
     private final ModelService models;
     private final Routing routing;
@@ -34,6 +35,9 @@ public final class HttpVerticle extends VerticleBase {
     private final Consumer<Router> extraRoutes;
     private final Function<Vertx, Handler<HttpServerRequest>> grpc;
     private HttpServer server;
+    private OverloadGuard guard;
+    private long tickTimer = -1;
+    private volatile boolean stopped;
 
     /**
      * @param extraRoutes more admin routes (the router module's rollout API), or null
@@ -59,12 +63,15 @@ public final class HttpVerticle extends VerticleBase {
         AdminApi admin = new AdminApi(models);
 
         router.route().handler(this::begin);
+        startGuard();
 
+        // Inference routes shed at the edge (OverloadGuard) after their body is read: a 429 still echoes its id.
         BodyHandler smallBody = BodyHandler.create(false).setBodyLimit(config.maxRankBodyBytes());
         BodyHandler inferBody = BodyHandler.create(false).setBodyLimit(config.maxInferBodyBytes());
+        Handler<RoutingContext> shed = this::shedWhenBehind;
 
-        router.postWithRegex("/v1/rank:score").handler(smallBody).handler(named("rank", nativeApi::rank));
-        router.post("/v1/moderate").handler(smallBody).handler(named("moderate", nativeApi::moderate));
+        router.postWithRegex("/v1/rank:score").handler(smallBody).handler(shed).handler(named("rank", nativeApi::rank));
+        router.post("/v1/moderate").handler(smallBody).handler(shed).handler(named("moderate", nativeApi::moderate));
         String old = config.deprecatedApiVersion();
         if (old != null && !old.isBlank()) {
             Handler<RoutingContext> deprecation = ctx -> {
@@ -75,8 +82,8 @@ public final class HttpVerticle extends VerticleBase {
                 ctx.next();
             };
             router.postWithRegex("/" + java.util.regex.Pattern.quote(old) + "/rank:score").handler(smallBody)
-                    .handler(deprecation).handler(named("rank_deprecated", nativeApi::rank));
-            router.post("/" + old + "/moderate").handler(smallBody).handler(deprecation)
+                    .handler(deprecation).handler(shed).handler(named("rank_deprecated", nativeApi::rank));
+            router.post("/" + old + "/moderate").handler(smallBody).handler(deprecation).handler(shed)
                     .handler(named("moderate_deprecated", nativeApi::moderate));
         }
 
@@ -87,8 +94,9 @@ public final class HttpVerticle extends VerticleBase {
         router.get("/v2/models/:model/ready").handler(named("v2_model_ready", v2::modelReady));
         router.get("/v2/models/:model/versions/:version").handler(named("v2_model_metadata", v2::modelMetadata));
         router.get("/v2/models/:model/versions/:version/ready").handler(named("v2_model_ready", v2::modelReady));
-        router.post("/v2/models/:model/infer").handler(inferBody).handler(named("v2_infer", v2::infer));
-        router.post("/v2/models/:model/versions/:version/infer").handler(inferBody).handler(named("v2_infer", v2::infer));
+        router.post("/v2/models/:model/infer").handler(inferBody).handler(shed).handler(named("v2_infer", v2::infer));
+        router.post("/v2/models/:model/versions/:version/infer").handler(inferBody).handler(shed)
+                .handler(named("v2_infer", v2::infer));
 
         if (config.adminEnabled()) {
             router.get("/admin/models").handler(named("admin", admin::list));
@@ -137,6 +145,51 @@ public final class HttpVerticle extends VerticleBase {
                 HttpErrors.send(ctx, e, RequestContext.requestId(ctx));
             }
         };
+    }
+
+    private void startGuard() {
+        guard = new OverloadGuard(GUARD_PERIOD_NANOS, config.shedLagMillis() * 1_000_000L, System.nanoTime());
+        metrics.eventLoopLag(Thread.currentThread().getName(), () -> guard.lagNanos(System.nanoTime()) / 1e9);
+        scheduleTick();
+    }
+
+    private void scheduleTick() {
+        if (!stopped) {
+            tickTimer = vertx.setTimer(GUARD_PERIOD_NANOS / 1_000_000, id -> {
+                guard.tick(System.nanoTime());
+                scheduleTick();
+            });
+        }
+    }
+
+    private void shedWhenBehind(RoutingContext ctx) {
+        long now = System.nanoTime();
+        if (!guard.overloaded(now)) {
+            ctx.next();
+            return;
+        }
+        String route = routeOf(ctx.request().path());
+        ctx.put("weir.route", route);
+        metrics.shed(route);
+        if (route.startsWith("rank") || route.startsWith("moderate")) {
+            // The native API echoes a request_id from the body; a /v1 body is at most a few KB.
+            try {
+                RequestContext.requestId(ctx, ctx.body().asJsonObject());
+            } catch (RuntimeException malformed) {
+                // not JSON: the header's id or a new one
+            }
+        }
+        HttpErrors.send(ctx, WeirException.exhausted("the gateway is overloaded (event loop " + guard.lagNanos(now) / 1_000_000
+                + " ms behind); retry later", 1), RequestContext.requestId(ctx));
+    }
+
+    @Override
+    public Future<?> stop() {
+        stopped = true;
+        if (tickTimer >= 0) {
+            vertx.cancelTimer(tickTimer);
+        }
+        return Future.succeededFuture();
     }
 
     private void begin(RoutingContext ctx) {

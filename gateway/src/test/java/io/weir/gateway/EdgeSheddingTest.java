@@ -1,0 +1,122 @@
+package io.weir.gateway;
+
+import io.netty.util.concurrent.EventExecutor;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.internal.VertxInternal;
+import io.vertx.core.http.PoolOptions;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.client.HttpResponse;
+import io.vertx.ext.web.client.WebClient;
+import io.vertx.ext.web.client.WebClientOptions;
+import io.vertx.junit5.VertxExtension;
+import io.vertx.junit5.VertxTestContext;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Edge shedding end to end: while the server's event loops are stuck (here: each blocked for 300 ms, standing in
+ * for cores saturated by traffic), the inference requests they read are answered 429 RESOURCE_EXHAUSTED with a
+ * Retry-After and their own request_id, without being run; once the loops catch up, requests are served again.
+ */
+@ExtendWith(VertxExtension.class)
+class EdgeSheddingTest {
+    private static WeirServer server;
+
+    @BeforeAll
+    static void startServer() throws Exception {
+        server = TestServers.start(null, Map.of("http.shed.lag.ms", 20));
+    }
+
+    @AfterAll
+    static void stopServer() {
+        server.close();
+    }
+
+    @Test
+    void requestsReadWhileTheEventLoopsAreStuckAreShedAndServingResumesAfterwards(Vertx vertx, VertxTestContext tc) {
+        WebClient client = WebClient.create(vertx, new WebClientOptions().setDefaultHost("127.0.0.1")
+                .setDefaultPort(server.port()), new PoolOptions().setHttp1MaxSize(8));
+        // Warm up until served (a cold JVM's first requests can hold a loop up long enough to be shed themselves), on
+        // all connections so that the loops about to be stuck already own them.
+        double[] shedBefore = new double[1];
+        servedEventually(vertx, client, "warm", 100).compose(first -> {
+            List<Future<HttpResponse<Buffer>>> warm = new ArrayList<>();
+            for (int i = 0; i < 8; i++) {
+                warm.add(moderate(client, "warm-" + i));
+            }
+            return Future.all(warm);
+        }).compose(w -> {
+            shedBefore[0] = shedCount();
+            for (EventExecutor loop : ((VertxInternal) server.vertx()).nettyEventLoopGroup()) {
+                loop.execute(() -> sleep(300));
+            }
+            List<Future<HttpResponse<Buffer>>> during = new ArrayList<>();
+            for (int i = 0; i < 8; i++) {
+                during.add(moderate(client, "stuck-" + i));
+            }
+            return Future.all(during).map(all -> {
+                List<HttpResponse<Buffer>> rs = new ArrayList<>();
+                for (int i = 0; i < 8; i++) {
+                    rs.add(all.resultAt(i));
+                }
+                return rs;
+            });
+        }).onComplete(tc.succeeding(during -> tc.verify(() -> {
+            List<HttpResponse<Buffer>> shed = during.stream().filter(r -> r.statusCode() == 429).toList();
+            assertThat(during).allSatisfy(r -> assertThat(r.statusCode()).isIn(200, 429));
+            assertThat(shed).as("requests read behind a stuck loop are shed").isNotEmpty();
+            for (HttpResponse<Buffer> r : shed) {
+                JsonObject body = r.bodyAsJsonObject();
+                assertThat(body.getJsonObject("error").getString("code")).isEqualTo("RESOURCE_EXHAUSTED");
+                assertThat(body.getJsonObject("error").getString("message")).contains("overloaded");
+                assertThat(body.getString("request_id")).startsWith("stuck-");
+                assertThat(r.getHeader("retry-after")).isEqualTo("1");
+            }
+            assertThat(shedCount() - shedBefore[0]).isEqualTo(shed.size());
+        }))).compose(v -> servedEventually(vertx, client, "after", 50))
+                .onComplete(tc.succeeding(r -> tc.verify(() -> {
+                    assertThat(r.bodyAsJsonObject().getString("request_id")).isEqualTo("after");
+                    tc.completeNow();
+                })));
+    }
+
+    /** A request answered 200, tried every 20 ms while it is shed (429), at most {@code n} more times. */
+    private static Future<HttpResponse<Buffer>> servedEventually(Vertx vertx, WebClient client, String id, int n) {
+        return moderate(client, id).compose(r -> {
+            if (r.statusCode() == 200) {
+                return Future.succeededFuture(r);
+            }
+            if (r.statusCode() != 429 || n == 0) {
+                return Future.failedFuture("not served: " + r.statusCode() + " " + r.bodyAsString());
+            }
+            return vertx.timer(20).compose(t -> servedEventually(vertx, client, id, n - 1));
+        });
+    }
+
+    private static Future<HttpResponse<Buffer>> moderate(WebClient client, String id) {
+        return client.post("/v1/moderate").sendJsonObject(new JsonObject().put("text", "hello there").put("request_id", id));
+    }
+
+    private static double shedCount() {
+        var c = server.meters().find("weir.http.shed").tag("route", "moderate").counter();
+        return c == null ? 0 : c.count();
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
