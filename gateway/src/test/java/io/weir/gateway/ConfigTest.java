@@ -42,6 +42,12 @@ class ConfigTest {
                 .hasMessageContaining("batching.policy");
         assertThatThrownBy(() -> WeirConfig.from(new JsonObject(), Map.of("WEIR_BATCHING_POLICY", "{\"policy\":\"magic\"}")))
                 .hasMessageContaining("batching.policy");
+        assertThatThrownBy(() -> WeirConfig.from(new JsonObject(), Map.of("WEIR_HTTP_SHED_BUDGET_FRACTION", "1.5")))
+                .hasMessageContaining("http.shed.budget.fraction");
+        assertThatThrownBy(() -> WeirConfig.from(new JsonObject(), Map.of("WEIR_HTTP_SHED_BUDGET_FRACTION", "half")))
+                .hasMessageContaining("http.shed.budget.fraction");
+        assertThat(WeirConfig.defaults().shedBudgetFraction()).isEqualTo(0.35);
+        assertThat(WeirConfig.from(new JsonObject(), Map.of("WEIR_HTTP_SHED_BUDGET_FRACTION", "0")).shedBudgetFraction()).isZero();
     }
 
     @Test

@@ -34,7 +34,7 @@ class EdgeSheddingTest {
 
     @BeforeAll
     static void startServer() throws Exception {
-        server = TestServers.start(null, Map.of("http.shed.lag.ms", 20));
+        server = TestServers.start(null, Map.of("http.shed.budget.fraction", 0.25));
     }
 
     @AfterAll

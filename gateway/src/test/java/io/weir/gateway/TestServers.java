@@ -17,7 +17,7 @@ final class TestServers {
                 .put("cpu.threads", 2)
                 // These tests assert exact answers; a pause of the shared CI machine would shed some of them.
                 // Edge shedding has its own test (EdgeSheddingTest), which turns it back on.
-                .put("http.shed.lag.ms", 0);
+                .put("http.shed.budget.fraction", 0);
         extra.forEach(json::put);
         WeirServer server = WeirServer.start(WeirConfig.from(json, Map.of())).toCompletionStage().toCompletableFuture().get();
         server.awaitLoaded(120_000);

@@ -38,7 +38,7 @@ public record WeirConfig(
         boolean chaosEnabled,
         String embeddingIndexDir,
         int embeddingRefreshSeconds,
-        int shedLagMillis) {
+        double shedBudgetFraction) {
 
     /** Every key with its default and meaning, in the order the README lists them. */
     public static final Map<String, String[]> KEYS = keys();
@@ -66,7 +66,7 @@ public record WeirConfig(
         k.put("chaos.enabled", new String[] {"false", "install chaos fault-injection decorators (drills only)"});
         k.put("embedding.index.dir", new String[] {"", "GetSimilar index directory ('' = <repository>/embeddings, demo index generated if absent)"});
         k.put("embedding.index.refresh.seconds", new String[] {"60", "how often to look for a newer index file (0 = only on POST /admin/similar/refresh)"});
-        k.put("http.shed.lag.ms", new String[] {"25", "answer new inference requests 429 at once while the event loop that reads them runs this far behind (0 = never)"});
+        k.put("http.shed.budget.fraction", new String[] {"0.35", "answer an inference request 429 at once when the event loop that read it runs behind by more than this fraction of its model's latency budget (0 = never)"});
         return java.util.Collections.unmodifiableMap(k);
     }
 
@@ -105,7 +105,7 @@ public record WeirConfig(
                 bool(v, "admin.enabled"), v.get("api.deprecated.version"), v.get("api.deprecated.sunset"),
                 policy(v.get("batching.policy")), bool(v, "gpu.enabled"), v.get("rollout.file"), v.get("audit.log"),
                 bool(v, "chaos.enabled"), v.get("embedding.index.dir"), intIn(v, "embedding.index.refresh.seconds", 0, 86_400 * 7),
-                intIn(v, "http.shed.lag.ms", 0, 60_000));
+                fraction(v, "http.shed.budget.fraction"));
     }
 
     private static void flatten(String prefix, JsonObject json, Map<String, String> out) {
@@ -129,6 +129,18 @@ public record WeirConfig(
             return i;
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("'" + key + "' must be an integer, was '" + v.get(key) + "'");
+        }
+    }
+
+    private static double fraction(Map<String, String> v, String key) {
+        try {
+            double d = Double.parseDouble(v.get(key).trim());
+            if (!(d >= 0 && d <= 1)) {
+                throw new IllegalArgumentException("'" + key + "' must be in [0, 1], was " + d);
+            }
+            return d;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("'" + key + "' must be a number, was '" + v.get(key) + "'");
         }
     }
 
@@ -171,6 +183,6 @@ public record WeirConfig(
         return new WeirConfig(httpHost, port, modelRepository, cpuThreads, queueCapacity, rankModel, moderateModel,
                 maxRankBodyBytes, maxInferBodyBytes, maxCandidates, maxTextChars, adminEnabled, deprecatedApiVersion,
                 deprecatedApiSunset, batchingPolicy, gpuEnabled, rolloutFile, auditLog, chaosEnabled, embeddingIndexDir,
-                embeddingRefreshSeconds, shedLagMillis);
+                embeddingRefreshSeconds, shedBudgetFraction);
     }
 }

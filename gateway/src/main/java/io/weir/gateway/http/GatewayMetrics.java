@@ -34,7 +34,7 @@ public final class GatewayMetrics {
     void eventLoopLag(String loop, java.util.function.DoubleSupplier seconds) {
         io.micrometer.core.instrument.Gauge.builder("weir.http.eventloop.lag.seconds", seconds,
                         java.util.function.DoubleSupplier::getAsDouble)
-                .description("How late the event loop ran its 5 ms timer (requests are shed above http.shed.lag.ms)")
+                .description("How late the event loop ran its 5 ms timer (inference requests are shed above http.shed.budget.fraction of their budget)")
                 .tag("loop", loop).strongReference(true).register(registry);
     }
 

@@ -36,6 +36,8 @@ public final class HttpVerticle extends VerticleBase {
     private final Function<Vertx, Handler<HttpServerRequest>> grpc;
     private HttpServer server;
     private OverloadGuard guard;
+    /** Per model: {shedding threshold ns, when computed}; this loop's thread only. */
+    private final java.util.Map<String, long[]> shedThresholds = new java.util.HashMap<>();
     private long tickTimer = -1;
     private volatile boolean stopped;
 
@@ -148,7 +150,7 @@ public final class HttpVerticle extends VerticleBase {
     }
 
     private void startGuard() {
-        guard = new OverloadGuard(GUARD_PERIOD_NANOS, config.shedLagMillis() * 1_000_000L, System.nanoTime());
+        guard = new OverloadGuard(GUARD_PERIOD_NANOS, System.nanoTime());
         metrics.eventLoopLag(Thread.currentThread().getName(), () -> guard.lagNanos(System.nanoTime()) / 1e9);
         scheduleTick();
     }
@@ -164,11 +166,11 @@ public final class HttpVerticle extends VerticleBase {
 
     private void shedWhenBehind(RoutingContext ctx) {
         long now = System.nanoTime();
-        if (!guard.overloaded(now)) {
+        String route = routeOf(ctx.request().path());
+        if (config.shedBudgetFraction() <= 0 || !guard.overloaded(now, shedThresholdNanos(route, ctx, now))) {
             ctx.next();
             return;
         }
-        String route = routeOf(ctx.request().path());
         ctx.put("weir.route", route);
         metrics.shed(route);
         if (route.startsWith("rank") || route.startsWith("moderate")) {
@@ -181,6 +183,29 @@ public final class HttpVerticle extends VerticleBase {
         }
         HttpErrors.send(ctx, WeirException.exhausted("the gateway is overloaded (event loop " + guard.lagNanos(now) / 1_000_000
                 + " ms behind); retry later", 1), RequestContext.requestId(ctx));
+    }
+
+    /**
+     * The shedding threshold for a request: the configured fraction of the budget of the model its route serves
+     * (the newest ready version's), cached per model on this loop for a second. 0 (never shed) for a model that is
+     * unknown or not ready: its answer is a cheap 404 or 503 anyway.
+     */
+    private long shedThresholdNanos(String route, RoutingContext ctx, long now) {
+        String model = route.startsWith("rank") ? config.rankModel()
+                : route.startsWith("moderate") ? config.moderateModel() : ctx.pathParam("model");
+        if (model == null) {
+            return 0;
+        }
+        long[] cached = shedThresholds.get(model);
+        if (cached == null || now - cached[1] > 1_000_000_000L) {
+            long threshold = models.registry().latestReady(model)
+                    .flatMap(v -> models.registry().peek(new io.weir.runtime.ModelKey(model, v)))
+                    .map(h -> (long) (h.config().latencyBudgetNanos() * config.shedBudgetFraction()))
+                    .orElse(0L);
+            cached = new long[] {threshold, now};
+            shedThresholds.put(model, cached);
+        }
+        return cached[0];
     }
 
     @Override

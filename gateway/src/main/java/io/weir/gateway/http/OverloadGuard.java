@@ -15,22 +15,20 @@ package io.weir.gateway.http;
  * ran (a fixed delay, so catching up never fakes a small lag). The lag is how late the last tick fired, or, if the
  * next tick is already overdue, how overdue it is: a loop stuck behind a long run of reads sees its lag before the
  * tick finally runs. Times are nanoseconds from the caller's clock, so tests drive it without sleeping.
+ *
+ * <p>The threshold is per request: a fraction of the budget of the model it is for (the caller's choice), because a
+ * request read that late has already spent that much of its budget in the hidden queue.
  */
 final class OverloadGuard {
     private final long periodNanos;
-    private final long thresholdNanos;
     private long nextTickNanos;
     private long lastLagNanos;
 
-    /**
-     * @param thresholdNanos lag above which requests are shed; 0 never sheds (the lag is still measured)
-     */
-    OverloadGuard(long periodNanos, long thresholdNanos, long nowNanos) {
-        if (periodNanos <= 0 || thresholdNanos < 0) {
-            throw new IllegalArgumentException("period must be positive and threshold not negative");
+    OverloadGuard(long periodNanos, long nowNanos) {
+        if (periodNanos <= 0) {
+            throw new IllegalArgumentException("period must be positive");
         }
         this.periodNanos = periodNanos;
-        this.thresholdNanos = thresholdNanos;
         this.nextTickNanos = nowNanos + periodNanos;
     }
 
@@ -48,7 +46,8 @@ final class OverloadGuard {
         return Math.max(lastLagNanos, nowNanos - nextTickNanos);
     }
 
-    boolean overloaded(long nowNanos) {
+    /** @param thresholdNanos lag above which to shed; 0 or less never sheds */
+    boolean overloaded(long nowNanos, long thresholdNanos) {
         return thresholdNanos > 0 && lagNanos(nowNanos) > thresholdNanos;
     }
 }
