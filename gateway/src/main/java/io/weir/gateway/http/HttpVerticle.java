@@ -174,11 +174,10 @@ public final class HttpVerticle extends VerticleBase {
         ctx.put("weir.route", route);
         metrics.shed(route);
         if (route.startsWith("rank") || route.startsWith("moderate")) {
-            // The native API echoes a request_id from the body; a /v1 body is at most a few KB.
-            try {
-                RequestContext.requestId(ctx, ctx.body().asJsonObject());
-            } catch (RuntimeException malformed) {
-                // not JSON: the header's id or a new one
+            // The native API echoes the body's request_id: found by a token scan, not a parse (RequestContext).
+            String id = RequestContext.scanRequestId(ctx.body().buffer());
+            if (id != null) {
+                ctx.put(RequestContext.REQUEST_ID, id);
             }
         }
         HttpErrors.send(ctx, WeirException.exhausted("the gateway is overloaded (event loop " + guard.lagNanos(now) / 1_000_000
