@@ -27,6 +27,11 @@ import java.util.function.Function;
  */
 public final class HttpVerticle extends VerticleBase {
     private static final long GUARD_PERIOD_NANOS = 5_000_000L;
+    /**
+     * A healthy loop's one-off stalls (a GC, the JIT compiling a route's first requests) reach about this much; the
+     * CI smoke saw requests of the 50 ms echo model (threshold 17.5 ms) shed right after start-up.
+     */
+    private static final long MIN_SHED_LAG_NANOS = 25_000_000L;
     private final WeirConfig config;
     private final ModelService models;
     private final Routing routing;
@@ -186,8 +191,8 @@ public final class HttpVerticle extends VerticleBase {
 
     /**
      * The shedding threshold for a request: the configured fraction of the budget of the model its route serves
-     * (the newest ready version's), cached per model on this loop for a second. 0 (never shed) for a model that is
-     * unknown or not ready: its answer is a cheap 404 or 503 anyway.
+     * (the newest ready version's), never below {@link #MIN_SHED_LAG_NANOS}, cached per model on this loop for a
+     * second. 0 (never shed) for a model that is unknown or not ready: its answer is a cheap 404 or 503 anyway.
      */
     private long shedThresholdNanos(String route, RoutingContext ctx, long now) {
         String model = route.startsWith("rank") ? config.rankModel()
@@ -199,7 +204,8 @@ public final class HttpVerticle extends VerticleBase {
         if (cached == null || now - cached[1] > 1_000_000_000L) {
             long threshold = models.registry().latestReady(model)
                     .flatMap(v -> models.registry().peek(new io.weir.runtime.ModelKey(model, v)))
-                    .map(h -> (long) (h.config().latencyBudgetNanos() * config.shedBudgetFraction()))
+                    .map(h -> Math.max(MIN_SHED_LAG_NANOS,
+                            (long) (h.config().latencyBudgetNanos() * config.shedBudgetFraction())))
                     .orElse(0L);
             cached = new long[] {threshold, now};
             shedThresholds.put(model, cached);

@@ -12,15 +12,9 @@ package io.weir.gateway.http;
  *
  * <p>Design note. One instance per event loop, owned by that loop's thread: its timer calls {@link #tick} and its
  * requests call {@link #overloaded}, so nothing is shared or locked. The tick re-arms itself {@code period} after it
- * ran (a fixed delay, so catching up never fakes a small lag). Two readings, both against a threshold {@code T}:
- * <ul>
- *   <li>the <b>smoothed lag</b>, how late the ticks fire, averaged with weight 1/2 for the newest: over {@code T} only
- *       when the loop is late tick after tick (saturation), not after one GC or JIT pause, whose backlog is small and
- *       was measured to shed a few requests of a light smoke load;</li>
- *   <li>the <b>overdue</b> time of the next tick, read as requests are handled: a loop busy with a long run of reads
- *       has not run its timer yet, so this sees saturation before any tick does; over {@code 2T} it sheds at once.</li>
- * </ul>
- * Times are nanoseconds from the caller's clock, so tests drive it without sleeping.
+ * ran (a fixed delay, so catching up never fakes a small lag). The lag is how late the last tick fired, or, if the
+ * next tick is already overdue, how overdue it is: a loop stuck behind a long run of reads sees its lag before the
+ * tick finally runs. Times are nanoseconds from the caller's clock, so tests drive it without sleeping.
  *
  * <p>The threshold is per request: a fraction of the budget of the model it is for (the caller's choice), because a
  * request read that late has already spent that much of its budget in the hidden queue.
@@ -28,7 +22,7 @@ package io.weir.gateway.http;
 final class OverloadGuard {
     private final long periodNanos;
     private long nextTickNanos;
-    private long smoothedLagNanos;
+    private long lastLagNanos;
 
     OverloadGuard(long periodNanos, long nowNanos) {
         if (periodNanos <= 0) {
@@ -44,19 +38,16 @@ final class OverloadGuard {
 
     /** The loop's timer fired at {@code nowNanos}; the next one is due a period from now. */
     void tick(long nowNanos) {
-        long lag = Math.max(0, nowNanos - nextTickNanos);
-        smoothedLagNanos = (smoothedLagNanos + lag) / 2;
+        lastLagNanos = Math.max(0, nowNanos - nextTickNanos);
         nextTickNanos = nowNanos + periodNanos;
     }
 
-    /** The larger of the smoothed lag and the next tick's overdue time (the gauge SREs see). */
     long lagNanos(long nowNanos) {
-        return Math.max(smoothedLagNanos, nowNanos - nextTickNanos);
+        return Math.max(lastLagNanos, nowNanos - nextTickNanos);
     }
 
-    /** @param thresholdNanos {@code T} above; 0 or less never sheds */
+    /** @param thresholdNanos lag above which to shed; 0 or less never sheds */
     boolean overloaded(long nowNanos, long thresholdNanos) {
-        return thresholdNanos > 0
-                && (smoothedLagNanos > thresholdNanos || nowNanos - nextTickNanos > 2 * thresholdNanos);
+        return thresholdNanos > 0 && lagNanos(nowNanos) > thresholdNanos;
     }
 }
