@@ -6,6 +6,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.internal.VertxInternal;
 import io.vertx.core.http.PoolOptions;
+import io.weir.gateway.http.HttpVerticle;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.ext.web.client.WebClient;
@@ -46,16 +47,10 @@ class EdgeSheddingTest {
     void requestsReadWhileTheEventLoopsAreStuckAreShedAndServingResumesAfterwards(Vertx vertx, VertxTestContext tc) {
         WebClient client = WebClient.create(vertx, new WebClientOptions().setDefaultHost("127.0.0.1")
                 .setDefaultPort(server.port()), new PoolOptions().setHttp1MaxSize(8));
-        // Warm up until served (a cold JVM's first requests can hold a loop up long enough to be shed themselves), on
-        // all connections so that the loops about to be stuck already own them.
+        // Warm up past each loop's first WARM_UP_REQUESTS (never shed: JIT time), on all 8 connections so that the
+        // loops about to be stuck already own them. However the 8 connections fall on the loops, 3 x 100 rounds of 8 is enough.
         double[] shedBefore = new double[1];
-        servedEventually(vertx, client, "warm", 100).compose(first -> {
-            List<Future<HttpResponse<Buffer>>> warm = new ArrayList<>();
-            for (int i = 0; i < 8; i++) {
-                warm.add(moderate(client, "warm-" + i));
-            }
-            return Future.all(warm);
-        }).compose(w -> {
+        warmUp(vertx, client, 3 * HttpVerticle.WARM_UP_REQUESTS).compose(w -> {
             shedBefore[0] = shedCount();
             for (EventExecutor loop : ((VertxInternal) server.vertx()).nettyEventLoopGroup()) {
                 loop.execute(() -> sleep(300));
@@ -88,6 +83,18 @@ class EdgeSheddingTest {
                     assertThat(r.bodyAsJsonObject().getString("request_id")).isEqualTo("after");
                     tc.completeNow();
                 })));
+    }
+
+    /** {@code rounds} rounds of 8 concurrent requests, each answered (200, or 429 if shed). */
+    private static Future<Void> warmUp(Vertx vertx, WebClient client, int rounds) {
+        if (rounds == 0) {
+            return Future.succeededFuture();
+        }
+        List<Future<HttpResponse<Buffer>>> warm = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            warm.add(servedEventually(vertx, client, "warm-" + i, 100));
+        }
+        return Future.all(warm).compose(all -> warmUp(vertx, client, rounds - 1));
     }
 
     /** A request answered 200, tried every 20 ms while it is shed (429), at most {@code n} more times. */

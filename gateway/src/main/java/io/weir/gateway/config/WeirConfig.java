@@ -66,7 +66,7 @@ public record WeirConfig(
         k.put("chaos.enabled", new String[] {"false", "install chaos fault-injection decorators (drills only)"});
         k.put("embedding.index.dir", new String[] {"", "GetSimilar index directory ('' = <repository>/embeddings, demo index generated if absent)"});
         k.put("embedding.index.refresh.seconds", new String[] {"60", "how often to look for a newer index file (0 = only on POST /admin/similar/refresh)"});
-        k.put("http.shed.budget.fraction", new String[] {"0.35", "answer an inference request 429 at once when the event loop that read it runs behind by more than this fraction of its model's latency budget, and never less than 25 ms (0 = never)"});
+        k.put("http.shed.budget.fraction", new String[] {"0.35", "answer an inference request 429 at once when the event loop that read it runs behind by more than this fraction of its model's latency budget, and never less than 40 ms (0 = never)"});
         return java.util.Collections.unmodifiableMap(k);
     }
 
