@@ -4,6 +4,7 @@ import io.vertx.core.json.JsonObject;
 
 import java.time.Duration;
 import java.util.Map;
+import java.util.Objects;
 import java.util.function.DoubleSupplier;
 
 /**
@@ -47,7 +48,7 @@ public record BatchingOptions(int ringSize, JsonObject policyOverride, WaitMode 
         }
         policyOverride = policyOverride == null ? null : policyOverride.copy();
         backendHealth = Map.copyOf(backendHealth);
-        java.util.Objects.requireNonNull(cpuLoad, "cpuLoad");
+        Objects.requireNonNull(cpuLoad, "cpuLoad");
     }
 
     public static BatchingOptions defaults() {

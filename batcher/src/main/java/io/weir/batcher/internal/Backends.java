@@ -41,13 +41,8 @@ public final class Backends {
     /**
      * @param deviceExecutors creates the executor of a non-CPU backend on first use
      * @param deviceWorkers   batches one non-CPU backend computes at once (threads of its executor)
+     * @param cpuLoad         the host's CPU load, 0 to 1 (see {@code PendingView.cpuLoad()})
      */
-    public Backends(Executor cpu, int cpuThreads, Function<String, Executor> deviceExecutors, int deviceWorkers,
-                    Map<String, BackendHealth> supplied, Ticker ticker) {
-        this(cpu, cpuThreads, deviceExecutors, deviceWorkers, supplied, ticker, () -> 0);
-    }
-
-    /** @param cpuLoad the host's CPU load, 0 to 1 (see {@code PendingView.cpuLoad()}) */
     public Backends(Executor cpu, int cpuThreads, Function<String, Executor> deviceExecutors, int deviceWorkers,
                     Map<String, BackendHealth> supplied, Ticker ticker, DoubleSupplier cpuLoad) {
         this.cpuLoad = cpuLoad;

@@ -47,7 +47,7 @@ final class LaneHarness implements AutoCloseable {
         registry = TestModels.registry(dir, list);
         cpu.reset();
         gpu.reset();
-        backends = new Backends(cpuPool, cpuThreads, name -> gpuPool, 1, health, clock);
+        backends = new Backends(cpuPool, cpuThreads, name -> gpuPool, 1, health, clock, () -> 0);
         lane = new Lane(registry.peek(key).orElseThrow(), registry, clock, backends,
                 new LaneMetrics(key, meters, clock, 1_000_000_000L), null, 1024, WaitMode.PARKING, duplicates);
         budgetNanos = (long) (budgetMs * 1_000_000);

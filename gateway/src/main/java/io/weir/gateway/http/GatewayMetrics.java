@@ -1,10 +1,12 @@
 package io.weir.gateway.http;
 
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
+import java.util.function.DoubleSupplier;
 
 /**
  * Request metrics by route, model, version, arm and code. One timer family, {@code weir_http_requests_seconds}, with
@@ -31,9 +33,8 @@ public final class GatewayMetrics {
     }
 
     /** How far behind an event loop runs its own timer (the edge shedding signal, {@code OverloadGuard}). */
-    void eventLoopLag(String loop, java.util.function.DoubleSupplier seconds) {
-        io.micrometer.core.instrument.Gauge.builder("weir.http.eventloop.lag.seconds", seconds,
-                        java.util.function.DoubleSupplier::getAsDouble)
+    void eventLoopLag(String loop, DoubleSupplier seconds) {
+        Gauge.builder("weir.http.eventloop.lag.seconds", seconds, DoubleSupplier::getAsDouble)
                 .description("How late the event loop ran its 5 ms timer (inference requests are shed above http.shed.budget.fraction of their budget)")
                 .tag("loop", loop).strongReference(true).register(registry);
     }

@@ -14,9 +14,12 @@ import io.vertx.ext.web.handler.BodyHandler;
 import io.weir.gateway.ModelService;
 import io.weir.gateway.config.WeirConfig;
 import io.weir.runtime.ErrorCode;
+import io.weir.runtime.ModelKey;
 import io.weir.runtime.WeirException;
 
 import java.time.Instant;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.function.Consumer;
 import java.util.function.Function;
 
@@ -50,7 +53,7 @@ public final class HttpVerticle extends VerticleBase {
     private OverloadGuard guard;
     private int warmUpLeft = WARM_UP_REQUESTS;
     /** Per model: {shedding threshold ns, when computed}; this loop's thread only. */
-    private final java.util.Map<String, long[]> shedThresholds = new java.util.HashMap<>();
+    private final Map<String, long[]> shedThresholds = new HashMap<>();
     private long tickTimer = -1;
     private volatile boolean stopped;
 
@@ -178,13 +181,18 @@ public final class HttpVerticle extends VerticleBase {
     }
 
     private void shedWhenBehind(RoutingContext ctx) {
+        if (config.shedBudgetFraction() <= 0) {
+            ctx.next();
+            return;
+        }
+        if (warmUpLeft > 0) {
+            warmUpLeft--;
+            ctx.next();
+            return;
+        }
         long now = System.nanoTime();
         String route = routeOf(ctx.request().path());
-        if (config.shedBudgetFraction() <= 0 || warmUpLeft > 0
-                || !guard.overloaded(now, shedThresholdNanos(route, ctx, now))) {
-            if (warmUpLeft > 0) {
-                warmUpLeft--;
-            }
+        if (!guard.overloaded(now, shedThresholdNanos(route, ctx, now))) {
             ctx.next();
             return;
         }
@@ -215,7 +223,7 @@ public final class HttpVerticle extends VerticleBase {
         long[] cached = shedThresholds.get(model);
         if (cached == null || now - cached[1] > 1_000_000_000L) {
             long threshold = models.registry().latestReady(model)
-                    .flatMap(v -> models.registry().peek(new io.weir.runtime.ModelKey(model, v)))
+                    .flatMap(v -> models.registry().peek(new ModelKey(model, v)))
                     .map(h -> Math.max(MIN_SHED_LAG_NANOS,
                             (long) (h.config().latencyBudgetNanos() * config.shedBudgetFraction())))
                     .orElse(0L);

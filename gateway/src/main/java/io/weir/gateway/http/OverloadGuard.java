@@ -32,10 +32,6 @@ final class OverloadGuard {
         this.nextTickNanos = nowNanos + periodNanos;
     }
 
-    long periodNanos() {
-        return periodNanos;
-    }
-
     /** The loop's timer fired at {@code nowNanos}; the next one is due a period from now. */
     void tick(long nowNanos) {
         lastLagNanos = Math.max(0, nowNanos - nextTickNanos);
