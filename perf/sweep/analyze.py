@@ -71,6 +71,15 @@ def fmt(v, digits=1):
     return f"{v:.{digits}f}"
 
 
+def table(out, policies, rates, by, heading, cell):
+    """One Markdown table: a row per policy, a column per offered rate, empty where a point is missing."""
+    out.write("| policy | " + " | ".join(heading(x) for x in rates) + " |\n")
+    out.write("|---|" + "---|" * len(rates) + "\n")
+    for p in policies:
+        cells = ["" if by[p].get(x) is None else cell(by[p][x]) for x in rates]
+        out.write(f"| {p} | " + " | ".join(cells) + " |\n")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("csv")
@@ -96,32 +105,14 @@ def main():
         out.write(f"\n### {name} (capacity {capacity:.0f} req/s, budget {budget:.0f} ms)\n\n")
         out.write("p95 / p99 of OK responses in ms, goodput in req/s, per offered rate (% of capacity);"
                   " `*` marks a point not within budget (fewer than 99% answered 200, or p95 over budget).\n\n")
-        out.write("| policy | " + " | ".join(f"{100 * x / capacity:.0f}% ({x:.0f}/s)" for x in rates) + " |\n")
-        out.write("|---|" + "---|" * len(rates) + "\n")
-        for p in policies:
-            cells = []
-            for x in rates:
-                r = by[p].get(x)
-                if r is None:
-                    cells.append("")
-                    continue
-                star = "" if within(r, budget) else "*"
-                cells.append(f"{fmt(r['fine_ok_p95_ms'])} / {fmt(r['fine_ok_p99_ms'])} / {r['goodput_rps']:.0f}{star}")
-            out.write(f"| {p} | " + " | ".join(cells) + " |\n")
+        table(out, policies, rates, by, lambda x: f"{100 * x / capacity:.0f}% ({x:.0f}/s)",
+              lambda r: f"{fmt(r['fine_ok_p95_ms'])} / {fmt(r['fine_ok_p99_ms'])} / {r['goodput_rps']:.0f}"
+                        + ("" if within(r, budget) else "*"))
 
         out.write("\nFailures per point (429 / 504 / other) and mean batch (rows, requests):\n\n")
-        out.write("| policy | " + " | ".join(f"{100 * x / capacity:.0f}%" for x in rates) + " |\n")
-        out.write("|---|" + "---|" * len(rates) + "\n")
-        for p in policies:
-            cells = []
-            for x in rates:
-                r = by[p].get(x)
-                if r is None:
-                    cells.append("")
-                    continue
-                cells.append(f"{r['ko_429']:.0f}/{r['ko_504']:.0f}/{r['ko_other']:.0f}; "
-                             f"{fmt(r['mean_batch_rows'])}, {fmt(r['mean_batch_requests'], 2)}")
-            out.write(f"| {p} | " + " | ".join(cells) + " |\n")
+        table(out, policies, rates, by, lambda x: f"{100 * x / capacity:.0f}%",
+              lambda r: f"{r['ko_429']:.0f}/{r['ko_504']:.0f}/{r['ko_other']:.0f}; "
+                        f"{fmt(r['mean_batch_rows'])}, {fmt(r['mean_batch_requests'], 2)}")
 
         # Target 1: highest rate within budget.
         best_rate = {}
