@@ -32,6 +32,11 @@ public interface ModelCatalog {
             }
 
             @Override
+            public Optional<String> latestReady(String model) {
+                return registry.latestReady(model);
+            }
+
+            @Override
             public Optional<ModelConfig> config(ModelKey key) {
                 return registry.peek(key).map(ModelHandle::config);
             }

@@ -215,7 +215,14 @@ public final class ModelRegistry implements AutoCloseable {
 
     /** The newest READY version of a model. */
     public Optional<String> latestReady(String model) {
-        return readyVersions(model).stream().findFirst();
+        // On every request without a pinned version: one pass, no sorted list.
+        String latest = null;
+        for (ModelKey k : handles.keySet()) {
+            if (k.model().equals(model) && (latest == null || Versions.ORDER.compare(k.version(), latest) > 0)) {
+                latest = k.version();
+            }
+        }
+        return Optional.ofNullable(latest);
     }
 
     /** True once no version is still loading and at least one is READY. */

@@ -113,6 +113,10 @@ final class Bodies {
     }
 
     static void sendJson(RoutingContext ctx, int status, JsonObject body, String arm, String backend) {
+        sendJson(ctx, status, body.toBuffer(), arm, backend);
+    }
+
+    static void sendJson(RoutingContext ctx, int status, Buffer body, String arm, String backend) {
         var r = ctx.response().setStatusCode(status).putHeader("content-type", "application/json");
         String id = ctx.get(RequestContext.REQUEST_ID);
         if (id != null) {
@@ -124,7 +128,7 @@ final class Bodies {
         if (backend != null) {
             r.putHeader("x-weir-backend", backend);
         }
-        r.end(body.toBuffer());
+        r.end(body);
     }
 
     /** The first line of a parser message, at most 200 characters: enough to locate the error, never a trace. */

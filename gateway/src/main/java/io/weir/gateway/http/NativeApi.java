@@ -1,5 +1,7 @@
 package io.weir.gateway.http;
 
+import com.fasterxml.jackson.core.JsonGenerator;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
@@ -13,6 +15,7 @@ import io.weir.runtime.Tensor;
 import io.weir.runtime.WeirException;
 import io.weir.runtime.features.FeatureContract;
 
+import java.io.IOException;
 import java.util.Map;
 
 /**
@@ -65,13 +68,17 @@ final class NativeApi {
         String requestedVersion = Bodies.optionalString(body, "model_version", 64, "model_version");
         long timeoutMs = Bodies.timeoutMillis(ctx, body);
         Routing.Selection sel = routing.select(config.rankModel(), requestedVersion, userId, requestId, ctx.request()::getHeader);
-        score(ctx, body, sel, FeatureContract.Api.RANK, timeoutMs, (contract, result) -> {
+        score(ctx, body, sel, FeatureContract.Api.RANK, timeoutMs, (g, modelConfig, result) -> {
             float[] scores = result.floats();
-            JsonArray out = new JsonArray();
+            g.writeArrayFieldStart("scores");
             for (int i = 0; i < candidates.size(); i++) {
-                out.add(new JsonObject().put("item_id", candidates.getJsonObject(i).getString("item_id")).put("score", Bodies.fp32(scores[i])));
+                g.writeStartObject();
+                g.writeStringField("item_id", candidates.getJsonObject(i).getString("item_id"));
+                g.writeFieldName("score");
+                g.writeNumber(scores[i]);
+                g.writeEndObject();
             }
-            return new JsonObject().put("scores", out);
+            g.writeEndArray();
         });
     }
 
@@ -89,17 +96,22 @@ final class NativeApi {
         String requestedVersion = Bodies.optionalString(body, "model_version", 64, "model_version");
         long timeoutMs = Bodies.timeoutMillis(ctx, body);
         Routing.Selection sel = routing.select(config.moderateModel(), requestedVersion, null, requestId, ctx.request()::getHeader);
-        score(ctx, body, sel, FeatureContract.Api.MODERATE, timeoutMs, (modelConfig, result) -> {
+        score(ctx, body, sel, FeatureContract.Api.MODERATE, timeoutMs, (g, modelConfig, result) -> {
             float raw = result.floats()[0];
-            double score = Bodies.fp32(raw);
-            JsonObject out = new JsonObject().put("score", score);
-            modelConfig.label().ifPresent(l -> out.put("label", l.of(raw)));
-            return out;
+            g.writeFieldName("score");
+            g.writeNumber(raw);
+            if (modelConfig.label().isPresent()) {
+                g.writeStringField("label", modelConfig.label().get().of(raw));
+            }
         });
     }
 
+    /**
+     * Writes an answer's model-specific fields into the open response object; scores as FP32 values
+     * ({@link ResponseJson}).
+     */
     interface ResponseShaper {
-        JsonObject shape(ModelConfig config, Tensor scores);
+        void write(JsonGenerator out, ModelConfig config, Tensor scores) throws IOException;
     }
 
     private void score(RoutingContext ctx, JsonObject body, Routing.Selection sel, FeatureContract.Api api, long timeoutMs,
@@ -118,10 +130,12 @@ final class NativeApi {
         models.submit(ctx.vertx().getOrCreateContext(), request)
                 .onSuccess(result -> {
                     Tensor scores = result.outputs().get(contract.output());
-                    JsonObject out = shaper.shape(modelConfig, scores)
-                            .put("served_model_version", key.version())
-                            .put("latency_ms", Bodies.elapsedMillis(ctx))
-                            .put("request_id", requestId);
+                    Buffer out = ResponseJson.object(g -> {
+                        shaper.write(g, modelConfig, scores);
+                        g.writeStringField("served_model_version", key.version());
+                        g.writeNumberField("latency_ms", Bodies.elapsedMillis(ctx));
+                        g.writeStringField("request_id", requestId);
+                    });
                     Bodies.sendJson(ctx, 200, out, sel.arm(), result.backend());
                     routing.completed(sel, request, result, Bodies.elapsedNanos(ctx));
                 })

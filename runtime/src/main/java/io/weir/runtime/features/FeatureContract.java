@@ -68,6 +68,9 @@ public final class FeatureContract {
     private final String input;
     private final String output;
     private final List<Field> fields;
+    /** Per field (same index as {@code fields}): its first column in a row, and its hash seed ({@link #seed}). */
+    private final int[] offsets;
+    private final long[] seeds;
     private final int width;
 
     private FeatureContract(String version, Api api, String input, String output, List<Field> fields) {
@@ -76,7 +79,15 @@ public final class FeatureContract {
         this.input = input;
         this.output = output;
         this.fields = List.copyOf(fields);
-        this.width = fields.stream().mapToInt(Field::width).sum();
+        this.offsets = new int[fields.size()];
+        this.seeds = new long[fields.size()];
+        int column = 0;
+        for (int i = 0; i < fields.size(); i++) {
+            offsets[i] = column;
+            seeds[i] = seed(fields.get(i).name());
+            column += fields.get(i).width();
+        }
+        this.width = column;
     }
 
     /** Parses the {@code feature_contract} object of a model config; throws IllegalArgumentException with the reason. */
@@ -176,6 +187,9 @@ public final class FeatureContract {
      * {@code moderate}. The request's structure (candidates array, text length) is validated by the API layer;
      * this checks each declared field's type and presence.
      *
+     * <p>Request-scope fields are encoded once and copied into every candidate's row: they are the same on every row,
+     * and a timestamp parsed 50 times per request cost the ranker a third of its request CPU (docs/PERF.md).
+     *
      * @throws WeirException INVALID_ARGUMENT naming the offending field
      */
     public Tensor encode(JsonObject request) {
@@ -183,51 +197,62 @@ public final class FeatureContract {
             JsonArray candidates = request.getJsonArray("candidates");
             int rows = candidates.size();
             float[] out = new float[rows * width];
+            float[] requestPart = new float[width];
+            encodeFields(false, request, -1, requestPart, 0);
             for (int r = 0; r < rows; r++) {
-                encodeRow(request, candidates.getJsonObject(r), r, out, r * width);
+                System.arraycopy(requestPart, 0, out, r * width, width);
+                encodeFields(true, candidates.getJsonObject(r), r, out, r * width);
             }
             return Tensor.ofFloats(new long[] {rows, width}, out);
         }
         float[] out = new float[width];
-        encodeRow(request, null, -1, out, 0);
+        encodeFields(false, request, -1, out, 0);
         return Tensor.ofFloats(new long[] {1, width}, out);
     }
 
-    private void encodeRow(JsonObject request, JsonObject candidate, int index, float[] out, int offset) {
-        int pos = offset;
-        for (Field f : fields) {
-            Object value = lookup(f.candidateScope ? candidate : request, f.path);
-            String where = f.candidateScope ? "candidates[" + index + "]." + f.displayPath() : f.displayPath();
+    /** Encodes the fields of one scope ({@code candidate.*} or {@code request.*}) read from {@code root} into a row. */
+    private void encodeFields(boolean candidateScope, JsonObject root, int index, float[] out, int offset) {
+        for (int i = 0; i < fields.size(); i++) {
+            Field f = fields.get(i);
+            if (f.candidateScope != candidateScope) {
+                continue;
+            }
+            int pos = offset + offsets[i];
+            Object value = lookup(root, f.path);
             if (value == null && f.required) {
-                throw WeirException.invalid(where + " is required");
+                throw WeirException.invalid(where(f, index) + " is required");
             }
             switch (f.type) {
-                case NUMERIC -> out[pos] = numeric(f, value, where);
+                case NUMERIC -> out[pos] = numeric(f, value, index);
                 case CATEGORICAL -> {
                     if (value != null) {
-                        String s = scalarString(value, where);
-                        out[pos + bucket(f.name, s, f.buckets)] = 1f;
+                        String s = scalarString(f, value, index);
+                        out[pos + bucket(seeds[i], s, f.buckets)] = 1f;
                     }
                 }
                 case TEXT_NGRAMS -> {
                     if (value != null) {
                         if (!(value instanceof String s)) {
-                            throw WeirException.invalid(where + " must be a string");
+                            throw WeirException.invalid(where(f, index) + " must be a string");
                         }
-                        textNgrams(f, s, out, pos);
+                        textNgrams(f, seeds[i], s, out, pos);
                     }
                 }
                 case HOUR_OF_DAY -> {
                     if (value != null) {
-                        double hour = hourOfDay(value, where);
+                        double hour = hourOfDay(f, value, index);
                         double angle = 2 * Math.PI * hour / 24.0;
                         out[pos] = (float) StrictMath.sin(angle);
                         out[pos + 1] = (float) StrictMath.cos(angle);
                     }
                 }
             }
-            pos += f.width();
         }
+    }
+
+    /** The field's path as the client wrote it, for error messages only (built on failure, never per row). */
+    private static String where(Field f, int index) {
+        return f.candidateScope ? "candidates[" + index + "]." + f.displayPath() : f.displayPath();
     }
 
     private static Object lookup(JsonObject root, String[] path) {
@@ -241,57 +266,61 @@ public final class FeatureContract {
         return cur;
     }
 
-    private static float numeric(Field f, Object value, String where) {
+    private static float numeric(Field f, Object value, int index) {
         double x;
         if (value == null) {
             x = f.defaultValue;
         } else if (value instanceof Number n) {
             x = n.doubleValue();
         } else {
-            throw WeirException.invalid(where + " must be a number");
+            throw WeirException.invalid(where(f, index) + " must be a number");
         }
         if (!Double.isFinite(x)) {
-            throw WeirException.invalid(where + " must be finite");
+            throw WeirException.invalid(where(f, index) + " must be finite");
         }
         if (f.log1p) {
             if (x <= -1) {
-                throw WeirException.invalid(where + " must be greater than -1");
+                throw WeirException.invalid(where(f, index) + " must be greater than -1");
             }
             x = StrictMath.log1p(x);
         }
         return (float) ((x - f.mean) / f.std);
     }
 
-    private static String scalarString(Object value, String where) {
+    private static String scalarString(Field f, Object value, int index) {
         if (value instanceof String s) {
             return s;
         }
         if (value instanceof Number || value instanceof Boolean) {
             return String.valueOf(value);
         }
-        throw WeirException.invalid(where + " must be a string");
+        throw WeirException.invalid(where(f, index) + " must be a string");
     }
 
-    private static double hourOfDay(Object value, String where) {
+    private static double hourOfDay(Field f, Object value, int index) {
         if (!(value instanceof String s)) {
-            throw WeirException.invalid(where + " must be an ISO-8601 timestamp string");
+            throw WeirException.invalid(where(f, index) + " must be an ISO-8601 timestamp string");
         }
         try {
             OffsetDateTime t = OffsetDateTime.parse(s).withOffsetSameInstant(ZoneOffset.UTC);
             return t.getHour() + t.getMinute() / 60.0;
         } catch (DateTimeParseException e) {
-            throw WeirException.invalid(where + " is not an ISO-8601 timestamp with offset: '" + abbreviate(s) + "'");
+            throw WeirException.invalid(where(f, index) + " is not an ISO-8601 timestamp with offset: '" + abbreviate(s) + "'");
         }
     }
 
-    private static void textNgrams(Field f, String text, float[] out, int pos) {
+    /** Counts the text's hashed character n-grams, hashing code points in place (no String per n-gram). */
+    private static void textNgrams(Field f, long seed, String text, float[] out, int pos) {
         String t = text.toLowerCase(Locale.ROOT);
         int[] cps = t.codePoints().toArray();
         double sumSq = 0;
         for (int n = f.nMin; n <= f.nMax; n++) {
             for (int i = 0; i + n <= cps.length; i++) {
-                String gram = new String(cps, i, n);
-                int b = bucket(f.name, gram, f.buckets);
+                long h = seed;
+                for (int k = i; k < i + n; k++) {
+                    h = fnvUtf8(h, cps[k]);
+                }
+                int b = (int) Long.remainderUnsigned(h, f.buckets);
                 float before = out[pos + b];
                 out[pos + b] = before + 1f;
                 sumSq += 2 * before + 1; // (c+1)^2 - c^2
@@ -305,22 +334,63 @@ public final class FeatureContract {
         }
     }
 
+    private static final long FNV_OFFSET = 0xcbf29ce484222325L;
+    private static final long FNV_PRIME = 0x100000001b3L;
+
     /** Stable bucket of a value: FNV-1a 64 over UTF-8 of {@code field NUL value}, unsigned mod buckets. */
     public static int bucket(String field, String value, int buckets) {
-        long h = 0xcbf29ce484222325L;
-        h = fnv(h, field.getBytes(StandardCharsets.UTF_8));
-        h ^= 0;
-        h *= 0x100000001b3L;
-        h = fnv(h, value.getBytes(StandardCharsets.UTF_8));
+        return bucket(seed(field), value, buckets);
+    }
+
+    /** The FNV-1a state after {@code field NUL}: the part of every hash of one field that does not depend on the value. */
+    static long seed(String field) {
+        long h = FNV_OFFSET;
+        for (byte b : field.getBytes(StandardCharsets.UTF_8)) {
+            h = (h ^ (b & 0xff)) * FNV_PRIME;
+        }
+        return (h ^ 0) * FNV_PRIME;
+    }
+
+    private static int bucket(long seed, String value, int buckets) {
+        long h = seed;
+        for (int i = 0; i < value.length(); i++) {
+            char c = value.charAt(i);
+            if (c >= 0x80) {
+                // Non-ASCII: let the JDK's UTF-8 encoder decide (surrogate pairs, lone surrogates as '?').
+                for (byte b : value.substring(i).getBytes(StandardCharsets.UTF_8)) {
+                    h = (h ^ (b & 0xff)) * FNV_PRIME;
+                }
+                break;
+            }
+            h = (h ^ c) * FNV_PRIME;
+        }
         return (int) Long.remainderUnsigned(h, buckets);
     }
 
-    private static long fnv(long h, byte[] bytes) {
-        for (byte b : bytes) {
-            h ^= (b & 0xff);
-            h *= 0x100000001b3L;
+    /**
+     * Feeds one code point's UTF-8 bytes to FNV-1a, as {@code String.getBytes(UTF_8)} would produce them: a surrogate
+     * code point (only a lone surrogate reaches here, pairs arrive combined) is encoded as {@code '?'}.
+     */
+    private static long fnvUtf8(long h, int cp) {
+        if (cp < 0x80) {
+            return (h ^ cp) * FNV_PRIME;
         }
-        return h;
+        if (cp < 0x800) {
+            h = (h ^ (0xc0 | (cp >> 6))) * FNV_PRIME;
+            return (h ^ (0x80 | (cp & 0x3f))) * FNV_PRIME;
+        }
+        if (Character.isSurrogate((char) cp) && cp <= 0xffff) {
+            return (h ^ '?') * FNV_PRIME;
+        }
+        if (cp < 0x10000) {
+            h = (h ^ (0xe0 | (cp >> 12))) * FNV_PRIME;
+            h = (h ^ (0x80 | ((cp >> 6) & 0x3f))) * FNV_PRIME;
+            return (h ^ (0x80 | (cp & 0x3f))) * FNV_PRIME;
+        }
+        h = (h ^ (0xf0 | (cp >> 18))) * FNV_PRIME;
+        h = (h ^ (0x80 | ((cp >> 12) & 0x3f))) * FNV_PRIME;
+        h = (h ^ (0x80 | ((cp >> 6) & 0x3f))) * FNV_PRIME;
+        return (h ^ (0x80 | (cp & 0x3f))) * FNV_PRIME;
     }
 
     private static String abbreviate(String s) {

@@ -51,6 +51,9 @@ class DemoRepositoryTest {
             assertThat(Files.readAllLines(sums)).contains(s.sha256() + "  model.onnx");
         }
         assertThat(registry.readyVersions("ranker")).containsExactly("1.1.0", "1.0.0");
+        assertThat(registry.latestReady("ranker")).contains("1.1.0");
+        assertThat(registry.latestReady("moderation")).contains("1.0.0");
+        assertThat(registry.latestReady("no-such-model")).isEmpty();
     }
 
     @Test

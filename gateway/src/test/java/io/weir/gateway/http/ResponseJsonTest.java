@@ -1,0 +1,56 @@
+package io.weir.gateway.http;
+
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.util.Random;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class ResponseJsonTest {
+
+    /** Streaming the answer must give the bytes the JsonObject path gave: the same FP32-shortest decimals. */
+    @ParameterizedTest(name = "seed {0}")
+    @ValueSource(longs = {1, 7, 42, 1234})
+    void scoresReadBackAsTheShortestFp32DecimalsTheJsonObjectPathWrote(long seed) {
+        Random random = new Random(seed);
+        float[] scores = new float[200];
+        for (int i = 0; i < scores.length; i++) {
+            scores[i] = switch (i % 5) {
+                case 0 -> random.nextFloat();
+                case 1 -> Float.intBitsToFloat(random.nextInt()) % 1e6f;
+                case 2 -> (float) (random.nextGaussian() * 1e-7);
+                case 3 -> -random.nextFloat() * 1e9f;
+                default -> Float.MIN_VALUE * random.nextInt(1000);
+            };
+        }
+        scores[0] = -0.0f;
+
+        String written = ResponseJson.object(g -> {
+            g.writeArrayFieldStart("scores");
+            for (float s : scores) {
+                g.writeNumber(s);
+            }
+            g.writeEndArray();
+            g.writeStringField("request_id", "r-\"1\"\n");
+        }).toString();
+
+        JsonArray expected = new JsonArray();
+        for (float s : scores) {
+            expected.add(Bodies.fp32(s));
+        }
+        assertThat(written).isEqualTo(new JsonObject().put("scores", expected).put("request_id", "r-\"1\"\n").encode());
+    }
+
+    @Test
+    void anAnswerIsOneJsonObjectWithTheFieldsInOrder() {
+        String written = ResponseJson.object(g -> {
+            g.writeStringField("served_model_version", "1.0.0");
+            g.writeNumberField("latency_ms", 1.25);
+        }).toString();
+        assertThat(written).isEqualTo("{\"served_model_version\":\"1.0.0\",\"latency_ms\":1.25}");
+    }
+}
