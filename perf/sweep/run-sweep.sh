@@ -13,6 +13,8 @@
 #       [--warmup 3] [--measure 8] [--out docs/results/policy-sweep.csv] [--jar gateway/target/weir-gateway.jar]
 #       [--prime-seconds 20 --prime-fraction 1]    # unrecorded JIT warm-up: a ramp up to that fraction of capacity
 #       [--closed-users "8 32"]                    # closed-loop capacity probe instead of open rates
+#       [--server-opts "-XX:StartFlightRecording=..."]  # extra JVM options for every gateway started
+# One gateway, one rate (an A/B of two jars, a profile): --models ranker --policies adaptive --rates-ranker 3000.
 # The gateway jar must exist (./mvnw -B -ntp -q -o -DskipTests -Dweir.perf.skip=true install); the perf test classes
 # and their class path are built here when missing.
 set -euo pipefail
@@ -33,6 +35,7 @@ JAR="gateway/target/weir-gateway.jar"
 PRIME_SECONDS=20
 PRIME_FRACTION=1
 CLOSED_USERS=""
+SERVER_OPTS=""
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -50,7 +53,8 @@ while [[ $# -gt 0 ]]; do
     --prime-seconds) PRIME_SECONDS=$2; shift 2 ;;
     --prime-fraction) PRIME_FRACTION=$2; shift 2 ;;
     --closed-users) CLOSED_USERS=$2; shift 2 ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    --server-opts) SERVER_OPTS=$2; shift 2 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -59,12 +63,14 @@ policy_json() {
   case "$1" in
     none) echo '{"policy":"none"}' ;;
     adaptive) echo '{"policy":"adaptive"}' ;;
+    adaptive-wait*)   # adaptive with another pressure_wait_fraction (adaptive-wait0: no CPU-pressure hold)
+      echo "{\"policy\":\"adaptive\",\"pressure_wait_fraction\":${1#adaptive-wait}}" ;;
     fixed-*ms)
       local ms=${1#fixed-}; ms=${ms%ms}
       local us
       us=$(awk -v m="$ms" 'BEGIN { printf "%d", m * 1000 }')
       echo "{\"policy\":\"fixed\",\"max_queue_delay_us\":$us}" ;;
-    *) echo "unknown policy $1 (none, fixed-<ms>ms, adaptive)" >&2; return 1 ;;
+    *) echo "unknown policy $1 (none, fixed-<ms>ms, adaptive, adaptive-wait<fraction>)" >&2; return 1 ;;
   esac
 }
 
@@ -129,7 +135,7 @@ start_server() {
   ORT_DISABLE_TELEMETRY=1 WEIR_HTTP_HOST=127.0.0.1 WEIR_HTTP_PORT=$port WEIR_AUDIT_LOG="$WORK/audit.jsonl" \
     WEIR_EMBEDDING_INDEX_REFRESH_SECONDS=0 WEIR_BATCHING_POLICY="$(policy_json "$policy")" \
     "$JAVA" --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow -Xmx1g \
-    -Xlog:gc:file="${log%.log}.gc.log" -Djava.io.tmpdir="$WORK/tmp" -jar "$WORK/weir-gateway.jar" >"$log" 2>&1 &
+    -Xlog:gc:file="${log%.log}.gc.log" -Djava.io.tmpdir="$WORK/tmp" $SERVER_OPTS -jar "$WORK/weir-gateway.jar" >"$log" 2>&1 &
   SERVER_PID=$!
   for _ in $(seq 1 240); do
     if [[ $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/v2/health/ready" || true) == 200 ]]; then
