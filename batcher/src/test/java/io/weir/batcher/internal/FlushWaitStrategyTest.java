@@ -28,19 +28,10 @@ class FlushWaitStrategyTest {
         long start = System.nanoTime();
         waits.wakeAt(start + TimeUnit.MILLISECONDS.toNanos(30));
 
-        CompletableFuture<Long> timedOutAfter = CompletableFuture.supplyAsync(() -> {
-            try {
-                waits.waitFor(0, cursor, cursor, new Barrier());
-                return -1L;
-            } catch (TimeoutException e) {
-                return System.nanoTime() - start;
-            } catch (AlertException | InterruptedException e) {
-                throw new IllegalStateException(e);
-            }
-        });
+        Outcome outcome = waitInBackground(waits, cursor).get(10, TimeUnit.SECONDS);
 
-        long elapsed = timedOutAfter.get(10, TimeUnit.SECONDS);
-        assertThat(elapsed).isGreaterThanOrEqualTo(TimeUnit.MILLISECONDS.toNanos(30))
+        assertThat(outcome.timedOut()).isTrue();
+        assertThat(outcome.atNanos() - start).isGreaterThanOrEqualTo(TimeUnit.MILLISECONDS.toNanos(30))
                 .isLessThan(TimeUnit.SECONDS.toNanos(5));
     }
 
@@ -52,19 +43,32 @@ class FlushWaitStrategyTest {
         long start = System.nanoTime();
         waits.wakeAt(start + TimeUnit.SECONDS.toNanos(60));
 
-        CompletableFuture<Long> woke = CompletableFuture.supplyAsync(() -> {
-            try {
-                return waits.waitFor(0, cursor, cursor, new Barrier());
-            } catch (AlertException | InterruptedException | TimeoutException e) {
-                throw new IllegalStateException(e);
-            }
-        });
+        CompletableFuture<Outcome> waiting = waitInBackground(waits, cursor);
         Thread.sleep(20);   // let the waiter park (if it has not, the publish is seen on its next check anyway)
         cursor.set(0);
         waits.signalAllWhenBlocking();
+        Outcome outcome = waiting.get(10, TimeUnit.SECONDS);
 
-        assertThat(woke.get(10, TimeUnit.SECONDS)).isEqualTo(0L);
-        assertThat(System.nanoTime() - start).isLessThan(TimeUnit.SECONDS.toNanos(10));
+        assertThat(outcome.timedOut()).isFalse();
+        assertThat(outcome.available()).isEqualTo(0L);
+        assertThat(outcome.atNanos() - start).isLessThan(TimeUnit.SECONDS.toNanos(10));
+    }
+
+    /** How a wait for sequence 0 ended: the sequence available, or a timeout, and when. */
+    private record Outcome(boolean timedOut, long available, long atNanos) {
+    }
+
+    private static CompletableFuture<Outcome> waitInBackground(FlushWaitStrategy waits, Sequence cursor) {
+        return CompletableFuture.supplyAsync(() -> {
+            try {
+                long available = waits.waitFor(0, cursor, cursor, new Barrier());
+                return new Outcome(false, available, System.nanoTime());
+            } catch (TimeoutException e) {
+                return new Outcome(true, -1, System.nanoTime());
+            } catch (AlertException | InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
+        });
     }
 
     /** A barrier that is never alerted. */
