@@ -344,10 +344,7 @@ public final class FeatureContract {
 
     /** The FNV-1a state after {@code field NUL}: the part of every hash of one field that does not depend on the value. */
     static long seed(String field) {
-        long h = FNV_OFFSET;
-        for (byte b : field.getBytes(StandardCharsets.UTF_8)) {
-            h = (h ^ (b & 0xff)) * FNV_PRIME;
-        }
+        long h = fnv(FNV_OFFSET, field.getBytes(StandardCharsets.UTF_8));
         return (h ^ 0) * FNV_PRIME;
     }
 
@@ -357,14 +354,19 @@ public final class FeatureContract {
             char c = value.charAt(i);
             if (c >= 0x80) {
                 // Non-ASCII: let the JDK's UTF-8 encoder decide (surrogate pairs, lone surrogates as '?').
-                for (byte b : value.substring(i).getBytes(StandardCharsets.UTF_8)) {
-                    h = (h ^ (b & 0xff)) * FNV_PRIME;
-                }
+                h = fnv(h, value.substring(i).getBytes(StandardCharsets.UTF_8));
                 break;
             }
             h = (h ^ c) * FNV_PRIME;
         }
         return (int) Long.remainderUnsigned(h, buckets);
+    }
+
+    private static long fnv(long h, byte[] bytes) {
+        for (byte b : bytes) {
+            h = (h ^ (b & 0xff)) * FNV_PRIME;
+        }
+        return h;
     }
 
     /**
