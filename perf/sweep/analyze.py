@@ -89,6 +89,21 @@ def median_run(points, budget):
     return ranked[len(ranked) // 2]
 
 
+def against_best(by, cand, settings, x, budget):
+    """Policy cand's p95 at rate x against the best of the given settings there (lowest p95 among those within
+    budget, or of all when none is); met when within 10%, or when cand alone is within budget. None if a side is
+    missing."""
+    pool = [by[p][x] for p in settings if x in by[p]]
+    if not pool or cand not in by or x not in by[cand]:
+        return None
+    in_budget = [r for r in pool if within(r, budget)]
+    best = min(in_budget or pool, key=lambda r: r["fine_ok_p95_ms"])
+    c = by[cand][x]
+    ratio = c["fine_ok_p95_ms"] / best["fine_ok_p95_ms"] if best["fine_ok_p95_ms"] > 0 else math.nan
+    return {"best": best, "p95": c["fine_ok_p95_ms"], "ratio": ratio, "within": within(c, budget),
+            "met": ratio <= 1.10 or (within(c, budget) and not in_budget)}
+
+
 def evaluate(mrows, capacity, budget):
     """Targets 1-3 on one set of points (one run, or the median points of several)."""
     by = {}
@@ -129,18 +144,12 @@ def evaluate(mrows, capacity, budget):
     # Target 2: adaptive's p95 within 10% of the best fixed setting at each rate.
     per_rate = []
     for x in rates:
-        fixed_here = [by[p][x] for p in fixed_present if x in by[p]]
-        if not fixed_here or "adaptive" not in by or x not in by["adaptive"]:
+        e = against_best(by, "adaptive", fixed_present, x, budget)
+        if e is None:
             continue
-        in_budget = [r for r in fixed_here if within(r, budget)]
-        pool = in_budget or fixed_here
-        best = min(pool, key=lambda r: r["fine_ok_p95_ms"])
-        a = by["adaptive"][x]
-        ratio = a["fine_ok_p95_ms"] / best["fine_ok_p95_ms"] if best["fine_ok_p95_ms"] > 0 else math.nan
-        per_rate.append({"offered_rps": x, "load_pct": 100 * x / capacity, "best_fixed": best["policy"],
-                         "best_fixed_p95_ms": best["fine_ok_p95_ms"], "adaptive_p95_ms": a["fine_ok_p95_ms"],
-                         "ratio": ratio, "adaptive_within_budget": within(a, budget),
-                         "met": ratio <= 1.10 or (within(a, budget) and not in_budget)})
+        per_rate.append({"offered_rps": x, "load_pct": 100 * x / capacity, "best_fixed": e["best"]["policy"],
+                         "best_fixed_p95_ms": e["best"]["fine_ok_p95_ms"], "adaptive_p95_ms": e["p95"],
+                         "ratio": e["ratio"], "adaptive_within_budget": e["within"], "met": e["met"]})
     ms["p95_vs_best_fixed"] = per_rate
     ms["target_p95_within_10pct"] = all(e["met"] for e in per_rate) if per_rate else None
     # For scale: the same test applied to every policy against the best of the fixed settings other than itself.
@@ -148,18 +157,9 @@ def evaluate(mrows, capacity, budget):
     scale = {}
     for cand in policies:
         others = [p for p in fixed_present if p != cand]
-        met, ratios = 0, []
-        for x in rates:
-            pool = [by[p][x] for p in others if x in by[p]]
-            if not pool or x not in by[cand]:
-                continue
-            in_budget = [r for r in pool if within(r, budget)]
-            best = min(in_budget or pool, key=lambda r: r["fine_ok_p95_ms"])
-            c = by[cand][x]
-            ratio = c["fine_ok_p95_ms"] / best["fine_ok_p95_ms"] if best["fine_ok_p95_ms"] > 0 else math.nan
-            met += ratio <= 1.10 or (within(c, budget) and not in_budget)
-            ratios.append(ratio)
-        scale[cand] = {"rates_within_10pct": met, "rates": len(ratios), "ratios": ratios}
+        found = [e for e in (against_best(by, cand, others, x, budget) for x in rates) if e is not None]
+        scale[cand] = {"rates_within_10pct": sum(e["met"] for e in found), "rates": len(found),
+                       "ratios": [e["ratio"] for e in found]}
     ms["p95_vs_best_other_fixed"] = scale
 
     # Target 3: at 2x capacity.
