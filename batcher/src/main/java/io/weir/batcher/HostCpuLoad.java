@@ -19,43 +19,56 @@ import java.util.function.DoubleSupplier;
  * behaves as if the cores were its own.
  */
 public final class HostCpuLoad implements DoubleSupplier, AutoCloseable {
-    private final com.sun.management.OperatingSystemMXBean os;
-    private final ScheduledExecutorService sampler;
+    static final Duration SAMPLE_INTERVAL = Duration.ofMillis(100);
+    static final double SAMPLE_WEIGHT = 0.2;
+
+    private final DoubleSupplier source;
     private final double alpha;
+    private final ScheduledExecutorService sampler;
     private volatile double load;
 
-    private HostCpuLoad(Duration interval, double alpha) {
-        this.os = ManagementFactory.getPlatformMXBean(com.sun.management.OperatingSystemMXBean.class);
+    /** A reading fed by {@code source} each time {@link #sample()} runs; {@code sampler} (may be null) runs it. */
+    HostCpuLoad(DoubleSupplier source, double alpha, ScheduledExecutorService sampler) {
+        this.source = source;
         this.alpha = alpha;
-        this.sampler = Executors.newSingleThreadScheduledExecutor(
-                Thread.ofPlatform().daemon().name("weir-cpu-load").factory());
-        os.getCpuLoad(); // the first call only sets the baseline
-        sampler.scheduleAtFixedRate(this::sample, interval.toNanos(), interval.toNanos(), TimeUnit.NANOSECONDS);
+        this.sampler = sampler;
     }
 
     private static final class Shared {
         static final HostCpuLoad INSTANCE = start();
     }
 
-    /** The process's one sampler, started on first use and never closed (a daemon thread waking every 50 ms). */
+    /** The process's one sampler, started on first use and never closed (a daemon thread waking every 100 ms). */
     public static HostCpuLoad shared() {
         return Shared.INSTANCE;
     }
 
-    /** Samples every 50 ms and smooths over about 150 ms: fast enough to follow a load step within a second. */
+    /**
+     * Samples every 100 ms and smooths over about half a second: a burst of a few hundred milliseconds (a GC, the JIT,
+     * the load generator's own pauses) moves it little, a load that stays follows within a second or two. With 50 ms
+     * samples smoothed over 150 ms the reading crossed the policy's 0.85 threshold at 25% of capacity on 2 shared cores.
+     */
     public static HostCpuLoad start() {
-        return start(Duration.ofMillis(50), 0.3);
+        return start(SAMPLE_INTERVAL, SAMPLE_WEIGHT);
     }
 
     public static HostCpuLoad start(Duration interval, double alpha) {
         if (interval.isNegative() || interval.isZero() || !(alpha > 0 && alpha <= 1)) {
             throw new IllegalArgumentException("interval must be positive and alpha in (0, 1]");
         }
-        return new HostCpuLoad(interval, alpha);
+        com.sun.management.OperatingSystemMXBean os =
+                ManagementFactory.getPlatformMXBean(com.sun.management.OperatingSystemMXBean.class);
+        os.getCpuLoad(); // the first call only sets the baseline
+        ScheduledExecutorService sampler = Executors.newSingleThreadScheduledExecutor(
+                Thread.ofPlatform().daemon().name("weir-cpu-load").factory());
+        HostCpuLoad load = new HostCpuLoad(os::getCpuLoad, alpha, sampler);
+        sampler.scheduleAtFixedRate(load::sample, interval.toNanos(), interval.toNanos(), TimeUnit.NANOSECONDS);
+        return load;
     }
 
-    private void sample() {
-        double now = os.getCpuLoad();
+    /** Takes one sample (the sampler thread only, or a test). */
+    void sample() {
+        double now = source.getAsDouble();
         if (now >= 0 && now <= 1) {
             load = load + alpha * (now - load);
         }
@@ -68,6 +81,8 @@ public final class HostCpuLoad implements DoubleSupplier, AutoCloseable {
 
     @Override
     public void close() {
-        sampler.shutdownNow();
+        if (sampler != null) {
+            sampler.shutdownNow();
+        }
     }
 }

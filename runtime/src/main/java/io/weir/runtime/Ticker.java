@@ -8,7 +8,10 @@ package io.weir.runtime;
 public interface Ticker {
     long nanos();
 
+    /** {@link System#nanoTime()}; one instance, so code that waits can tell the real clock from an injected one. */
+    Ticker SYSTEM = System::nanoTime;
+
     static Ticker system() {
-        return System::nanoTime;
+        return SYSTEM;
     }
 }

@@ -32,18 +32,22 @@ import java.util.concurrent.locks.ReentrantLock;
  * <p>Threads: {@link #waitFor} runs only on the batching thread, which also alone writes {@code wakeAtNanos};
  * {@link #signalAllWhenBlocking} runs on producers after every publish and on halt; {@link #poke} on workers.
  * Lost wake-ups are excluded by a Dekker pair: the consumer publishes {@code waiter} and then re-reads the cursor and
- * {@code poked}; a producer advances the cursor (a CAS) before reading {@code waiter}. Parks are capped (1 ms while a
- * timer is set, so an injected clock that jumps is noticed; 100 ms otherwise, as a backstop).
+ * {@code poked}; a producer advances the cursor (a CAS) before reading {@code waiter}. Parks are capped at 100 ms when
+ * no timer is set, as a backstop. While a timer is set, the thread parks until it on the system clock; on an injected
+ * clock, which tests jump, it parks in 1 ms slices so the jump is noticed. (It used to park in 1 ms slices on the
+ * system clock too: a request held 4 ms then cost four extra thread switches, which on a 2-core VM made the machine
+ * busier at 25-50% load than flushing at once; docs/PERF.md, "The CPU-pressure hold at low load".)
  */
 public final class FlushWaitStrategy implements WaitStrategy {
     public static final long NEVER = Long.MAX_VALUE;
     private static final int SPINS = 200;
-    private static final long TIMER_PARK_CAP = TimeUnit.MILLISECONDS.toNanos(1);
+    private static final long INJECTED_TIMER_PARK_CAP = TimeUnit.MILLISECONDS.toNanos(1);
     private static final long IDLE_PARK_CAP = TimeUnit.MILLISECONDS.toNanos(100);
     private static final long SLEEP_NANOS = TimeUnit.MICROSECONDS.toNanos(100);
 
     private final WaitMode mode;
     private final Ticker ticker;
+    private final long timerParkCap;
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition moved = lock.newCondition();
     private volatile long wakeAtNanos = NEVER;
@@ -53,6 +57,7 @@ public final class FlushWaitStrategy implements WaitStrategy {
     public FlushWaitStrategy(WaitMode mode, Ticker ticker) {
         this.mode = mode;
         this.ticker = ticker;
+        this.timerParkCap = ticker == Ticker.SYSTEM ? Long.MAX_VALUE : INJECTED_TIMER_PARK_CAP;
     }
 
     /** Batching thread only: the next flush time on the ticker, or {@link #NEVER}. */
@@ -85,7 +90,7 @@ public final class FlushWaitStrategy implements WaitStrategy {
             if (remaining <= 0) {
                 throw TimeoutException.INSTANCE;
             }
-            long cap = Math.min(remaining, wake == NEVER ? IDLE_PARK_CAP : TIMER_PARK_CAP);
+            long cap = Math.min(remaining, wake == NEVER ? IDLE_PARK_CAP : timerParkCap);
             if (spins < SPINS) {
                 Thread.onSpinWait();
             } else {

@@ -5,6 +5,7 @@ import com.lmax.disruptor.Sequence;
 import com.lmax.disruptor.SequenceBarrier;
 import com.lmax.disruptor.TimeoutException;
 import io.weir.batcher.BatchingOptions.WaitMode;
+import io.weir.batcher.testing.FakeTicker;
 import io.weir.runtime.Ticker;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -15,8 +16,8 @@ import java.util.concurrent.TimeUnit;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * The batching thread's timed wait on the system clock: it times out at its timer (not before, and not a backstop
- * period later), and a publish ends it long before the timer.
+ * The batching thread's timed wait: on the system clock it times out at its timer (not before, and not a backstop
+ * period later), and a publish ends it long before the timer; on an injected clock a jump past the timer ends it.
  */
 class FlushWaitStrategyTest {
 
@@ -52,6 +53,22 @@ class FlushWaitStrategyTest {
         assertThat(outcome.timedOut()).isFalse();
         assertThat(outcome.available()).isEqualTo(0L);
         assertThat(outcome.atNanos() - start).isLessThan(TimeUnit.SECONDS.toNanos(10));
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = WaitMode.class, names = {"BLOCKING", "PARKING"})
+    void onAnInjectedClockAJumpPastTheTimerEndsTheWait(WaitMode mode) throws Exception {
+        FakeTicker clock = new FakeTicker();
+        FlushWaitStrategy waits = new FlushWaitStrategy(mode, clock);
+        Sequence cursor = new Sequence(-1);
+        waits.wakeAt(clock.nanos() + TimeUnit.HOURS.toNanos(1));
+
+        CompletableFuture<Outcome> waiting = waitInBackground(waits, cursor);
+        Thread.sleep(20);   // let the waiter park: nothing but its own re-reads of the clock can end the wait now
+        clock.advance(TimeUnit.HOURS.toNanos(1));
+        Outcome outcome = waiting.get(10, TimeUnit.SECONDS);
+
+        assertThat(outcome.timedOut()).isTrue();
     }
 
     /** How a wait for sequence 0 ended: the sequence available, or a timeout, and when. */
