@@ -36,8 +36,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * no timer is set, as a backstop. While a timer is set, the thread parks until it on the system clock; on an injected
  * clock, which tests jump, it parks in 1 ms slices so the jump is noticed. (It used to park in 1 ms slices on the
  * system clock too: a request held 4 ms then cost four extra thread switches, which on a 2-core VM made the machine
- * busier at 25-50% load than flushing at once; docs/PERF.md, "The CPU-pressure hold at low load". Whether parking
- * exactly costs robustness under a sudden overload is not settled: docs/PERF.md, "After the sweep".)
+ * busier at 25-50% load than flushing at once; docs/PERF.md, "The CPU-pressure hold at low load". Side by side,
+ * exact parking and 1 ms slices collapsed equally often under overload: docs/PERF.md, "After the sweep".)
  */
 public final class FlushWaitStrategy implements WaitStrategy {
     public static final long NEVER = Long.MAX_VALUE;
