@@ -46,7 +46,8 @@ public final class HostCpuLoad implements DoubleSupplier, AutoCloseable {
     /**
      * Samples every 100 ms and smooths over about half a second: a burst of a few hundred milliseconds (a GC, the JIT,
      * the load generator's own pauses) moves it little, a load that stays follows within a second or two. With 50 ms
-     * samples smoothed over 150 ms the reading crossed the policy's 0.85 threshold at 25% of capacity on 2 shared cores.
+     * samples smoothed over 150 ms the reading crossed the policy's then 0.85 threshold at 25% of capacity on 2 shared
+     * cores.
      */
     public static HostCpuLoad start() {
         return start(SAMPLE_INTERVAL, SAMPLE_WEIGHT);

@@ -18,15 +18,16 @@ import java.util.Arrays;
  *  "headroom": 1.5,                                // adaptive: target capacity / measured arrival rate
  *  "min_samples": 5,                               // adaptive: batches observed before it starts waiting
  *  "safety_margin": 0.1,                           // adaptive: fraction of the budget kept in reserve
- *  "pressure_threshold": 0.85,                     // adaptive: host CPU load above which batches grow (1: never)
- *  "pressure_wait_fraction": 0.04}                 // adaptive: longest extra hold at full CPU, fraction of budget
+ *  "pressure_threshold": 0.7,                      // adaptive: host CPU load above which batches grow (1: never)
+ *  "pressure_wait_fraction": 0.04,                 // adaptive: longest extra hold at full CPU, fraction of budget
+ *  "pressure_batch_requests": 5}                   // adaptive: requests waiting that end a CPU-pressure hold early
  * }</pre>
  *
  * Unknown policies and out-of-range values fail with a message naming the key.
  */
 public record PolicySpec(Kind kind, int maxBatchRows, long maxQueueDelayNanos, int[] preferredBatchRows,
                          double headroom, int minSamples, double safetyMargin, double pressureThreshold,
-                         double pressureWaitFraction) {
+                         double pressureWaitFraction, int pressureBatchRequests) {
 
     public enum Kind { NONE, FIXED, ADAPTIVE }
 
@@ -81,7 +82,7 @@ public record PolicySpec(Kind kind, int maxBatchRows, long maxQueueDelayNanos, i
         if (!(margin >= 0 && margin < 1)) {
             throw new IllegalArgumentException("batching.safety_margin must be in [0, 1)");
         }
-        double pressureThreshold = json.getDouble("pressure_threshold", 0.85);
+        double pressureThreshold = json.getDouble("pressure_threshold", 0.7);
         if (!(pressureThreshold > 0 && pressureThreshold <= 1)) {
             throw new IllegalArgumentException("batching.pressure_threshold must be in (0, 1]");
         }
@@ -89,8 +90,12 @@ public record PolicySpec(Kind kind, int maxBatchRows, long maxQueueDelayNanos, i
         if (!(pressureWait >= 0 && pressureWait <= 0.5)) {
             throw new IllegalArgumentException("batching.pressure_wait_fraction must be in [0, 0.5]");
         }
+        int pressureBatch = json.getInteger("pressure_batch_requests", 5);
+        if (pressureBatch < 2) {
+            throw new IllegalArgumentException("batching.pressure_batch_requests must be at least 2");
+        }
         return new PolicySpec(kind, maxRows, delayUs < 0 ? Long.MAX_VALUE : delayUs * 1_000, preferred, headroom,
-                minSamples, margin, pressureThreshold, pressureWait);
+                minSamples, margin, pressureThreshold, pressureWait, pressureBatch);
     }
 
     /** A fresh policy instance (policies keep per-version feedback state, so each version gets its own). */
@@ -99,7 +104,7 @@ public record PolicySpec(Kind kind, int maxBatchRows, long maxQueueDelayNanos, i
             case NONE -> new NoBatchingPolicy(maxBatchRows);
             case FIXED -> new FixedPolicy(maxBatchRows, maxQueueDelayNanos, preferredBatchRows);
             case ADAPTIVE -> new AdaptivePolicy(maxBatchRows, maxQueueDelayNanos, headroom, minSamples, safetyMargin,
-                    pressureThreshold, pressureWaitFraction);
+                    pressureThreshold, pressureWaitFraction, pressureBatchRequests);
         };
     }
 
@@ -108,7 +113,8 @@ public record PolicySpec(Kind kind, int maxBatchRows, long maxQueueDelayNanos, i
         return o instanceof PolicySpec p && p.kind == kind && p.maxBatchRows == maxBatchRows
                 && p.maxQueueDelayNanos == maxQueueDelayNanos && Arrays.equals(p.preferredBatchRows, preferredBatchRows)
                 && p.headroom == headroom && p.minSamples == minSamples && p.safetyMargin == safetyMargin
-                && p.pressureThreshold == pressureThreshold && p.pressureWaitFraction == pressureWaitFraction;
+                && p.pressureThreshold == pressureThreshold && p.pressureWaitFraction == pressureWaitFraction
+                && p.pressureBatchRequests == pressureBatchRequests;
     }
 
     @Override

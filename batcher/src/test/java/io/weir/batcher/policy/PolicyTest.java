@@ -85,45 +85,97 @@ class PolicyTest {
 
     @Test
     void adaptiveHoldsLongerAsTheHostCpuFillsUpBoundedByAFractionOfTheBudgetAndTheDeadline() {
-        // One-row compute of 50 µs + 1 µs per row on 2 workers: at 5,000 rows/s a batch of one keeps up easily, so
-        // with idle cores the policy starts at once.
+        // One-row compute of 50 µs + 1 µs per row on 2 workers: at 1,000 one-row requests/s a batch of one keeps up
+        // easily, so with idle cores the policy starts at once. (At this rate five requests take longer to come than
+        // any hold below, so the budget fraction is what ends each hold.)
         BatchPolicy p = PolicySpec.parse(new JsonObject(), 256).create();
         LatencyModel compute = trained(50_000, 1_000);
         long now = 1_000_000_000L;
         long budget = 80_000_000L;
         long enqueued = now - 100_000;
-        assertThat(p.decide(new View(1, 1, enqueued, enqueued + budget, 3, 2, 5_000, compute, 0.5), now))
+        assertThat(p.decide(new View(1, 1, enqueued, enqueued + budget, 3, 2, 1_000, compute, 0.5), now))
                 .isInstanceOf(Flush.class);
-        assertThat(p.decide(new View(1, 1, enqueued, enqueued + budget, 3, 2, 5_000, compute, 0.85), now))
+        assertThat(p.decide(new View(1, 1, enqueued, enqueued + budget, 3, 2, 1_000, compute, 0.7), now))
                 .as("at the threshold nothing changes").isInstanceOf(Flush.class);
         // Half-way from the threshold to a full host: hold the oldest request for half of 4% of its budget.
-        Decision half = p.decide(new View(1, 1, enqueued, enqueued + budget, 3, 2, 5_000, compute, 0.925), now);
+        Decision half = p.decide(new View(1, 1, enqueued, enqueued + budget, 3, 2, 1_000, compute, 0.85), now);
         assertThat(half).isInstanceOf(Wait.class);
         assertThat(((Wait) half).untilNanos()).isCloseTo(enqueued + budget / 50, org.assertj.core.data.Offset.offset(1_000L));
-        Decision full = p.decide(new View(1, 1, enqueued, enqueued + budget, 3, 2, 5_000, compute, 1.0), now);
+        Decision full = p.decide(new View(1, 1, enqueued, enqueued + budget, 3, 2, 1_000, compute, 1.0), now);
         assertThat(((Wait) full).untilNanos()).isCloseTo(enqueued + budget / 25, org.assertj.core.data.Offset.offset(1_000L));
         // Past the hold the batch starts; with the cap already waiting it starts at once.
-        assertThat(p.decide(new View(1, 1, enqueued, enqueued + budget, 3, 2, 5_000, compute, 1.0), enqueued + budget / 25))
+        assertThat(p.decide(new View(1, 1, enqueued, enqueued + budget, 3, 2, 1_000, compute, 1.0), enqueued + budget / 25))
                 .isInstanceOf(Flush.class);
-        assertThat(p.decide(new View(256, 256, enqueued, enqueued + budget, 3, 2, 5_000, compute, 1.0), now))
+        assertThat(p.decide(new View(256, 256, enqueued, enqueued + budget, 3, 2, 1_000, compute, 1.0), now))
                 .isInstanceOf(Flush.class);
         // A request whose deadline is close is not held past the moment its batch's compute must start.
         long tight = enqueued + 2_000_000L;
-        Decision late = p.decide(new View(1, 1, enqueued, tight, 3, 2, 5_000, compute, 1.0), now);
+        Decision late = p.decide(new View(1, 1, enqueued, tight, 3, 2, 1_000, compute, 1.0), now);
         if (late instanceof Wait w) {
             assertThat(w.untilNanos() + compute.predictNanos(256)).isLessThanOrEqualTo(tight);
         }
         // pressure_threshold 1 turns it off; max_queue_delay_us still caps it.
         BatchPolicy off = PolicySpec.parse(new JsonObject().put("pressure_threshold", 1.0), 256).create();
-        assertThat(off.decide(new View(1, 1, enqueued, enqueued + budget, 3, 2, 5_000, compute, 1.0), now))
+        assertThat(off.decide(new View(1, 1, enqueued, enqueued + budget, 3, 2, 1_000, compute, 1.0), now))
                 .isInstanceOf(Flush.class);
         BatchPolicy capped = PolicySpec.parse(new JsonObject().put("max_queue_delay_us", 500), 256).create();
-        Decision c = capped.decide(new View(1, 1, enqueued, enqueued + budget, 3, 2, 5_000, compute, 1.0), now);
+        Decision c = capped.decide(new View(1, 1, enqueued, enqueued + budget, 3, 2, 1_000, compute, 1.0), now);
         assertThat(((Wait) c).untilNanos()).isEqualTo(enqueued + 500_000);
         assertThatThrownBy(() -> PolicySpec.parse(new JsonObject().put("pressure_threshold", 0), 8))
                 .hasMessageContaining("pressure_threshold");
         assertThatThrownBy(() -> PolicySpec.parse(new JsonObject().put("pressure_wait_fraction", 0.9), 8))
                 .hasMessageContaining("pressure_wait_fraction");
+    }
+
+    @Test
+    void aPressureHoldEndsOnceEnoughRequestsWaitAndIsNotTakenWhenNoneWouldJoin() {
+        BatchPolicy p = PolicySpec.parse(new JsonObject().put("pressure_threshold", 0.6), 256).create();
+        LatencyModel compute = trained(50_000, 1_000);
+        long now = 1_000_000_000L;
+        long budget = 80_000_000L;
+        // Full host (bound 4% of 80 ms = 3.2 ms) at 10,000 one-row requests/s: the 4 more requests that make a batch of
+        // 5 are expected 0.4 ms from now, so the hold ends then, not at the bound.
+        Decision fast = p.decide(new View(1, 1, now, now + budget, 3, 2, 10_000, compute, 1.0), now);
+        assertThat(((Wait) fast).untilNanos()).isCloseTo(now + 400_000, org.assertj.core.data.Offset.offset(1_000L));
+        // With 3 already waiting, 2 more are needed: 0.2 ms.
+        Decision three = p.decide(new View(3, 3, now - 100_000, now + budget, 3, 2, 10_000, compute, 1.0), now);
+        assertThat(((Wait) three).untilNanos()).isCloseTo(now + 200_000, org.assertj.core.data.Offset.offset(1_000L));
+        // pressure_batch_requests sets that count: 9 waiting of 10 wanted is one more, 0.1 ms.
+        BatchPolicy ten = PolicySpec.parse(new JsonObject().put("pressure_threshold", 0.6)
+                .put("pressure_batch_requests", 10), 256).create();
+        Decision nine = ten.decide(new View(9, 9, now - 100_000, now + budget, 3, 2, 10_000, compute, 1.0), now);
+        assertThat(((Wait) nine).untilNanos()).isCloseTo(now + 100_000, org.assertj.core.data.Offset.offset(1_000L));
+        // Once that many are waiting the batch starts.
+        assertThat(p.decide(new View(5, 5, now - 100_000, now + budget, 3, 2, 10_000, compute, 1.0), now))
+                .isInstanceOf(Flush.class);
+        // Slightly above the threshold (u = 0.62: bound 0.16 ms) at 2,000 requests/s, 0.32 requests are expected during
+        // the hold: it would only add latency, so the batch starts now.
+        assertThat(p.decide(new View(1, 1, now, now + budget, 3, 2, 2_000, compute, 0.62), now))
+                .isInstanceOf(Flush.class);
+        // The same host load at 20,000 requests/s expects 3.2 requests: hold.
+        assertThat(p.decide(new View(1, 1, now, now + budget, 3, 2, 20_000, compute, 0.62), now))
+                .isInstanceOf(Wait.class);
+        assertThatThrownBy(() -> PolicySpec.parse(new JsonObject().put("pressure_batch_requests", 1), 8))
+                .hasMessageContaining("pressure_batch_requests");
+    }
+
+    @Test
+    void aBatchIsFullWhenTheNextRequestOfTheWaitingSizeWouldNotFitUnderTheCap() {
+        // 50-row requests under a 256-row cap at a full host: four waiting (200 rows) leave room for a fifth, so hold;
+        // five (250 rows) leave 6 rows, so start now instead of waiting for a sixth that goes to the next batch anyway.
+        BatchPolicy p = PolicySpec.parse(new JsonObject().put("pressure_batch_requests", 8), 256).create();
+        LatencyModel compute = trained(50_000, 1_000);
+        long now = 1_000_000_000L;
+        long budget = 120_000_000L;
+        double rowsPerSecond = 3_000 * 50;
+        assertThat(p.decide(new View(200, 4, now, now + budget, 3, 2, rowsPerSecond, compute, 1.0), now))
+                .isInstanceOf(Wait.class);
+        assertThat(p.decide(new View(250, 5, now, now + budget, 3, 2, rowsPerSecond, compute, 1.0), now))
+                .isInstanceOf(Flush.class);
+        // One-row requests fill to the cap itself.
+        BatchPolicy manyRequests = PolicySpec.parse(new JsonObject().put("pressure_batch_requests", 300), 256).create();
+        assertThat(manyRequests.decide(new View(255, 255, now, now + budget, 3, 2, 3_000, compute, 1.0), now))
+                .isInstanceOf(Wait.class);
     }
 
     @Test
