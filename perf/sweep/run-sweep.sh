@@ -14,6 +14,8 @@
 #       [--prime-seconds 20 --prime-fraction 1]    # unrecorded JIT warm-up: a ramp up to that fraction of capacity
 #       [--closed-users "8 32"]                    # closed-loop capacity probe instead of open rates
 #       [--server-opts "-XX:StartFlightRecording=..."]  # extra JVM options for every gateway started
+#       [--generator bounded --connections 64]     # load from BoundedPoolLoad (at most N connections) instead of
+#                                                  # Gatling, whose shared pool opens a connection per waiting request
 # One gateway, one rate (an A/B of two jars, a profile): --models ranker --policies adaptive --rates-ranker 3000.
 # The gateway jar must exist (./mvnw -B -ntp -q -o -DskipTests -Dweir.perf.skip=true install); the perf test classes
 # and their class path are built here when missing.
@@ -36,6 +38,8 @@ PRIME_SECONDS=20
 PRIME_FRACTION=1
 CLOSED_USERS=""
 SERVER_OPTS=""
+GENERATOR=gatling
+CONNECTIONS=64
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -54,6 +58,8 @@ while [[ $# -gt 0 ]]; do
     --prime-fraction) PRIME_FRACTION=$2; shift 2 ;;
     --closed-users) CLOSED_USERS=$2; shift 2 ;;
     --server-opts) SERVER_OPTS=$2; shift 2 ;;
+    --generator) GENERATOR=$2; shift 2 ;;
+    --connections) CONNECTIONS=$2; shift 2 ;;
     -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
@@ -100,6 +106,9 @@ rates_for() {
 }
 
 # Validate everything before starting anything.
+[[ $GENERATOR == gatling || $GENERATOR == bounded ]] || { echo "--generator must be gatling or bounded" >&2; exit 2; }
+[[ $CONNECTIONS =~ ^[1-9][0-9]*$ ]] || { echo "--connections must be a positive integer" >&2; exit 2; }
+[[ $GENERATOR == gatling || -z "$CLOSED_USERS" ]] || { echo "--closed-users needs the gatling generator" >&2; exit 2; }
 for p in $POLICIES; do policy_json "$p" >/dev/null; done
 for m in $MODELS; do
   [[ $m == ranker || $m == moderation ]] || { echo "unknown model $m" >&2; exit 2; }
@@ -130,7 +139,8 @@ trap cleanup EXIT
 trap 'cleanup; exit 130' INT TERM
 
 CP_FILE="$ROOT/perf/target/sweep-classpath.txt"
-if [[ ! -f "$CP_FILE" || ! -f perf/target/test-classes/io/weir/perf/gatling/PolicySweepSimulation.class ]]; then
+if [[ ! -f "$CP_FILE" || ! -f perf/target/test-classes/io/weir/perf/gatling/PolicySweepSimulation.class
+      || ! -f perf/target/test-classes/io/weir/perf/gatling/BoundedPoolLoad.class ]]; then
   ./mvnw -B -ntp -q -o -pl perf test-compile -Dweir.perf.skip=true
   ./mvnw -B -ntp -q -o -pl perf dependency:build-classpath -Dmdep.outputFile="$CP_FILE" -Dmdep.includeScope=test
 fi
@@ -160,9 +170,10 @@ start_server() {
   return 1
 }
 
-run_load() {   # policy model log -D... : one Gatling run against the server on $PORT, bounded by $LIMIT seconds
-  local policy=$1 model=$2 log=$3
+run_load() {   # policy model log -D... : one load run against the server on $PORT, bounded by $LIMIT seconds
+  local policy=$1 model=$2 log=$3 main=(io.gatling.app.Gatling -s io.weir.perf.gatling.PolicySweepSimulation -rf "$WORK/gatling" -nr)
   shift 3
+  [[ $GENERATOR == bounded ]] && main=(-Dweir.load.connections="$CONNECTIONS" io.weir.perf.gatling.BoundedPoolLoad)
   timeout "$LIMIT" "$JAVA" -Xmx1g -XX:MaxInlineLevel=20 -XX:MaxTrivialSize=12 \
     --add-opens=java.base/java.lang=ALL-UNNAMED --add-opens=java.base/jdk.internal.misc=ALL-UNNAMED \
     --sun-misc-unsafe-memory-access=allow --enable-native-access=ALL-UNNAMED \
@@ -170,10 +181,9 @@ run_load() {   # policy model log -D... : one Gatling run against the server on 
     -Dgatling.http.requestTimeout=10000 -Dgatling.http.pooledConnectionIdleTimeout=3000 \
     -Dweir.baseUrl="http://127.0.0.1:$PORT" -Dweir.sweep.model="$model" -Dweir.sweep.policy="$policy" \
     -Dweir.sweep.warmupSeconds="$WARMUP" -Dweir.sweep.measureSeconds="$MEASURE" -Dweir.sweep.out="$OUT" -Dweir.sweep.serverPid="$SERVER_PID" "$@" \
-    -cp "$CP" io.gatling.app.Gatling -s io.weir.perf.gatling.PolicySweepSimulation -rf "$WORK/gatling" -nr \
-    >"$log" 2>&1 &
+    -cp "$CP" "${main[@]}" >"$log" 2>&1 &
   LOAD_PID=$!
-  wait "$LOAD_PID" || echo "gatling run $policy/$model failed (rc $?); see $log" >&2
+  wait "$LOAD_PID" || echo "$GENERATOR run $policy/$model failed (rc $?); see $log" >&2
   LOAD_PID=""
 }
 

@@ -69,10 +69,10 @@ public class PolicySweepSimulation extends Simulation {
     private static final String BASE = System.getProperty("weir.baseUrl", "http://127.0.0.1:8080");
     private static final String MODEL = System.getProperty("weir.sweep.model", "moderation");
     private static final String POLICY = System.getProperty("weir.sweep.policy", "unlabelled");
-    private static final double[] RATES = Arrays.stream(System.getProperty("weir.sweep.rates", "50,100").split(","))
+    static final double[] RATES = Arrays.stream(System.getProperty("weir.sweep.rates", "50,100").split(","))
             .map(String::trim).filter(s -> !s.isEmpty()).mapToDouble(Double::parseDouble).toArray();
-    private static final int WARMUP_S = Integer.getInteger("weir.sweep.warmupSeconds", 3);
-    private static final int MEASURE_S = Integer.getInteger("weir.sweep.measureSeconds", 8);
+    static final int WARMUP_S = Integer.getInteger("weir.sweep.warmupSeconds", 3);
+    static final int MEASURE_S = Integer.getInteger("weir.sweep.measureSeconds", 8);
     private static final int CANDIDATES = Integer.getInteger("weir.sweep.candidates", 50);
     private static final Path OUT = Path.of(System.getProperty("weir.sweep.out", "target/policy-sweep.csv"));
     /** Closed-loop probe instead of open rates: this many users, each sending its next request when answered. */
@@ -82,8 +82,8 @@ public class PolicySweepSimulation extends Simulation {
      * first measured rate (0 s: none). Without it the first rate is measured while C2 compiles in the server and in
      * Gatling on the same two cores, and it is the only one that melts down.
      */
-    private static final double PRIME_RATE = Double.parseDouble(System.getProperty("weir.sweep.primeRate", "0"));
-    private static final int PRIME_S = Integer.getInteger("weir.sweep.primeSeconds", 0);
+    static final double PRIME_RATE = Double.parseDouble(System.getProperty("weir.sweep.primeRate", "0"));
+    static final int PRIME_S = Integer.getInteger("weir.sweep.primeSeconds", 0);
     private static final int MAX_CONNECTIONS = Integer.getInteger("weir.sweep.maxConnections", 512);
     /** The gateway's process id, for its CPU time per request (0: not reported). */
     private static final long SERVER_PID = Long.getLong("weir.sweep.serverPid", 0L);
@@ -177,14 +177,16 @@ public class PolicySweepSimulation extends Simulation {
         t.setDaemon(true);
         return t;
     });
-    private final HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    private static final HttpClient METRICS_CLIENT = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     private final AtomicLong bodyCursor = new AtomicLong();
 
     /**
-     * One shared keep-alive pool, bounded like a real client's: without a bound, a server stall of one second at a few
-     * thousand requests/s makes HTTP/1.1 open thousands of new connections, and the connection storm (not the batching
-     * policy) then decides the result. Requests waiting for a pooled connection still count in the fine timing below,
-     * which starts when the virtual user starts, i.e. at the scheduled arrival.
+     * One shared keep-alive pool. Its size is NOT bounded: in Gatling 3.15 {@code maxConnectionsPerHost} only limits
+     * the fetching of inferred page resources (it is read by {@code DefaultResourceAggregator} alone), and the shared
+     * {@code ChannelPool} opens a connection for every request that finds none idle. So a server stall of a few hundred
+     * milliseconds at thousands of requests/s opens thousands of connections (docs/PERF.md, "A sudden doubling of
+     * load"). {@link BoundedPoolLoad} drives the same measurement through a pool that is bounded, as a real high-RPS
+     * client's is.
      */
     private final HttpProtocolBuilder protocol = http.baseUrl(BASE).contentTypeHeader("application/json")
             .shareConnections().maxConnectionsPerHost(MAX_CONNECTIONS);
@@ -226,15 +228,25 @@ public class PolicySweepSimulation extends Simulation {
     private Session begin(Step step, Session session) {
         long now = System.nanoTime();
         if (step.startNanos.compareAndSet(0, now) && step.recorded) {
-            // /metrics costs the gateway 10-40 ms of event-loop time: read it only when the rate starts and when its
-            // arrivals stop, never in the middle of the measured window, where the stall would be measured too.
-            scraper.execute(() -> step.atBegin = probe(true));
-            scraper.schedule(() -> step.atStart = probe(false), WARMUP_S * 1000L, TimeUnit.MILLISECONDS);
-            scraper.schedule(() -> step.atEnd = probe(true), (WARMUP_S + MEASURE_S) * 1000L, TimeUnit.MILLISECONDS);
+            startProbes(step, scraper);
         }
-        long since = now - step.startNanos.get();
-        boolean measured = step.recorded && since >= WARMUP_S * 1_000_000_000L && since < (WARMUP_S + MEASURE_S) * 1_000_000_000L;
-        return session.set("measured", measured).set("sentAt", System.nanoTime());
+        return session.set("measured", isMeasured(step, now)).set("sentAt", System.nanoTime());
+    }
+
+    /**
+     * /metrics costs the gateway 10-40 ms of event-loop time: read it only when the rate starts and when its arrivals
+     * stop, never in the middle of the measured window, where the stall would be measured too.
+     */
+    static void startProbes(Step step, ScheduledExecutorService scraper) {
+        scraper.execute(() -> step.atBegin = probe(true));
+        scraper.schedule(() -> step.atStart = probe(false), WARMUP_S * 1000L, TimeUnit.MILLISECONDS);
+        scraper.schedule(() -> step.atEnd = probe(true), (WARMUP_S + MEASURE_S) * 1000L, TimeUnit.MILLISECONDS);
+    }
+
+    /** Whether a request that arrives at {@code nanos} falls in its rate's measured window (after the warm-up). */
+    static boolean isMeasured(Step step, long nanos) {
+        long since = nanos - step.startNanos.get();
+        return step.recorded && since >= WARMUP_S * 1_000_000_000L && since < (WARMUP_S + MEASURE_S) * 1_000_000_000L;
     }
 
     private Session end(Step step, Session session) {
@@ -256,7 +268,7 @@ public class PolicySweepSimulation extends Simulation {
         static final Probe NONE = new Probe(Map.of(), -1, -1, -1, -1, 0);
     }
 
-    private Probe probe(boolean withMetrics) {
+    private static Probe probe(boolean withMetrics) {
         long[] machine = machineTicks();
         return new Probe(withMetrics ? scrape() : Map.of(), SERVER_PID > 0 ? processTicks(String.valueOf(SERVER_PID)) : -1, processTicks("self"),
                 machine[0], machine[1], System.nanoTime());
@@ -289,10 +301,10 @@ public class PolicySweepSimulation extends Simulation {
     }
 
     /** Sums of the model's {@code weir_batcher_*} series (all versions and backends) that the CSV row needs. */
-    private Map<String, Double> scrape() {
+    private static Map<String, Double> scrape() {
         Map<String, Double> sums = new ConcurrentHashMap<>();
         try {
-            HttpResponse<String> r = client.send(HttpRequest.newBuilder(URI.create(BASE + "/metrics"))
+            HttpResponse<String> r = METRICS_CLIENT.send(HttpRequest.newBuilder(URI.create(BASE + "/metrics"))
                     .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
             for (String line : r.body().split("\n")) {
                 if (!line.startsWith("weir_batcher_") || !line.contains("model=\"" + MODEL + "\"")) {
@@ -326,9 +338,16 @@ public class PolicySweepSimulation extends Simulation {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        appendRows(steps);
+    }
+
+    /** Appends one CSV row per recorded step to {@code weir.sweep.out} (header first when the file is new). */
+    static void appendRows(List<Step> steps) {
         StringBuilder csv = new StringBuilder();
         for (Step step : steps) {
-            csv.append(row(step)).append('\n');
+            if (step.recorded) {
+                csv.append(row(step)).append('\n');
+            }
         }
         try {
             Path parent = OUT.toAbsolutePath().getParent();
@@ -343,7 +362,7 @@ public class PolicySweepSimulation extends Simulation {
         System.out.print(HEADER + "\n" + csv);
     }
 
-    private String row(Step step) {
+    private static String row(Step step) {
         List<long[]> s = step.snapshot();
         long ok = s.stream().filter(x -> x[0] == 200).count();
         long k429 = s.stream().filter(x -> x[0] == 429).count();
