@@ -59,6 +59,8 @@ import java.util.concurrent.locks.LockSupport;
 public final class BoundedPoolLoad {
     private static final int CONNECTIONS = Integer.getInteger("weir.load.connections", 64);
     private static final long REQUEST_TIMEOUT_MS = 10_000;
+    /** The longest wait for a rate's answers before the next rate starts (they time out after 10 s anyway). */
+    private static final long DRAIN_LIMIT_NANOS = TimeUnit.SECONDS.toNanos(15);
     /** The request a connection is carrying. */
     private static final AttributeKey<Exchange> ANSWER = AttributeKey.valueOf("weir.answer");
 
@@ -83,12 +85,10 @@ public final class BoundedPoolLoad {
             limit.done();
         }
     }
-    /** The longest wait for a rate's answers before the next rate starts (they time out after 10 s anyway). */
-    private static final long DRAIN_LIMIT_NANOS = TimeUnit.SECONDS.toNanos(15);
 
     /**
      * Lets at most {@code limit} requests be in flight; the rest wait in arrival order. Threads: {@link #submit} runs on
-     * the scheduling thread, {@link #done} on the client's threads; both under the monitor.
+     * the scheduling thread, {@link #done} on the client's event loop; both under the monitor.
      */
     static final class InFlightLimit {
         private final int limit;
@@ -209,11 +209,9 @@ public final class BoundedPoolLoad {
     }
 
     public static void main(String[] args) throws Exception {
-        String base = System.getProperty("weir.baseUrl", "http://127.0.0.1:8080");
-        String model = System.getProperty("weir.sweep.model", "moderation");
-        // Reading the simulation's constants validates every property (loopback only, rates, windows) first.
-        double[] rates = PolicySweepSimulation.RATES;
-        BoundedPoolLoad load = new BoundedPoolLoad(base, model);
+        // The simulation's constants are the one reading of the sweep's properties, validated (loopback only, rates,
+        // windows) when they load.
+        BoundedPoolLoad load = new BoundedPoolLoad(PolicySweepSimulation.BASE, PolicySweepSimulation.MODEL);
         // run-sweep.sh starts the load once the gateway is ready.
         if (PolicySweepSimulation.PRIME_S > 0 && PolicySweepSimulation.PRIME_RATE > 0) {
             load.run(new PolicySweepSimulation.Step(PolicySweepSimulation.PRIME_RATE, false),
@@ -221,7 +219,7 @@ public final class BoundedPoolLoad {
         }
         List<PolicySweepSimulation.Step> steps = new ArrayList<>();
         int seconds = PolicySweepSimulation.WARMUP_S + PolicySweepSimulation.MEASURE_S;
-        for (double rate : rates) {
+        for (double rate : PolicySweepSimulation.RATES) {
             PolicySweepSimulation.Step step = new PolicySweepSimulation.Step(rate, true);
             steps.add(step);
             load.run(step, rate, seconds);

@@ -66,8 +66,8 @@ import static io.gatling.javaapi.http.HttpDsl.status;
  * (ranker, default 50), {@code weir.sweep.out} (CSV file, appended; header written when new).
  */
 public class PolicySweepSimulation extends Simulation {
-    private static final String BASE = System.getProperty("weir.baseUrl", "http://127.0.0.1:8080");
-    private static final String MODEL = System.getProperty("weir.sweep.model", "moderation");
+    static final String BASE = System.getProperty("weir.baseUrl", "http://127.0.0.1:8080");
+    static final String MODEL = System.getProperty("weir.sweep.model", "moderation");
     private static final String POLICY = System.getProperty("weir.sweep.policy", "unlabelled");
     static final double[] RATES = Arrays.stream(System.getProperty("weir.sweep.rates", "50,100").split(","))
             .map(String::trim).filter(s -> !s.isEmpty()).mapToDouble(Double::parseDouble).toArray();
@@ -84,7 +84,6 @@ public class PolicySweepSimulation extends Simulation {
      */
     static final double PRIME_RATE = Double.parseDouble(System.getProperty("weir.sweep.primeRate", "0"));
     static final int PRIME_S = Integer.getInteger("weir.sweep.primeSeconds", 0);
-    private static final int MAX_CONNECTIONS = Integer.getInteger("weir.sweep.maxConnections", 512);
     /** The gateway's process id, for its CPU time per request (0: not reported). */
     private static final long SERVER_PID = Long.getLong("weir.sweep.serverPid", 0L);
 
@@ -181,15 +180,16 @@ public class PolicySweepSimulation extends Simulation {
     private final AtomicLong bodyCursor = new AtomicLong();
 
     /**
-     * One shared keep-alive pool. Its size is NOT bounded: in Gatling 3.15 {@code maxConnectionsPerHost} only limits
-     * the fetching of inferred page resources (it is read by {@code DefaultResourceAggregator} alone), and the shared
+     * One shared keep-alive pool. Its size is NOT bounded, and Gatling 3.15 has no setting that bounds it:
+     * {@code maxConnectionsPerHost} only limits the fetching of inferred page resources (it is read by
+     * {@code DefaultResourceAggregator} alone; the sweep used to set it to 512 to no effect), and the shared
      * {@code ChannelPool} opens a connection for every request that finds none idle. So a server stall of a few hundred
      * milliseconds at thousands of requests/s opens thousands of connections (docs/PERF.md, "A sudden doubling of
      * load"). {@link BoundedPoolLoad} drives the same measurement through a pool that is bounded, as a real high-RPS
      * client's is.
      */
     private final HttpProtocolBuilder protocol = http.baseUrl(BASE).contentTypeHeader("application/json")
-            .shareConnections().maxConnectionsPerHost(MAX_CONNECTIONS);
+            .shareConnections();
 
     {
         List<PopulationBuilder> populations = new ArrayList<>();
