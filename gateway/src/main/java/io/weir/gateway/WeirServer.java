@@ -114,8 +114,12 @@ public final class WeirServer implements AutoCloseable {
             }
             ModelRegistry registry = new ModelRegistry(repository, backends);
             // The adaptive policy grows batches when the cores are busy with the HTTP path too (AdaptivePolicy's note).
+            HostCpuLoad cpuLoad = HostCpuLoad.shared();
             BatchingOptions batching = BatchingOptions.defaults().withRingSize(ringSize(config.queueCapacity()))
-                    .withCpuLoad(HostCpuLoad.shared());
+                    .withCpuLoad(cpuLoad);
+            // Exported so an operator can see why adaptive batches grew (or did not): the reading, not its threshold.
+            io.micrometer.core.instrument.Gauge.builder("weir.host.cpu.load", cpuLoad, HostCpuLoad::getAsDouble)
+                    .description("Smoothed host CPU load, 0 to 1, as the adaptive batching policy reads it").register(prometheus);
             if (config.batchingOverride() != null) {
                 batching = batching.withPolicyOverride(config.batchingOverride());
             }

@@ -186,6 +186,8 @@ class HttpApiTest {
                     assertThat(text).contains("weir_http_requests_seconds_count{");
                     assertThat(text).containsPattern("weir_http_requests_seconds_count\\{[^}]*code=\"OK\"[^}]*model=\"moderation\"[^}]*route=\"moderate\"");
                     assertThat(text).contains("weir_http_requests_seconds_bucket{");
+                    // The host CPU reading the adaptive policy acts on, a fraction of the cores.
+                    assertThat(text).containsPattern("(?m)^weir_host_cpu_load [0-9.Ee-]+$");
                     tc.completeNow();
                 })));
     }

@@ -29,12 +29,17 @@ package io.weir.batcher.policy;
  * policy also holds the oldest request, so that more requests share each batch's fixed cost. The hold ends at the
  * first of:
  * <ul>
- *   <li>{@code p·f·B} after the oldest request's enqueue, where {@code p = (u − u0)/(1 − u0)}, {@code B} is that
- *       request's budget and {@code f} is {@code pressure_wait_fraction}: the fuller the cores, the longer, at a latency
- *       price bounded by a small, configured fraction of the budget;</li>
  *   <li>the moment {@code pressure_batch_requests} {@code k} requests are expected to be waiting: a batch of
  *       {@code k} requests already pays {@code 1 − 1/k} of the fixed cost it can save (80% at the default 5), and every
  *       further request costs the whole batch its wait for a shrinking saving;</li>
+ *   <li>a time bound after the oldest request's enqueue. When the {@code k}-request batch is expected within
+ *       {@code f·B} ({@code B} that request's budget, {@code f} {@code pressure_wait_fraction}), the bound is
+ *       {@code f·B}, so the hold completes the batch at any pressure: its latency price is only {@code k/λ}, small
+ *       exactly when the rate is high enough for batching to matter. Otherwise it is {@code p·f·B}, where
+ *       {@code p = (u − u0)/(1 − u0)}: a hold that cannot complete a batch is worth only the pressure's share of the
+ *       longest. (v5 used {@code p·f·B} alone: just above the threshold, at the ranker's 125% on 2 shared cores, holds
+ *       of 0.8-1 ms ended before the fifth request and batches averaged 2.7-3.7 requests where {@code fixed-2ms}
+ *       formed 4.9, at the same CPU.)</li>
  *   <li>the moment less than one more request is expected before the hold would end: waiting then buys nothing
  *       (at low load, when other processes fill the cores, this keeps the batcher from adding latency for no
  *       saving).</li>
@@ -132,8 +137,12 @@ final class AdaptivePolicy implements BatchPolicy {
         double pressure = Math.min(1, (pending.cpuLoad() - pressureThreshold) / (1 - pressureThreshold));
         if (pressure > 0) {
             double requestsPerNano = lambda / rowsPerRequest;
-            double hold = Math.min(oldest + pressure * pressureWaitFraction * (deadline - oldest),
-                    now + Math.max(0, pressureBatchRequests - pending.requests()) / requestsPerNano);
+            double longest = pressureWaitFraction * (deadline - oldest);
+            double batchFormed = now + Math.max(0, pressureBatchRequests - pending.requests()) / requestsPerNano;
+            // A hold that completes a k-request batch within the longest hold is worth its whole length; one that
+            // cannot complete it is worth only the pressure's share.
+            double bound = batchFormed <= oldest + longest ? oldest + longest : oldest + pressure * longest;
+            double hold = Math.min(bound, batchFormed);
             if ((hold - now) * requestsPerNano >= 1) {
                 // Rows expected by the end of the hold, capped: the batch that starts then should still make its deadline.
                 double rowsThen = Math.min(maxRows, waiting + (hold - now) * lambda);

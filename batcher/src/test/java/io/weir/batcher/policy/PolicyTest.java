@@ -128,7 +128,7 @@ class PolicyTest {
     }
 
     @Test
-    void aPressureHoldEndsOnceEnoughRequestsWaitAndIsNotTakenWhenNoneWouldJoin() {
+    void aPressureHoldEndsOnceEnoughRequestsWaitCompletesABatchAtAnyPressureAndIsNotTakenWhenNoneWouldJoin() {
         BatchPolicy p = PolicySpec.parse(new JsonObject().put("pressure_threshold", 0.6), 256).create();
         LatencyModel compute = trained(50_000, 1_000);
         long now = 1_000_000_000L;
@@ -148,13 +148,18 @@ class PolicyTest {
         // Once that many are waiting the batch starts.
         assertThat(p.decide(new View(5, 5, now - 100_000, now + budget, 3, 2, 10_000, compute, 1.0), now))
                 .isInstanceOf(Flush.class);
-        // Slightly above the threshold (u = 0.62: bound 0.16 ms) at 2,000 requests/s, 0.32 requests are expected during
-        // the hold: it would only add latency, so the batch starts now.
-        assertThat(p.decide(new View(1, 1, now, now + budget, 3, 2, 2_000, compute, 0.62), now))
+        // Slightly above the threshold (u = 0.62) at 500 requests/s, the batch of 5 would take 8 ms, past the longest
+        // hold (3.2 ms), so the bound is the pressure's share of it, 0.16 ms: 0.08 requests are expected during the hold,
+        // which would only add latency, so the batch starts now.
+        assertThat(p.decide(new View(1, 1, now, now + budget, 3, 2, 500, compute, 0.62), now))
                 .isInstanceOf(Flush.class);
-        // The same host load at 20,000 requests/s expects 3.2 requests: hold.
-        assertThat(p.decide(new View(1, 1, now, now + budget, 3, 2, 20_000, compute, 0.62), now))
-                .isInstanceOf(Wait.class);
+        // The same host load at 2,000 requests/s completes the batch of 5 in 2 ms, within the longest hold: hold for it,
+        // however slight the pressure.
+        Decision completes = p.decide(new View(1, 1, now, now + budget, 3, 2, 2_000, compute, 0.62), now);
+        assertThat(((Wait) completes).untilNanos()).isCloseTo(now + 2_000_000, org.assertj.core.data.Offset.offset(1_000L));
+        // ... but not once the oldest has waited so long that the fifth request would come after the longest hold.
+        assertThat(p.decide(new View(1, 1, now - 1_500_000, now - 1_500_000 + budget, 3, 2, 2_000, compute, 0.62), now))
+                .isInstanceOf(Flush.class);
         assertThatThrownBy(() -> PolicySpec.parse(new JsonObject().put("pressure_batch_requests", 1), 8))
                 .hasMessageContaining("pressure_batch_requests");
     }
