@@ -292,7 +292,7 @@ def main():
             served = ms["highest_goodput_admitted_p99_within_budget"]
             out.write("Highest goodput served with the p99 of admitted requests within budget, at any offered rate"
                       " (req/s, % of the ceiling with the generator): " + ", ".join(
-                          f"{p} {served[p]:.0f} ({100 * served[p] / ceiling:.0f}%)" for p in policies) + ".\n")
+                          f"{p} {served[p]:.0f} ({c['goodput_pct_of_ceiling'][p]:.0f}%)" for p in policies) + ".\n")
 
         out.write(f"\nHighest offered rate within budget (and sustained: every lower rate within budget too): "
                   + ", ".join(f"{p} {best_rate[p]:.0f} ({sustained[p]:.0f})" for p in policies)

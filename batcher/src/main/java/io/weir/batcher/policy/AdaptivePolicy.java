@@ -139,10 +139,9 @@ final class AdaptivePolicy implements BatchPolicy {
             double requestsPerNano = lambda / rowsPerRequest;
             double longest = pressureWaitFraction * (deadline - oldest);
             double batchFormed = now + Math.max(0, pressureBatchRequests - pending.requests()) / requestsPerNano;
-            // A hold that completes a k-request batch within the longest hold is worth its whole length; one that
-            // cannot complete it is worth only the pressure's share.
-            double bound = batchFormed <= oldest + longest ? oldest + longest : oldest + pressure * longest;
-            double hold = Math.min(bound, batchFormed);
+            // A hold that completes a k-request batch within the longest hold lasts until then; one that cannot
+            // complete it lasts only the pressure's share of the longest (p <= 1, so that ends before the batch would).
+            double hold = batchFormed <= oldest + longest ? batchFormed : oldest + pressure * longest;
             if ((hold - now) * requestsPerNano >= 1) {
                 // Rows expected by the end of the hold, capped: the batch that starts then should still make its deadline.
                 double rowsThen = Math.min(maxRows, waiting + (hold - now) * lambda);

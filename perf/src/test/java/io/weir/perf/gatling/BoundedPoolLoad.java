@@ -151,12 +151,14 @@ public final class BoundedPoolLoad {
     });
     private final InFlightLimit limit = new InFlightLimit(CONNECTIONS);
     private final URI uri;
+    private final String hostHeader;
     private final ByteBuf[] bodies;
     private final SplittableRandom random = new SplittableRandom(7);
     private final AtomicInteger bodyCursor = new AtomicInteger();
 
     private BoundedPoolLoad(String base, String model) {
-        this.uri = URI.create(base + (model.equals("ranker") ? "/v1/rank:score" : "/v1/moderate"));
+        this.uri = URI.create(base + PolicySweepSimulation.path(model));
+        this.hostHeader = uri.getHost() + ":" + uri.getPort();
         String[] texts = PolicySweepSimulation.bodies(model, 1024, new java.util.Random(42));
         this.bodies = new ByteBuf[texts.length];
         for (int i = 0; i < texts.length; i++) {
@@ -277,7 +279,7 @@ public final class BoundedPoolLoad {
             ch.attr(ANSWER).set(exchange);
             ByteBuf body = bodies[Math.floorMod(bodyCursor.getAndIncrement(), bodies.length)].duplicate();
             FullHttpRequest request = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST, uri.getRawPath(), body);
-            request.headers().set(HttpHeaderNames.HOST, uri.getHost() + ":" + uri.getPort())
+            request.headers().set(HttpHeaderNames.HOST, hostHeader)
                     .set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
                     .set(HttpHeaderNames.CONTENT_LENGTH, body.readableBytes());
             // Only this request's timeout may end it: the connection may carry another request by then.

@@ -118,6 +118,11 @@ public class PolicySweepSimulation extends Simulation {
     /** Precomputed bodies, so the load generator (on the same two cores as the server) does little work per request. */
     private static final String[] BODIES = bodies(MODEL, 1024, new Random(42));
 
+    /** The route the sweep loads for {@code model}: the ranker's scoring endpoint, else moderation. */
+    static String path(String model) {
+        return model.equals("ranker") ? "/v1/rank:score" : "/v1/moderate";
+    }
+
     static String[] bodies(String model, int n, Random random) {
         String[] out = new String[n];
         for (int k = 0; k < n; k++) {
@@ -218,8 +223,7 @@ public class PolicySweepSimulation extends Simulation {
     }
 
     private ChainBuilder request(Step step) {
-        String path = MODEL.equals("ranker") ? "/v1/rank:score" : "/v1/moderate";
-        return exec(session -> begin(step, session)).exec(http(session -> session.getBoolean("measured") ? "measured" : "warmup").post(path)
+        return exec(session -> begin(step, session)).exec(http(session -> session.getBoolean("measured") ? "measured" : "warmup").post(path(MODEL))
                 .body(StringBody(session -> BODIES[(int) (bodyCursor.getAndIncrement() % BODIES.length)]))
                 .check(status().saveAs("status"), responseTimeInMillis().saveAs("rt"), status().is(200)))
                 .exec(session -> end(step, session));
