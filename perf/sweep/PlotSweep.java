@@ -105,13 +105,26 @@ public class PlotSweep {
     static final int RIGHT = 20;
     static final int TOP = 40;
     static final int BOTTOM = 60;
-    static final double X_MAX = 210;
+    /** The x axis runs to 210% of capacity, or further when the sweep offered more. */
+    static double xMax(double capacity, Map<String, List<Point>> byPolicy) {
+        double top = byPolicy.values().stream().flatMap(List::stream).mapToDouble(p -> 100 * p.offered() / capacity)
+                .max().orElse(200);
+        return Math.max(210, top + 10);
+    }
+
+    /** Ticks at the offered rates, as % of capacity. */
+    static double[] ticks(double capacity, Map<String, List<Point>> byPolicy) {
+        double[] offered = byPolicy.values().stream().flatMap(List::stream)
+                .mapToDouble(p -> Math.round(100 * p.offered() / capacity)).distinct().sorted().toArray();
+        return offered.length > 0 ? offered : new double[] {10, 25, 50, 75, 100, 125, 150, 200};
+    }
 
     static void latencyPanel(Graphics2D g, int x, int y, int w, int h, String model, double capacity, double budget,
                              Map<String, List<Point>> byPolicy) {
         double yMin = 0.1;
         double yMax = 20_000;
-        Frame f = new Frame(x + LEFT, y + TOP, w - LEFT - RIGHT, h - TOP - BOTTOM, 0, X_MAX, Math.log10(yMin), Math.log10(yMax));
+        Frame f = new Frame(x + LEFT, y + TOP, w - LEFT - RIGHT, h - TOP - BOTTOM, 0, xMax(capacity, byPolicy),
+                Math.log10(yMin), Math.log10(yMax));
         axes(g, f, model + ": p95 of OK responses (ms, log) vs offered load", "offered load, % of capacity ("
                 + (int) capacity + " req/s = 100%)");
         g.setFont(new Font("DejaVu Sans", Font.PLAIN, 12));
@@ -131,7 +144,7 @@ public class PlotSweep {
                 }
             }
         }
-        xTicks(g, f);
+        xTicks(g, f, ticks(capacity, byPolicy));
         g.setColor(new Color(0xd62728));
         Stroke old = g.getStroke();
         g.setStroke(new BasicStroke(1.5f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10, new float[] {8, 6}, 0));
@@ -146,11 +159,11 @@ public class PlotSweep {
 
     static void goodputPanel(Graphics2D g, int x, int y, int w, int h, String model, double capacity,
                              Map<String, List<Point>> byPolicy) {
-        double yMax = 2.1;   // in units of capacity
-        Frame f = new Frame(x + LEFT, y + TOP, w - LEFT - RIGHT, h - TOP - BOTTOM, 0, X_MAX, 0, yMax * 100);
+        double xMax = xMax(capacity, byPolicy);
+        Frame f = new Frame(x + LEFT, y + TOP, w - LEFT - RIGHT, h - TOP - BOTTOM, 0, xMax, 0, xMax);
         axes(g, f, model + ": goodput (200s per second, % of capacity) vs offered load", "offered load, % of capacity");
         g.setFont(new Font("DejaVu Sans", Font.PLAIN, 12));
-        for (int v = 0; v <= 200; v += 25) {
+        for (int v = 0; v <= xMax; v += 25) {
             int py = f.py(v);
             g.setColor(new Color(0xdddddd));
             g.drawLine(f.left, py, f.left + f.width, py);
@@ -158,11 +171,11 @@ public class PlotSweep {
             String label = v + "%";
             g.drawString(label, f.left - 8 - g.getFontMetrics().stringWidth(label), py + 4);
         }
-        xTicks(g, f);
+        xTicks(g, f, ticks(capacity, byPolicy));
         Stroke old = g.getStroke();
         g.setStroke(new BasicStroke(1.2f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10, new float[] {6, 6}, 0));
         g.setColor(new Color(0x888888));
-        g.drawLine(f.px(0), f.py(0), f.px(200), f.py(200));
+        g.drawLine(f.px(0), f.py(0), f.px(xMax), f.py(xMax));
         g.setColor(new Color(0xd62728));
         g.drawLine(f.left, f.py(90), f.left + f.width, f.py(90));
         g.drawString("90% of capacity", f.left + f.width - 120, f.py(90) + 16);
@@ -216,9 +229,10 @@ public class PlotSweep {
         g.setStroke(new BasicStroke(1f));
     }
 
-    static void xTicks(Graphics2D g, Frame f) {
+    static void xTicks(Graphics2D g, Frame f, double[] percents) {
         g.setFont(new Font("DejaVu Sans", Font.PLAIN, 12));
-        for (int v : new int[] {10, 25, 50, 75, 100, 125, 150, 200}) {
+        for (double tick : percents) {
+            int v = (int) tick;
             int px = f.px(v);
             g.setColor(new Color(0xe4e4e4));
             g.drawLine(px, f.top, px, f.top + f.height);
