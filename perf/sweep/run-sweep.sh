@@ -14,6 +14,7 @@
 #       [--prime-seconds 20 --prime-fraction 1]    # unrecorded JIT warm-up: a ramp up to that fraction of capacity
 #       [--closed-users "8 32"]                    # closed-loop capacity probe instead of open rates
 #       [--server-opts "-XX:StartFlightRecording=..."]  # extra JVM options for every gateway started
+#       [--heap-opts "-Xmx1g"]                     # the gateways' heap options (the default shown)
 #       [--generator bounded --connections 64]     # load from BoundedPoolLoad (at most N connections) instead of
 #                                                  # Gatling, whose shared pool opens a connection per waiting request
 # One gateway, one rate (an A/B of two jars, a profile): --models ranker --policies adaptive --rates-ranker 3000.
@@ -38,6 +39,7 @@ PRIME_SECONDS=20
 PRIME_FRACTION=1
 CLOSED_USERS=""
 SERVER_OPTS=""
+HEAP_OPTS="-Xmx1g"
 GENERATOR=gatling
 CONNECTIONS=64
 
@@ -58,6 +60,7 @@ while [[ $# -gt 0 ]]; do
     --prime-fraction) PRIME_FRACTION=$2; shift 2 ;;
     --closed-users) CLOSED_USERS=$2; shift 2 ;;
     --server-opts) SERVER_OPTS=$2; shift 2 ;;
+    --heap-opts) HEAP_OPTS=$2; shift 2 ;;
     --generator) GENERATOR=$2; shift 2 ;;
     --connections) CONNECTIONS=$2; shift 2 ;;
     -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
@@ -155,7 +158,7 @@ start_server() {
   port=$(free_port)
   ORT_DISABLE_TELEMETRY=1 WEIR_HTTP_HOST=127.0.0.1 WEIR_HTTP_PORT=$port WEIR_AUDIT_LOG="$WORK/audit.jsonl" \
     WEIR_EMBEDDING_INDEX_REFRESH_SECONDS=0 WEIR_BATCHING_POLICY="$(policy_json "$policy")" \
-    "$JAVA" --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow -Xms1g -Xmx1g \
+    "$JAVA" --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow $HEAP_OPTS \
     -Xlog:gc:file="${log%.log}.gc.log" -Djava.io.tmpdir="$WORK/tmp" $SERVER_OPTS -jar "$WORK/weir-gateway.jar" >"$log" 2>&1 &
   SERVER_PID=$!
   for _ in $(seq 1 240); do
