@@ -113,10 +113,10 @@ public class PlotSweep {
     }
 
     /** Ticks at the offered rates, as % of capacity. */
-    static double[] ticks(double capacity, Map<String, List<Point>> byPolicy) {
-        double[] offered = byPolicy.values().stream().flatMap(List::stream)
-                .mapToDouble(p -> Math.round(100 * p.offered() / capacity)).distinct().sorted().toArray();
-        return offered.length > 0 ? offered : new double[] {10, 25, 50, 75, 100, 125, 150, 200};
+    static int[] ticks(double capacity, Map<String, List<Point>> byPolicy) {
+        int[] offered = byPolicy.values().stream().flatMap(List::stream)
+                .mapToInt(p -> (int) Math.round(100 * p.offered() / capacity)).distinct().sorted().toArray();
+        return offered.length > 0 ? offered : new int[] {10, 25, 50, 75, 100, 125, 150, 200};
     }
 
     static void latencyPanel(Graphics2D g, int x, int y, int w, int h, String model, double capacity, double budget,
@@ -229,10 +229,9 @@ public class PlotSweep {
         g.setStroke(new BasicStroke(1f));
     }
 
-    static void xTicks(Graphics2D g, Frame f, double[] percents) {
+    static void xTicks(Graphics2D g, Frame f, int[] percents) {
         g.setFont(new Font("DejaVu Sans", Font.PLAIN, 12));
-        for (double tick : percents) {
-            int v = (int) tick;
+        for (int v : percents) {
             int px = f.px(v);
             g.setColor(new Color(0xe4e4e4));
             g.drawLine(px, f.top, px, f.top + f.height);

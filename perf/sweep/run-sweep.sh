@@ -63,7 +63,7 @@ while [[ $# -gt 0 ]]; do
     --heap-opts) HEAP_OPTS=$2; shift 2 ;;
     --generator) GENERATOR=$2; shift 2 ;;
     --connections) CONNECTIONS=$2; shift 2 ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0"; exit 0 ;;   # the header comment, however long
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
