@@ -15,6 +15,9 @@
 #       [--closed-users "8 32"]                    # closed-loop capacity probe instead of open rates
 #       [--server-opts "-XX:StartFlightRecording=..."]  # extra JVM options for every gateway started
 #       [--heap-opts "-Xmx1g"]                     # the gateways' heap options (the default shown)
+#       [--pool-connections 6000]                  # open that many connections before the prime (Gatling's pool
+#                                                  # cannot be bounded); measured: no storms, more shedding
+#                                                  # (docs/PERF.md, "A warm connection pool for Gatling")
 #       [--generator bounded --connections 64]     # load from BoundedPoolLoad (at most N connections) instead of
 #                                                  # Gatling, whose shared pool opens a connection per waiting request
 # One gateway, one rate (an A/B of two jars, a profile): --models ranker --policies adaptive --rates-ranker 3000.
@@ -42,6 +45,7 @@ SERVER_OPTS=""
 HEAP_OPTS="-Xmx1g"
 GENERATOR=gatling
 CONNECTIONS=64
+POOL_CONNECTIONS=0
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -63,6 +67,7 @@ while [[ $# -gt 0 ]]; do
     --heap-opts) HEAP_OPTS=$2; shift 2 ;;
     --generator) GENERATOR=$2; shift 2 ;;
     --connections) CONNECTIONS=$2; shift 2 ;;
+    --pool-connections) POOL_CONNECTIONS=$2; shift 2 ;;
     -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0"; exit 0 ;;   # the header comment, however long
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
@@ -177,11 +182,14 @@ run_load() {   # policy model log -D... : one load run against the server on $PO
   local policy=$1 model=$2 log=$3 main=(io.gatling.app.Gatling -s io.weir.perf.gatling.PolicySweepSimulation -rf "$WORK/gatling" -nr)
   shift 3
   [[ $GENERATOR == bounded ]] && main=(-Dweir.load.connections="$CONNECTIONS" io.weir.perf.gatling.BoundedPoolLoad)
+  # Idle connections close after 3 s, so a storm's connections do not outlive it; a warm pool must outlive the run.
+  local idle_ms=3000
+  (( POOL_CONNECTIONS > 0 )) && idle_ms=600000
   timeout "$LIMIT" "$JAVA" -Xmx1g -XX:MaxInlineLevel=20 -XX:MaxTrivialSize=12 \
     --add-opens=java.base/java.lang=ALL-UNNAMED --add-opens=java.base/jdk.internal.misc=ALL-UNNAMED \
     --sun-misc-unsafe-memory-access=allow --enable-native-access=ALL-UNNAMED \
     -Dlogback.configurationFile="$ROOT/perf/sweep/logback.xml" -Djava.io.tmpdir="$WORK/tmp" \
-    -Dgatling.http.requestTimeout=10000 -Dgatling.http.pooledConnectionIdleTimeout=3000 \
+    -Dgatling.http.requestTimeout=10000 -Dgatling.http.pooledConnectionIdleTimeout="$idle_ms" -Dweir.sweep.poolConnections="$POOL_CONNECTIONS" \
     -Dweir.baseUrl="http://127.0.0.1:$PORT" -Dweir.sweep.model="$model" -Dweir.sweep.policy="$policy" \
     -Dweir.sweep.warmupSeconds="$WARMUP" -Dweir.sweep.measureSeconds="$MEASURE" -Dweir.sweep.out="$OUT" -Dweir.sweep.serverPid="$SERVER_PID" "$@" \
     -cp "$CP" "${main[@]}" >"$log" 2>&1 &

@@ -30,6 +30,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 import static io.gatling.javaapi.core.CoreDsl.StringBody;
+import static io.gatling.javaapi.core.CoreDsl.atOnceUsers;
 import static io.gatling.javaapi.core.CoreDsl.constantConcurrentUsers;
 import static io.gatling.javaapi.core.CoreDsl.constantUsersPerSec;
 import static io.gatling.javaapi.core.CoreDsl.rampUsersPerSec;
@@ -53,7 +54,8 @@ import static io.gatling.javaapi.http.HttpDsl.status;
  * 50/95/99th percentiles and max over OK responses and over all responses. It also reads the gateway's
  * {@code weir_batcher_*} metrics when each rate starts and when its arrivals stop (warm-up included), so the row
  * carries the mean batch size and mean compute per batch that the rate produced, and reads /proc for the CPU time the server
- * ({@code weir.sweep.serverPid}) and this load generator spent per request and for how busy the whole machine was.
+ * ({@code weir.sweep.serverPid}) and this load generator spent per request and for how busy the whole machine was. The
+ * last column, {@code canary_ms}, is {@link MachineCanary}'s median over the window: how fast the machine itself was.
  *
  * <p>Two extra modes: {@code weir.sweep.primeRate}/{@code primeSeconds} send an unrecorded first phase (the server's
  * JIT warms before the first measured rate, so the lowest rate is not penalised for going first), and
@@ -84,6 +86,17 @@ public class PolicySweepSimulation extends Simulation {
      */
     static final double PRIME_RATE = Double.parseDouble(System.getProperty("weir.sweep.primeRate", "0"));
     static final int PRIME_S = Integer.getInteger("weir.sweep.primeSeconds", 0);
+    /**
+     * Connections to open before the prime (0: none): that many requests sent at once, so that Gatling's shared pool,
+     * which cannot be bounded and grows only when a request finds no idle connection, starts with this many. A
+     * stall of T seconds at rate R needs R·T connections; with fewer, every request beyond them opens a connection
+     * at once, and thousands of connects on the same two cores turn the stall into a collapse (docs/PERF.md, "The
+     * load generator's connection pool"). The run script keeps idle connections long enough for the pool to last
+     * the run. Measured at moderation's 12500 req/s: 6000 warm connections prevented the storms, but the gateway
+     * spent more CPU per request and shed 6-52% in every round (docs/PERF.md, "A warm connection pool for Gatling"),
+     * so the sweep does not use it.
+     */
+    static final int POOL_CONNECTIONS = Integer.getInteger("weir.sweep.poolConnections", 0);
     /** The gateway's process id, for its CPU time per request (0: not reported). */
     private static final long SERVER_PID = Long.getLong("weir.sweep.serverPid", 0L);
 
@@ -91,7 +104,9 @@ public class PolicySweepSimulation extends Simulation {
             + "ok_p50_ms,ok_p95_ms,ok_p99_ms,ok_max_ms,all_p95_ms,all_p99_ms,"
             + "fine_ok_p50_ms,fine_ok_p95_ms,fine_ok_p99_ms,fine_all_p95_ms,"
             + "batches,mean_batch_rows,mean_batch_requests,mean_compute_ms,mean_queue_wait_ms,"
-            + "server_cpu_ms_per_req,generator_cpu_ms_per_req,machine_busy_cores,other_processes_cores";
+            + "server_cpu_ms_per_req,generator_cpu_ms_per_req,machine_busy_cores,other_processes_cores,canary_ms";
+    /** How fast the machine was in each measured window; runs from the first rate to the end of the load. */
+    static final MachineCanary CANARY = MachineCanary.start();
 
     static {
         if (!URI.create(BASE).getHost().matches("127\\.\\d+\\.\\d+\\.\\d+|localhost|\\[::1\\]")) {
@@ -105,6 +120,9 @@ public class PolicySweepSimulation extends Simulation {
         }
         if (CLOSED_USERS < 0 || CLOSED_USERS > 1024 || PRIME_S < 0 || PRIME_S > 120 || PRIME_RATE < 0 || PRIME_RATE > 100_000) {
             throw new IllegalArgumentException("closedUsers must be in [0, 1024], primeSeconds in [0, 120], primeRate in [0, 100000]");
+        }
+        if (POOL_CONNECTIONS < 0 || POOL_CONNECTIONS > 16_384) {
+            throw new IllegalArgumentException("poolConnections must be in [0, 16384]");
         }
         if (WARMUP_S < 0 || MEASURE_S < 1 || WARMUP_S + MEASURE_S > 120) {
             throw new IllegalArgumentException("warm-up + measurement must be at most 120 s per rate");
@@ -198,6 +216,10 @@ public class PolicySweepSimulation extends Simulation {
 
     {
         List<PopulationBuilder> populations = new ArrayList<>();
+        if (POOL_CONNECTIONS > 0) {
+            populations.add(scenario(MODEL + "-pool").exec(request(new Step(0, false)))
+                    .injectOpen(atOnceUsers(POOL_CONNECTIONS)));
+        }
         if (PRIME_S > 0 && PRIME_RATE > 0) {
             populations.add(scenario(MODEL + "-prime").exec(request(new Step(PRIME_RATE, false)))
                     .injectOpen(rampUsersPerSec(PRIME_RATE / 10).to(PRIME_RATE).during(Duration.ofSeconds(PRIME_S))));
@@ -401,7 +423,8 @@ public class PolicySweepSimulation extends Simulation {
                 fmt(ratio(delta(a, b, "weir_batcher_batch_requests_sum"), batches)),
                 fmt4(1000 * ratio(delta(a, b, "weir_batcher_compute_seconds_sum"), delta(a, b, "weir_batcher_compute_seconds_count"))),
                 fmt4(1000 * ratio(delta(a, b, "weir_batcher_queue_wait_seconds_sum"), delta(a, b, "weir_batcher_queue_wait_seconds_count"))),
-                fmt3(serverMs), fmt3(generatorMs), fmt(machineCores), fmt(othersCores));
+                fmt3(serverMs), fmt3(generatorMs), fmt(machineCores), fmt(othersCores),
+                fmt(CANARY.medianMillis(pa.nanos(), pb.nanos())));
     }
 
     /** Nearest-rank percentile of a sorted array; -1 when empty. */
