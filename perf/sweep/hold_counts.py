@@ -3,7 +3,7 @@
 definition of *within budget* (at least 99% of the requests sent answered 200, and their p95 at most the
 budget).
 
-    python3 perf/sweep/hold_counts.py docs/results/ceiling-probe-v8-round*.csv ranker=120 moderation=80
+    python3 perf/sweep/hold_counts.py docs/results/ceiling-probe-after-v7-round*.csv ranker=120 moderation=80
 
 Prints, per model, rate and policy: runs held / runs, and each run's p95 ms with the share of requests sent that
 were not answered 200 (collapsed runs send fewer, so the share is over requests sent, not offered), and the window's
