@@ -53,6 +53,16 @@ def within(r, budget):
     return r["sent"] > 0 and r["ok"] >= 0.99 * r["sent"] and r["fine_ok_p95_ms"] <= budget
 
 
+def slow_windows(run_rows, factor=1.1):
+    """(run number, row) of the windows whose machine canary (canary_ms, CSVs after v7) read at least `factor` times
+    the median of all of them: measured while the VM itself ran slower (docs/PERF.md, "Slow spells of the machine")."""
+    readings = [r["canary_ms"] for rows in run_rows for r in rows if not math.isnan(r.get("canary_ms", math.nan))]
+    if not readings:
+        return []
+    limit = factor * median(readings)
+    return [(k, r) for k, rows in enumerate(run_rows, 1) for r in rows if r.get("canary_ms", math.nan) >= limit]
+
+
 def median(xs):
     xs = sorted(xs)
     return xs[len(xs) // 2] if xs else math.nan
@@ -318,6 +328,13 @@ def main():
                       f" {others[len(others) // 2]:.2f} cores, max {others[-1]:.2f} cores.\n")
             ms["other_processes_cores_median"] = others[len(others) // 2]
             ms["other_processes_cores_max"] = others[-1]
+        slow = slow_windows(run_rows)
+        if slow:
+            out.write("Windows measured on a slower machine (canary at least 10% above the median window's): "
+                      + ", ".join(f"run {k} {r['policy']} {r['offered_rps']:.0f}/s ({r['canary_ms']:.1f} ms)" for k, r in slow)
+                      + ".\n")
+            ms["slow_windows"] = [{"run": k, "policy": r["policy"], "offered_rps": r["offered_rps"],
+                                   "canary_ms": r["canary_ms"]} for k, r in slow]
         if len(runs) > 1:
             ms["runs"] = []
             for k, rows in enumerate(run_rows, 1):
