@@ -18,6 +18,8 @@ from analyze import load, within
 def cell(r):
     canary = r.get("canary_ms", math.nan)
     extra = "" if math.isnan(canary) else f", canary {canary:.1f}"
+    if not r["sent"] > 0:
+        return f"nothing sent{extra}"
     return f"{r['fine_ok_p95_ms']:.1f} ({100 * (r['sent'] - r['ok']) / r['sent']:.1f}%{extra})"
 
 

@@ -105,8 +105,6 @@ public class PolicySweepSimulation extends Simulation {
             + "fine_ok_p50_ms,fine_ok_p95_ms,fine_ok_p99_ms,fine_all_p95_ms,"
             + "batches,mean_batch_rows,mean_batch_requests,mean_compute_ms,mean_queue_wait_ms,"
             + "server_cpu_ms_per_req,generator_cpu_ms_per_req,machine_busy_cores,other_processes_cores,canary_ms";
-    /** How fast the machine was in each measured window; runs from the first rate to the end of the load. */
-    static final MachineCanary CANARY = MachineCanary.start();
 
     static {
         if (!URI.create(BASE).getHost().matches("127\\.\\d+\\.\\d+\\.\\d+|localhost|\\[::1\\]")) {
@@ -128,6 +126,12 @@ public class PolicySweepSimulation extends Simulation {
             throw new IllegalArgumentException("warm-up + measurement must be at most 120 s per rate");
         }
     }
+
+    /**
+     * How fast the machine was in each measured window. Declared after the checks above, so that a rejected
+     * configuration starts no thread; it then runs from the first rate to the end of the load.
+     */
+    static final MachineCanary CANARY = MachineCanary.start();
 
     private static final String[] CATEGORIES = {"books", "electronics", "garden", "toys", "fashion", "sports", "music", "food"};
     private static final String[] WORDS = {"great", "product", "thanks", "awful", "idiot", "love", "hate", "stupid",
