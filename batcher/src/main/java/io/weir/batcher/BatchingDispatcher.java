@@ -3,12 +3,14 @@ package io.weir.batcher;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.vertx.core.json.JsonObject;
 import io.weir.batcher.internal.Backends;
 import io.weir.batcher.internal.Completion;
 import io.weir.batcher.internal.Lane;
 import io.weir.batcher.internal.LaneMetrics;
 import io.weir.batcher.internal.Pending;
 import io.weir.batcher.internal.SplitJoin;
+import io.weir.batcher.policy.PolicySpec;
 import io.weir.runtime.ErrorCode;
 import io.weir.runtime.ModelConfig;
 import io.weir.runtime.ModelHandle;
@@ -23,6 +25,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
@@ -44,7 +47,9 @@ import java.util.function.DoubleSupplier;
  * pool ({@code cpuThreads} threads shared by all versions) and one executor per non-CPU backend compute them and
  * complete the futures (callers hop back to their context with {@link VertxCompletion}). {@code lanes} holds one lane
  * per version, created when the version loads (or on first use, for versions loaded before the dispatcher existed)
- * and torn down when the registry unloads the version; a reload keeps the lane and swaps its config. Every admitted request is answered exactly once: by its batch, by expiry, or with UNAVAILABLE
+ * and torn down when the registry unloads the version; a reload keeps the lane and swaps its config. A run-time
+ * policy override ({@link #overridePolicy}) and the creation of a lane hold the dispatcher's monitor, so a version that
+ * loads while an override is applied gets it either way. Every admitted request is answered exactly once: by its batch, by expiry, or with UNAVAILABLE
  * when its version is unloaded before it ran. Deadlines: a request's deadline is the earlier of its own
  * {@code deadlineNanos} and enqueue + the model's latency budget.
  */
@@ -57,6 +62,8 @@ public final class BatchingDispatcher implements InferenceDispatcher {
     private final Map<String, ExecutorService> devicePools = new ConcurrentHashMap<>();
     private final Backends backends;
     private final Map<ModelKey, Lane> lanes = new ConcurrentHashMap<>();
+    /** Operators' run-time policies per model name ({@link #overridePolicy}); guarded by {@code this} with lane creation. */
+    private final Map<String, JsonObject> modelOverrides = new ConcurrentHashMap<>();
     private final LongAdder duplicates = new LongAdder();
     private volatile boolean closed;
 
@@ -184,19 +191,25 @@ public final class BatchingDispatcher implements InferenceDispatcher {
         if (lane != null) {
             return lane;
         }
-        return lanes.computeIfAbsent(handle.key(), k -> {
-            LaneMetrics metrics = new LaneMetrics(k, meters, ticker, options.snapshotInterval().toNanos());
-            Lane created;
-            try {
-                created = new Lane(handle, registry, ticker, backends, metrics, options.policyOverride(),
-                        options.ringSize(), options.waitMode(), duplicates);
-            } catch (IllegalArgumentException e) {
-                metrics.close();
-                throw new WeirException(ErrorCode.INTERNAL, "invalid batching config of " + k + ": " + e.getMessage());
-            }
-            created.start();
-            return created;
-        });
+        synchronized (this) {
+            return lanes.computeIfAbsent(handle.key(), k -> newLane(handle));
+        }
+    }
+
+    private Lane newLane(ModelHandle handle) {
+        ModelKey k = handle.key();
+        LaneMetrics metrics = new LaneMetrics(k, meters, ticker, options.snapshotInterval().toNanos());
+        Lane created;
+        try {
+            created = new Lane(handle, registry, ticker, backends, metrics,
+                    modelOverrides.getOrDefault(k.model(), options.policyOverride()),
+                    options.ringSize(), options.waitMode(), duplicates);
+        } catch (IllegalArgumentException e) {
+            metrics.close();
+            throw new WeirException(ErrorCode.INTERNAL, "invalid batching config of " + k + ": " + e.getMessage());
+        }
+        created.start();
+        return created;
     }
 
     private void onRegistryChange(ModelKey key) {
@@ -217,6 +230,51 @@ public final class BatchingDispatcher implements InferenceDispatcher {
             lane.close();
         }
         backends.forget(key);
+    }
+
+    /**
+     * Replaces the batching policy of every version of {@code model} at run time, loaded or loaded later, until the
+     * next call (null: back to {@link BatchingOptions#policyOverride()} or, without one, each version's own config).
+     * Each version gets a fresh policy at its next batching decision; requests already waiting are batched under it.
+     * The override is checked against every loaded version first, so a bad one changes nothing.
+     *
+     * @return each loaded version's policy settings now, by version
+     * @throws WeirException INVALID_ARGUMENT naming the bad key
+     */
+    public synchronized Map<String, String> overridePolicy(String model, JsonObject override) {
+        JsonObject effective = override != null ? override.copy() : options.policyOverride();
+        List<Lane> affected = lanes.entrySet().stream().filter(e -> e.getKey().model().equals(model))
+                .map(Map.Entry::getValue).toList();
+        for (Lane lane : affected) {
+            try {
+                PolicySpec.of(lane.config(), effective);
+            } catch (IllegalArgumentException | ClassCastException e) {
+                throw WeirException.invalid(e.getMessage());
+            }
+        }
+        if (override != null) {
+            modelOverrides.put(model, effective);
+        } else {
+            modelOverrides.remove(model);
+        }
+        affected.forEach(lane -> lane.override(effective));
+        return policies(model);
+    }
+
+    /** Each loaded version's policy settings ({@link PolicySpec#toString()}), by version. */
+    public Map<String, String> policies(String model) {
+        Map<String, String> out = new TreeMap<>();
+        lanes.forEach((k, lane) -> {
+            if (k.model().equals(model)) {
+                out.put(k.version(), lane.policySpec());
+            }
+        });
+        return out;
+    }
+
+    /** The run-time override of {@code model}'s policy ({@link #overridePolicy}), if one is set. */
+    public Optional<JsonObject> policyOverride(String model) {
+        return Optional.ofNullable(modelOverrides.get(model)).map(JsonObject::copy);
     }
 
     /** The policy a version batches with right now ({@code none}, {@code fixed}, {@code adaptive}), if it has a lane. */

@@ -253,4 +253,45 @@ class BatchingDispatcherTest {
                 });
         assertThat(dispatcher.doubleAnswers()).isZero();
     }
+
+    @Test
+    void aRunTimeOverrideSwitchesTheLoadedVersionAndABadOneChangesNothing() throws Exception {
+        start(TestModels.config("affine", 8, 1000, new JsonObject().put("policy", "adaptive")), Ticker.system(), null, 2,
+                BatchingOptions.defaults());
+        submit(1, 2).get(10, TimeUnit.SECONDS);
+        assertThat(dispatcher.policyOf(KEY)).contains("adaptive");
+
+        var now = dispatcher.overridePolicy("affine", new JsonObject().put("policy", "fixed").put("max_queue_delay_us", 250));
+        assertThat(now).containsExactly(java.util.Map.entry("1.0.0", "fixed(max_rows=8, delay_us=250, preferred=[])"));
+        assertThat(dispatcher.policyOf(KEY)).contains("fixed");
+        assertThat(dispatcher.policyOverride("affine")).hasValueSatisfying(o -> assertThat(o.getString("policy")).isEqualTo("fixed"));
+        assertThat(submit(2, 3).get(10, TimeUnit.SECONDS).outputs().get("y").floats()).containsExactly(TestModels.expected(2, 3));
+
+        assertThat(org.assertj.core.api.Assertions.catchThrowableOfType(WeirException.class,
+                () -> dispatcher.overridePolicy("affine", new JsonObject().put("policy", "fixed").put("max_queue_delay_us", -1))))
+                .satisfies(e -> {
+                    assertThat(e.code()).isEqualTo(ErrorCode.INVALID_ARGUMENT);
+                    assertThat(e.getMessage()).contains("max_queue_delay_us");
+                });
+        assertThat(dispatcher.policies("affine")).containsEntry("1.0.0", "fixed(max_rows=8, delay_us=250, preferred=[])");
+
+        // A reload keeps the operator's choice; clearing it goes back to the config's own policy.
+        registry.load(KEY);
+        assertThat(dispatcher.policyOf(KEY)).contains("fixed");
+        dispatcher.overridePolicy("affine", null);
+        assertThat(dispatcher.policyOf(KEY)).contains("adaptive");
+        assertThat(dispatcher.policyOverride("affine")).isEmpty();
+        assertThat(submit(3, 1).get(10, TimeUnit.SECONDS).outputs().get("y").floats()).containsExactly(TestModels.expected(3, 1));
+    }
+
+    @Test
+    void aVersionLoadedAfterAnOverrideBatchesWithIt() throws Exception {
+        start(TestModels.config("affine", 8, 1000, new JsonObject().put("policy", "adaptive")), Ticker.system(), null, 2,
+                BatchingOptions.defaults());
+        registry.unload(KEY);
+        assertThat(dispatcher.overridePolicy("affine", new JsonObject().put("policy", "none"))).isEmpty();
+        registry.load(KEY);
+        assertThat(dispatcher.policyOf(KEY)).contains("none");
+        assertThat(submit(4, 2).get(10, TimeUnit.SECONDS).outputs().get("y").floats()).containsExactly(TestModels.expected(4, 2));
+    }
 }

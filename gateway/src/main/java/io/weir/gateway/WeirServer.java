@@ -17,6 +17,7 @@ import io.weir.batcher.BatchingOptions;
 import io.weir.batcher.HostCpuLoad;
 import io.weir.batcher.InferenceDispatcher;
 import io.weir.gateway.http.RolloutAdminApi;
+import io.weir.gateway.http.BatchingAdminApi;
 import io.weir.router.ModelCatalog;
 import io.weir.router.Rollouts;
 import io.weir.gateway.config.WeirConfig;
@@ -123,7 +124,7 @@ public final class WeirServer implements AutoCloseable {
             if (config.batchingOverride() != null) {
                 batching = batching.withPolicyOverride(config.batchingOverride());
             }
-            InferenceDispatcher dispatcher = new BatchingDispatcher(registry, Ticker.system(), config.cpuThreads(), prometheus, batching);
+            BatchingDispatcher dispatcher = new BatchingDispatcher(registry, Ticker.system(), config.cpuThreads(), prometheus, batching);
             ModelService models = new ModelService(registry, dispatcher);
             io.micrometer.core.instrument.Gauge.builder("weir.models.ready", models, m -> m.ready() ? 1 : 0)
                     .description("1 once every model version is loaded and warmed and start-up succeeded").register(prometheus);
@@ -151,7 +152,9 @@ public final class WeirServer implements AutoCloseable {
             SimilarAdmin.bindMetrics(prometheus, similar);
             var grpc = GrpcEndpoints.create(models, routing, similar, models::ready, prometheus, config.maxInferBodyBytes());
             RolloutAdminApi rolloutAdmin = new RolloutAdminApi(rollouts);
+            BatchingAdminApi batchingAdmin = new BatchingAdminApi(dispatcher, registry);
             Consumer<io.vertx.ext.web.Router> adminRoutes = r -> {
+                batchingAdmin.accept(r);
                 rolloutAdmin.accept(r);
                 SimilarAdmin.routes(store).accept(r);
                 if (faults != null) {

@@ -22,7 +22,7 @@ import java.util.Map;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Load, unload and reload at run time through the admin API, and a broken artifact that fails to load with a clear
+ * Load, unload and reload at run time through the admin API, the batching policy changed at run time, and a broken artifact that fails to load with a clear
  * message while the rest of the repository serves.
  */
 @ExtendWith(VertxExtension.class)
@@ -137,5 +137,50 @@ class ModelLifecycleTest {
             assertThat(r.bodyAsJsonObject().getJsonObject("error").getString("message")).contains("checksum mismatch");
             tc.completeNow();
         })));
+    }
+
+    @Test
+    void theBatchingPolicyChangesAtRunTimeAndABadOneChangesNothing(Vertx vertx, VertxTestContext tc) {
+        WebClient client = client(vertx);
+        String path = "/admin/models/ranker/batching";
+        JsonObject fixed = new JsonObject().put("policy", "fixed").put("max_queue_delay_us", 1500);
+        client.put(path).sendJsonObject(fixed)
+                .compose(r -> {
+                    tc.verify(() -> {
+                        assertThat(r.statusCode()).as(r.bodyAsString()).isEqualTo(200);
+                        JsonObject body = r.bodyAsJsonObject();
+                        assertThat(body.getJsonObject("override")).isEqualTo(fixed);
+                        assertThat(body.getJsonObject("versions").getMap()).isNotEmpty()
+                                .allSatisfy((version, policy) -> assertThat(policy).isEqualTo("fixed(max_rows=256, delay_us=1500, preferred=[])"));
+                    });
+                    return client.post("/v1/rank:score").sendJsonObject(HttpApiTest.rankRequest(20));
+                })
+                .compose(r -> {
+                    tc.verify(() -> assertThat(r.statusCode()).as(r.bodyAsString()).isEqualTo(200));
+                    return client.put(path).sendJsonObject(new JsonObject().put("policy", "fixed").put("max_queue_delay_us", -5));
+                })
+                .compose(r -> {
+                    tc.verify(() -> {
+                        assertThat(r.statusCode()).isEqualTo(400);
+                        assertThat(r.bodyAsJsonObject().getJsonObject("error").getString("code")).isEqualTo("INVALID_ARGUMENT");
+                        assertThat(r.bodyAsJsonObject().getJsonObject("error").getString("message")).contains("max_queue_delay_us");
+                    });
+                    return client.get(path).send();
+                })
+                .compose(r -> {
+                    tc.verify(() -> assertThat(r.bodyAsJsonObject().getJsonObject("override")).as("unchanged").isEqualTo(fixed));
+                    return client.put("/admin/models/nosuchmodel/batching").sendJsonObject(fixed);
+                })
+                .compose(r -> {
+                    tc.verify(() -> assertThat(r.statusCode()).isEqualTo(404));
+                    return client.delete(path).send();
+                })
+                .onComplete(tc.succeeding(r -> tc.verify(() -> {
+                    assertThat(r.statusCode()).isEqualTo(200);
+                    assertThat(r.bodyAsJsonObject().getValue("override")).isNull();
+                    assertThat(r.bodyAsJsonObject().getJsonObject("versions").getMap())
+                            .allSatisfy((version, policy) -> assertThat((String) policy).startsWith("adaptive("));
+                    tc.completeNow();
+                })));
     }
 }

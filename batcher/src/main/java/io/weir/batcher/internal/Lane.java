@@ -40,7 +40,8 @@ import java.util.concurrent.atomic.LongAdder;
  * producer gets in), waits for those inside to leave, then shuts the ring down: the batching thread drains what was
  * published and answers everything still waiting UNAVAILABLE in {@code onShutdown}. Nothing admitted is lost.
  * Reload: {@link #reconfigure} swaps {@code settings}; the batching thread picks the new policy up at its next
- * decision.
+ * decision. An operator's run-time override ({@link #override}) is kept with the lane, so a later reload of the
+ * same version keeps it; the two writers of {@code settings} hold the lane's monitor, readers only the volatile.
  */
 public final class Lane implements AutoCloseable {
     private static final int CLOSED = 1 << 30;
@@ -65,7 +66,7 @@ public final class Lane implements AutoCloseable {
     final FlushWaitStrategy waits;
     final BatchRunner runner;
     final BatchFormer former;
-    private final JsonObject policyOverride;
+    private volatile JsonObject policyOverride;
     private final AtomicInteger gate = new AtomicInteger();
     private volatile Settings settings;
     private Disruptor<RequestSlot> disruptor;
@@ -121,8 +122,27 @@ public final class Lane implements AutoCloseable {
     }
 
     /** A reload of the same version: new config and a fresh policy, taken up at the next batching decision. */
-    public void reconfigure(ModelConfig config) {
+    public synchronized void reconfigure(ModelConfig config) {
         settings = settingsFor(config);
+    }
+
+    /**
+     * Batches with {@code override} instead of the config's own {@code batching} (null: the config's again) from the
+     * next decision on, with a fresh policy. The compute fit belongs to the backend, not the policy, so it carries
+     * over.
+     *
+     * @throws IllegalArgumentException when {@code override} is not a valid policy for this version; nothing changes
+     */
+    public synchronized void override(JsonObject override) {
+        ModelConfig config = settings.config();
+        PolicySpec spec = PolicySpec.of(config, override);
+        policyOverride = override;
+        settings = new Settings(config, spec, spec.create());
+    }
+
+    /** The policy's settings, as {@link PolicySpec#toString()} prints them. */
+    public String policySpec() {
+        return settings.spec().toString();
     }
 
     /**

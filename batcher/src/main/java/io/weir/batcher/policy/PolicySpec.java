@@ -124,8 +124,14 @@ public record PolicySpec(Kind kind, int maxBatchRows, long maxQueueDelayNanos, i
 
     @Override
     public String toString() {
-        return kind.name().toLowerCase(java.util.Locale.ROOT) + "(max_rows=" + maxBatchRows + ", delay_us="
-                + (maxQueueDelayNanos == Long.MAX_VALUE ? "budget" : maxQueueDelayNanos / 1_000)
-                + ", preferred=" + Arrays.toString(preferredBatchRows) + ")";
+        String head = kind.name().toLowerCase(java.util.Locale.ROOT) + "(max_rows=" + maxBatchRows;
+        return switch (kind) {
+            case NONE -> head + ")";
+            case FIXED -> head + ", delay_us=" + maxQueueDelayNanos / 1_000 + ", preferred=" + Arrays.toString(preferredBatchRows) + ")";
+            case ADAPTIVE -> head + ", delay_us=" + (maxQueueDelayNanos == Long.MAX_VALUE ? "budget" : maxQueueDelayNanos / 1_000)
+                    + ", headroom=" + headroom + ", min_samples=" + minSamples + ", safety_margin=" + safetyMargin
+                    + ", pressure_threshold=" + pressureThreshold + ", pressure_wait_fraction=" + pressureWaitFraction
+                    + ", pressure_batch_requests=" + pressureBatchRequests + ")";
+        };
     }
 }

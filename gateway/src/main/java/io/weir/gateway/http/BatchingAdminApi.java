@@ -1,0 +1,79 @@
+package io.weir.gateway.http;
+
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
+import io.weir.batcher.BatchingDispatcher;
+import io.weir.runtime.ModelRegistry;
+import io.weir.runtime.WeirException;
+import io.weir.runtime.repository.Versions;
+
+import java.util.function.Consumer;
+import java.util.function.Supplier;
+import java.util.logging.Logger;
+
+/**
+ * A model's batching policy at run time, without a restart or a reload: {@code GET /admin/models/:model/batching},
+ * {@code PUT} with a policy in the model config's {@code batching} format (for example
+ * {@code {"policy":"fixed","max_queue_delay_us":2000}}; it applies to every version of the model, loaded or loaded
+ * later) and {@code DELETE} (back to the config's own, or to {@code WEIR_BATCHING_POLICY} when that is set). Each
+ * answer lists the policy each loaded version batches with now. A bad policy is refused with INVALID_ARGUMENT and
+ * changes nothing. Capacity planners use it to compare policies on one warm server (perf/sweep/run-sweep.sh
+ * {@code --interleave}); operators to change a policy without dropping the JIT-warm process.
+ */
+public final class BatchingAdminApi implements Consumer<Router> {
+    private static final Logger LOG = Logger.getLogger(BatchingAdminApi.class.getName());
+
+    private final BatchingDispatcher batcher;
+    private final ModelRegistry registry;
+
+    public BatchingAdminApi(BatchingDispatcher batcher, ModelRegistry registry) {
+        this.batcher = batcher;
+        this.registry = registry;
+    }
+
+    @Override
+    public void accept(Router router) {
+        String path = "/admin/models/:model/batching";
+        router.get(path).handler(ctx -> answer(ctx, () -> model(ctx)));
+        router.put(path).handler(BodyHandler.create(false).setBodyLimit(4096)).handler(ctx -> answer(ctx, () -> {
+            String model = model(ctx);
+            JsonObject policy = Bodies.object(ctx);
+            batcher.overridePolicy(model, policy);
+            LOG.info("batching policy of " + model + " set at run time: " + policy.encode());
+            return model;
+        }));
+        router.delete(path).handler(ctx -> answer(ctx, () -> {
+            String model = model(ctx);
+            batcher.overridePolicy(model, null);
+            LOG.info("batching policy of " + model + " back to its config");
+            return model;
+        }));
+    }
+
+    /** The model named in the path, which the repository must have. */
+    private String model(RoutingContext ctx) {
+        String model = ctx.pathParam("model");
+        if (!Versions.isSafeName(model)) {
+            throw WeirException.invalid("model must be a plain name");
+        }
+        if (registry.repository().versions(model).isEmpty()) {
+            throw WeirException.notFound("the repository has no model " + model);
+        }
+        return model;
+    }
+
+    private void answer(RoutingContext ctx, Supplier<String> action) {
+        try {
+            String model = action.get();
+            JsonObject versions = new JsonObject();
+            batcher.policies(model).forEach(versions::put);
+            JsonObject body = new JsonObject().put("model", model).put("versions", versions)
+                    .put("override", batcher.policyOverride(model).orElse(null));
+            Bodies.sendJson(ctx, 200, body, null, null);
+        } catch (RuntimeException e) {
+            HttpErrors.send(ctx, e, RequestContext.requestId(ctx));
+        }
+    }
+}
