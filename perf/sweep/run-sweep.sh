@@ -3,7 +3,8 @@
 #
 # For every policy and model: start a gateway with WEIR_BATCHING_POLICY set to the policy, wait for readiness, run
 # io.weir.perf.gatling.PolicySweepSimulation over the offered rates (one Gatling run, rates in sequence), stop the
-# gateway. Every run appends its rows to one CSV. Traffic goes to 127.0.0.1 only; every server started here is killed
+# gateway. With --interleave: one gateway per model, and the simulation measures every rate under every policy,
+# switching the policy through the admin API before each measurement. Every run appends its rows to one CSV. Traffic goes to 127.0.0.1 only; every server started here is killed
 # on exit; every wait is bounded.
 #
 # Usage (from the repository root, JDK 25):
@@ -20,6 +21,9 @@
 #                                                  # (docs/PERF.md, "A warm connection pool for Gatling")
 #       [--generator bounded --connections 64]     # load from BoundedPoolLoad (at most N connections) instead of
 #                                                  # Gatling, whose shared pool opens a connection per waiting request
+#       [--interleave --seed 1]                    # one gateway per model; every rate measured once per policy,
+#                                                  # switched at run time (PUT /admin/models/<m>/batching) in an
+#                                                  # order shuffled per rate from the seed (Gatling only)
 # One gateway, one rate (an A/B of two jars, a profile): --models ranker --policies adaptive --rates-ranker 3000.
 # The gateway jar must exist (./mvnw -B -ntp -q -o -DskipTests -Dweir.perf.skip=true install); the perf test classes
 # and their class path are built here when missing.
@@ -46,6 +50,8 @@ HEAP_OPTS="-Xmx1g"
 GENERATOR=gatling
 CONNECTIONS=64
 POOL_CONNECTIONS=0
+INTERLEAVE=0
+SEED=1
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -68,6 +74,8 @@ while [[ $# -gt 0 ]]; do
     --generator) GENERATOR=$2; shift 2 ;;
     --connections) CONNECTIONS=$2; shift 2 ;;
     --pool-connections) POOL_CONNECTIONS=$2; shift 2 ;;
+    --interleave) INTERLEAVE=1; shift ;;
+    --seed) SEED=$2; shift 2 ;;
     -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0"; exit 0 ;;   # the header comment, however long
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
@@ -117,6 +125,11 @@ rates_for() {
 [[ $GENERATOR == gatling || $GENERATOR == bounded ]] || { echo "--generator must be gatling or bounded" >&2; exit 2; }
 [[ $CONNECTIONS =~ ^[1-9][0-9]*$ ]] || { echo "--connections must be a positive integer" >&2; exit 2; }
 [[ $GENERATOR == gatling || -z "$CLOSED_USERS" ]] || { echo "--closed-users needs the gatling generator" >&2; exit 2; }
+if (( INTERLEAVE )); then
+  [[ $GENERATOR == gatling && -z "$CLOSED_USERS" && $POOL_CONNECTIONS == 0 ]] \
+    || { echo "--interleave takes the gatling generator, open rates and no --pool-connections" >&2; exit 2; }
+  [[ $SEED =~ ^[0-9]+$ ]] || { echo "--seed must be a non-negative integer" >&2; exit 2; }
+fi
 for p in $POLICIES; do policy_json "$p" >/dev/null; done
 for m in $MODELS; do
   [[ $m == ranker || $m == moderation ]] || { echo "unknown model $m" >&2; exit 2; }
@@ -158,11 +171,11 @@ free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }
 
-start_server() {
+start_server() {   # policy ('' keeps each model's configured policy) log
   local policy=$1 log=$2 port
   port=$(free_port)
   ORT_DISABLE_TELEMETRY=1 WEIR_HTTP_HOST=127.0.0.1 WEIR_HTTP_PORT=$port WEIR_AUDIT_LOG="$WORK/audit.jsonl" \
-    WEIR_EMBEDDING_INDEX_REFRESH_SECONDS=0 WEIR_BATCHING_POLICY="$(policy_json "$policy")" \
+    WEIR_EMBEDDING_INDEX_REFRESH_SECONDS=0 WEIR_BATCHING_POLICY="${policy:+$(policy_json "$policy")}" \
     "$JAVA" --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow $HEAP_OPTS \
     -Xlog:gc:file="${log%.log}.gc.log" -Djava.io.tmpdir="$WORK/tmp" $SERVER_OPTS -jar "$WORK/weir-gateway.jar" >"$log" 2>&1 &
   SERVER_PID=$!
@@ -198,6 +211,40 @@ run_load() {   # policy model log -D... : one load run against the server on $PO
   LOAD_PID=""
 }
 
+collect_server_logs() {   # label model: the batcher's refusals and the longest GC pause, for the run's logs
+  local policy=$1 model=$2
+  curl -s "http://127.0.0.1:$PORT/metrics" | grep -E '^weir_batcher_(rejections|timeouts)' \
+    | sed "s/^/$policy $model /" >>"$WORK/logs/rejections.txt" || true
+  grep -h -E 'Pause' "$WORK/logs/$policy-$model.server.gc.log" 2>/dev/null \
+    | awk -v p="$policy" -v m="$model" '{ for (i = 1; i <= NF; i++) if ($i ~ /ms$/) { v = $i; sub(/ms/, "", v); if (v + 0 > max) max = v + 0 } }
+        END { printf "%s %s gc pauses=%d longest=%.1fms\n", p, m, NR, max }' >>"$WORK/logs/gc.txt" || true
+}
+
+prime_rate_for() {   # model rates
+  awk -v c="${CAPACITY[$1]:-0}" -v f="$PRIME_FRACTION" -v r="${2%%,*}" 'BEGIN { printf "%.1f", (c > 0 ? c * f : r) }'
+}
+
+if (( INTERLEAVE )); then
+  POLICY_FILE="$WORK/policies.tsv"
+  for p in $POLICIES; do printf '%s\t%s\n' "$p" "$(policy_json "$p")"; done >"$POLICY_FILE"
+  npol=$(wc -l <"$POLICY_FILE")
+  for model in $MODELS; do
+    start_server "" "$WORK/logs/interleaved-$model.server.log"
+    rates=$(rates_for "$model")
+    n=$(awk -F, '{print NF}' <<<"$rates")
+    prime_rate=$(prime_rate_for "$model" "$rates")
+    LIMIT=$(( PRIME_SECONDS + n * npol * (WARMUP + MEASURE + 10) + 120 ))
+    echo "$(date -u +%H:%M:%S) interleaved $model policies=$npol seed=$SEED rates=$rates prime=${prime_rate}x${PRIME_SECONDS}s port=$PORT load=$(cut -d' ' -f1-3 /proc/loadavg)"
+    run_load interleaved "$model" "$WORK/logs/interleaved-$model.gatling.log" -Dweir.sweep.rates="$rates" \
+      -Dweir.sweep.primeRate="$prime_rate" -Dweir.sweep.primeSeconds="$PRIME_SECONDS" \
+      -Dweir.sweep.policyFile="$POLICY_FILE" -Dweir.sweep.seed="$SEED"
+    collect_server_logs interleaved "$model"
+    cleanup
+  done
+  echo "done: $OUT"
+  exit 0
+fi
+
 for policy in $POLICIES; do
   for model in $MODELS; do
     start_server "$policy" "$WORK/logs/$policy-$model.server.log"
@@ -210,18 +257,13 @@ for policy in $POLICIES; do
     else
       rates=$(rates_for "$model")
       n=$(awk -F, '{print NF}' <<<"$rates")
-      prime_rate=$(awk -v c="${CAPACITY[$model]:-0}" -v f="$PRIME_FRACTION" -v r="${rates%%,*}" \
-        'BEGIN { printf "%.1f", (c > 0 ? c * f : r) }')
+      prime_rate=$(prime_rate_for "$model" "$rates")
       LIMIT=$(( PRIME_SECONDS + n * (WARMUP + MEASURE + 10) + 120 ))
       echo "$(date -u +%H:%M:%S) $policy $model rates=$rates prime=${prime_rate}x${PRIME_SECONDS}s port=$PORT load=$(cut -d' ' -f1-3 /proc/loadavg)"
       run_load "$policy" "$model" "$WORK/logs/$policy-$model.gatling.log" -Dweir.sweep.rates="$rates" \
         -Dweir.sweep.primeRate="$prime_rate" -Dweir.sweep.primeSeconds="$PRIME_SECONDS"
     fi
-    curl -s "http://127.0.0.1:$PORT/metrics" | grep -E '^weir_batcher_(rejections|timeouts)' \
-      | sed "s/^/$policy $model /" >>"$WORK/logs/rejections.txt" || true
-    grep -h -E 'Pause' "$WORK/logs/$policy-$model.server.gc.log" 2>/dev/null \
-      | awk -v p="$policy" -v m="$model" '{ for (i = 1; i <= NF; i++) if ($i ~ /ms$/) { v = $i; sub(/ms/, "", v); if (v + 0 > max) max = v + 0 } }
-          END { printf "%s %s gc pauses=%d longest=%.1fms\n", p, m, NR, max }' >>"$WORK/logs/gc.txt" || true
+    collect_server_logs "$policy" "$model"
     cleanup
   done
 done

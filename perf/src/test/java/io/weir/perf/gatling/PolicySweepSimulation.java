@@ -19,6 +19,8 @@ import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -97,6 +99,22 @@ public class PolicySweepSimulation extends Simulation {
      * so the sweep does not use it.
      */
     static final int POOL_CONNECTIONS = Integer.getInteger("weir.sweep.poolConnections", 0);
+    /**
+     * Interleaved comparison (empty: one policy per run, the server's own): a file of {@code label<TAB>policy JSON}
+     * lines. Every offered rate is then measured once per policy on the same warm server, the policy switched before
+     * each measurement through {@code PUT /admin/models/<model>/batching}, in an order shuffled per rate with
+     * {@code weir.sweep.seed}. Policies compared a few seconds apart on one JVM share its JIT, heap and the machine's
+     * slow spells, which separate launches do not (docs/PERF.md, "Slow spells of the machine").
+     */
+    static final String POLICY_FILE = System.getProperty("weir.sweep.policyFile", "");
+    private static final long SEED = Long.getLong("weir.sweep.seed", 1L);
+    /**
+     * Pause between interleaved measurements: short after a clean one; after one that lost more than 1% of its requests
+     * or answered one after a second or more, long enough for the gateway to drain its backlog and for Gatling's idle
+     * connections (3 s) to close, so that one policy's collapse does not become the next one's.
+     */
+    private static final Duration SETTLE = Duration.ofSeconds(1);
+    private static final Duration SETTLE_AFTER_TROUBLE = Duration.ofSeconds(5);
     /** The gateway's process id, for its CPU time per request (0: not reported). */
     private static final long SERVER_PID = Long.getLong("weir.sweep.serverPid", 0L);
 
@@ -125,6 +143,36 @@ public class PolicySweepSimulation extends Simulation {
         if (WARMUP_S < 0 || MEASURE_S < 1 || WARMUP_S + MEASURE_S > 120) {
             throw new IllegalArgumentException("warm-up + measurement must be at most 120 s per rate");
         }
+        if (!POLICY_FILE.isEmpty() && (CLOSED_USERS > 0 || POOL_CONNECTIONS > 0)) {
+            throw new IllegalArgumentException("an interleaved run (policyFile) takes open rates and no warm pool");
+        }
+    }
+
+    /** The policies of an interleaved run, label to JSON, in file order; empty without {@code weir.sweep.policyFile}. */
+    static final Map<String, String> INTERLEAVED = interleavedPolicies(POLICY_FILE);
+
+    static Map<String, String> interleavedPolicies(String file) {
+        Map<String, String> out = new LinkedHashMap<>();
+        if (file.isEmpty()) {
+            return out;
+        }
+        try {
+            for (String line : Files.readAllLines(Path.of(file))) {
+                if (line.isBlank()) {
+                    continue;
+                }
+                String[] kv = line.split("\t", 2);
+                if (kv.length != 2 || kv[0].isBlank() || !kv[1].trim().startsWith("{") || out.put(kv[0].trim(), kv[1].trim()) != null) {
+                    throw new IllegalArgumentException("weir.sweep.policyFile: want 'label<TAB>{json}' lines, unique labels; got: " + line);
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        if (out.isEmpty()) {
+            throw new IllegalArgumentException("weir.sweep.policyFile " + file + " lists no policy");
+        }
+        return out;
     }
 
     /**
@@ -177,6 +225,7 @@ public class PolicySweepSimulation extends Simulation {
     static final class Step {
         final double rate;
         final boolean recorded;
+        volatile String policy = POLICY;   // the CSV label; in interleaved runs the policy switched to before the step
         final AtomicLong startNanos = new AtomicLong();
         final List<long[]> samples = new ArrayList<>();   // {status, gatlingMs, fineNanos}
         volatile Probe atBegin = Probe.NONE;      // the rate's first arrival (gateway metrics read here)
@@ -186,6 +235,18 @@ public class PolicySweepSimulation extends Simulation {
         Step(double rate, boolean recorded) {
             this.rate = rate;
             this.recorded = recorded;
+        }
+
+        Step(double rate, boolean recorded, String policy) {
+            this(rate, recorded);
+            this.policy = policy;
+        }
+
+        /** Share of the measured requests not answered 200, and the slowest answer in ms; [0, 0] when none. */
+        synchronized double[] failureShareAndMaxMs() {
+            long bad = samples.stream().filter(x -> x[0] != 200).count();
+            long max = samples.stream().mapToLong(x -> x[1]).max().orElse(0);
+            return new double[] {samples.isEmpty() ? 0 : bad / (double) samples.size(), max};
         }
 
         synchronized void add(long status, long gatlingMs, long fineNanos) {
@@ -224,7 +285,18 @@ public class PolicySweepSimulation extends Simulation {
             populations.add(scenario(MODEL + "-pool").exec(request(new Step(0, false)))
                     .injectOpen(atOnceUsers(POOL_CONNECTIONS)));
         }
-        if (PRIME_S > 0 && PRIME_RATE > 0) {
+        List<String> labels = List.copyOf(INTERLEAVED.keySet());
+        if (PRIME_S > 0 && PRIME_RATE > 0 && !labels.isEmpty()) {
+            // The prime ramp in one segment per policy, so the JIT sees every policy's code before the first rate.
+            int n = labels.size();
+            for (int k = 0; k < n; k++) {
+                double from = PRIME_RATE / 10 + (PRIME_RATE - PRIME_RATE / 10) * k / n;
+                double to = PRIME_RATE / 10 + (PRIME_RATE - PRIME_RATE / 10) * (k + 1) / n;
+                populations.add(switchTo(labels.get(k), new Step(0, false), null, Duration.ZERO));
+                populations.add(scenario(MODEL + "-prime-" + labels.get(k)).exec(request(new Step(PRIME_RATE, false)))
+                        .injectOpen(rampUsersPerSec(from).to(to).during(Duration.ofMillis(PRIME_S * 1000L / n))));
+            }
+        } else if (PRIME_S > 0 && PRIME_RATE > 0) {
             populations.add(scenario(MODEL + "-prime").exec(request(new Step(PRIME_RATE, false)))
                     .injectOpen(rampUsersPerSec(PRIME_RATE / 10).to(PRIME_RATE).during(Duration.ofSeconds(PRIME_S))));
         }
@@ -234,11 +306,21 @@ public class PolicySweepSimulation extends Simulation {
             populations.add(scenario(MODEL + "-closed-" + CLOSED_USERS).exec(request(step))
                     .injectClosed(constantConcurrentUsers(CLOSED_USERS).during(Duration.ofSeconds(WARMUP_S + MEASURE_S))));
         } else {
+            Random order = new Random(SEED);
+            Step previous = null;
             for (double rate : RATES) {
-                Step step = new Step(rate, true);
-                steps.add(step);
-                populations.add(scenario(String.format(Locale.ROOT, "%s@%.1f", MODEL, rate)).exec(request(step))
-                        .injectOpen(constantUsersPerSec(rate).during(Duration.ofSeconds(WARMUP_S + MEASURE_S)).randomized()));
+                List<String> policies = new ArrayList<>(labels.isEmpty() ? List.of(POLICY) : labels);
+                Collections.shuffle(policies, order);
+                for (String policy : policies) {
+                    Step step = new Step(rate, true, policy);
+                    steps.add(step);
+                    if (!labels.isEmpty()) {
+                        populations.add(switchTo(policy, step, previous, SETTLE));
+                    }
+                    populations.add(scenario(String.format(Locale.ROOT, "%s@%.1f-%s", MODEL, rate, policy)).exec(request(step))
+                            .injectOpen(constantUsersPerSec(rate).during(Duration.ofSeconds(WARMUP_S + MEASURE_S)).randomized()));
+                    previous = step;
+                }
             }
         }
         PopulationBuilder chain = populations.getLast();
@@ -253,6 +335,48 @@ public class PolicySweepSimulation extends Simulation {
                 .body(StringBody(session -> BODIES[(int) (bodyCursor.getAndIncrement() % BODIES.length)]))
                 .check(status().saveAs("status"), responseTimeInMillis().saveAs("rt"), status().is(200)))
                 .exec(session -> end(step, session));
+    }
+
+    /**
+     * One user that switches the gateway to {@code label}'s policy, then waits: {@code settle}, or longer after a
+     * {@code previous} measurement that went wrong (see {@link #SETTLE_AFTER_TROUBLE}). If the switch fails, the step
+     * is labelled {@code switch-failed:<label>} so its row can never be read as that policy's.
+     */
+    private int switches;
+
+    private PopulationBuilder switchTo(String label, Step step, Step previous, Duration settle) {
+        return scenario(MODEL + "-switch-" + (++switches) + "-" + label)
+                .exec(session -> {
+                    if (!switchPolicy(label)) {
+                        step.policy = "switch-failed:" + label;
+                    }
+                    return session;
+                })
+                .pause(session -> {
+                    if (previous == null) {
+                        return settle;
+                    }
+                    double[] trouble = previous.failureShareAndMaxMs();
+                    return trouble[0] > 0.01 || trouble[1] >= 1000 ? SETTLE_AFTER_TROUBLE : settle;
+                })
+                .injectOpen(atOnceUsers(1));
+    }
+
+    /** {@code PUT /admin/models/<model>/batching} with the label's policy; true when the gateway took it. */
+    static boolean switchPolicy(String label) {
+        try {
+            HttpResponse<String> r = METRICS_CLIENT.send(HttpRequest.newBuilder(URI.create(BASE + "/admin/models/" + MODEL + "/batching"))
+                    .timeout(Duration.ofSeconds(10)).header("content-type", "application/json")
+                    .PUT(HttpRequest.BodyPublishers.ofString(INTERLEAVED.get(label))).build(), HttpResponse.BodyHandlers.ofString());
+            System.out.println("switched " + MODEL + " to " + label + ": " + r.statusCode() + " " + r.body());
+            return r.statusCode() == 200;
+        } catch (IOException | RuntimeException e) {
+            System.err.println("switch to " + label + " failed: " + e);
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
     }
 
     private Session begin(Step step, Session session) {
@@ -416,7 +540,7 @@ public class PolicySweepSimulation extends Simulation {
                 : cores * (pb.machineBusyTicks() - pa.machineBusyTicks()) / (double) (pb.machineTicks() - pa.machineTicks());
         double othersCores = machineCores - (serverMs + generatorMs) * n / 1000.0 / wallS;
         double batches = delta(a, b, "weir_batcher_batch_rows_count");
-        return String.join(",", MODEL, POLICY, fmt(step.rate), String.valueOf(CLOSED_USERS), String.valueOf(MEASURE_S), String.valueOf(s.size()),
+        return String.join(",", MODEL, step.policy, fmt(step.rate), String.valueOf(CLOSED_USERS), String.valueOf(MEASURE_S), String.valueOf(s.size()),
                 String.valueOf(ok), String.valueOf(k429), String.valueOf(k504), String.valueOf(other),
                 fmt(ok / (double) MEASURE_S),
                 ms(pct(okMs, 50)), ms(pct(okMs, 95)), ms(pct(okMs, 99)), ms(okMs.length == 0 ? -1 : okMs[okMs.length - 1]),
