@@ -337,8 +337,11 @@ def main():
                                    "canary_ms": r["canary_ms"]} for k, r in slow]
         if len(runs) > 1:
             ms["runs"] = []
+            paired = {}
             for k, rows in enumerate(run_rows, 1):
                 _, _, _, rk = evaluate(rows, capacity, budget)
+                for e in rk["p95_vs_best_fixed"]:
+                    paired.setdefault(e["offered_rps"], []).append(e["ratio"])
                 a2 = rk.get("at_2x", {})
                 ms["runs"].append({"run": csvs[k - 1], "target_highest_rate": rk["target_highest_rate"],
                                    "target_p95_within_10pct": rk["target_p95_within_10pct"],
@@ -351,6 +354,13 @@ def main():
                           + (f" (worst {worst['ratio']:.2f}x at {worst['load_pct']:.0f}%)" if worst else "")
                           + (f"; at 2x goodput {a2['goodput_rps']:.0f} req/s, p99 {a2['ok_p99_ms']:.1f} ms" if a2 else "")
                           + ".\n")
+            # Within one run the policies' windows at a rate are comparable as a ratio (in an interleaved run they
+            # were measured minutes apart on the same warm server); the median of those ratios over the runs.
+            ms["paired_p95_ratio_median"] = {x: median(v) for x, v in sorted(paired.items())}
+            out.write("Paired view (adaptive's p95 over the best fixed setting's in the same run, median over runs): "
+                      + "; ".join(f"{100 * x / capacity:.0f}%: {median(v):.2f}x ({' · '.join(f'{r:.2f}' for r in v)})"
+                                  for x, v in sorted(paired.items()))
+                      + f". Within 10% at {sum(median(v) <= 1.10 for v in paired.values())} of {len(paired)} rates.\n")
         summary["models"][name] = ms
 
     if args.median_csv and chosen:

@@ -24,6 +24,8 @@
 #       [--interleave --seed 1]                    # one gateway per model; every rate measured once per policy,
 #                                                  # switched at run time (PUT /admin/models/<m>/batching) in an
 #                                                  # order shuffled per rate from the seed (Gatling only)
+#       [--rounds 3 --slice-ms 3000]               # with --interleave: each rate one uninterrupted load, the policy
+#                                                  # switched every slice, each policy in every round (round-robin)
 # One gateway, one rate (an A/B of two jars, a profile): --models ranker --policies adaptive --rates-ranker 3000.
 # The gateway jar must exist (./mvnw -B -ntp -q -o -DskipTests -Dweir.perf.skip=true install); the perf test classes
 # and their class path are built here when missing.
@@ -52,6 +54,8 @@ CONNECTIONS=64
 POOL_CONNECTIONS=0
 INTERLEAVE=0
 SEED=1
+ROUNDS=0
+SLICE_MS=3000
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -76,6 +80,8 @@ while [[ $# -gt 0 ]]; do
     --pool-connections) POOL_CONNECTIONS=$2; shift 2 ;;
     --interleave) INTERLEAVE=1; shift ;;
     --seed) SEED=$2; shift 2 ;;
+    --rounds) ROUNDS=$2; shift 2 ;;
+    --slice-ms) SLICE_MS=$2; shift 2 ;;
     -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0"; exit 0 ;;   # the header comment, however long
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
@@ -130,6 +136,8 @@ if (( INTERLEAVE )); then
     || { echo "--interleave takes the gatling generator, open rates and no --pool-connections" >&2; exit 2; }
   [[ $SEED =~ ^[0-9]+$ ]] || { echo "--seed must be a non-negative integer" >&2; exit 2; }
 fi
+[[ $ROUNDS =~ ^[0-9]+$ && $SLICE_MS =~ ^[0-9]+$ ]] || { echo "--rounds and --slice-ms take integers" >&2; exit 2; }
+(( ROUNDS == 0 || INTERLEAVE )) || { echo "--rounds needs --interleave" >&2; exit 2; }
 for p in $POLICIES; do policy_json "$p" >/dev/null; done
 for m in $MODELS; do
   [[ $m == ranker || $m == moderation ]] || { echo "unknown model $m" >&2; exit 2; }
@@ -233,11 +241,16 @@ if (( INTERLEAVE )); then
     rates=$(rates_for "$model")
     n=$(awk -F, '{print NF}' <<<"$rates")
     prime_rate=$(prime_rate_for "$model" "$rates")
-    LIMIT=$(( PRIME_SECONDS + n * npol * (WARMUP + MEASURE + 10) + 120 ))
-    echo "$(date -u +%H:%M:%S) interleaved $model policies=$npol seed=$SEED rates=$rates prime=${prime_rate}x${PRIME_SECONDS}s port=$PORT load=$(cut -d' ' -f1-3 /proc/loadavg)"
+    if (( ROUNDS > 0 )); then
+      LIMIT=$(( PRIME_SECONDS + n * (WARMUP + ROUNDS * npol * SLICE_MS / 1000 + 20) + 120 ))
+    else
+      LIMIT=$(( PRIME_SECONDS + n * npol * (WARMUP + MEASURE + 10) + 120 ))
+    fi
+    echo "$(date -u +%H:%M:%S) interleaved $model policies=$npol seed=$SEED rounds=$ROUNDS slice=${SLICE_MS}ms rates=$rates prime=${prime_rate}x${PRIME_SECONDS}s port=$PORT load=$(cut -d' ' -f1-3 /proc/loadavg)"
     run_load interleaved "$model" "$WORK/logs/interleaved-$model.gatling.log" -Dweir.sweep.rates="$rates" \
       -Dweir.sweep.primeRate="$prime_rate" -Dweir.sweep.primeSeconds="$PRIME_SECONDS" \
-      -Dweir.sweep.policyFile="$POLICY_FILE" -Dweir.sweep.seed="$SEED"
+      -Dweir.sweep.policyFile="$POLICY_FILE" -Dweir.sweep.seed="$SEED" -Dweir.sweep.rounds="$ROUNDS" \
+      -Dweir.sweep.sliceMillis="$SLICE_MS"
     collect_server_logs interleaved "$model"
     cleanup
   done

@@ -19,8 +19,6 @@ import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Collections;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -59,10 +57,12 @@ import static io.gatling.javaapi.http.HttpDsl.status;
  * ({@code weir.sweep.serverPid}) and this load generator spent per request and for how busy the whole machine was. The
  * last column, {@code canary_ms}, is {@link MachineCanary}'s median over the window: how fast the machine itself was.
  *
- * <p>Two extra modes: {@code weir.sweep.primeRate}/{@code primeSeconds} send an unrecorded first phase (the server's
- * JIT warms before the first measured rate, so the lowest rate is not penalised for going first), and
+ * <p>Extra modes: {@code weir.sweep.primeRate}/{@code primeSeconds} send an unrecorded first phase (the server's
+ * JIT warms before the first measured rate, so the lowest rate is not penalised for going first);
  * {@code weir.sweep.closedUsers} replaces the open rates by a closed-loop probe (that many users, each sending its next
- * request as soon as the previous one is answered) to find a model's capacity.
+ * request as soon as the previous one is answered) to find a model's capacity; and {@code weir.sweep.policyFile}
+ * interleaves policies: each rate is measured once per listed policy on the same server, the policy switched through
+ * the admin API before each measurement (see {@link #POLICY_FILE}).
  *
  * <p>System properties: {@code weir.baseUrl} (loopback only), {@code weir.sweep.model} ({@code ranker} or
  * {@code moderation}), {@code weir.sweep.policy} (label written to the CSV), {@code weir.sweep.rates} (comma list of
@@ -114,6 +114,18 @@ public class PolicySweepSimulation extends Simulation {
      * connections (3 s) to close, so that one policy's collapse does not become the next one's.
      */
     private static final Duration SETTLE = Duration.ofSeconds(1);
+    /**
+     * Round-robin interleaving (0: off, one block of warm-up + measurement per policy and rate). With {@code R > 0}
+     * each rate is one uninterrupted open-model load of warm-up + {@code R}·policies slices of
+     * {@code weir.sweep.sliceMillis}; the policy is switched at every slice boundary, in a seeded order shuffled per
+     * round, and a request counts for the policy of the slice it arrived in unless it arrived in the slice's first
+     * {@code guardMillis} (the previous policy's queue drains, the new one takes over) or last {@code tailMillis}
+     * (it may be batched by the next policy). A slow spell of the machine then lands on every policy's slices alike.
+     */
+    static final int ROUNDS = Integer.getInteger("weir.sweep.rounds", 0);
+    static final int SLICE_MS = Integer.getInteger("weir.sweep.sliceMillis", 3000);
+    static final int GUARD_MS = Integer.getInteger("weir.sweep.guardMillis", 750);
+    static final int TAIL_MS = Integer.getInteger("weir.sweep.tailMillis", 100);
     private static final Duration SETTLE_AFTER_TROUBLE = Duration.ofSeconds(5);
     /** The gateway's process id, for its CPU time per request (0: not reported). */
     private static final long SERVER_PID = Long.getLong("weir.sweep.serverPid", 0L);
@@ -143,37 +155,18 @@ public class PolicySweepSimulation extends Simulation {
         if (WARMUP_S < 0 || MEASURE_S < 1 || WARMUP_S + MEASURE_S > 120) {
             throw new IllegalArgumentException("warm-up + measurement must be at most 120 s per rate");
         }
+        if (ROUNDS < 0 || ROUNDS > 20 || GUARD_MS < 0 || TAIL_MS < 0 || GUARD_MS + TAIL_MS + 500 > SLICE_MS || SLICE_MS > 60_000
+                || (ROUNDS > 0 && POLICY_FILE.isEmpty())) {
+            throw new IllegalArgumentException("rounds must be in [0, 20] and need a policyFile; a slice must be at most 60 s"
+                    + " and keep 500 ms or more besides its guard and tail");
+        }
         if (!POLICY_FILE.isEmpty() && (CLOSED_USERS > 0 || POOL_CONNECTIONS > 0)) {
             throw new IllegalArgumentException("an interleaved run (policyFile) takes open rates and no warm pool");
         }
     }
 
     /** The policies of an interleaved run, label to JSON, in file order; empty without {@code weir.sweep.policyFile}. */
-    static final Map<String, String> INTERLEAVED = interleavedPolicies(POLICY_FILE);
-
-    static Map<String, String> interleavedPolicies(String file) {
-        Map<String, String> out = new LinkedHashMap<>();
-        if (file.isEmpty()) {
-            return out;
-        }
-        try {
-            for (String line : Files.readAllLines(Path.of(file))) {
-                if (line.isBlank()) {
-                    continue;
-                }
-                String[] kv = line.split("\t", 2);
-                if (kv.length != 2 || kv[0].isBlank() || !kv[1].trim().startsWith("{") || out.put(kv[0].trim(), kv[1].trim()) != null) {
-                    throw new IllegalArgumentException("weir.sweep.policyFile: want 'label<TAB>{json}' lines, unique labels; got: " + line);
-                }
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        if (out.isEmpty()) {
-            throw new IllegalArgumentException("weir.sweep.policyFile " + file + " lists no policy");
-        }
-        return out;
-    }
+    static final Map<String, String> INTERLEAVED = InterleavedPolicies.read(POLICY_FILE);
 
     /**
      * How fast the machine was in each measured window. Declared after the checks above, so that a rejected
@@ -226,8 +219,10 @@ public class PolicySweepSimulation extends Simulation {
         final double rate;
         final boolean recorded;
         volatile String policy = POLICY;   // the CSV label; in interleaved runs the policy switched to before the step
+        int failedSwitches;               // round-robin: this policy's slices whose switch the gateway did not acknowledge
         final AtomicLong startNanos = new AtomicLong();
         final List<long[]> samples = new ArrayList<>();   // {status, gatlingMs, fineNanos}
+        final List<Window> slices = new ArrayList<>();   // round-robin: this policy's measured slices
         volatile Probe atBegin = Probe.NONE;      // the rate's first arrival (gateway metrics read here)
         volatile Probe atStart = Probe.NONE;      // start of the measurement window (CPU ticks only)
         volatile Probe atEnd = Probe.NONE;        // end of the window, arrivals stopping (both)
@@ -250,13 +245,135 @@ public class PolicySweepSimulation extends Simulation {
         }
 
         synchronized void add(long status, long gatlingMs, long fineNanos) {
-            samples.add(new long[] {status, gatlingMs, fineNanos});
+            add(status, gatlingMs, fineNanos, 0);
+        }
+
+        synchronized void add(long status, long gatlingMs, long fineNanos, long arrivalNanos) {
+            samples.add(new long[] {status, gatlingMs, fineNanos, arrivalNanos});
         }
 
         synchronized List<long[]> snapshot() {
             return List.copyOf(samples);
         }
+
+        /** What the row is computed over: the round-robin slices, or the one measured window. */
+        synchronized List<Window> windows() {
+            return slices.isEmpty() ? List.of(new Window(atStart, atEnd, atBegin, atEnd)) : List.copyOf(slices);
+        }
     }
+
+    /**
+     * One offered rate under round-robin interleaving ({@link #ROUNDS}). Design note: virtual users (any Gatling
+     * thread) add every request of the measured span to {@code raw} with its arrival time; the switcher thread alone
+     * writes {@code switchSent}/{@code switchDone}, the scraper thread alone the probes; {@link #finish()} runs in
+     * {@code after()}, once both executors have stopped, and attributes each request to the policy that was in force
+     * from its arrival: counted for slice k when it arrived at least the guard after k's switch was acknowledged and at
+     * least the tail before k+1's switch was sent. A late or failed switch therefore moves or drops requests instead of
+     * crediting them to the wrong policy.
+     */
+    static final class RoundRobin {
+        final double rate;
+        final List<String> slicePolicies;
+        final Map<String, Step> steps = new java.util.LinkedHashMap<>();
+        final Step raw;
+        final AtomicLong startNanos = new AtomicLong();
+        final long[] switchSent;
+        final long[] switchDone;
+        final Probe[] boundaries;
+        final Probe[] starts;
+        final Probe[] ends;
+
+        RoundRobin(double rate, List<String> slicePolicies, List<String> labels) {
+            this.rate = rate;
+            this.slicePolicies = List.copyOf(slicePolicies);
+            labels.forEach(label -> steps.put(label, new Step(rate, true, label)));
+            this.raw = new Step(rate, true, "raw");
+            int n = slicePolicies.size();
+            switchSent = new long[n];
+            switchDone = new long[n];
+            Arrays.fill(switchDone, -1);
+            boundaries = new Probe[n + 1];
+            starts = new Probe[n];
+            ends = new Probe[n];
+        }
+
+        long spanStart() {
+            return startNanos.get() + WARMUP_S * 1_000_000_000L;
+        }
+
+        long spanEnd() {
+            return spanStart() + slicePolicies.size() * SLICE_MS * 1_000_000L;
+        }
+
+        Step stepFor(long now, ScheduledExecutorService switcher, ScheduledExecutorService scraper) {
+            if (startNanos.compareAndSet(0, now)) {
+                start(switcher, scraper);
+            }
+            return now >= spanStart() && now < spanEnd() ? raw : null;
+        }
+
+        private void start(ScheduledExecutorService switcher, ScheduledExecutorService scraper) {
+            int n = slicePolicies.size();
+            for (int k = 0; k < n; k++) {
+                int slice = k;
+                long at = WARMUP_S * 1000L + (long) k * SLICE_MS;   // slice 0's policy also runs the warm-up
+                switcher.schedule(() -> {
+                    switchSent[slice] = System.nanoTime();
+                    if (switchPolicy(slicePolicies.get(slice))) {
+                        switchDone[slice] = System.nanoTime();
+                    }
+                }, slice == 0 ? 0 : at, TimeUnit.MILLISECONDS);
+                scraper.schedule(() -> boundaries[slice] = probe(true), at, TimeUnit.MILLISECONDS);
+                scraper.schedule(() -> starts[slice] = probe(false), at + GUARD_MS, TimeUnit.MILLISECONDS);
+                scraper.schedule(() -> ends[slice] = probe(false), at + SLICE_MS - TAIL_MS, TimeUnit.MILLISECONDS);
+            }
+            scraper.schedule(() -> boundaries[n] = probe(true), WARMUP_S * 1000L + (long) n * SLICE_MS, TimeUnit.MILLISECONDS);
+        }
+
+        /** Attributes the raw samples and windows to the policies' steps (see the design note). */
+        void finish() {
+            int n = slicePolicies.size();
+            long guard = GUARD_MS * 1_000_000L;
+            long tail = TAIL_MS * 1_000_000L;
+            int dropped = 0;
+            // Slice 0's policy was switched to before the warm-up; its count starts like every slice's, a guard after
+            // the measured span begins, so that no slice is longer than the others.
+            long[] acknowledged = switchDone.clone();
+            if (acknowledged[0] >= 0) {
+                acknowledged[0] = Math.max(acknowledged[0], spanStart());
+            }
+            for (long[] x : raw.snapshot()) {
+                int slice = InterleavedPolicies.sliceInForce(x[3], switchSent, acknowledged, spanEnd(), guard, tail);
+                if (slice < 0) {
+                    dropped++;
+                } else {
+                    steps.get(slicePolicies.get(slice)).add(x[0], x[1], x[2], x[3]);
+                }
+            }
+            for (int k = 0; k < n; k++) {
+                if (switchDone[k] < 0) {
+                    steps.get(slicePolicies.get(k)).failedSwitches++;
+                } else if (starts[k] != null && ends[k] != null && boundaries[k] != null && boundaries[k + 1] != null) {
+                    steps.get(slicePolicies.get(k)).slices.add(new Window(starts[k], ends[k], boundaries[k], boundaries[k + 1]));
+                }
+            }
+            StringBuilder timing = new StringBuilder();
+            for (int k = 0; k < n; k++) {
+                long nominal = spanStart() + k * SLICE_MS * 1_000_000L - (k == 0 ? WARMUP_S * 1_000_000_000L : 0);
+                timing.append(String.format(Locale.ROOT, " %s:+%.0f/%s", slicePolicies.get(k), (switchSent[k] - nominal) / 1e6,
+                        switchDone[k] < 0 ? "failed" : String.format(Locale.ROOT, "%.0fms", (switchDone[k] - switchSent[k]) / 1e6)));
+            }
+            System.out.printf(Locale.ROOT, "%s %.1f/s round-robin: %d slices, %d requests in guards, tails or unacknowledged"
+                    + " switches (not counted); switches sent late by / acknowledged after:%s%n", MODEL, rate, n, dropped, timing);
+        }
+    }
+
+    private final List<RoundRobin> roundRobins = new ArrayList<>();
+    private final ScheduledExecutorService switcher = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "weir-sweep-switch");
+        t.setDaemon(true);
+        return t;
+    });
 
     private final List<Step> steps = new ArrayList<>();
     private final ScheduledExecutorService scraper = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -306,12 +423,25 @@ public class PolicySweepSimulation extends Simulation {
             populations.add(scenario(MODEL + "-closed-" + CLOSED_USERS).exec(request(step))
                     .injectClosed(constantConcurrentUsers(CLOSED_USERS).during(Duration.ofSeconds(WARMUP_S + MEASURE_S))));
         } else {
-            Random order = new Random(SEED);
+            if (ROUNDS > 0) {
+                List<List<String>> rounds = InterleavedPolicies.order(labels, RATES.length * ROUNDS, SEED);
+                for (int i = 0; i < RATES.length; i++) {
+                    List<String> slices = new ArrayList<>();
+                    rounds.subList(i * ROUNDS, (i + 1) * ROUNDS).forEach(slices::addAll);
+                    RoundRobin rr = new RoundRobin(RATES[i], slices, labels);
+                    roundRobins.add(rr);
+                    labels.forEach(label -> steps.add(rr.steps.get(label)));
+                    long seconds = WARMUP_S * 1000L + (long) slices.size() * SLICE_MS;
+                    populations.add(scenario(String.format(Locale.ROOT, "%s@%.1f-round-robin", MODEL, RATES[i]))
+                            .exec(request(now -> rr.stepFor(now, switcher, scraper)))
+                            .injectOpen(constantUsersPerSec(RATES[i]).during(Duration.ofMillis(seconds)).randomized()));
+                }
+            }
+            List<List<String>> order = InterleavedPolicies.order(labels.isEmpty() ? List.of(POLICY) : labels, RATES.length, SEED);
             Step previous = null;
-            for (double rate : RATES) {
-                List<String> policies = new ArrayList<>(labels.isEmpty() ? List.of(POLICY) : labels);
-                Collections.shuffle(policies, order);
-                for (String policy : policies) {
+            for (int i = 0; i < (ROUNDS > 0 ? 0 : RATES.length); i++) {
+                double rate = RATES[i];
+                for (String policy : order.get(i)) {
                     Step step = new Step(rate, true, policy);
                     steps.add(step);
                     if (!labels.isEmpty()) {
@@ -330,20 +460,39 @@ public class PolicySweepSimulation extends Simulation {
         setUp(chain).protocols(protocol);
     }
 
+    /** Where a request that arrives at a given {@code System.nanoTime()} is counted: its step, or null (not counted). */
+    interface Counting {
+        Step stepFor(long arrivalNanos);
+    }
+
     private ChainBuilder request(Step step) {
-        return exec(session -> begin(step, session)).exec(http(session -> session.getBoolean("measured") ? "measured" : "warmup").post(path(MODEL))
+        return request(now -> {
+            if (step.startNanos.compareAndSet(0, now) && step.recorded) {
+                startProbes(step, scraper);
+            }
+            return isMeasured(step, now) ? step : null;
+        });
+    }
+
+    private ChainBuilder request(Counting counting) {
+        return exec(session -> {
+            long now = System.nanoTime();
+            Step step = counting.stepFor(now);
+            Session s = session.set("measured", step != null).set("sentAt", System.nanoTime());
+            return step == null ? s : s.set("step", step);
+        }).exec(http(session -> session.getBoolean("measured") ? "measured" : "warmup").post(path(MODEL))
                 .body(StringBody(session -> BODIES[(int) (bodyCursor.getAndIncrement() % BODIES.length)]))
                 .check(status().saveAs("status"), responseTimeInMillis().saveAs("rt"), status().is(200)))
-                .exec(session -> end(step, session));
+                .exec(this::end);
     }
+
+    private int switches;
 
     /**
      * One user that switches the gateway to {@code label}'s policy, then waits: {@code settle}, or longer after a
      * {@code previous} measurement that went wrong (see {@link #SETTLE_AFTER_TROUBLE}). If the switch fails, the step
      * is labelled {@code switch-failed:<label>} so its row can never be read as that policy's.
      */
-    private int switches;
-
     private PopulationBuilder switchTo(String label, Step step, Step previous, Duration settle) {
         return scenario(MODEL + "-switch-" + (++switches) + "-" + label)
                 .exec(session -> {
@@ -379,14 +528,6 @@ public class PolicySweepSimulation extends Simulation {
         }
     }
 
-    private Session begin(Step step, Session session) {
-        long now = System.nanoTime();
-        if (step.startNanos.compareAndSet(0, now) && step.recorded) {
-            startProbes(step, scraper);
-        }
-        return session.set("measured", isMeasured(step, now)).set("sentAt", System.nanoTime());
-    }
-
     /**
      * /metrics costs the gateway 10-40 ms of event-loop time: read it only when the rate starts and when its arrivals
      * stop, never in the middle of the measured window, where the stall would be measured too.
@@ -403,12 +544,12 @@ public class PolicySweepSimulation extends Simulation {
         return step.recorded && since >= WARMUP_S * 1_000_000_000L && since < (WARMUP_S + MEASURE_S) * 1_000_000_000L;
     }
 
-    private Session end(Step step, Session session) {
+    private Session end(Session session) {
         long fine = System.nanoTime() - session.getLong("sentAt");
         if (session.getBoolean("measured")) {
             long status = session.contains("status") ? session.getInt("status") : -1;
             long rt = session.contains("rt") ? session.getLong("rt") : fine / 1_000_000;
-            step.add(status, rt, fine);
+            session.<Step>get("step").add(status, rt, fine, session.getLong("sentAt"));
         }
         return session;
     }
@@ -417,6 +558,10 @@ public class PolicySweepSimulation extends Simulation {
      * What the gateway and the machine did up to one instant: the model's batcher metrics, CPU ticks of the server
      * process, of this load generator and of the whole machine (so that other processes' share can be reported).
      */
+    /** One measured window: CPU ticks between {@code start} and {@code end}, gateway metrics between the other two. */
+    record Window(Probe start, Probe end, Probe metricsBegin, Probe metricsEnd) {
+    }
+
     record Probe(Map<String, Double> metrics, long serverTicks, long generatorTicks, long machineBusyTicks,
                  long machineTicks, long nanos) {
         static final Probe NONE = new Probe(Map.of(), -1, -1, -1, -1, 0);
@@ -484,6 +629,7 @@ public class PolicySweepSimulation extends Simulation {
     @Override
     public void after() {
         // The last rate's closing scrape is due about now: let scheduled scrapes run (bounded), then stop.
+        switcher.shutdown();
         scraper.shutdown();
         try {
             if (!scraper.awaitTermination(10, TimeUnit.SECONDS)) {
@@ -491,6 +637,17 @@ public class PolicySweepSimulation extends Simulation {
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+        try {
+            switcher.awaitTermination(15, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        roundRobins.forEach(RoundRobin::finish);
+        for (Step step : steps) {
+            if (step.failedSwitches > 0) {
+                step.policy += "-switch-failed-x" + step.failedSwitches;   // never read as the policy's own row
+            }
         }
         appendRows(steps);
     }
@@ -526,33 +683,52 @@ public class PolicySweepSimulation extends Simulation {
         long[] allMs = s.stream().mapToLong(x -> x[1]).sorted().toArray();
         long[] okFine = s.stream().filter(x -> x[0] == 200).mapToLong(x -> x[2]).sorted().toArray();
         long[] allFine = s.stream().mapToLong(x -> x[2]).sorted().toArray();
-        Probe pa = step.atStart;
-        Probe pb = step.atEnd;
-        Map<String, Double> a = step.atBegin.metrics();
-        Map<String, Double> b = pb.metrics();
+        List<Window> windows = step.windows();
         double n = s.size();
-        // Ticks are 1/100 s on Linux (USER_HZ); convert to ms of CPU per request sent, and to cores for others' share.
-        double serverMs = pa.serverTicks() < 0 || pb.serverTicks() < 0 ? Double.NaN : (pb.serverTicks() - pa.serverTicks()) * 10.0 / n;
-        double generatorMs = pa.generatorTicks() < 0 || pb.generatorTicks() < 0 ? Double.NaN : (pb.generatorTicks() - pa.generatorTicks()) * 10.0 / n;
-        double wallS = (pb.nanos() - pa.nanos()) / 1e9;
+        // Sums over the windows (one, or a policy's round-robin slices). Ticks are 1/100 s on Linux (USER_HZ); convert
+        // to ms of CPU per request sent, and to cores for others' share.
+        long serverTicks = 0, generatorTicks = 0, busyTicks = 0, machineTicks = 0, wallNanos = 0;
+        boolean serverKnown = true, generatorKnown = true, machineKnown = true;
+        Map<String, Double> counts = new java.util.HashMap<>();
+        for (Window w : windows) {
+            Probe pa = w.start();
+            Probe pb = w.end();
+            serverKnown &= pa.serverTicks() >= 0 && pb.serverTicks() >= 0;
+            generatorKnown &= pa.generatorTicks() >= 0 && pb.generatorTicks() >= 0;
+            machineKnown &= pa.machineTicks() >= 0 && pb.machineTicks() > pa.machineTicks();
+            serverTicks += pb.serverTicks() - pa.serverTicks();
+            generatorTicks += pb.generatorTicks() - pa.generatorTicks();
+            busyTicks += pb.machineBusyTicks() - pa.machineBusyTicks();
+            machineTicks += pb.machineTicks() - pa.machineTicks();
+            wallNanos += pb.nanos() - pa.nanos();
+            for (String name : List.of("weir_batcher_batch_rows_count", "weir_batcher_batch_rows_sum", "weir_batcher_batch_requests_sum",
+                    "weir_batcher_compute_seconds_sum", "weir_batcher_compute_seconds_count",
+                    "weir_batcher_queue_wait_seconds_sum", "weir_batcher_queue_wait_seconds_count")) {
+                counts.merge(name, delta(w.metricsBegin().metrics(), w.metricsEnd().metrics(), name), Double::sum);
+            }
+        }
+        double serverMs = serverKnown ? serverTicks * 10.0 / n : Double.NaN;
+        double generatorMs = generatorKnown ? generatorTicks * 10.0 / n : Double.NaN;
+        double wallS = wallNanos / 1e9;
         double cores = Runtime.getRuntime().availableProcessors();
-        double machineCores = pa.machineTicks() < 0 || pb.machineTicks() <= pa.machineTicks() ? Double.NaN
-                : cores * (pb.machineBusyTicks() - pa.machineBusyTicks()) / (double) (pb.machineTicks() - pa.machineTicks());
+        double machineCores = machineKnown ? cores * busyTicks / (double) machineTicks : Double.NaN;
         double othersCores = machineCores - (serverMs + generatorMs) * n / 1000.0 / wallS;
-        double batches = delta(a, b, "weir_batcher_batch_rows_count");
-        return String.join(",", MODEL, step.policy, fmt(step.rate), String.valueOf(CLOSED_USERS), String.valueOf(MEASURE_S), String.valueOf(s.size()),
+        double batches = counts.get("weir_batcher_batch_rows_count");
+        double measureS = step.slices.isEmpty() ? MEASURE_S : ROUNDS * (SLICE_MS - GUARD_MS - TAIL_MS) / 1000.0;
+        return String.join(",", MODEL, step.policy, fmt(step.rate), String.valueOf(CLOSED_USERS),
+                step.slices.isEmpty() ? String.valueOf(MEASURE_S) : fmt(measureS), String.valueOf(s.size()),
                 String.valueOf(ok), String.valueOf(k429), String.valueOf(k504), String.valueOf(other),
-                fmt(ok / (double) MEASURE_S),
+                fmt(ok / measureS),
                 ms(pct(okMs, 50)), ms(pct(okMs, 95)), ms(pct(okMs, 99)), ms(okMs.length == 0 ? -1 : okMs[okMs.length - 1]),
                 ms(pct(allMs, 95)), ms(pct(allMs, 99)),
                 fine(pct(okFine, 50)), fine(pct(okFine, 95)), fine(pct(okFine, 99)), fine(pct(allFine, 95)),
                 fmt(batches),
-                fmt(ratio(delta(a, b, "weir_batcher_batch_rows_sum"), batches)),
-                fmt(ratio(delta(a, b, "weir_batcher_batch_requests_sum"), batches)),
-                fmt4(1000 * ratio(delta(a, b, "weir_batcher_compute_seconds_sum"), delta(a, b, "weir_batcher_compute_seconds_count"))),
-                fmt4(1000 * ratio(delta(a, b, "weir_batcher_queue_wait_seconds_sum"), delta(a, b, "weir_batcher_queue_wait_seconds_count"))),
+                fmt(ratio(counts.get("weir_batcher_batch_rows_sum"), batches)),
+                fmt(ratio(counts.get("weir_batcher_batch_requests_sum"), batches)),
+                fmt4(1000 * ratio(counts.get("weir_batcher_compute_seconds_sum"), counts.get("weir_batcher_compute_seconds_count"))),
+                fmt4(1000 * ratio(counts.get("weir_batcher_queue_wait_seconds_sum"), counts.get("weir_batcher_queue_wait_seconds_count"))),
                 fmt3(serverMs), fmt3(generatorMs), fmt(machineCores), fmt(othersCores),
-                fmt(CANARY.medianMillis(pa.nanos(), pb.nanos())));
+                fmt(CANARY.medianMillis(windows.getFirst().start().nanos(), windows.getLast().end().nanos())));
     }
 
     /** Nearest-rank percentile of a sorted array; -1 when empty. */

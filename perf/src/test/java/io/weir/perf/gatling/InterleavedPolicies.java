@@ -1,0 +1,82 @@
+package io.weir.perf.gatling;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+/**
+ * The policies of an interleaved sweep ({@code weir.sweep.policyFile}: {@code label<TAB>policy JSON} lines, written by
+ * {@code perf/sweep/run-sweep.sh --interleave}) and the order they are measured in at each rate.
+ */
+final class InterleavedPolicies {
+    private InterleavedPolicies() {
+    }
+
+    /** Label to JSON in file order; empty for an empty path (no interleaving). Malformed lines fail with the line. */
+    static Map<String, String> read(String file) {
+        Map<String, String> out = new LinkedHashMap<>();
+        if (file.isEmpty()) {
+            return out;
+        }
+        try {
+            for (String line : Files.readAllLines(Path.of(file))) {
+                if (line.isBlank()) {
+                    continue;
+                }
+                String[] kv = line.split("\t", 2);
+                if (kv.length != 2 || kv[0].isBlank() || !kv[1].trim().startsWith("{")
+                        || out.put(kv[0].trim(), kv[1].trim()) != null) {
+                    throw new IllegalArgumentException("weir.sweep.policyFile: want 'label<TAB>{json}' lines with unique labels; got: " + line);
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        if (out.isEmpty()) {
+            throw new IllegalArgumentException("weir.sweep.policyFile " + file + " lists no policy");
+        }
+        return out;
+    }
+
+    /**
+     * The measurement order: for each rate, every label once, shuffled from {@code seed} (the same seed gives the same
+     * order, so a run can be repeated; runs with other seeds put the policies in other places and next to others).
+     */
+    static List<List<String>> order(List<String> labels, int rates, long seed) {
+        Random random = new Random(seed);
+        List<List<String>> out = new ArrayList<>();
+        for (int i = 0; i < rates; i++) {
+            List<String> policies = new ArrayList<>(labels);
+            Collections.shuffle(policies, random);
+            out.add(List.copyOf(policies));
+        }
+        return out;
+    }
+
+    /**
+     * The round-robin slice whose policy a request arriving at {@code arrival} is counted for, or -1: the latest slice
+     * whose switch was sent at or before the arrival, if the gateway acknowledged that switch at least {@code guard}
+     * before the arrival and the next switch was not sent within {@code tail} after it (nor the span ended).
+     *
+     * @param sent when each slice's switch was sent (0: not yet sent), in arrival order
+     * @param done when the gateway acknowledged it (-1: never)
+     */
+    static int sliceInForce(long arrival, long[] sent, long[] done, long spanEnd, long guard, long tail) {
+        int k = -1;
+        for (int i = 0; i < sent.length && sent[i] != 0 && sent[i] <= arrival; i++) {
+            k = i;
+        }
+        if (k < 0 || done[k] < 0 || arrival < done[k] + guard) {
+            return -1;
+        }
+        long next = k + 1 < sent.length && sent[k + 1] != 0 ? sent[k + 1] : spanEnd;
+        return arrival < Math.min(next, spanEnd) - tail ? k : -1;
+    }
+}
