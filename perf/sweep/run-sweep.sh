@@ -21,6 +21,7 @@
 #                                                  # (docs/PERF.md, "A warm connection pool for Gatling")
 #       [--generator bounded --connections 64]     # load from BoundedPoolLoad (at most N connections) instead of
 #                                                  # Gatling, whose shared pool opens a connection per waiting request
+#       [--idle-timeout-ms 3000]                   # Gatling's idle-connection timeout (the default shown)
 #       [--interleave --seed 1]                    # one gateway per model; every rate measured once per policy,
 #                                                  # switched at run time (PUT /admin/models/<m>/batching) in an
 #                                                  # order shuffled per rate from the seed (Gatling only)
@@ -52,6 +53,7 @@ HEAP_OPTS="-Xmx1g"
 GENERATOR=gatling
 CONNECTIONS=64
 POOL_CONNECTIONS=0
+IDLE_MS=3000
 INTERLEAVE=0
 SEED=1
 ROUNDS=0
@@ -78,6 +80,7 @@ while [[ $# -gt 0 ]]; do
     --generator) GENERATOR=$2; shift 2 ;;
     --connections) CONNECTIONS=$2; shift 2 ;;
     --pool-connections) POOL_CONNECTIONS=$2; shift 2 ;;
+    --idle-timeout-ms) IDLE_MS=$2; shift 2 ;;
     --interleave) INTERLEAVE=1; shift ;;
     --seed) SEED=$2; shift 2 ;;
     --rounds) ROUNDS=$2; shift 2 ;;
@@ -136,6 +139,7 @@ if (( INTERLEAVE )); then
     || { echo "--interleave takes the gatling generator, open rates and no --pool-connections" >&2; exit 2; }
   [[ $SEED =~ ^[0-9]+$ ]] || { echo "--seed must be a non-negative integer" >&2; exit 2; }
 fi
+[[ $IDLE_MS =~ ^[1-9][0-9]*$ ]] || { echo "--idle-timeout-ms must be a positive integer" >&2; exit 2; }
 [[ $ROUNDS =~ ^[0-9]+$ && $SLICE_MS =~ ^[0-9]+$ ]] || { echo "--rounds and --slice-ms take integers" >&2; exit 2; }
 (( ROUNDS == 0 || INTERLEAVE )) || { echo "--rounds needs --interleave" >&2; exit 2; }
 for p in $POLICIES; do policy_json "$p" >/dev/null; done
@@ -204,7 +208,7 @@ run_load() {   # policy model log -D... : one load run against the server on $PO
   shift 3
   [[ $GENERATOR == bounded ]] && main=(-Dweir.load.connections="$CONNECTIONS" io.weir.perf.gatling.BoundedPoolLoad)
   # Idle connections close after 3 s, so a storm's connections do not outlive it; a warm pool must outlive the run.
-  local idle_ms=3000
+  local idle_ms=$IDLE_MS
   (( POOL_CONNECTIONS > 0 )) && idle_ms=600000
   timeout "$LIMIT" "$JAVA" -Xmx1g -XX:MaxInlineLevel=20 -XX:MaxTrivialSize=12 \
     --add-opens=java.base/java.lang=ALL-UNNAMED --add-opens=java.base/jdk.internal.misc=ALL-UNNAMED \
