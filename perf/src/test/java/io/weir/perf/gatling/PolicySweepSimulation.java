@@ -221,7 +221,7 @@ public class PolicySweepSimulation extends Simulation {
         volatile String policy = POLICY;   // the CSV label; in interleaved runs the policy switched to before the step
         int failedSwitches;               // round-robin: this policy's slices whose switch the gateway did not acknowledge
         final AtomicLong startNanos = new AtomicLong();
-        final List<long[]> samples = new ArrayList<>();   // {status, gatlingMs, fineNanos}
+        final List<long[]> samples = new ArrayList<>();   // {status, gatlingMs, fineNanos, arrivalNanos}
         final List<Window> slices = new ArrayList<>();   // round-robin: this policy's measured slices
         volatile Probe atBegin = Probe.NONE;      // the rate's first arrival (gateway metrics read here)
         volatile Probe atStart = Probe.NONE;      // start of the measurement window (CPU ticks only)
@@ -342,13 +342,26 @@ public class PolicySweepSimulation extends Simulation {
             if (acknowledged[0] >= 0) {
                 acknowledged[0] = Math.max(acknowledged[0], spanStart());
             }
+            List<List<long[]>> bySlice = new ArrayList<>();
+            for (int k = 0; k < n; k++) {
+                bySlice.add(new ArrayList<>());
+            }
             for (long[] x : raw.snapshot()) {
                 int slice = InterleavedPolicies.sliceInForce(x[3], switchSent, acknowledged, spanEnd(), guard, tail);
                 if (slice < 0) {
                     dropped++;
                 } else {
                     steps.get(slicePolicies.get(slice)).add(x[0], x[1], x[2], x[3]);
+                    bySlice.get(slice).add(x);
                 }
+            }
+            // One line per slice, with the policy before it, so carry-over between policies can be looked for.
+            for (int k = 0; k < n; k++) {
+                List<long[]> xs = bySlice.get(k);
+                long[] okFine = xs.stream().filter(x -> x[0] == 200).mapToLong(x -> x[2]).sorted().toArray();
+                System.out.printf(Locale.ROOT, "slice %s %.1f %d %s after %s: counted %d, not 200 %d, p95 %s ms%n", MODEL, rate, k,
+                        slicePolicies.get(k), k == 0 ? "-" : slicePolicies.get(k - 1), xs.size(),
+                        xs.stream().filter(x -> x[0] != 200).count(), fine(pct(okFine, 95)));
             }
             for (int k = 0; k < n; k++) {
                 if (switchDone[k] < 0) {
