@@ -4,8 +4,8 @@
 # For every policy and model: start a gateway with WEIR_BATCHING_POLICY set to the policy, wait for readiness, run
 # io.weir.perf.gatling.PolicySweepSimulation over the offered rates (one Gatling run, rates in sequence), stop the
 # gateway. With --interleave: one gateway per model, and the simulation measures every rate under every policy,
-# switching the policy through the admin API before each measurement. Every run appends its rows to one CSV. Traffic goes to 127.0.0.1 only; every server started here is killed
-# on exit; every wait is bounded.
+# switching the policy through the admin API before each measurement. Every run appends its rows to one CSV. Traffic
+# goes to 127.0.0.1 only; every server started here is killed on exit; every wait is bounded.
 #
 # Usage (from the repository root, JDK 25):
 #   perf/sweep/run-sweep.sh --capacity-ranker 300 --capacity-moderation 1000 [--models "ranker moderation"]
@@ -207,7 +207,8 @@ run_load() {   # policy model log -D... : one load run against the server on $PO
   local policy=$1 model=$2 log=$3 main=(io.gatling.app.Gatling -s io.weir.perf.gatling.PolicySweepSimulation -rf "$WORK/gatling" -nr)
   shift 3
   [[ $GENERATOR == bounded ]] && main=(-Dweir.load.connections="$CONNECTIONS" io.weir.perf.gatling.BoundedPoolLoad)
-  # Idle connections close after 3 s, so a storm's connections do not outlive it; a warm pool must outlive the run.
+  # Idle connections close after 3 s by default, so a storm's connections do not outlive it; a warm pool must outlive
+  # the run.
   local idle_ms=$IDLE_MS
   (( POOL_CONNECTIONS > 0 )) && idle_ms=600000
   timeout "$LIMIT" "$JAVA" -Xmx1g -XX:MaxInlineLevel=20 -XX:MaxTrivialSize=12 \

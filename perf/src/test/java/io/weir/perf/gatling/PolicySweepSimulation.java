@@ -19,6 +19,8 @@ import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -114,6 +116,7 @@ public class PolicySweepSimulation extends Simulation {
      * connections (3 s) to close, so that one policy's collapse does not become the next one's.
      */
     private static final Duration SETTLE = Duration.ofSeconds(1);
+    private static final Duration SETTLE_AFTER_TROUBLE = Duration.ofSeconds(5);
     /**
      * Round-robin interleaving (0: off, one block of warm-up + measurement per policy and rate). With {@code R > 0}
      * each rate is one uninterrupted open-model load of warm-up + {@code R}·policies slices of
@@ -126,7 +129,6 @@ public class PolicySweepSimulation extends Simulation {
     static final int SLICE_MS = Integer.getInteger("weir.sweep.sliceMillis", 3000);
     static final int GUARD_MS = Integer.getInteger("weir.sweep.guardMillis", 750);
     static final int TAIL_MS = Integer.getInteger("weir.sweep.tailMillis", 100);
-    private static final Duration SETTLE_AFTER_TROUBLE = Duration.ofSeconds(5);
     /** The gateway's process id, for its CPU time per request (0: not reported). */
     private static final long SERVER_PID = Long.getLong("weir.sweep.serverPid", 0L);
 
@@ -274,7 +276,7 @@ public class PolicySweepSimulation extends Simulation {
     static final class RoundRobin {
         final double rate;
         final List<String> slicePolicies;
-        final Map<String, Step> steps = new java.util.LinkedHashMap<>();
+        final Map<String, Step> steps = new LinkedHashMap<>();
         final Step raw;
         final AtomicLong startNanos = new AtomicLong();
         final long[] switchSent;
@@ -355,23 +357,21 @@ public class PolicySweepSimulation extends Simulation {
                     bySlice.get(slice).add(x);
                 }
             }
-            // One line per slice, with the policy before it, so carry-over between policies can be looked for.
+            StringBuilder timing = new StringBuilder();
             for (int k = 0; k < n; k++) {
+                Step step = steps.get(slicePolicies.get(k));
+                if (switchDone[k] < 0) {
+                    step.failedSwitches++;
+                } else if (starts[k] != null && ends[k] != null && boundaries[k] != null && boundaries[k + 1] != null) {
+                    step.slices.add(new Window(starts[k], ends[k], boundaries[k], boundaries[k + 1]));
+                }
+                // One line per slice in time order, with the policy before it: drift in time and carry-over between
+                // policies show here, not in the per-policy rows.
                 List<long[]> xs = bySlice.get(k);
                 long[] okFine = xs.stream().filter(x -> x[0] == 200).mapToLong(x -> x[2]).sorted().toArray();
                 System.out.printf(Locale.ROOT, "slice %s %.1f %d %s after %s: counted %d, not 200 %d, p95 %s ms%n", MODEL, rate, k,
                         slicePolicies.get(k), k == 0 ? "-" : slicePolicies.get(k - 1), xs.size(),
                         xs.stream().filter(x -> x[0] != 200).count(), fine(pct(okFine, 95)));
-            }
-            for (int k = 0; k < n; k++) {
-                if (switchDone[k] < 0) {
-                    steps.get(slicePolicies.get(k)).failedSwitches++;
-                } else if (starts[k] != null && ends[k] != null && boundaries[k] != null && boundaries[k + 1] != null) {
-                    steps.get(slicePolicies.get(k)).slices.add(new Window(starts[k], ends[k], boundaries[k], boundaries[k + 1]));
-                }
-            }
-            StringBuilder timing = new StringBuilder();
-            for (int k = 0; k < n; k++) {
                 long nominal = spanStart() + k * SLICE_MS * 1_000_000L - (k == 0 ? WARMUP_S * 1_000_000_000L : 0);
                 timing.append(String.format(Locale.ROOT, " %s:+%.0f/%s", slicePolicies.get(k), (switchSent[k] - nominal) / 1e6,
                         switchDone[k] < 0 ? "failed" : String.format(Locale.ROOT, "%.0fms", (switchDone[k] - switchSent[k]) / 1e6)));
@@ -449,20 +449,21 @@ public class PolicySweepSimulation extends Simulation {
                             .exec(request(now -> rr.stepFor(now, switcher, scraper)))
                             .injectOpen(constantUsersPerSec(RATES[i]).during(Duration.ofMillis(seconds)).randomized()));
                 }
-            }
-            List<List<String>> order = InterleavedPolicies.order(labels.isEmpty() ? List.of(POLICY) : labels, RATES.length, SEED);
-            Step previous = null;
-            for (int i = 0; i < (ROUNDS > 0 ? 0 : RATES.length); i++) {
-                double rate = RATES[i];
-                for (String policy : order.get(i)) {
-                    Step step = new Step(rate, true, policy);
-                    steps.add(step);
-                    if (!labels.isEmpty()) {
-                        populations.add(switchTo(policy, step, previous, SETTLE));
+            } else {
+                List<List<String>> order = InterleavedPolicies.order(labels.isEmpty() ? List.of(POLICY) : labels, RATES.length, SEED);
+                Step previous = null;
+                for (int i = 0; i < RATES.length; i++) {
+                    double rate = RATES[i];
+                    for (String policy : order.get(i)) {
+                        Step step = new Step(rate, true, policy);
+                        steps.add(step);
+                        if (!labels.isEmpty()) {
+                            populations.add(switchTo(policy, step, previous, SETTLE));
+                        }
+                        populations.add(scenario(String.format(Locale.ROOT, "%s@%.1f-%s", MODEL, rate, policy)).exec(request(step))
+                                .injectOpen(constantUsersPerSec(rate).during(Duration.ofSeconds(WARMUP_S + MEASURE_S)).randomized()));
+                        previous = step;
                     }
-                    populations.add(scenario(String.format(Locale.ROOT, "%s@%.1f-%s", MODEL, rate, policy)).exec(request(step))
-                            .injectOpen(constantUsersPerSec(rate).during(Duration.ofSeconds(WARMUP_S + MEASURE_S)).randomized()));
-                    previous = step;
                 }
             }
         }
@@ -567,14 +568,14 @@ public class PolicySweepSimulation extends Simulation {
         return session;
     }
 
-    /**
-     * What the gateway and the machine did up to one instant: the model's batcher metrics, CPU ticks of the server
-     * process, of this load generator and of the whole machine (so that other processes' share can be reported).
-     */
     /** One measured window: CPU ticks between {@code start} and {@code end}, gateway metrics between the other two. */
     record Window(Probe start, Probe end, Probe metricsBegin, Probe metricsEnd) {
     }
 
+    /**
+     * What the gateway and the machine did up to one instant: the model's batcher metrics, CPU ticks of the server
+     * process, of this load generator and of the whole machine (so that other processes' share can be reported).
+     */
     record Probe(Map<String, Double> metrics, long serverTicks, long generatorTicks, long machineBusyTicks,
                  long machineTicks, long nanos) {
         static final Probe NONE = new Probe(Map.of(), -1, -1, -1, -1, 0);
@@ -702,7 +703,7 @@ public class PolicySweepSimulation extends Simulation {
         // to ms of CPU per request sent, and to cores for others' share.
         long serverTicks = 0, generatorTicks = 0, busyTicks = 0, machineTicks = 0, wallNanos = 0;
         boolean serverKnown = true, generatorKnown = true, machineKnown = true;
-        Map<String, Double> counts = new java.util.HashMap<>();
+        Map<String, Double> counts = new HashMap<>();
         for (Window w : windows) {
             Probe pa = w.start();
             Probe pb = w.end();
@@ -714,9 +715,7 @@ public class PolicySweepSimulation extends Simulation {
             busyTicks += pb.machineBusyTicks() - pa.machineBusyTicks();
             machineTicks += pb.machineTicks() - pa.machineTicks();
             wallNanos += pb.nanos() - pa.nanos();
-            for (String name : List.of("weir_batcher_batch_rows_count", "weir_batcher_batch_rows_sum", "weir_batcher_batch_requests_sum",
-                    "weir_batcher_compute_seconds_sum", "weir_batcher_compute_seconds_count",
-                    "weir_batcher_queue_wait_seconds_sum", "weir_batcher_queue_wait_seconds_count")) {
+            for (String name : ROW_SERIES) {
                 counts.merge(name, delta(w.metricsBegin().metrics(), w.metricsEnd().metrics(), name), Double::sum);
             }
         }
@@ -743,6 +742,11 @@ public class PolicySweepSimulation extends Simulation {
                 fmt3(serverMs), fmt3(generatorMs), fmt(machineCores), fmt(othersCores),
                 fmt(CANARY.medianMillis(windows.getFirst().start().nanos(), windows.getLast().end().nanos())));
     }
+
+    /** The gateway's {@code weir_batcher_*} series a CSV row is computed from (summed over its windows). */
+    private static final List<String> ROW_SERIES = List.of("weir_batcher_batch_rows_count", "weir_batcher_batch_rows_sum",
+            "weir_batcher_batch_requests_sum", "weir_batcher_compute_seconds_sum", "weir_batcher_compute_seconds_count",
+            "weir_batcher_queue_wait_seconds_sum", "weir_batcher_queue_wait_seconds_count");
 
     /** Nearest-rank percentile of a sorted array; -1 when empty. */
     static long pct(long[] sorted, double p) {
