@@ -16,6 +16,7 @@
 #       [--closed-users "8 32"]                    # closed-loop capacity probe instead of open rates
 #       [--server-opts "-XX:StartFlightRecording=..."]  # extra JVM options for every gateway started
 #       [--heap-opts "-Xmx1g"]                     # the gateways' heap options (the default shown)
+#       [--load-opts "-XX:StartFlightRecording=..."]    # extra JVM options for the load generator
 #       [--pool-connections 6000]                  # open that many connections before the prime (Gatling's pool
 #                                                  # cannot be bounded); measured: no storms, more shedding
 #                                                  # (docs/PERF.md, "A warm connection pool for Gatling")
@@ -49,6 +50,7 @@ PRIME_SECONDS=20
 PRIME_FRACTION=1
 CLOSED_USERS=""
 SERVER_OPTS=""
+LOAD_OPTS=""
 HEAP_OPTS="-Xmx1g"
 GENERATOR=gatling
 CONNECTIONS=64
@@ -77,6 +79,7 @@ while [[ $# -gt 0 ]]; do
     --closed-users) CLOSED_USERS=$2; shift 2 ;;
     --server-opts) SERVER_OPTS=$2; shift 2 ;;
     --heap-opts) HEAP_OPTS=$2; shift 2 ;;
+    --load-opts) LOAD_OPTS=$2; shift 2 ;;
     --generator) GENERATOR=$2; shift 2 ;;
     --connections) CONNECTIONS=$2; shift 2 ;;
     --pool-connections) POOL_CONNECTIONS=$2; shift 2 ;;
@@ -211,7 +214,7 @@ run_load() {   # policy model log -D... : one load run against the server on $PO
   # the run.
   local idle_ms=$IDLE_MS
   (( POOL_CONNECTIONS > 0 )) && idle_ms=600000
-  timeout "$LIMIT" "$JAVA" -Xmx1g -XX:MaxInlineLevel=20 -XX:MaxTrivialSize=12 \
+  timeout "$LIMIT" "$JAVA" -Xmx1g -XX:MaxInlineLevel=20 -XX:MaxTrivialSize=12 -Xlog:gc:file="${log%.log}.gc.log" $LOAD_OPTS \
     --add-opens=java.base/java.lang=ALL-UNNAMED --add-opens=java.base/jdk.internal.misc=ALL-UNNAMED \
     --sun-misc-unsafe-memory-access=allow --enable-native-access=ALL-UNNAMED \
     -Dlogback.configurationFile="$ROOT/perf/sweep/logback.xml" -Djava.io.tmpdir="$WORK/tmp" \

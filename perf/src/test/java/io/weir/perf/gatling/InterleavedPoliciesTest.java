@@ -70,4 +70,18 @@ class InterleavedPoliciesTest {
         assertThat(InterleavedPolicies.sliceInForce(8950 * ms, notYet, notYetDone, end, guard, tail)).as("the span's tail").isEqualTo(-1);
         assertThat(InterleavedPolicies.sliceInForce(8800 * ms, notYet, notYetDone, end, guard, tail)).isEqualTo(1);
     }
+    @Test
+    void burstinessCountsArrivalsPerBin() {
+        long ms = 1_000_000L;
+        // 100 bins of 10 ms with one arrival each, then 7 arrivals in the last bin: p99 is 1, the max 8.
+        long[] arrivals = new long[107];
+        for (int i = 0; i < 100; i++) {
+            arrivals[i] = i * 10 * ms + 3 * ms;
+        }
+        for (int i = 100; i < 107; i++) {
+            arrivals[i] = 993 * ms + i;
+        }
+        assertThat(InterleavedPolicies.burstiness(arrivals, 10 * ms)).isEqualTo("1/8");
+        assertThat(InterleavedPolicies.burstiness(new long[0], 10 * ms)).isEqualTo("-");
+    }
 }

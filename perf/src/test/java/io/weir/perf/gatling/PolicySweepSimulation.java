@@ -369,9 +369,12 @@ public class PolicySweepSimulation extends Simulation {
                 // policies show here, not in the per-policy rows.
                 List<long[]> xs = bySlice.get(k);
                 long[] okFine = xs.stream().filter(x -> x[0] == 200).mapToLong(x -> x[2]).sorted().toArray();
-                System.out.printf(Locale.ROOT, "slice %s %.1f %d %s after %s: counted %d, not 200 %d, p95 %s ms%n", MODEL, rate, k,
+                long[] okGatling = xs.stream().filter(x -> x[0] == 200).mapToLong(x -> x[1]).sorted().toArray();
+                System.out.printf(Locale.ROOT, "slice %s %.1f %d %s after %s: counted %d, not 200 %d, p95 %s ms"
+                                + " (Gatling's own %d ms), arrivals per 10 ms p99/max %s%n", MODEL, rate, k,
                         slicePolicies.get(k), k == 0 ? "-" : slicePolicies.get(k - 1), xs.size(),
-                        xs.stream().filter(x -> x[0] != 200).count(), fine(pct(okFine, 95)));
+                        xs.stream().filter(x -> x[0] != 200).count(), fine(pct(okFine, 95)), pct(okGatling, 95),
+                        InterleavedPolicies.burstiness(xs.stream().mapToLong(x -> x[3]).toArray(), 10_000_000L));
                 long nominal = spanStart() + k * SLICE_MS * 1_000_000L - (k == 0 ? WARMUP_S * 1_000_000_000L : 0);
                 timing.append(String.format(Locale.ROOT, " %s:+%.0f/%s", slicePolicies.get(k), (switchSent[k] - nominal) / 1e6,
                         switchDone[k] < 0 ? "failed" : String.format(Locale.ROOT, "%.0fms", (switchDone[k] - switchSent[k]) / 1e6)));
