@@ -28,6 +28,8 @@
 #                                                  # order shuffled per rate from the seed (Gatling only)
 #       [--rounds 3 --slice-ms 3000]               # with --interleave: each rate one uninterrupted load, the policy
 #                                                  # switched every slice, each policy in every round (round-robin)
+#       [--load-runs 2 --load-pause 15]            # with --interleave: that many generator runs (prime included)
+#                                                  # against the same gateway, the pause in seconds between them
 # One gateway, one rate (an A/B of two jars, a profile): --models ranker --policies adaptive --rates-ranker 3000.
 # The gateway jar must exist (./mvnw -B -ntp -q -o -DskipTests -Dweir.perf.skip=true install); the perf test classes
 # and their class path are built here when missing.
@@ -60,6 +62,8 @@ INTERLEAVE=0
 SEED=1
 ROUNDS=0
 SLICE_MS=3000
+LOAD_RUNS=1
+LOAD_PAUSE=15
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -88,6 +92,8 @@ while [[ $# -gt 0 ]]; do
     --seed) SEED=$2; shift 2 ;;
     --rounds) ROUNDS=$2; shift 2 ;;
     --slice-ms) SLICE_MS=$2; shift 2 ;;
+    --load-runs) LOAD_RUNS=$2; shift 2 ;;
+    --load-pause) LOAD_PAUSE=$2; shift 2 ;;
     -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0"; exit 0 ;;   # the header comment, however long
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
@@ -145,6 +151,8 @@ fi
 [[ $IDLE_MS =~ ^[1-9][0-9]*$ ]] || { echo "--idle-timeout-ms must be a positive integer" >&2; exit 2; }
 [[ $ROUNDS =~ ^[0-9]+$ && $SLICE_MS =~ ^[0-9]+$ ]] || { echo "--rounds and --slice-ms take integers" >&2; exit 2; }
 (( ROUNDS == 0 || INTERLEAVE )) || { echo "--rounds needs --interleave" >&2; exit 2; }
+[[ $LOAD_RUNS =~ ^[1-9][0-9]*$ && $LOAD_PAUSE =~ ^[0-9]+$ ]] || { echo "--load-runs takes a positive integer, --load-pause seconds" >&2; exit 2; }
+(( LOAD_RUNS == 1 || INTERLEAVE )) || { echo "--load-runs needs --interleave" >&2; exit 2; }
 for p in $POLICIES; do policy_json "$p" >/dev/null; done
 for m in $MODELS; do
   [[ $m == ranker || $m == moderation ]] || { echo "unknown model $m" >&2; exit 2; }
@@ -254,11 +262,16 @@ if (( INTERLEAVE )); then
     else
       LIMIT=$(( PRIME_SECONDS + n * npol * (WARMUP + MEASURE + 10) + 120 ))
     fi
-    echo "$(date -u +%H:%M:%S) interleaved $model policies=$npol seed=$SEED rounds=$ROUNDS slice=${SLICE_MS}ms rates=$rates prime=${prime_rate}x${PRIME_SECONDS}s port=$PORT load=$(cut -d' ' -f1-3 /proc/loadavg)"
-    run_load interleaved "$model" "$WORK/logs/interleaved-$model.gatling.log" -Dweir.sweep.rates="$rates" \
-      -Dweir.sweep.primeRate="$prime_rate" -Dweir.sweep.primeSeconds="$PRIME_SECONDS" \
-      -Dweir.sweep.policyFile="$POLICY_FILE" -Dweir.sweep.seed="$SEED" -Dweir.sweep.rounds="$ROUNDS" \
-      -Dweir.sweep.sliceMillis="$SLICE_MS"
+    for (( run = 1; run <= LOAD_RUNS; run++ )); do
+      (( run == 1 )) || sleep "$LOAD_PAUSE"
+      echo "$(date -u +%H:%M:%S) interleaved $model load run $run/$LOAD_RUNS policies=$npol seed=$SEED rounds=$ROUNDS slice=${SLICE_MS}ms rates=$rates prime=${prime_rate}x${PRIME_SECONDS}s port=$PORT load=$(cut -d' ' -f1-3 /proc/loadavg)"
+      log="$WORK/logs/interleaved-$model.gatling.log"
+      (( LOAD_RUNS == 1 )) || log="$WORK/logs/interleaved-$model-load$run.gatling.log"
+      run_load interleaved "$model" "$log" -Dweir.sweep.rates="$rates" \
+        -Dweir.sweep.primeRate="$prime_rate" -Dweir.sweep.primeSeconds="$PRIME_SECONDS" \
+        -Dweir.sweep.policyFile="$POLICY_FILE" -Dweir.sweep.seed="$SEED" -Dweir.sweep.rounds="$ROUNDS" \
+        -Dweir.sweep.sliceMillis="$SLICE_MS"
+    done
     collect_server_logs interleaved "$model"
     cleanup
   done

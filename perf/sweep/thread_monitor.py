@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Watches the sweep's gateway while run-sweep.sh runs (docs/PERF.md, "A warm connection pool for Gatling"): about
-every 2 s, the connections established on its port and the CPU its threads used, summed by thread name (numbers
-stripped), in cores. A new gateway process (the next policy or model) is picked up by itself. Linux only; standard
-library and `ss`.
+every 2 s, the connections established on its port and, summed by thread name (numbers stripped), the CPU its threads
+used and the time they waited in the run queue for a core (schedstat), both in cores (docs/PERF.md, "The drift under
+continuous load, looked into"). A new gateway process (the next policy or model) is picked up by itself. Linux only;
+standard library and `ss`.
 
     python3 perf/sweep/thread_monitor.py > monitor.log &     # then run perf/sweep/run-sweep.sh as usual
 """
@@ -32,15 +33,16 @@ def find_gateway():
 
 
 def thread_ticks(pid):
-    """{tid: (name, utime + stime ticks)} of the process's threads."""
+    """{tid: (name, utime + stime ticks, ns waited in the run queue)} of the process's threads."""
     out = {}
     for task in glob.glob(f"/proc/{pid}/task/*"):
         try:
             name = open(task + "/comm").read().strip()
             fields = open(task + "/stat").read().rsplit(")", 1)[1].split()
-        except OSError:
+            waited = int(open(task + "/schedstat").read().split()[1])
+        except (OSError, ValueError, IndexError):
             continue
-        out[task.rsplit("/", 1)[1]] = (name, int(fields[11]) + int(fields[12]))
+        out[task.rsplit("/", 1)[1]] = (name, int(fields[11]) + int(fields[12]), waited)
     return out
 
 
@@ -59,14 +61,18 @@ def main():
         cur, now = thread_ticks(pid), time.monotonic()
         conns = subprocess.run(["ss", "-tnH", "state", "established", f"( sport = :{port} )"],
                                capture_output=True, text=True).stdout.count("\n")
-        by_name = {}
-        for tid, (name, ticks) in cur.items():
+        by_name, waits = {}, {}
+        for tid, (name, ticks, waited) in cur.items():
             key = re.sub(r"\d+$", "#", name)
-            by_name[key] = by_name.get(key, 0) + ticks - prev.get(tid, (name, ticks))[1]
+            before = prev.get(tid, (name, ticks, waited))
+            by_name[key] = by_name.get(key, 0) + ticks - before[1]
+            waits[key] = waits.get(key, 0) + waited - before[2]
         seconds = max(now - prev_at, 1e-3)
         top = sorted(by_name.items(), key=lambda kv: -kv[1])[:7]
-        print(time.strftime("%H:%M:%S"), f"conns={conns} cpu={sum(by_name.values()) / HZ / seconds:.2f}cores",
-              " ".join(f"{k}:{v / HZ / seconds:.2f}" for k, v in top), flush=True)
+        # cpu/wait per thread group: a wait near the cpu means its threads spend as long runnable as running.
+        print(time.strftime("%H:%M:%S"), f"conns={conns} cpu={sum(by_name.values()) / HZ / seconds:.2f}cores"
+              f" wait={sum(waits.values()) / 1e9 / seconds:.2f}cores",
+              " ".join(f"{k}:{v / HZ / seconds:.2f}/{waits[k] / 1e9 / seconds:.2f}" for k, v in top), flush=True)
         prev, prev_at = cur, now
         time.sleep(PERIOD_S)
 

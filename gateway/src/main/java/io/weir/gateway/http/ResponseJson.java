@@ -27,7 +27,12 @@ final class ResponseJson {
     }
 
     static Buffer object(Fields fields) {
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream(512);
+        return object(512, fields);
+    }
+
+    /** @param expectedBytes the answer's likely size: a stream sized right is not copied as it grows */
+    static Buffer object(int expectedBytes, Fields fields) {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream(expectedBytes);
         try (JsonGenerator g = JSON.createGenerator(bytes)) {
             g.writeStartObject();
             fields.write(g);
