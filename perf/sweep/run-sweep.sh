@@ -30,6 +30,7 @@
 #                                                  # switched every slice, each policy in every round (round-robin)
 #       [--load-runs 2 --load-pause 15]            # with --interleave: that many generator runs (prime included)
 #                                                  # against the same gateway, the pause in seconds between them
+#       [--rate-gap 15]                            # with --rounds: seconds without load between rates, in one run
 # One gateway, one rate (an A/B of two jars, a profile): --models ranker --policies adaptive --rates-ranker 3000.
 # The gateway jar must exist (./mvnw -B -ntp -q -o -DskipTests -Dweir.perf.skip=true install); the perf test classes
 # and their class path are built here when missing.
@@ -64,6 +65,7 @@ ROUNDS=0
 SLICE_MS=3000
 LOAD_RUNS=1
 LOAD_PAUSE=15
+RATE_GAP=0
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -94,6 +96,7 @@ while [[ $# -gt 0 ]]; do
     --slice-ms) SLICE_MS=$2; shift 2 ;;
     --load-runs) LOAD_RUNS=$2; shift 2 ;;
     --load-pause) LOAD_PAUSE=$2; shift 2 ;;
+    --rate-gap) RATE_GAP=$2; shift 2 ;;
     -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0"; exit 0 ;;   # the header comment, however long
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
@@ -153,6 +156,7 @@ fi
 (( ROUNDS == 0 || INTERLEAVE )) || { echo "--rounds needs --interleave" >&2; exit 2; }
 [[ $LOAD_RUNS =~ ^[1-9][0-9]*$ && $LOAD_PAUSE =~ ^[0-9]+$ ]] || { echo "--load-runs takes a positive integer, --load-pause seconds" >&2; exit 2; }
 (( LOAD_RUNS == 1 || INTERLEAVE )) || { echo "--load-runs needs --interleave" >&2; exit 2; }
+[[ $RATE_GAP =~ ^[0-9]+$ ]] && (( RATE_GAP == 0 || ROUNDS > 0 )) || { echo "--rate-gap takes seconds and needs --rounds" >&2; exit 2; }
 for p in $POLICIES; do policy_json "$p" >/dev/null; done
 for m in $MODELS; do
   [[ $m == ranker || $m == moderation ]] || { echo "unknown model $m" >&2; exit 2; }
@@ -258,7 +262,7 @@ if (( INTERLEAVE )); then
     n=$(awk -F, '{print NF}' <<<"$rates")
     prime_rate=$(prime_rate_for "$model" "$rates")
     if (( ROUNDS > 0 )); then
-      LIMIT=$(( PRIME_SECONDS + n * (WARMUP + ROUNDS * npol * SLICE_MS / 1000 + 20) + 120 ))
+      LIMIT=$(( PRIME_SECONDS + n * (WARMUP + ROUNDS * npol * SLICE_MS / 1000 + 20 + RATE_GAP) + 120 ))
     else
       LIMIT=$(( PRIME_SECONDS + n * npol * (WARMUP + MEASURE + 10) + 120 ))
     fi
@@ -270,7 +274,7 @@ if (( INTERLEAVE )); then
       run_load interleaved "$model" "$log" -Dweir.sweep.rates="$rates" \
         -Dweir.sweep.primeRate="$prime_rate" -Dweir.sweep.primeSeconds="$PRIME_SECONDS" \
         -Dweir.sweep.policyFile="$POLICY_FILE" -Dweir.sweep.seed="$SEED" -Dweir.sweep.rounds="$ROUNDS" \
-        -Dweir.sweep.sliceMillis="$SLICE_MS"
+        -Dweir.sweep.sliceMillis="$SLICE_MS" -Dweir.sweep.rateGapSeconds="$RATE_GAP"
     done
     collect_server_logs interleaved "$model"
     cleanup

@@ -128,6 +128,8 @@ public class PolicySweepSimulation extends Simulation {
     static final int ROUNDS = Integer.getInteger("weir.sweep.rounds", 0);
     static final int SLICE_MS = Integer.getInteger("weir.sweep.sliceMillis", 3000);
     static final int GUARD_MS = Integer.getInteger("weir.sweep.guardMillis", 750);
+    /** Round-robin: seconds without load between one rate and the next (docs/PERF.md, "The drift under continuous load"). */
+    static final int RATE_GAP_S = Integer.getInteger("weir.sweep.rateGapSeconds", 0);
     static final int TAIL_MS = Integer.getInteger("weir.sweep.tailMillis", 100);
     /** The gateway's process id, for its CPU time per request (0: not reported). */
     private static final long SERVER_PID = Long.getLong("weir.sweep.serverPid", 0L);
@@ -161,6 +163,9 @@ public class PolicySweepSimulation extends Simulation {
                 || (ROUNDS > 0 && POLICY_FILE.isEmpty())) {
             throw new IllegalArgumentException("rounds must be in [0, 20] and need a policyFile; a slice must be at most 60 s"
                     + " and keep 500 ms or more besides its guard and tail");
+        }
+        if (RATE_GAP_S < 0 || RATE_GAP_S > 600 || (RATE_GAP_S > 0 && ROUNDS == 0)) {
+            throw new IllegalArgumentException("rateGapSeconds must be in [0, 600] and needs rounds");
         }
         if (!POLICY_FILE.isEmpty() && (CLOSED_USERS > 0 || POOL_CONNECTIONS > 0)) {
             throw new IllegalArgumentException("an interleaved run (policyFile) takes open rates and no warm pool");
@@ -442,13 +447,17 @@ public class PolicySweepSimulation extends Simulation {
             if (ROUNDS > 0) {
                 List<List<String>> rounds = InterleavedPolicies.order(labels, RATES.length * ROUNDS, SEED);
                 for (int i = 0; i < RATES.length; i++) {
+                    if (i > 0 && RATE_GAP_S > 0) {
+                        populations.add(scenario(MODEL + "-gap-" + i).pause(Duration.ofSeconds(RATE_GAP_S))
+                                .injectOpen(atOnceUsers(1)));
+                    }
                     List<String> slices = new ArrayList<>();
                     rounds.subList(i * ROUNDS, (i + 1) * ROUNDS).forEach(slices::addAll);
                     RoundRobin rr = new RoundRobin(RATES[i], slices, labels);
                     roundRobins.add(rr);
                     labels.forEach(label -> steps.add(rr.steps.get(label)));
                     long seconds = WARMUP_S * 1000L + (long) slices.size() * SLICE_MS;
-                    populations.add(scenario(String.format(Locale.ROOT, "%s@%.1f-round-robin", MODEL, RATES[i]))
+                    populations.add(scenario(String.format(Locale.ROOT, "%s@%.1f-round-robin-%d", MODEL, RATES[i], i))
                             .exec(request(now -> rr.stepFor(now, switcher, scraper)))
                             .injectOpen(constantUsersPerSec(RATES[i]).during(Duration.ofMillis(seconds)).randomized()));
                 }
