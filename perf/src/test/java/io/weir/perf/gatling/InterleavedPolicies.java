@@ -14,7 +14,8 @@ import java.util.Random;
 
 /**
  * The policies of an interleaved sweep ({@code weir.sweep.policyFile}: {@code label<TAB>policy JSON} lines, written by
- * {@code perf/sweep/run-sweep.sh --interleave}) and the order they are measured in at each rate.
+ * {@code perf/sweep/run-sweep.sh --interleave}), the order they are measured in at each rate, which slice a request
+ * counts for, and how bunched a slice's arrivals were.
  */
 final class InterleavedPolicies {
     private InterleavedPolicies() {
@@ -80,6 +81,7 @@ final class InterleavedPolicies {
         long next = k + 1 < sent.length && sent[k + 1] != 0 ? sent[k + 1] : spanEnd;
         return arrival < Math.min(next, spanEnd) - tail ? k : -1;
     }
+
     /**
      * How bunched arrivals are: the 99th percentile and the maximum of the arrivals counted in each {@code binNanos}
      * bin from the first arrival to the last, as "p99/max" ("-" for none). A Poisson stream at 3375/s gives about 49/56

@@ -70,6 +70,7 @@ class InterleavedPoliciesTest {
         assertThat(InterleavedPolicies.sliceInForce(8950 * ms, notYet, notYetDone, end, guard, tail)).as("the span's tail").isEqualTo(-1);
         assertThat(InterleavedPolicies.sliceInForce(8800 * ms, notYet, notYetDone, end, guard, tail)).isEqualTo(1);
     }
+
     @Test
     void burstinessCountsArrivalsPerBin() {
         long ms = 1_000_000L;
