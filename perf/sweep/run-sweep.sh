@@ -30,7 +30,9 @@
 #                                                  # switched every slice, each policy in every round (round-robin)
 #       [--load-runs 2 --load-pause 15]            # with --interleave: that many generator runs (prime included)
 #                                                  # against the same gateway, the pause in seconds between them
-#       [--rate-gap 15]                            # with --rounds: seconds without load between rates, in one run
+#       [--rate-gap 15]                            # with --rounds: seconds without load between rates, in one run;
+#                                                  # give an --idle-timeout-ms longer than the gap, or Gatling's
+#                                                  # pool empties and the next rate starts with a connection storm
 # One gateway, one rate (an A/B of two jars, a profile): --models ranker --policies adaptive --rates-ranker 3000.
 # The gateway jar must exist (./mvnw -B -ntp -q -o -DskipTests -Dweir.perf.skip=true install); the perf test classes
 # and their class path are built here when missing.
@@ -157,6 +159,7 @@ fi
 [[ $LOAD_RUNS =~ ^[1-9][0-9]*$ && $LOAD_PAUSE =~ ^[0-9]+$ ]] || { echo "--load-runs takes a positive integer, --load-pause seconds" >&2; exit 2; }
 (( LOAD_RUNS == 1 || INTERLEAVE )) || { echo "--load-runs needs --interleave" >&2; exit 2; }
 [[ $RATE_GAP =~ ^[0-9]+$ ]] && (( RATE_GAP == 0 || ROUNDS > 0 )) || { echo "--rate-gap takes seconds and needs --rounds" >&2; exit 2; }
+(( RATE_GAP * 1000 < IDLE_MS )) || echo "warning: --rate-gap ${RATE_GAP}s outlasts the ${IDLE_MS} ms idle timeout: each rate starts with no connections" >&2
 for p in $POLICIES; do policy_json "$p" >/dev/null; done
 for m in $MODELS; do
   [[ $m == ranker || $m == moderation ]] || { echo "unknown model $m" >&2; exit 2; }
