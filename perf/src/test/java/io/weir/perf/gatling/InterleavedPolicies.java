@@ -93,12 +93,11 @@ final class InterleavedPolicies {
         }
         long first = Arrays.stream(arrivals).min().getAsLong();
         long last = Arrays.stream(arrivals).max().getAsLong();
-        int[] counts = new int[(int) ((last - first) / binNanos) + 1];
+        long[] counts = new long[(int) ((last - first) / binNanos) + 1];
         for (long a : arrivals) {
             counts[(int) ((a - first) / binNanos)]++;
         }
         Arrays.sort(counts);
-        int p99 = counts[Math.min(counts.length - 1, (int) Math.ceil(0.99 * counts.length) - 1)];
-        return p99 + "/" + counts[counts.length - 1];
+        return PolicySweepSimulation.pct(counts, 99) + "/" + counts[counts.length - 1];
     }
 }
