@@ -10,6 +10,10 @@ be given: each point (model, policy, rate) is then the run's point of median ran
 by (not within budget, p95), i.e. a measured point, not an average; every policy is treated the same way. The
 verdicts are also given per run.
 
+--twin FIRST=SECOND (repeatable) adds an A/A check for a sweep that ran one policy twice under two names (run-sweep.sh
+accepts adaptive-k5 for adaptive's defaults and fixed-1.0ms for fixed-1ms): how often the twins' p95s are within 10% of
+each other, and whether their within-budget verdicts agree, is the resolution targets 1 and 2 are measured with.
+
 Definitions (stated again in PERF.md):
   * latency: the simulation's fine timing, from the virtual user's start (its scheduled arrival) to the response;
   * a rate is *within budget* for a policy when at least 99% of the offered requests were answered 200 and the p95
@@ -114,6 +118,38 @@ def against_best(by, cand, settings, x, budget):
             "met": ratio <= 1.10 or (within(c, budget) and not in_budget)}
 
 
+def twin_check(by, rates, first, second, budget):
+    """An A/A check: `second` runs the same settings as `first` under another name (e.g. adaptive-k5 is adaptive,
+    fixed-1.0ms is fixed-1ms), so whatever separates them is measurement noise. Per rate: p95 second/first and
+    whether each was within budget; and each one's highest rate within budget. Target 2's 10% and target 1's
+    highest-rate comparison mean something only where the twins agree to within them."""
+    if first not in by or second not in by:
+        return None
+    per_rate = []
+    for x in rates:
+        if x in by[first] and x in by[second]:
+            a, b = by[first][x], by[second][x]
+            ratio = b["fine_ok_p95_ms"] / a["fine_ok_p95_ms"] if a["fine_ok_p95_ms"] > 0 else math.nan
+            per_rate.append({"offered_rps": x, "ratio": ratio, "within_10pct": abs(ratio - 1) <= 0.10,
+                             "first_within_budget": within(a, budget), "second_within_budget": within(b, budget)})
+    highest = {p: max((x for x in rates if x in by[p] and within(by[p][x], budget)), default=0.0) for p in (first, second)}
+    return {"first": first, "second": second, "per_rate": per_rate,
+            "rates_within_10pct": sum(e["within_10pct"] for e in per_rate), "rates": len(per_rate),
+            "budget_verdicts_differ": [e["offered_rps"] for e in per_rate
+                                       if e["first_within_budget"] != e["second_within_budget"]],
+            "highest_rate_within_budget": highest}
+
+
+def write_twin(out, t, capacity, label):
+    out.write(f"A/A check{label}: {t['second']} (the settings of {t['first']}) within 10% of {t['first']}'s p95 at"
+              f" {t['rates_within_10pct']} of {t['rates']} rates ("
+              + "; ".join(f"{100 * e['offered_rps'] / capacity:.0f}%: {e['ratio']:.2f}x" for e in t["per_rate"])
+              + f"); highest rate within budget {t['highest_rate_within_budget'][t['first']]:.0f} against"
+              f" {t['highest_rate_within_budget'][t['second']]:.0f}"
+              + (f"; within-budget verdicts differ at {', '.join(f'{100 * x / capacity:.0f}%' for x in t['budget_verdicts_differ'])}"
+                 if t["budget_verdicts_differ"] else "") + ".\n")
+
+
 def evaluate(mrows, capacity, budget):
     """Targets 1-3 on one set of points (one run, or the median points of several)."""
     by = {}
@@ -196,7 +232,15 @@ def main():
     ap.add_argument("--json")
     ap.add_argument("--median-csv", help="also write the chosen (median-run) points as a CSV, e.g. for PlotSweep")
     ap.add_argument("--cores", type=float, default=os.cpu_count())
+    ap.add_argument("--twin", action="append", default=[], metavar="FIRST=SECOND",
+                    help="an A/A check: SECOND is FIRST's settings under another name (e.g. adaptive=adaptive-k5)")
     args = ap.parse_args()
+    twins = []
+    for t in args.twin:
+        first, sep, second = t.partition("=")
+        if not sep or not first or not second or first == second:
+            ap.error(f"--twin takes FIRST=SECOND, two different policy names: {t}")
+        twins.append((first, second))
     csvs = [x for x in args.inputs if "=" not in x]
     models = [x for x in args.inputs if "=" in x]
     if not csvs or not models:
@@ -335,6 +379,24 @@ def main():
                       + ".\n")
             ms["slow_windows"] = [{"run": k, "policy": r["policy"], "offered_rps": r["offered_rps"],
                                    "canary_ms": r["canary_ms"]} for k, r in slow]
+        ms["twins"] = []
+        for first, second in twins:
+            t = twin_check(by, rates, first, second, budget)
+            if t is None:
+                out.write(f"A/A check: {first} or {second} is not in the {name} data.\n")
+                continue
+            write_twin(out, t, capacity, "" if len(runs) == 1 else " (median points)")
+            if len(runs) > 1:
+                t["runs"] = []
+                for k, rows in enumerate(run_rows, 1):
+                    rby = {}
+                    for r in rows:
+                        rby.setdefault(r["policy"], {})[r["offered_rps"]] = r
+                    tk = twin_check(rby, rates, first, second, budget)
+                    if tk is not None:
+                        t["runs"].append(tk)
+                        write_twin(out, tk, capacity, f", run {k}")
+            ms["twins"].append(t)
         if len(runs) > 1:
             ms["runs"] = []
             paired = {}
