@@ -127,6 +127,7 @@ final class BatchFormer implements EventHandler<RequestSlot>, PendingView {
         if (deadlineLeft) {
             recomputeEarliestDeadline();
         }
+        lane.metrics.flushed(settings.policy().name(), f.reason(), taken.size());
         lane.runner.start(taken, batchRows, t);
     }
 

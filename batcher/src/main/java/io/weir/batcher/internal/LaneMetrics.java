@@ -9,12 +9,14 @@ import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
 import io.weir.batcher.LatencySnapshot;
 import io.weir.batcher.LatencySnapshot.Stage;
+import io.weir.batcher.policy.BatchPolicy.Flush;
 import io.weir.runtime.ModelKey;
 import io.weir.runtime.Ticker;
 import org.HdrHistogram.Histogram;
 import org.HdrHistogram.Recorder;
 
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -45,6 +47,8 @@ public final class LaneMetrics implements AutoCloseable {
     private final List<Meter> meters = new CopyOnWriteArrayList<>();
     private final Map<String, BackendMeters> byBackend = new ConcurrentHashMap<>();
     private final Map<String, Counter> counters = new ConcurrentHashMap<>();
+    /** Per policy name, per reason: {batches, requests}. Written by the batching thread only; read by the registry. */
+    private final Map<String, EnumMap<Flush.Reason, Counter[]>> flushes = new ConcurrentHashMap<>();
     private long lastRoll = Long.MIN_VALUE;
     private List<LatencySnapshot> last = List.of();
 
@@ -115,6 +119,26 @@ public final class LaneMetrics implements AutoCloseable {
 
     void failed(String backend) {
         counter("weir.batcher.failures", "Batches that failed on the last backend tried", "backend", backend).increment();
+    }
+
+    /**
+     * A batch of {@code requests} started because of {@code reason}: {@code weir.batcher.flushes} and
+     * {@code weir.batcher.flushed.requests}, tagged with the policy and the reason (their ratio is the mean batch a
+     * reason ends). Batching thread only; allocates nothing once a policy's reason has been seen.
+     */
+    void flushed(String policy, Flush.Reason reason, int requests) {
+        EnumMap<Flush.Reason, Counter[]> byReason = flushes.computeIfAbsent(policy, p -> new EnumMap<>(Flush.Reason.class));
+        Counter[] pair = byReason.get(reason);
+        if (pair == null) {
+            pair = new Counter[] {
+                    counter("weir.batcher.flushes", "Batches started, by the policy's reason", "policy", policy,
+                            "reason", reason.tag()),
+                    counter("weir.batcher.flushed.requests", "Requests in the batches started, by the policy's reason",
+                            "policy", policy, "reason", reason.tag())};
+            byReason.put(reason, pair);
+        }
+        pair[0].increment();
+        pair[1].increment(requests);
     }
 
     void batch(String backend, int rows, int requests, long computeNanos) {

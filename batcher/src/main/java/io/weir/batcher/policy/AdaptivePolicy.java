@@ -109,12 +109,12 @@ final class AdaptivePolicy implements BatchPolicy {
         int waiting = pending.rows();
         double rowsPerRequest = (double) waiting / Math.max(1, pending.requests());
         if (waiting + rowsPerRequest > maxRows) {
-            return Flush.upTo(maxRows);
+            return Flush.upTo(maxRows, Flush.Reason.FULL);
         }
         LatencyModel.Fit fit = pending.compute().fit();
         double lambda = pending.arrivalRowsPerSecond() / 1e9;
         if (fit.observations() < minSamples || !(lambda > 0)) {
-            return Flush.upTo(maxRows);
+            return Flush.upTo(maxRows, Flush.Reason.WARMING_UP);
         }
         double a = fit.fixedNanos();
         double b = fit.perRowNanos();
@@ -126,9 +126,14 @@ final class AdaptivePolicy implements BatchPolicy {
         double capacityPerBatch = pending.parallelism() - headroom * lambda * b;
         double keepUp = capacityPerBatch <= 0 ? maxRows : headroom * lambda * a / capacityPerBatch;
         double withinBudget = (usable - a + waiting / lambda) / (1 / lambda + b);
-        int target = (int) Math.min(maxRows, Math.min(Math.ceil(keepUp), Math.floor(withinBudget)));
+        int keepUpRows = (int) Math.min(maxRows, Math.ceil(keepUp));
+        int target = (int) Math.min(keepUpRows, Math.floor(withinBudget));
         double cap = FixedPolicy.saturatingAdd(oldest, maxQueueDelayNanos);
         double until = now;
+        // Why a batch that would start now starts: below the keep-up size only a bound ends the wait (the budget size
+        // or the fill wait's deadline and max_queue_delay_us bounds; the fill moment itself is in the future by
+        // construction); the hold below refines a met target under CPU pressure.
+        Flush.Reason reason = waiting >= keepUpRows ? Flush.Reason.TARGET : Flush.Reason.DEADLINE;
         if (waiting < target) {
             double fillAt = now + (target - waiting) / lambda;
             double latestStart = now + usable - fit.predictNanos(target);
@@ -147,9 +152,13 @@ final class AdaptivePolicy implements BatchPolicy {
                 double rowsThen = Math.min(maxRows, waiting + (hold - now) * lambda);
                 double latestStart = now + usable - fit.predictNanos((int) Math.ceil(rowsThen));
                 until = Math.max(until, Math.min(hold, Math.min(latestStart, cap)));
+                reason = Flush.Reason.DEADLINE; // hold > now, so only a bound can make it end now
+            } else if (reason == Flush.Reason.TARGET) {
+                reason = pending.requests() >= pressureBatchRequests ? Flush.Reason.PRESSURE_BATCH
+                        : hold <= now ? Flush.Reason.HOLD_ENDED : Flush.Reason.HOLD_SKIPPED;
             }
         }
-        return until <= now ? Flush.upTo(maxRows) : new Wait((long) until);
+        return until <= now ? Flush.upTo(maxRows, reason) : new Wait((long) until);
     }
 
     @Override

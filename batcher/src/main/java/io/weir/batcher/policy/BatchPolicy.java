@@ -31,11 +31,43 @@ public interface BatchPolicy {
 
     /**
      * Start a batch now with whole requests, highest priority and oldest first, up to {@code rows} rows and
-     * {@code requests} requests (always at least one request).
+     * {@code requests} requests (always at least one request), for {@code reason}.
      */
-    record Flush(int rows, int requests) implements Decision {
-        public static Flush upTo(int rows) {
-            return new Flush(rows, Integer.MAX_VALUE);
+    record Flush(int rows, int requests, Reason reason) implements Decision {
+        public static Flush upTo(int rows, Reason reason) {
+            return new Flush(rows, Integer.MAX_VALUE, reason);
+        }
+
+        /**
+         * Why a batch starts now: counted per policy as {@code weir.batcher.flushes{reason}}, so that what ends the
+         * batches (and so sets their size) can be read off a running gateway.
+         */
+        public enum Reason {
+            /** Every request runs alone ({@code none}). */
+            SINGLE,
+            /** The cap is reached ({@code fixed}), or the next request of the waiting size would not fit under it. */
+            FULL,
+            /** A preferred batch size can be formed ({@code fixed}). */
+            PREFERRED,
+            /** The oldest request has waited {@code max_queue_delay_us} ({@code fixed}). */
+            DELAY,
+            /** Too few batches observed, or no arrival rate yet: no basis for waiting ({@code adaptive}). */
+            WARMING_UP,
+            /** The rows waiting reached the keep-up/budget target and no CPU-pressure hold applies ({@code adaptive}). */
+            TARGET,
+            /** Under CPU pressure, {@code pressure_batch_requests} requests are waiting ({@code adaptive}). */
+            PRESSURE_BATCH,
+            /** A CPU-pressure hold reached its time bound before that many requests came ({@code adaptive}). */
+            HOLD_ENDED,
+            /** Under CPU pressure, but less than one more request is expected before a hold would end ({@code adaptive}). */
+            HOLD_SKIPPED,
+            /** Waiting longer would break the earliest deadline or {@code max_queue_delay_us} ({@code adaptive}). */
+            DEADLINE;
+
+            /** The metric tag: the name in lower case. */
+            public String tag() {
+                return name().toLowerCase(java.util.Locale.ROOT);
+            }
         }
     }
 

@@ -34,16 +34,16 @@ final class FixedPolicy implements BatchPolicy {
         }
         int rows = pending.rows();
         if (rows >= maxRows) {
-            return Flush.upTo(maxRows);
+            return Flush.upTo(maxRows, Flush.Reason.FULL);
         }
         for (int i = preferred.length - 1; i >= 0; i--) {
             if (rows >= preferred[i]) {
-                return Flush.upTo(preferred[i]);
+                return Flush.upTo(preferred[i], Flush.Reason.PREFERRED);
             }
         }
         long flushAt = saturatingAdd(pending.oldestEnqueueNanos(), maxQueueDelayNanos);
         if (nowNanos >= flushAt) {
-            return Flush.upTo(maxRows);
+            return Flush.upTo(maxRows, Flush.Reason.DELAY);
         }
         return new Wait(flushAt);
     }

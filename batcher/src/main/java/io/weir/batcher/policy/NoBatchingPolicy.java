@@ -20,6 +20,6 @@ final class NoBatchingPolicy implements BatchPolicy {
 
     @Override
     public Decision decide(PendingView pending, long nowNanos) {
-        return pending.freeSlots() > 0 ? new Flush(maxRows, 1) : Wait.FOR_CHANGE;
+        return pending.freeSlots() > 0 ? new Flush(maxRows, 1, Flush.Reason.SINGLE) : Wait.FOR_CHANGE;
     }
 }

@@ -61,6 +61,8 @@ class BatchFormerTest {
             assertThat(a.join().batchRows()).isEqualTo(5);
             assertThat(a.join().queueNanos()).isEqualTo(2_000_000);
             assertThat(b.join().queueNanos()).isEqualTo(1_500_000);
+            assertThat(h.count("weir.batcher.flushes", "policy", "fixed", "reason", "delay")).isEqualTo(1);
+            assertThat(h.count("weir.batcher.flushed.requests", "policy", "fixed", "reason", "delay")).isEqualTo(2);
         }
     }
 
@@ -85,6 +87,11 @@ class BatchFormerTest {
             h.decide();
             h.cpuPool.runAll();
             assertThat(h.batchSizes(h.cpu)).containsExactly(8, 4);
+            // Why each batch started: two at the preferred size (3 and then 4 requests), one at the cap (7).
+            assertThat(h.count("weir.batcher.flushes", "policy", "fixed", "reason", "preferred")).isEqualTo(2);
+            assertThat(h.count("weir.batcher.flushed.requests", "policy", "fixed", "reason", "preferred")).isEqualTo(7);
+            assertThat(h.count("weir.batcher.flushes", "policy", "fixed", "reason", "full")).isEqualTo(1);
+            assertThat(h.count("weir.batcher.flushed.requests", "policy", "fixed", "reason", "full")).isEqualTo(7);
         }
     }
 

@@ -183,6 +183,52 @@ class PolicyTest {
                 .isInstanceOf(Wait.class);
     }
 
+    private static Flush.Reason why(Decision d) {
+        assertThat(d).isInstanceOf(Flush.class);
+        return ((Flush) d).reason();
+    }
+
+    @Test
+    void everyFlushSaysWhyItStartsNow() {
+        long now = 1_000_000_000L;
+        long budget = 80_000_000L;
+        LatencyModel compute = trained(50_000, 1_000);
+        assertThat(why(PolicySpec.parse(new JsonObject().put("policy", "none"), 8).create()
+                .decide(new View(3, 3, now, now + budget, 1, 1, 1e4, compute), now))).isEqualTo(Flush.Reason.SINGLE);
+
+        BatchPolicy fixed = PolicySpec.parse(new JsonObject().put("policy", "fixed").put("max_queue_delay_us", 1000)
+                .put("preferred_batch_rows", new JsonArray().add(4)), 8).create();
+        assertThat(why(fixed.decide(new View(8, 8, now, now + budget, 1, 1, 1e4, compute), now))).isEqualTo(Flush.Reason.FULL);
+        assertThat(why(fixed.decide(new View(5, 5, now, now + budget, 1, 1, 1e4, compute), now))).isEqualTo(Flush.Reason.PREFERRED);
+        assertThat(why(fixed.decide(new View(2, 2, now - 1_000_000, now + budget, 1, 1, 1e4, compute), now)))
+                .isEqualTo(Flush.Reason.DELAY);
+        assertThat(fixed.decide(new View(2, 2, now - 999_999, now + budget, 1, 1, 1e4, compute), now)).isInstanceOf(Wait.class);
+
+        BatchPolicy adaptive = PolicySpec.parse(new JsonObject().put("pressure_threshold", 0.6), 256).create();
+        assertThat(why(adaptive.decide(new View(250, 5, now, now + budget, 3, 2, 150_000, compute, 1.0), now)))
+                .as("a sixth 50-row request would not fit under 256").isEqualTo(Flush.Reason.FULL);
+        assertThat(why(adaptive.decide(new View(1, 1, now, now + budget, 3, 2, 1_000, new LatencyModel(), 1.0), now)))
+                .as("no batch observed yet").isEqualTo(Flush.Reason.WARMING_UP);
+        assertThat(why(adaptive.decide(new View(1, 1, now, now + budget, 3, 2, 0, compute, 1.0), now)))
+                .as("no arrival rate yet").isEqualTo(Flush.Reason.WARMING_UP);
+        assertThat(why(adaptive.decide(new View(1, 1, now, now + budget, 3, 2, 1_000, compute, 0.5), now)))
+                .as("a batch of one keeps up, and the cores are not full").isEqualTo(Flush.Reason.TARGET);
+        assertThat(why(adaptive.decide(new View(5, 5, now - 100_000, now + budget, 3, 2, 10_000, compute, 1.0), now)))
+                .as("the CPU-pressure hold's five requests are waiting").isEqualTo(Flush.Reason.PRESSURE_BATCH);
+        long enqueued = now - 3_200_000;
+        assertThat(why(adaptive.decide(new View(1, 1, enqueued, enqueued + budget, 3, 2, 1_000, compute, 1.0), now)))
+                .as("held for 4% of the budget, 3.2 ms, with four requests still to come").isEqualTo(Flush.Reason.HOLD_ENDED);
+        assertThat(why(adaptive.decide(new View(1, 1, now, now + budget, 3, 2, 500, compute, 0.62), now)))
+                .as("a 0.16 ms hold at 500 requests/s expects 0.08 more").isEqualTo(Flush.Reason.HOLD_SKIPPED);
+        // 10k rows/s on a 2 ms + 20 µs/row model wants ~43-row batches, but the oldest request has 3 ms left.
+        LatencyModel slow = trained(2e6, 2e4);
+        BatchPolicy plain = PolicySpec.parse(new JsonObject(), 64).create();
+        assertThat(plain.decide(new View(5, 5, now, now + 50_000_000, 1, 1, 10_000, slow), now)).isInstanceOf(Wait.class);
+        assertThat(why(plain.decide(new View(5, 5, now - 47_000_000, now + 3_000_000, 1, 1, 10_000, slow), now)))
+                .isEqualTo(Flush.Reason.DEADLINE);
+        assertThat(Flush.Reason.PRESSURE_BATCH.tag()).isEqualTo("pressure_batch");
+    }
+
     @Test
     void adaptiveBacksOffAfterABudgetMissAndRecovers() {
         AdaptivePolicy p = (AdaptivePolicy) PolicySpec.parse(new JsonObject(), 64).create();
