@@ -164,6 +164,23 @@ class PolicyTest {
                 .hasMessageContaining("pressure_batch_requests");
     }
 
+    @ParameterizedTest
+    @ValueSource(doubles = {5_000, 5_250, 5_500, 6_000, 7_250, 9_500, 9_750})
+    void aHoldThatLacksOneRequestWaitsForItWhateverTheRoundingOfTheClock(double requestsPerSecond) {
+        // At 5,250 one-row requests/s, (now + 1/r - now) * r is 0.99999999999994 in doubles at now = 1e9 (half the
+        // rates do that at any clock value): the hold for the fifth request must not read that as "less than one".
+        BatchPolicy p = PolicySpec.parse(new JsonObject().put("pressure_threshold", 0.6), 256).create();
+        LatencyModel compute = trained(50_000, 1_000);
+        long now = 1_000_000_000L;
+        long budget = 80_000_000L;
+        Decision d = p.decide(new View(4, 4, now - 100_000, now - 100_000 + budget, 3, 2, requestsPerSecond, compute, 1.0), now);
+        assertThat(d).isInstanceOf(Wait.class);
+        assertThat(((Wait) d).untilNanos()).isCloseTo(now + (long) (1e9 / requestsPerSecond), org.assertj.core.data.Offset.offset(2L));
+        // Once the fifth is there the batch starts, for that reason.
+        assertThat(why(p.decide(new View(5, 5, now - 100_000, now - 100_000 + budget, 3, 2, requestsPerSecond, compute, 1.0), now)))
+                .isEqualTo(Flush.Reason.PRESSURE_BATCH);
+    }
+
     @Test
     void aBatchIsFullWhenTheNextRequestOfTheWaitingSizeWouldNotFitUnderTheCap() {
         // 50-row requests under a 256-row cap at a full host: four waiting (200 rows) leave room for a fifth, so hold;
