@@ -57,6 +57,19 @@ def within(r, budget):
     return r["sent"] > 0 and r["ok"] >= 0.99 * r["sent"] and r["fine_ok_p95_ms"] <= budget
 
 
+def by_policy(rows):
+    """{policy: {offered rate: row}} of one run's (or one set of median) points."""
+    by = {}
+    for r in rows:
+        by.setdefault(r["policy"], {})[r["offered_rps"]] = r
+    return by
+
+
+def highest_rate_within(by, policy, rates, budget):
+    """The highest offered rate at which `policy` was within budget (0 if none)."""
+    return max((x for x in rates if x in by[policy] and within(by[policy][x], budget)), default=0.0)
+
+
 def slow_windows(run_rows, factor=1.1):
     """(run number, row) of the windows whose machine canary (canary_ms, CSVs after v7) read at least `factor` times
     the median of all of them: measured while the VM itself ran slower (docs/PERF.md, "Slow spells of the machine")."""
@@ -132,7 +145,7 @@ def twin_check(by, rates, first, second, budget):
             ratio = b["fine_ok_p95_ms"] / a["fine_ok_p95_ms"] if a["fine_ok_p95_ms"] > 0 else math.nan
             per_rate.append({"offered_rps": x, "ratio": ratio, "within_10pct": abs(ratio - 1) <= 0.10,
                              "first_within_budget": within(a, budget), "second_within_budget": within(b, budget)})
-    highest = {p: max((x for x in rates if x in by[p] and within(by[p][x], budget)), default=0.0) for p in (first, second)}
+    highest = {p: highest_rate_within(by, p, rates, budget) for p in (first, second)}
     return {"first": first, "second": second, "per_rate": per_rate,
             "rates_within_10pct": sum(e["within_10pct"] for e in per_rate), "rates": len(per_rate),
             "budget_verdicts_differ": [e["offered_rps"] for e in per_rate
@@ -152,17 +165,12 @@ def write_twin(out, t, capacity, label):
 
 def evaluate(mrows, capacity, budget):
     """Targets 1-3 on one set of points (one run, or the median points of several)."""
-    by = {}
-    for r in mrows:
-        by.setdefault(r["policy"], {})[r["offered_rps"]] = r
+    by = by_policy(mrows)
     rates = sorted({r["offered_rps"] for r in mrows})
     policies = [p for p in ORDER if p in by] + sorted(p for p in by if p not in ORDER)
     ms = {}
     # Target 1: highest rate within budget.
-    best_rate = {}
-    for p in policies:
-        ok_rates = [x for x in rates if x in by[p] and within(by[p][x], budget)]
-        best_rate[p] = max(ok_rates) if ok_rates else 0.0
+    best_rate = {p: highest_rate_within(by, p, rates, budget) for p in policies}
     # Also the sustained rate: the highest rate such that it and every lower rate were within budget.
     sustained = {}
     for p in policies:
@@ -389,10 +397,7 @@ def main():
             if len(runs) > 1:
                 t["runs"] = []
                 for k, rows in enumerate(run_rows, 1):
-                    rby = {}
-                    for r in rows:
-                        rby.setdefault(r["policy"], {})[r["offered_rps"]] = r
-                    tk = twin_check(rby, rates, first, second, budget)
+                    tk = twin_check(by_policy(rows), rates, first, second, budget)
                     if tk is not None:
                         t["runs"].append(tk)
                         write_twin(out, tk, capacity, f", run {k}")

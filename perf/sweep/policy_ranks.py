@@ -15,9 +15,9 @@ import math
 import statistics
 import sys
 
-from analyze import load
+from analyze import FIXED, by_policy, load
 
-GROUP = ["fixed-0.5ms", "fixed-1ms", "fixed-2ms", "fixed-5ms", "fixed-10ms", "adaptive"]
+GROUP = [p for p in FIXED if p != "fixed-0ms"] + ["adaptive"]
 BANDS = [("below 100%", 0.0, 0.99), ("100-130%", 1.0, 1.3), ("140% and up", 1.4, math.inf)]
 
 
@@ -38,12 +38,10 @@ def main(argv):
             cpu = {p: [] for p in GROUP}
             batch = {p: [] for p in GROUP}
             for rows in runs:
-                by = {}
-                for r in rows:
-                    if r["model"] == model:
-                        by.setdefault(r["offered_rps"], {})[r["policy"]] = r
-                for rate, points in by.items():
-                    if not (lo * capacity <= rate <= hi * capacity) or not all(p in points for p in GROUP):
+                by = by_policy(r for r in rows if r["model"] == model)
+                for rate in sorted({x for rates in by.values() for x in rates}):
+                    points = {p: by[p][rate] for p in GROUP if rate in by.get(p, {})}
+                    if not (lo * capacity <= rate <= hi * capacity) or len(points) < len(GROUP):
                         continue
                     order = sorted(GROUP, key=lambda p: p95_or_last(points[p]))
                     costs = [points[p]["server_cpu_ms_per_req"] for p in GROUP]
