@@ -34,6 +34,8 @@
 #                                                  # give an --idle-timeout-ms longer than the gap, or Gatling's
 #                                                  # pool empties and the next rate starts with a connection storm
 # One gateway, one rate (an A/B of two jars, a profile): --models ranker --policies adaptive --rates-ranker 3000.
+# Each gateway's /metrics is read once when its load ends: the batcher's refusals (logs/rejections.txt) and what ended
+# its batches, per policy (logs/flushes-<label>-<model>.prom, for perf/sweep/flush_reasons.py).
 # The gateway jar must exist (./mvnw -B -ntp -q -o -DskipTests -Dweir.perf.skip=true install); the perf test classes
 # and their class path are built here when missing.
 set -euo pipefail
@@ -246,6 +248,9 @@ collect_server_logs() {   # label model: the batcher's refusals and the longest 
   local policy=$1 model=$2
   curl -s "http://127.0.0.1:$PORT/metrics" | grep -E '^weir_batcher_(rejections|timeouts)' \
     | sed "s/^/$policy $model /" >>"$WORK/logs/rejections.txt" || true
+  # What ended the batches, per policy, over the whole run (perf/sweep/flush_reasons.py reads this file).
+  { echo "# t=$(date +%s)"; curl -s "http://127.0.0.1:$PORT/metrics" \
+      | grep -E '^weir_batcher_(flushes|flushed_requests)_total'; } >>"$WORK/logs/flushes-$policy-$model.prom" || true
   grep -h -E 'Pause' "$WORK/logs/$policy-$model.server.gc.log" 2>/dev/null \
     | awk -v p="$policy" -v m="$model" '{ for (i = 1; i <= NF; i++) if ($i ~ /ms$/) { v = $i; sub(/ms/, "", v); if (v + 0 > max) max = v + 0 } }
         END { printf "%s %s gc pauses=%d longest=%.1fms\n", p, m, NR, max }' >>"$WORK/logs/gc.txt" || true
