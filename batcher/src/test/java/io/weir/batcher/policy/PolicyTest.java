@@ -134,17 +134,19 @@ class PolicyTest {
         long now = 1_000_000_000L;
         long budget = 80_000_000L;
         // Full host (bound 4% of 80 ms = 3.2 ms) at 10,000 one-row requests/s: the 4 more requests that make a batch of
-        // 5 are expected 0.4 ms from now, so the hold ends then, not at the bound.
+        // 5 are expected 0.4 ms from now, well within the bound, so hold for them. Their arrivals wake the batcher; the
+        // timer is for the moment the batch would no longer come within the bound: 3.2 - 0.4 = 2.8 ms from now.
         Decision fast = p.decide(new View(1, 1, now, now + budget, 3, 2, 10_000, compute, 1.0), now);
-        assertThat(((Wait) fast).untilNanos()).isCloseTo(now + 400_000, org.assertj.core.data.Offset.offset(1_000L));
-        // With 3 already waiting, 2 more are needed: 0.2 ms.
+        assertThat(((Wait) fast).untilNanos()).isCloseTo(now + 2_800_000, org.assertj.core.data.Offset.offset(1_000L));
+        // With 3 already waiting, 2 more are needed, 0.2 ms. The oldest came 0.1 ms ago with 80.1 ms to its deadline, so
+        // the longest hold ends 4% of that after it, 3.104 ms from now: the timer at 3.104 - 0.2 ms.
         Decision three = p.decide(new View(3, 3, now - 100_000, now + budget, 3, 2, 10_000, compute, 1.0), now);
-        assertThat(((Wait) three).untilNanos()).isCloseTo(now + 200_000, org.assertj.core.data.Offset.offset(1_000L));
-        // pressure_batch_requests sets that count: 9 waiting of 10 wanted is one more, 0.1 ms.
+        assertThat(((Wait) three).untilNanos()).isCloseTo(now + 2_904_000, org.assertj.core.data.Offset.offset(1_000L));
+        // pressure_batch_requests sets that count: 9 waiting of 10 wanted is one more, 0.1 ms: the timer at 3.004 ms.
         BatchPolicy ten = PolicySpec.parse(new JsonObject().put("pressure_threshold", 0.6)
                 .put("pressure_batch_requests", 10), 256).create();
         Decision nine = ten.decide(new View(9, 9, now - 100_000, now + budget, 3, 2, 10_000, compute, 1.0), now);
-        assertThat(((Wait) nine).untilNanos()).isCloseTo(now + 100_000, org.assertj.core.data.Offset.offset(1_000L));
+        assertThat(((Wait) nine).untilNanos()).isCloseTo(now + 3_004_000, org.assertj.core.data.Offset.offset(1_000L));
         // Once that many are waiting the batch starts.
         assertThat(p.decide(new View(5, 5, now - 100_000, now + budget, 3, 2, 10_000, compute, 1.0), now))
                 .isInstanceOf(Flush.class);
@@ -175,9 +177,43 @@ class PolicyTest {
         long budget = 80_000_000L;
         Decision d = p.decide(new View(4, 4, now - 100_000, now - 100_000 + budget, 3, 2, requestsPerSecond, compute, 1.0), now);
         assertThat(d).isInstanceOf(Wait.class);
-        assertThat(((Wait) d).untilNanos()).isCloseTo(now + (long) (1e9 / requestsPerSecond), org.assertj.core.data.Offset.offset(2L));
+        // Its timer: the last moment the fifth can come within the longest hold (4% of 80 ms after the oldest).
+        assertThat(((Wait) d).untilNanos())
+                .isCloseTo(now - 100_000 + 3_200_000 - (long) (1e9 / requestsPerSecond), org.assertj.core.data.Offset.offset(2L));
         // Once the fifth is there the batch starts, for that reason.
         assertThat(why(p.decide(new View(5, 5, now - 100_000, now - 100_000 + budget, 3, 2, requestsPerSecond, compute, 1.0), now)))
+                .isEqualTo(Flush.Reason.PRESSURE_BATCH);
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {1, 2, 4})
+    void aCompletingHoldWakesOnlyWhenItsBatchStopsBeingExpectedNotEachTimeAnArrivalIsLate(int waiting) {
+        // Full host, 10,000 one-row requests/s, batches of 5, longest hold 3.2 ms after the oldest. No request arrives:
+        // the batcher is woken only by its timer. Before, the timer was the expected fill moment and each wake-up set
+        // the same hold again (about 30 wake-ups here; under Poisson arrivals about 0.8 per batch at saturation).
+        BatchPolicy p = PolicySpec.parse(new JsonObject().put("pressure_threshold", 0.6), 256).create();
+        LatencyModel compute = trained(50_000, 1_000);
+        long oldest = 1_000_000_000L;
+        long budget = 80_000_000L;
+        long longestEnd = oldest + 3_200_000;
+        long missingNanos = (5 - waiting) * 100_000L;
+        View queue = new View(waiting, waiting, oldest, oldest + budget, 3, 2, 10_000, compute, 1.0);
+        long now = oldest;
+        int wakeUps = 0;
+        Decision d = p.decide(queue, now);
+        while (d instanceof Wait w) {
+            assertThat(w.untilNanos()).as("a timer in the future").isGreaterThan(now);
+            now = w.untilNanos();
+            wakeUps++;
+            assertThat(wakeUps).as("timer wake-ups of one hold").isLessThanOrEqualTo(2);
+            d = p.decide(queue, now);
+        }
+        // It gives up exactly where the old chain of timers did: once the missing requests could no longer come within
+        // the longest hold.
+        assertThat(now).isGreaterThanOrEqualTo(longestEnd - missingNanos - 1).isLessThanOrEqualTo(longestEnd);
+        assertThat(why(d)).isIn(Flush.Reason.HOLD_ENDED, Flush.Reason.HOLD_SKIPPED);
+        // Whereas the arrival that completes the batch starts it at once.
+        assertThat(why(p.decide(new View(5, 5, oldest, oldest + budget, 3, 2, 10_000, compute, 1.0), oldest + 500_000)))
                 .isEqualTo(Flush.Reason.PRESSURE_BATCH);
     }
 
