@@ -208,8 +208,8 @@ class PolicyTest {
             assertThat(wakeUps).as("timer wake-ups of one hold").isLessThanOrEqualTo(2);
             d = p.decide(queue, now);
         }
-        // It gives up exactly where the old chain of timers did: once the missing requests could no longer come within
-        // the longest hold.
+        // It gives up in the window where the old chain of timers did: once the missing requests could no longer come
+        // within the longest hold.
         assertThat(now).isGreaterThanOrEqualTo(longestEnd - missingNanos - 1).isLessThanOrEqualTo(longestEnd);
         assertThat(why(d)).isIn(Flush.Reason.HOLD_ENDED, Flush.Reason.HOLD_SKIPPED);
         // Whereas the arrival that completes the batch starts it at once.
