@@ -146,7 +146,8 @@ final class AdaptivePolicy implements BatchPolicy {
             double requestsPerNano = lambda / rowsPerRequest;
             double longest = pressureWaitFraction * (deadline - oldest);
             int missing = Math.max(0, pressureBatchRequests - pending.requests());
-            double batchFormed = now + missing / requestsPerNano;
+            double fillNanos = missing / requestsPerNano;   // until the missing requests are expected
+            double batchFormed = now + fillNanos;
             // A hold that completes a k-request batch within the longest hold lasts until then; one that cannot
             // complete it lasts only the pressure's share of the longest (p <= 1, so that ends before the batch would).
             double longestEnd = oldest + longest;
@@ -166,7 +167,7 @@ final class AdaptivePolicy implements BatchPolicy {
                 // within the longest hold, when the decision turns into the hold that cannot complete. A timer at
                 // the expected fill moment instead woke the thread each time an arrival came late, only to set the
                 // same hold again (about 0.8 wake-ups per 5-request batch under Poisson arrivals; fixed-2ms: 0.1).
-                double wakeAt = completes ? Math.max(hold, longestEnd - missing / requestsPerNano) : hold;
+                double wakeAt = completes ? Math.max(hold, longestEnd - fillNanos) : hold;
                 until = Math.max(until, Math.min(wakeAt, Math.min(latestStart, cap)));
                 reason = Flush.Reason.DEADLINE; // hold > now, so only a bound can make it end now
             } else if (reason == Flush.Reason.TARGET) {
