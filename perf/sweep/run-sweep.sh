@@ -111,8 +111,7 @@ policy_json() {
     none) echo '{"policy":"none"}' ;;
     adaptive) echo '{"policy":"adaptive"}' ;;
     adaptive-*)   # adaptive with other settings, '-'-separated: wait<f> pressure_wait_fraction (wait0: no CPU-pressure
-                  # hold), pt<u> pressure_threshold, k<n> pressure_batch_requests, fill0 / fill1 pressure_fill off /
-                  # on; e.g. adaptive-pt0.85-k5, adaptive-fill0
+                  # hold), pt<u> pressure_threshold, k<n> pressure_batch_requests; e.g. adaptive-pt0.85-k5
       local json='{"policy":"adaptive"' part
       local IFS=-
       for part in ${1#adaptive-}; do
@@ -120,8 +119,6 @@ policy_json() {
           wait*) json+=",\"pressure_wait_fraction\":${part#wait}" ;;
           pt*) json+=",\"pressure_threshold\":${part#pt}" ;;
           k*) json+=",\"pressure_batch_requests\":${part#k}" ;;
-          fill0) json+=",\"pressure_fill\":false" ;;
-          fill1) json+=",\"pressure_fill\":true" ;;
           *) echo "unknown adaptive setting $part in $1" >&2; return 1 ;;
         esac
       done
@@ -131,7 +128,7 @@ policy_json() {
       local us
       us=$(awk -v m="$ms" 'BEGIN { printf "%d", m * 1000 }')
       echo "{\"policy\":\"fixed\",\"max_queue_delay_us\":$us}" ;;
-    *) echo "unknown policy $1 (none, fixed-<ms>ms, adaptive, adaptive-wait<f>-pt<u>-k<n>-fill<0|1>)" >&2; return 1 ;;
+    *) echo "unknown policy $1 (none, fixed-<ms>ms, adaptive, adaptive-wait<f>-pt<u>-k<n>)" >&2; return 1 ;;
   esac
 }
 

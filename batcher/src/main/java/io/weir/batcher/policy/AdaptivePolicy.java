@@ -29,19 +29,11 @@ package io.weir.batcher.policy;
  * policy also holds the oldest request, so that more requests share each batch's fixed cost. The hold ends at the
  * first of:
  * <ul>
- *   <li>the arrival that makes {@code k} requests wait: {@code k = max(pressure_batch_requests, ⌊p·f·B·r⌋)}, the
- *       configured count (default 5) or, when more, the requests expected (at {@code r} requests/ns) within the
- *       pressure's share of the longest hold defined below ({@code pressure_fill}, default on). A batch of 5 already
- *       pays 80% of the fixed cost it can save, and where requests come slowly each further request costs the whole
- *       batch its wait for a shrinking saving. But on a saturated host every core-second the batches save goes to
- *       the event loops, whose queue is the latency: with one-row requests at high rates (moderation at 160-200% of
- *       capacity) batches of 7-9 left {@code adaptive} shedding 0.5-2.8% where {@code fixed-5ms}, at 45-56 requests
- *       per batch and 4-10% less gateway CPU per request, shed at most 0.45% (docs/PERF.md, "The knee on a fine
- *       grid"). Filling for {@code p·f·B} prices each batch at most that wait, and only under pressure: at low
- *       pressure or low rates the count stays {@code pressure_batch_requests}; for the ranker the 256-row cap ends
- *       every batch at 5 requests anyway.
- *       Arrivals wake the batching thread, so such a hold sets no timer for its expected fill moment when that is
- *       earlier than the moment the batch stops being expected within the bound below;</li>
+ *   <li>the arrival that makes {@code pressure_batch_requests} {@code k} requests wait: a batch of {@code k}
+ *       requests already pays {@code 1 − 1/k} of the fixed cost it can save (80% at the default 5), and every
+ *       further request costs the whole batch its wait for a shrinking saving. Arrivals wake the batching thread, so
+ *       such a hold sets no timer for its expected fill moment, only for the moment the batch stops being expected
+ *       within the bound below;</li>
  *   <li>a time bound after the oldest request's enqueue. When the {@code k}-request batch is expected within
  *       {@code f·B} ({@code B} that request's budget, {@code f} {@code pressure_wait_fraction}), the bound is
  *       {@code f·B}, so the hold completes the batch at any pressure: its latency price is only {@code k/λ}, small
@@ -82,12 +74,10 @@ final class AdaptivePolicy implements BatchPolicy {
     private final double pressureThreshold;
     private final double pressureWaitFraction;
     private final int pressureBatchRequests;
-    private final boolean pressureFill;
     private volatile double scale = 1.0;
 
     AdaptivePolicy(int maxRows, long maxQueueDelayNanos, double headroom, int minSamples, double margin,
-                   double pressureThreshold, double pressureWaitFraction, int pressureBatchRequests,
-                   boolean pressureFill) {
+                   double pressureThreshold, double pressureWaitFraction, int pressureBatchRequests) {
         this.maxRows = maxRows;
         this.maxQueueDelayNanos = maxQueueDelayNanos;
         this.headroom = headroom;
@@ -96,7 +86,6 @@ final class AdaptivePolicy implements BatchPolicy {
         this.pressureThreshold = pressureThreshold;
         this.pressureWaitFraction = pressureWaitFraction;
         this.pressureBatchRequests = pressureBatchRequests;
-        this.pressureFill = pressureFill;
     }
 
     @Override
@@ -156,8 +145,7 @@ final class AdaptivePolicy implements BatchPolicy {
         if (pressure > 0) {
             double requestsPerNano = lambda / rowsPerRequest;
             double longest = pressureWaitFraction * (deadline - oldest);
-            int batchRequests = pressureBatchRequests(pressure, longest, requestsPerNano);
-            int missing = Math.max(0, batchRequests - pending.requests());
+            int missing = Math.max(0, pressureBatchRequests - pending.requests());
             double fillNanos = missing / requestsPerNano;   // until the missing requests are expected
             double batchFormed = now + fillNanos;
             // A hold that completes a k-request batch within the longest hold lasts until then; one that cannot
@@ -183,24 +171,11 @@ final class AdaptivePolicy implements BatchPolicy {
                 until = Math.max(until, Math.min(wakeAt, Math.min(latestStart, cap)));
                 reason = Flush.Reason.DEADLINE; // hold > now, so only a bound can make it end now
             } else if (reason == Flush.Reason.TARGET) {
-                reason = pending.requests() >= batchRequests ? Flush.Reason.PRESSURE_BATCH
+                reason = pending.requests() >= pressureBatchRequests ? Flush.Reason.PRESSURE_BATCH
                         : hold <= now ? Flush.Reason.HOLD_ENDED : Flush.Reason.HOLD_SKIPPED;
             }
         }
         return until <= now ? Flush.upTo(maxRows, reason) : new Wait((long) until);
-    }
-
-    /**
-     * Requests a CPU-pressure hold waits for: {@code pressure_batch_requests}, or with {@code pressure_fill} the
-     * requests expected within the pressure's share of the longest hold when that is more (capped by the rows cap,
-     * since a request has at least one row).
-     */
-    int pressureBatchRequests(double pressure, double longestHoldNanos, double requestsPerNano) {
-        if (!pressureFill) {
-            return pressureBatchRequests;
-        }
-        double expected = Math.floor(pressure * longestHoldNanos * requestsPerNano);
-        return (int) Math.max(pressureBatchRequests, Math.min(maxRows, expected));
     }
 
     @Override

@@ -20,16 +20,14 @@ import java.util.Arrays;
  *  "safety_margin": 0.1,                           // adaptive: fraction of the budget kept in reserve
  *  "pressure_threshold": 0.7,                      // adaptive: host CPU load above which batches grow (1: never)
  *  "pressure_wait_fraction": 0.04,                 // adaptive: longest extra hold at full CPU, fraction of budget
- *  "pressure_batch_requests": 5,                   // adaptive: requests waiting that end a CPU-pressure hold early
- *  "pressure_fill": true}                          // adaptive: ... or, when more, those expected in the pressure's
- *                                                  //   share of the longest hold
+ *  "pressure_batch_requests": 5}                   // adaptive: requests waiting that end a CPU-pressure hold early
  * }</pre>
  *
  * Unknown policies and out-of-range values fail with a message naming the key.
  */
 public record PolicySpec(Kind kind, int maxBatchRows, long maxQueueDelayNanos, int[] preferredBatchRows,
                          double headroom, int minSamples, double safetyMargin, double pressureThreshold,
-                         double pressureWaitFraction, int pressureBatchRequests, boolean pressureFill) {
+                         double pressureWaitFraction, int pressureBatchRequests) {
 
     public enum Kind { NONE, FIXED, ADAPTIVE }
 
@@ -96,12 +94,8 @@ public record PolicySpec(Kind kind, int maxBatchRows, long maxQueueDelayNanos, i
         if (pressureBatch < 2) {
             throw new IllegalArgumentException("batching.pressure_batch_requests must be at least 2");
         }
-        Object fill = json.getValue("pressure_fill", Boolean.TRUE);
-        if (!(fill instanceof Boolean pressureFill)) {
-            throw new IllegalArgumentException("batching.pressure_fill must be true or false");
-        }
         return new PolicySpec(kind, maxRows, delayUs < 0 ? Long.MAX_VALUE : delayUs * 1_000, preferred, headroom,
-                minSamples, margin, pressureThreshold, pressureWait, pressureBatch, pressureFill);
+                minSamples, margin, pressureThreshold, pressureWait, pressureBatch);
     }
 
     /** A fresh policy instance (policies keep per-version feedback state, so each version gets its own). */
@@ -110,7 +104,7 @@ public record PolicySpec(Kind kind, int maxBatchRows, long maxQueueDelayNanos, i
             case NONE -> new NoBatchingPolicy(maxBatchRows);
             case FIXED -> new FixedPolicy(maxBatchRows, maxQueueDelayNanos, preferredBatchRows);
             case ADAPTIVE -> new AdaptivePolicy(maxBatchRows, maxQueueDelayNanos, headroom, minSamples, safetyMargin,
-                    pressureThreshold, pressureWaitFraction, pressureBatchRequests, pressureFill);
+                    pressureThreshold, pressureWaitFraction, pressureBatchRequests);
         };
     }
 
@@ -120,7 +114,7 @@ public record PolicySpec(Kind kind, int maxBatchRows, long maxQueueDelayNanos, i
                 && p.maxQueueDelayNanos == maxQueueDelayNanos && Arrays.equals(p.preferredBatchRows, preferredBatchRows)
                 && p.headroom == headroom && p.minSamples == minSamples && p.safetyMargin == safetyMargin
                 && p.pressureThreshold == pressureThreshold && p.pressureWaitFraction == pressureWaitFraction
-                && p.pressureBatchRequests == pressureBatchRequests && p.pressureFill == pressureFill;
+                && p.pressureBatchRequests == pressureBatchRequests;
     }
 
     @Override
@@ -137,7 +131,7 @@ public record PolicySpec(Kind kind, int maxBatchRows, long maxQueueDelayNanos, i
             case ADAPTIVE -> head + ", delay_us=" + (maxQueueDelayNanos == Long.MAX_VALUE ? "budget" : maxQueueDelayNanos / 1_000)
                     + ", headroom=" + headroom + ", min_samples=" + minSamples + ", safety_margin=" + safetyMargin
                     + ", pressure_threshold=" + pressureThreshold + ", pressure_wait_fraction=" + pressureWaitFraction
-                    + ", pressure_batch_requests=" + pressureBatchRequests + ", pressure_fill=" + pressureFill + ")";
+                    + ", pressure_batch_requests=" + pressureBatchRequests + ")";
         };
     }
 }

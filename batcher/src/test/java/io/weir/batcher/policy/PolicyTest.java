@@ -129,8 +129,7 @@ class PolicyTest {
 
     @Test
     void aPressureHoldEndsOnceEnoughRequestsWaitCompletesABatchAtAnyPressureAndIsNotTakenWhenNoneWouldJoin() {
-        // The count alone (pressure_fill off; with it, this full host at 10,000 requests/s would hold for 32: below).
-        BatchPolicy p = PolicySpec.parse(countOnly().put("pressure_threshold", 0.6), 256).create();
+        BatchPolicy p = PolicySpec.parse(new JsonObject().put("pressure_threshold", 0.6), 256).create();
         LatencyModel compute = trained(50_000, 1_000);
         long now = 1_000_000_000L;
         long budget = 80_000_000L;
@@ -144,7 +143,7 @@ class PolicyTest {
         Decision three = p.decide(new View(3, 3, now - 100_000, now + budget, 3, 2, 10_000, compute, 1.0), now);
         assertThat(((Wait) three).untilNanos()).isCloseTo(now + 2_904_000, org.assertj.core.data.Offset.offset(1_000L));
         // pressure_batch_requests sets that count: 9 waiting of 10 wanted is one more, 0.1 ms: the timer at 3.004 ms.
-        BatchPolicy ten = PolicySpec.parse(countOnly().put("pressure_threshold", 0.6)
+        BatchPolicy ten = PolicySpec.parse(new JsonObject().put("pressure_threshold", 0.6)
                 .put("pressure_batch_requests", 10), 256).create();
         Decision nine = ten.decide(new View(9, 9, now - 100_000, now + budget, 3, 2, 10_000, compute, 1.0), now);
         assertThat(((Wait) nine).untilNanos()).isCloseTo(now + 3_004_000, org.assertj.core.data.Offset.offset(1_000L));
@@ -172,7 +171,7 @@ class PolicyTest {
     void aHoldThatLacksOneRequestWaitsForItWhateverTheRoundingOfTheClock(double requestsPerSecond) {
         // At 5,250 one-row requests/s, (now + 1/r - now) * r is 0.99999999999994 in doubles at now = 1e9 (half the
         // rates do that at any clock value): the hold for the fifth request must not read that as "less than one".
-        BatchPolicy p = PolicySpec.parse(countOnly().put("pressure_threshold", 0.6), 256).create();
+        BatchPolicy p = PolicySpec.parse(new JsonObject().put("pressure_threshold", 0.6), 256).create();
         LatencyModel compute = trained(50_000, 1_000);
         long now = 1_000_000_000L;
         long budget = 80_000_000L;
@@ -192,7 +191,7 @@ class PolicyTest {
         // Full host, 10,000 one-row requests/s, batches of 5, longest hold 3.2 ms after the oldest. No request arrives:
         // the batcher is woken only by its timer. Before, the timer was the expected fill moment and each wake-up set
         // the same hold again (about 30 wake-ups here; under Poisson arrivals about 0.8 per batch at saturation).
-        BatchPolicy p = PolicySpec.parse(countOnly().put("pressure_threshold", 0.6), 256).create();
+        BatchPolicy p = PolicySpec.parse(new JsonObject().put("pressure_threshold", 0.6), 256).create();
         LatencyModel compute = trained(50_000, 1_000);
         long oldest = 1_000_000_000L;
         long budget = 80_000_000L;
@@ -237,52 +236,6 @@ class PolicyTest {
                 .isInstanceOf(Wait.class);
     }
 
-    @Test
-    void underPressureAHoldAlsoWaitsForTheRequestsExpectedInThePressuresShareOfTheLongestHold() {
-        BatchPolicy p = PolicySpec.parse(new JsonObject().put("pressure_threshold", 0.6), 256).create();
-        LatencyModel compute = trained(50_000, 1_000);
-        long oldest = 1_000_000_000L;
-        long budget = 100_000_000L;             // longest hold: 4% of it, 4 ms
-        double rate = 12_100;                   // one-row requests/s: 48.4 expected in 4 ms
-        // Full host: the hold wants the 48 requests expected within the longest hold, not only 5.
-        assertThat(p.decide(new View(5, 5, oldest, oldest + budget, 3, 2, rate, compute, 1.0), oldest + 400_000))
-                .isInstanceOf(Wait.class);
-        assertThat(p.decide(new View(47, 47, oldest, oldest + budget, 3, 2, rate, compute, 1.0), oldest + 3_800_000))
-                .isInstanceOf(Wait.class);
-        assertThat(why(p.decide(new View(48, 48, oldest, oldest + budget, 3, 2, rate, compute, 1.0), oldest + 3_900_000)))
-                .isEqualTo(Flush.Reason.PRESSURE_BATCH);
-        // Its timer for the first request: the 47 missing are expected 47/12,100 s after it, within the 4 ms.
-        Decision first = p.decide(new View(1, 1, oldest, oldest + budget, 3, 2, rate, compute, 1.0), oldest);
-        assertThat(((Wait) first).untilNanos()).isCloseTo(oldest + (long) (47 / rate * 1e9), org.assertj.core.data.Offset.offset(1_000L));
-        // Half the pressure (u = 0.8 over a 0.6 threshold): what half the longest hold brings, 24.
-        assertThat(p.decide(new View(23, 23, oldest, oldest + budget, 3, 2, rate, compute, 0.8), oldest + 1_900_000))
-                .isInstanceOf(Wait.class);
-        assertThat(why(p.decide(new View(24, 24, oldest, oldest + budget, 3, 2, rate, compute, 0.8), oldest + 1_900_000)))
-                .isEqualTo(Flush.Reason.PRESSURE_BATCH);
-        // Where fewer than pressure_batch_requests come in that time (1,000/s: 4), the count is what it was, 5.
-        assertThat(why(p.decide(new View(5, 5, oldest, oldest + budget, 3, 2, 1_000, compute, 1.0), oldest + 400_000)))
-                .isEqualTo(Flush.Reason.PRESSURE_BATCH);
-        // 50-row requests (the ranker, 4,500/s: 18 in 4 ms) still start at 5, when a sixth would not fit under 256 rows.
-        assertThat(why(p.decide(new View(250, 5, oldest, oldest + budget, 3, 2, 4_500 * 50, compute, 1.0), oldest + 400_000)))
-                .isEqualTo(Flush.Reason.FULL);
-        // And the count never passes the cap: 256 one-row requests waiting fill it.
-        assertThat(why(p.decide(new View(256, 256, oldest, oldest + budget, 3, 2, 1e6, compute, 1.0), oldest + 100_000)))
-                .isEqualTo(Flush.Reason.FULL);
-        // pressure_fill off: the count alone.
-        BatchPolicy off = PolicySpec.parse(countOnly().put("pressure_threshold", 0.6), 256).create();
-        assertThat(why(off.decide(new View(5, 5, oldest, oldest + budget, 3, 2, rate, compute, 1.0), oldest + 400_000)))
-                .isEqualTo(Flush.Reason.PRESSURE_BATCH);
-        assertThat(PolicySpec.parse(new JsonObject(), 8)).isNotEqualTo(PolicySpec.parse(countOnly(), 8));
-        assertThat(PolicySpec.parse(new JsonObject(), 8).toString()).contains("pressure_fill=true");
-        assertThatThrownBy(() -> PolicySpec.parse(new JsonObject().put("pressure_fill", "yes"), 8))
-                .hasMessageContaining("pressure_fill");
-    }
-
-    /** Adaptive settings whose CPU-pressure hold waits for {@code pressure_batch_requests} only. */
-    private static JsonObject countOnly() {
-        return new JsonObject().put("pressure_fill", false);
-    }
-
     private static Flush.Reason why(Decision d) {
         assertThat(d).isInstanceOf(Flush.class);
         return ((Flush) d).reason();
@@ -313,7 +266,7 @@ class PolicyTest {
                 .as("no arrival rate yet").isEqualTo(Flush.Reason.WARMING_UP);
         assertThat(why(adaptive.decide(new View(1, 1, now, now + budget, 3, 2, 1_000, compute, 0.5), now)))
                 .as("a batch of one keeps up, and the cores are not full").isEqualTo(Flush.Reason.TARGET);
-        assertThat(why(adaptive.decide(new View(5, 5, now - 100_000, now + budget, 3, 2, 1_000, compute, 1.0), now)))
+        assertThat(why(adaptive.decide(new View(5, 5, now - 100_000, now + budget, 3, 2, 10_000, compute, 1.0), now)))
                 .as("the CPU-pressure hold's five requests are waiting").isEqualTo(Flush.Reason.PRESSURE_BATCH);
         long enqueued = now - 3_200_000;
         assertThat(why(adaptive.decide(new View(1, 1, enqueued, enqueued + budget, 3, 2, 1_000, compute, 1.0), now)))
