@@ -81,6 +81,9 @@ def main(argv):
             continue
         run_paths = [path for path, _ in kept]
         run_rows = [rows for _, rows in kept]
+        if not any(r["policy"] == "adaptive" for r in run_rows[0]) or not any(r["policy"] in FIXED for r in run_rows[0]):
+            print(f"\n{name}: the runs need adaptive and at least one fixed setting; skipped")
+            continue
         print(f"\n{name} (capacity {capacity:.0f} req/s, budget {budget:.0f} ms), {len(run_rows)} runs, each judged"
               " against the fixed setting chosen on the others:")
         for k in range(len(run_rows)):
