@@ -116,15 +116,36 @@ def median_run(points, budget):
     return ranked[len(ranked) // 2]
 
 
-def against_best(by, cand, settings, x, budget):
-    """Policy cand's p95 at rate x against the best of the given settings there (lowest p95 among those within
-    budget, or of all when none is); met when within 10%, or when cand alone is within budget. None if a side is
-    missing."""
+def points_by_key(rows):
+    """{(policy, offered rate): [the runs' points]} of the rows of several runs."""
+    groups = {}
+    for r in rows:
+        groups.setdefault((r["policy"], r["offered_rps"]), []).append(r)
+    return groups
+
+
+def best_at_rate(by, settings, x, budget):
+    """The best of the given settings' points at rate x: the lowest p95 among those within budget, or of all when none
+    is (None when none has a point there)."""
     pool = [by[p][x] for p in settings if x in by[p]]
-    if not pool or cand not in by or x not in by[cand]:
+    if not pool:
         return None
-    in_budget = [r for r in pool if within(r, budget)]
-    best = min(in_budget or pool, key=lambda r: r["fine_ok_p95_ms"])
+    return min([r for r in pool if within(r, budget)] or pool, key=lambda r: r["fine_ok_p95_ms"])
+
+
+def best_fixed_by_rate(by, fixed_present, rates, best_rate):
+    """Target 1's best fixed setting: the highest rate within budget, then the lowest p95 at any rate."""
+    return max(fixed_present, key=lambda p: (best_rate[p], -min(
+        (by[p][x]["fine_ok_p95_ms"] for x in rates if x in by[p]), default=math.inf)))
+
+
+def against_best(by, cand, settings, x, budget):
+    """Policy cand's p95 at rate x against the best of the given settings there (best_at_rate); met when within
+    10%, or when cand alone is within budget. None if a side is missing."""
+    best = best_at_rate(by, settings, x, budget)
+    if best is None or cand not in by or x not in by[cand]:
+        return None
+    in_budget = within(best, budget)
     c = by[cand][x]
     ratio = c["fine_ok_p95_ms"] / best["fine_ok_p95_ms"] if best["fine_ok_p95_ms"] > 0 else math.nan
     return {"best": best, "p95": c["fine_ok_p95_ms"], "ratio": ratio, "within": within(c, budget),
@@ -187,8 +208,7 @@ def evaluate(mrows, capacity, budget):
         p: max((by[p][x]["goodput_rps"] for x in rates if x in by[p] and by[p][x]["fine_ok_p99_ms"] <= budget),
                default=0.0) for p in policies}
     fixed_present = [p for p in FIXED if p in by]
-    best_fixed_setting = max(fixed_present, key=lambda p: (best_rate[p], -min(
-        (by[p][x]["fine_ok_p95_ms"] for x in rates if x in by[p]), default=math.inf))) if fixed_present else None
+    best_fixed_setting = best_fixed_by_rate(by, fixed_present, rates, best_rate) if fixed_present else None
     ms["highest_rate_within_budget"] = best_rate
     ms["best_fixed_setting"] = best_fixed_setting
     t1 = None
@@ -263,9 +283,7 @@ def main():
         capacity, budget, rows_per_req = (float(x) for x in rest.split(":"))
         run_rows = [[r for r in rows if r["model"] == name] for rows in runs]
         all_rows = [r for rows in run_rows for r in rows]
-        groups = {}
-        for r in all_rows:
-            groups.setdefault((r["policy"], r["offered_rps"]), []).append(r)
+        groups = points_by_key(all_rows)
         mrows = [median_run(points, budget) for points in groups.values()]
         chosen.extend(sorted(mrows, key=lambda r: (ORDER.index(r["policy"]) if r["policy"] in ORDER else 99, r["offered_rps"])))
         by, rates, policies, ms = evaluate(mrows, capacity, budget)

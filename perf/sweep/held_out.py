@@ -17,7 +17,8 @@ Needs two or more runs over the same rates and policies (the CSVs of one sweep c
 """
 import sys
 
-from analyze import FIXED, against_best, by_policy, highest_rate_within, load, median_run, within
+from analyze import (FIXED, against_best, best_at_rate, best_fixed_by_rate, by_policy, highest_rate_within, load,
+                     median_run, points_by_key)
 
 
 def chosen_settings(rows, pool, budget):
@@ -26,29 +27,25 @@ def chosen_settings(rows, pool, budget):
     rates = sorted({r["offered_rps"] for r in rows})
     present = [p for p in pool if p in by]
     best_rate = {p: highest_rate_within(by, p, rates, budget) for p in present}
-    overall = max(present, key=lambda p: (best_rate[p], -min(
-        (by[p][x]["fine_ok_p95_ms"] for x in rates if x in by[p]), default=float("inf"))))
+    overall = best_fixed_by_rate(by, present, rates, best_rate)
     per_rate = {}
     for x in rates:
-        candidates = [by[p][x] for p in present if x in by[p]]
-        in_budget = [r for r in candidates if within(r, budget)]
-        if candidates:
-            per_rate[x] = min(in_budget or candidates, key=lambda r: r["fine_ok_p95_ms"])["policy"]
+        best = best_at_rate(by, present, x, budget)
+        if best is not None:
+            per_rate[x] = best["policy"]
     return overall, per_rate
 
 
-def median_points(run_rows, budget):
-    groups = {}
-    for rows in run_rows:
-        for r in rows:
-            groups.setdefault((r["policy"], r["offered_rps"]), []).append(r)
-    return [median_run(points, budget) for points in groups.values()]
+def held_out_medians(run_rows, budget):
+    """For each run k, the median points of the other runs (analyze.py's median_run)."""
+    return [[median_run(points, budget) for points in
+             points_by_key(r for j, rows in enumerate(run_rows) if j != k for r in rows).values()]
+            for k in range(len(run_rows))]
 
 
-def judge(run_rows, k, cand, pool, budget):
-    """Candidate `cand` in run k against the settings of `pool` chosen on the other runs."""
-    others = [rows for j, rows in enumerate(run_rows) if j != k]
-    overall, per_rate = chosen_settings(median_points(others, budget), pool, budget)
+def judge(run_rows, others_medians, k, cand, pool, budget):
+    """Candidate `cand` in run k against the settings of `pool` chosen on the other runs' median points."""
+    overall, per_rate = chosen_settings(others_medians[k], pool, budget)
     by = by_policy(run_rows[k])
     rates = sorted(x for x in by.get(cand, {}))
     mine = highest_rate_within(by, cand, rates, budget)
@@ -84,10 +81,11 @@ def main(argv):
         if not any(r["policy"] == "adaptive" for r in run_rows[0]) or not any(r["policy"] in FIXED for r in run_rows[0]):
             print(f"\n{name}: the runs need adaptive and at least one fixed setting; skipped")
             continue
+        medians = held_out_medians(run_rows, budget)
         print(f"\n{name} (capacity {capacity:.0f} req/s, budget {budget:.0f} ms), {len(run_rows)} runs, each judged"
               " against the fixed setting chosen on the others:")
         for k in range(len(run_rows)):
-            j = judge(run_rows, k, "adaptive", FIXED, budget)
+            j = judge(run_rows, medians, k, "adaptive", FIXED, budget)
             met = sum(m for _, _, _, m in j["rates"])
             print(f"  run {k + 1} ({run_paths[k]}): target 1 {j['t1']} (adaptive {j['cand_rate']:.0f} vs {j['setting']}"
                   f" {j['setting_rate']:.0f}); target 2 {met}/{len(j['rates'])} rates within 10% ("
@@ -98,7 +96,7 @@ def main(argv):
             if not all(any(r["policy"] == cand for r in rows) for rows in run_rows):
                 continue
             pool = [p for p in FIXED if p != cand]
-            results = [judge(run_rows, k, cand, pool, budget) for k in range(len(run_rows))]
+            results = [judge(run_rows, medians, k, cand, pool, budget) for k in range(len(run_rows))]
             t1 = sum(j["t1"] for j in results)
             met = sum(m for j in results for _, _, _, m in j["rates"])
             total = sum(len(j["rates"]) for j in results)
