@@ -36,6 +36,8 @@
 # One gateway, one rate (an A/B of two jars, a profile): --models ranker --policies adaptive --rates-ranker 3000.
 # Each gateway's /metrics is read once when its load ends: the batcher's refusals (logs/rejections.txt) and what ended
 # its batches, per policy (logs/flushes-<label>-<model>.prom, for perf/sweep/flush_reasons.py).
+# With --rounds, the slices themselves go beside the CSV too (<out>-slices.csv, checked against it when there is one
+# load run; perf/sweep/slices.py compares the policies slice against slice).
 # The gateway jar must exist (./mvnw -B -ntp -q -o -DskipTests -Dweir.perf.skip=true install); the perf test classes
 # and their class path are built here when missing.
 set -euo pipefail
@@ -289,6 +291,22 @@ if (( INTERLEAVE )); then
     collect_server_logs interleaved "$model"
     cleanup
   done
+  if (( ROUNDS > 0 )); then
+    # The per-slice lines of every model's logs, as one table (the CSV's points pool them; slices.py compares them).
+    label=$(basename "$OUT" .csv)
+    specs=()
+    for model in $MODELS; do
+      if (( LOAD_RUNS == 1 )); then
+        specs+=("$label=$WORK/logs/interleaved-$model.gatling.log,$OUT")
+      else
+        for (( run = 1; run <= LOAD_RUNS; run++ )); do
+          specs+=("$label-load$run=$WORK/logs/interleaved-$model-load$run.gatling.log")
+        done
+      fi
+    done
+    python3 "$ROOT/perf/sweep/slices.py" "${specs[@]}" --csv "${OUT%.csv}-slices.csv" >/dev/null \
+      && echo "slices: ${OUT%.csv}-slices.csv" || echo "slices not written (see above)" >&2
+  fi
   echo "done: $OUT"
   exit 0
 fi
