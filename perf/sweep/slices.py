@@ -8,7 +8,7 @@ Why: a round-robin sweep (run-sweep.sh --interleave --rounds R) switches the pol
 load, and PolicySweepSimulation prints one line per slice ("slice <model> <rate> <k> <policy> after <previous>:
 counted N, not 200 F, p95 P ms (...), arrivals per 10 ms p99/max A/M"). A policy's point in the sweep CSV pools its
 R slices, so one bad slice (a GC, a burst from the load generator) decides the point, and "the best of six fixed
-settings" picks whichever drew no bad slice. Within one round every policy ran within R·policies·slice seconds of
+settings" picks whichever drew no bad slice. Within one round every policy ran within policies·slice seconds of
 the others on the same warm gateway, so comparing them slice against slice, round by round and run by run, asks the
 question without the run-to-run drift: is a policy's slice worse than the others' in the same round more often than
 chance would make it?
