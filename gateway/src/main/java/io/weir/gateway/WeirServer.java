@@ -11,6 +11,7 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.micrometer.MicrometerMetricsFactory;
+import io.vertx.micrometer.MetricsDomain;
 import io.vertx.micrometer.MicrometerMetricsOptions;
 import io.weir.batcher.BatchingDispatcher;
 import io.weir.batcher.BatchingOptions;
@@ -92,7 +93,11 @@ public final class WeirServer implements AutoCloseable {
         new JvmThreadMetrics().bindTo(prometheus);
         new ProcessorMetrics().bindTo(prometheus);
         Vertx vertx = Vertx.builder()
-                .with(new VertxOptions().setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true)))
+                // Vert.x's HTTP server metrics are off: they look up and register meters for every request (6-7% of
+                // the event loops' CPU samples at moderation's 10000 req/s, JFR, docs/PERF.md) and repeat what
+                // weir_http_requests_seconds records with Weir's own labels; open connections are weir_http_connections.
+                .with(new VertxOptions().setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true)
+                        .addDisabledMetricsCategory(MetricsDomain.HTTP_SERVER)))
                 .withMetrics(new MicrometerMetricsFactory(prometheus))
                 .build();
         try {

@@ -188,8 +188,17 @@ class HttpApiTest {
                     assertThat(text).contains("weir_http_requests_seconds_bucket{");
                     // The host CPU reading the adaptive policy acts on, a fraction of the cores.
                     assertThat(text).containsPattern("(?m)^weir_host_cpu_load [0-9.Ee-]+$");
+                    // This client's connection is open on one of the loops while it reads the scrape.
+                    assertThat(openConnections(text)).isGreaterThanOrEqualTo(1);
+                    // Vert.x's per-request HTTP server meters are off (their cost; weir_http_* covers them).
+                    assertThat(text).doesNotContain("vertx_http_server_requests");
                     tc.completeNow();
                 })));
+    }
+
+    private static int openConnections(String scrape) {
+        return scrape.lines().filter(l -> l.startsWith("weir_http_connections{"))
+                .mapToInt(l -> (int) Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum();
     }
 
     static Stream<Arguments> badRequests() {

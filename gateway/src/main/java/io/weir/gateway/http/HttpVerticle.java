@@ -20,6 +20,7 @@ import io.weir.runtime.WeirException;
 import java.time.Instant;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import java.util.function.Function;
 
@@ -55,6 +56,7 @@ public final class HttpVerticle extends VerticleBase {
     /** Per model: {shedding threshold ns, when computed}; this loop's thread only. */
     private final Map<String, long[]> shedThresholds = new HashMap<>();
     private long tickTimer = -1;
+    private final AtomicInteger openConnections = new AtomicInteger();
     private volatile boolean stopped;
 
     /**
@@ -154,7 +156,15 @@ public final class HttpVerticle extends VerticleBase {
                 }
             };
         }
-        return vertx.createHttpServer(options).requestHandler(requests).listen().onSuccess(s -> server = s);
+        // Counted here because Vert.x's own HTTP server metrics are off (WeirServer): a connection is counted on the
+        // loop that serves it, once when it opens and once when it closes.
+        metrics.openConnections(Thread.currentThread().getName(), openConnections::get);
+        return vertx.createHttpServer(options)
+                .connectionHandler(connection -> {
+                    openConnections.incrementAndGet();
+                    connection.closeHandler(v -> openConnections.decrementAndGet());
+                })
+                .requestHandler(requests).listen().onSuccess(s -> server = s);
     }
 
     /** Wraps a handler so that a thrown WeirException becomes an error response, and tags the route for metrics. */
