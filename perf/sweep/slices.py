@@ -34,6 +34,8 @@ import re
 import sys
 from collections import defaultdict
 
+import analyze
+
 SLICE = re.compile(r"^slice (\S+) ([\d.]+) (\d+) (\S+) after (\S+): counted (\d+), not 200 (\d+), p95 ?([\d.]*|NaN|-) ms"
                    r".*?(?:arrivals per 10 ms p99/max (\d+)/(\d+))?\s*$")
 FIELDS = ["run", "model", "rate", "slice", "round", "policy", "previous", "counted", "not_200", "p95_ms",
@@ -116,7 +118,9 @@ def not_200_share(r):
 
 
 def within(r, budget):
-    return r["counted"] > 0 and r["not_200"] <= 0.01 * r["counted"] and r["p95_ms"] <= budget   # False for NaN
+    """analyze.py's rule for a sweep point, applied to one slice (False for a slice with no p95)."""
+    return analyze.within({"sent": r["counted"], "ok": r["counted"] - r["not_200"], "fine_ok_p95_ms": r["p95_ms"]},
+                          budget)
 
 
 def p95_or_inf(r):

@@ -57,16 +57,19 @@ public final class GatewayMetrics {
 
     /** How far behind an event loop runs its own timer (the edge shedding signal, {@code OverloadGuard}). */
     void eventLoopLag(String loop, DoubleSupplier seconds) {
-        Gauge.builder("weir.http.eventloop.lag.seconds", seconds, DoubleSupplier::getAsDouble)
-                .description("How late the event loop ran its 5 ms timer (inference requests are shed above http.shed.budget.fraction of their budget)")
-                .tag("loop", loop).strongReference(true).register(registry);
+        loopGauge("weir.http.eventloop.lag.seconds", "How late the event loop ran its 5 ms timer (inference requests are"
+                + " shed above http.shed.budget.fraction of their budget)", loop, seconds);
     }
 
     /** HTTP/1.1 and HTTP/2 connections open on one event loop (gRPC included). */
     void openConnections(String loop, IntSupplier open) {
-        Gauge.builder("weir.http.connections", open, IntSupplier::getAsInt)
-                .description("Client connections open, per event loop")
-                .tag("loop", loop).strongReference(true).register(registry);
+        loopGauge("weir.http.connections", "Client connections open, per event loop", loop, open::getAsInt);
+    }
+
+    /** A gauge per event loop, read at scrape time from the loop's own state (held strongly: the loop owns it). */
+    private void loopGauge(String name, String description, String loop, DoubleSupplier value) {
+        Gauge.builder(name, value, DoubleSupplier::getAsDouble).description(description).tag("loop", loop)
+                .strongReference(true).register(registry);
     }
 
     void shed(String route) {
