@@ -72,6 +72,9 @@ SLICE_MS=3000
 LOAD_RUNS=1
 LOAD_PAUSE=15
 RATE_GAP=0
+SERVER_CPUS=""
+LOAD_CPUS=""
+LOAD_CLASSPATH=""
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -103,6 +106,9 @@ while [[ $# -gt 0 ]]; do
     --load-runs) LOAD_RUNS=$2; shift 2 ;;
     --load-pause) LOAD_PAUSE=$2; shift 2 ;;
     --rate-gap) RATE_GAP=$2; shift 2 ;;
+    --server-cpus) SERVER_CPUS=$2; shift 2 ;;
+    --load-cpus) LOAD_CPUS=$2; shift 2 ;;
+    --load-classpath) LOAD_CLASSPATH=$2; shift 2 ;;
     -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0"; exit 0 ;;   # the header comment, however long
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
@@ -171,6 +177,20 @@ for m in $MODELS; do
 done
 [[ "$OUT" == /* ]] || OUT="$ROOT/$OUT"
 [[ -f "$JAR" ]] || { echo "gateway jar $JAR missing: build it first" >&2; exit 2; }
+[[ -z "$LOAD_CLASSPATH" || -f "$LOAD_CLASSPATH" ]] || { echo "--load-classpath $LOAD_CLASSPATH: no such file" >&2; exit 2; }
+pinned() {   # cpus command...: becomes the command, on those CPUs (any when none are given); call it with '&' or in
+             # a subshell, so that $! is the command's own pid (the gateway's is read from /proc and killed by pid)
+  local cpus=$1
+  shift
+  if [[ -z "$cpus" ]]; then
+    exec "$@"
+  else
+    exec taskset -c "$cpus" "$@"
+  fi
+}
+for cpus in "$SERVER_CPUS" "$LOAD_CPUS"; do
+  [[ -z "$cpus" ]] || (pinned "$cpus" true) || { echo "cannot pin to CPUs '$cpus' (taskset)" >&2; exit 2; }
+done
 
 WORK=$(mktemp -d /tmp/weir-sweep.XXXXXX)
 # A private copy: a rebuild of gateway/ during the sweep must not change the server under test.
@@ -194,12 +214,14 @@ trap cleanup EXIT
 trap 'cleanup; exit 130' INT TERM
 
 CP_FILE="$ROOT/perf/target/sweep-classpath.txt"
-if [[ ! -f "$CP_FILE" || ! -f perf/target/test-classes/io/weir/perf/gatling/PolicySweepSimulation.class
+if [[ -n "$LOAD_CLASSPATH" ]]; then
+  CP=$(cat "$LOAD_CLASSPATH")
+elif [[ ! -f "$CP_FILE" || ! -f perf/target/test-classes/io/weir/perf/gatling/PolicySweepSimulation.class
       || ! -f perf/target/test-classes/io/weir/perf/gatling/BoundedPoolLoad.class ]]; then
   ./mvnw -B -ntp -q -o -pl perf test-compile -Dweir.perf.skip=true
   ./mvnw -B -ntp -q -o -pl perf dependency:build-classpath -Dmdep.outputFile="$CP_FILE" -Dmdep.includeScope=test
 fi
-CP="$ROOT/perf/target/test-classes:$(cat "$CP_FILE")"
+[[ -n "$LOAD_CLASSPATH" ]] || CP="$ROOT/perf/target/test-classes:$(cat "$CP_FILE")"
 
 free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
@@ -210,7 +232,7 @@ start_server() {   # policy ('' keeps each model's configured policy) log
   port=$(free_port)
   ORT_DISABLE_TELEMETRY=1 WEIR_HTTP_HOST=127.0.0.1 WEIR_HTTP_PORT=$port WEIR_AUDIT_LOG="$WORK/audit.jsonl" \
     WEIR_EMBEDDING_INDEX_REFRESH_SECONDS=0 WEIR_BATCHING_POLICY="${policy:+$(policy_json "$policy")}" \
-    "$JAVA" --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow $HEAP_OPTS \
+    pinned "$SERVER_CPUS" "$JAVA" --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow $HEAP_OPTS \
     -Xlog:gc:file="${log%.log}.gc.log" -Djava.io.tmpdir="$WORK/tmp" $SERVER_OPTS -jar "$WORK/weir-gateway.jar" >"$log" 2>&1 &
   SERVER_PID=$!
   for _ in $(seq 1 240); do
@@ -233,7 +255,7 @@ run_load() {   # policy model log -D... : one load run against the server on $PO
   # the run.
   local idle_ms=$IDLE_MS
   (( POOL_CONNECTIONS > 0 )) && idle_ms=600000
-  timeout "$LIMIT" "$JAVA" -Xmx1g -XX:MaxInlineLevel=20 -XX:MaxTrivialSize=12 -Xlog:gc:file="${log%.log}.gc.log" $LOAD_OPTS \
+  pinned "$LOAD_CPUS" timeout "$LIMIT" "$JAVA" -Xmx1g -XX:MaxInlineLevel=20 -XX:MaxTrivialSize=12 -Xlog:gc:file="${log%.log}.gc.log" $LOAD_OPTS \
     --add-opens=java.base/java.lang=ALL-UNNAMED --add-opens=java.base/jdk.internal.misc=ALL-UNNAMED \
     --sun-misc-unsafe-memory-access=allow --enable-native-access=ALL-UNNAMED \
     -Dlogback.configurationFile="$ROOT/perf/sweep/logback.xml" -Djava.io.tmpdir="$WORK/tmp" \

@@ -16,7 +16,8 @@ import java.util.function.DoubleSupplier;
  * otherwise, as the share used since its previous call, so each sample covers exactly one interval. Samples are
  * smoothed exponentially (weight {@code alpha} for the newest) and published through a volatile; readers never
  * block and never make a system call. A platform without the reading (getCpuLoad &lt; 0) reads as 0: the policy then
- * behaves as if the cores were its own.
+ * behaves as if the cores were its own. Where the process is pinned to some of the host's CPUs, the sampler reads
+ * those CPUs' load from {@code /proc/stat} instead ({@link CpuSetLoad}): the JDK would average over every CPU.
  */
 public final class HostCpuLoad implements DoubleSupplier, AutoCloseable {
     static final Duration SAMPLE_INTERVAL = Duration.ofMillis(100);
@@ -25,13 +26,19 @@ public final class HostCpuLoad implements DoubleSupplier, AutoCloseable {
     private final DoubleSupplier source;
     private final double alpha;
     private final ScheduledExecutorService sampler;
+    private final String description;
     private volatile double load;
 
     /** A reading fed by {@code source} each time {@link #sample()} runs; {@code sampler} (may be null) runs it. */
     HostCpuLoad(DoubleSupplier source, double alpha, ScheduledExecutorService sampler) {
+        this(source, alpha, sampler, "a test's source");
+    }
+
+    private HostCpuLoad(DoubleSupplier source, double alpha, ScheduledExecutorService sampler, String description) {
         this.source = source;
         this.alpha = alpha;
         this.sampler = sampler;
+        this.description = description;
     }
 
     private static final class Shared {
@@ -57,12 +64,22 @@ public final class HostCpuLoad implements DoubleSupplier, AutoCloseable {
         if (interval.isNegative() || interval.isZero() || !(alpha > 0 && alpha <= 1)) {
             throw new IllegalArgumentException("interval must be positive and alpha in (0, 1]");
         }
-        com.sun.management.OperatingSystemMXBean os =
-                ManagementFactory.getPlatformMXBean(com.sun.management.OperatingSystemMXBean.class);
-        os.getCpuLoad(); // the first call only sets the baseline
+        DoubleSupplier source;
+        String description;
+        CpuSetLoad pinned = CpuSetLoad.forThisProcess().orElse(null);
+        if (pinned != null) {
+            source = pinned;
+            description = "CPUs " + pinned.cpus() + " (this process's affinity), from /proc/stat";
+        } else {
+            com.sun.management.OperatingSystemMXBean os =
+                    ManagementFactory.getPlatformMXBean(com.sun.management.OperatingSystemMXBean.class);
+            os.getCpuLoad(); // the first call only sets the baseline
+            source = os::getCpuLoad;
+            description = "the whole host (or the container's CPU share), from the JDK";
+        }
         ScheduledExecutorService sampler = Executors.newSingleThreadScheduledExecutor(
                 Thread.ofPlatform().daemon().name("weir-cpu-load").factory());
-        HostCpuLoad load = new HostCpuLoad(os::getCpuLoad, alpha, sampler);
+        HostCpuLoad load = new HostCpuLoad(source, alpha, sampler, description);
         sampler.scheduleAtFixedRate(load::sample, interval.toNanos(), interval.toNanos(), TimeUnit.NANOSECONDS);
         return load;
     }
@@ -73,6 +90,11 @@ public final class HostCpuLoad implements DoubleSupplier, AutoCloseable {
         if (now >= 0 && now <= 1) {
             load = load + alpha * (now - load);
         }
+    }
+
+    /** Which CPUs the reading covers, for the log. */
+    public String description() {
+        return description;
     }
 
     @Override

@@ -121,6 +121,7 @@ public final class WeirServer implements AutoCloseable {
             ModelRegistry registry = new ModelRegistry(repository, backends);
             // The adaptive policy grows batches when the cores are busy with the HTTP path too (AdaptivePolicy's note).
             HostCpuLoad cpuLoad = HostCpuLoad.shared();
+            LOG.info("CPU load for adaptive batching: " + cpuLoad.description());
             BatchingOptions batching = BatchingOptions.defaults().withRingSize(ringSize(config.queueCapacity()))
                     .withCpuLoad(cpuLoad);
             // Exported so an operator can see why adaptive batches grew (or did not): the reading, not its threshold.

@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# The batching-policy sweep on a clean rig: a lent machine with many cores (docs/PERF.md, "The policies on a clean
+# rig"). On the 2-core development VM Gatling shares the gateway's two cores and costs about as much CPU per request,
+# so its bursts decide slices at the knee; here each gateway is pinned to two CPUs of its own (the development VM's
+# size, on two physical cores, their SMT siblings left idle) and its load generator to other physical cores. The two
+# models run at once on disjoint CPUs:
+#   1. capacity probe: adaptive, open step load up a geometric ladder; capacity = 90% of the last step within budget
+#      (p95 within the model's budget and 99% answered 200, the sweep's own rule), as on the development VM;
+#   2. round-robin comparison (run-sweep.sh --interleave --rounds 3) at 50, 100, 125, 150 and 200% of that capacity.
+# Needs .gpu/sweep.tar.xz from perf/sweep/device-sweep-prepare.sh (carry it). Writes to $OUT: device-sweep.log,
+# probe-<model>.csv, sweep-<model>.csv and -slices.csv, logs.tar.gz (the sweeps' work dirs). CSVs grow rate by rate,
+# so a run cut short still returns what it measured. About 8 minutes.
+set -uo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+cd "$root"
+OUT="${OUT:-$root/device-sweep-out}"
+mkdir -p "$OUT"
+exec > >(tee "$OUT/device-sweep.log") 2>&1
+POLICIES=${WEIR_DEVICE_POLICIES:-"adaptive fixed-0ms fixed-0.5ms fixed-1ms fixed-2ms fixed-5ms"}
+PROBE_RANKER=${WEIR_PROBE_RANKER:-"4000,5000,6000,7200,8600,10300,12400,14900"}
+PROBE_MODERATION=${WEIR_PROBE_MODERATION:-"6000,7500,9000,11000,13000,16000,19000,23000"}
+FRACTIONS=${WEIR_DEVICE_FRACTIONS:-"0.5,1,1.25,1.5,2"}
+ROUNDS=${WEIR_DEVICE_ROUNDS:-3}
+
+bundle=/tmp/weir-device-sweep
+rm -rf "$bundle" && mkdir -p "$bundle"
+tar -C "$bundle" -xJf .gpu/sweep.tar.xz || { echo "FAIL: cannot unpack .gpu/sweep.tar.xz"; exit 1; }
+export JAVA_HOME="$bundle/sweep/jdk"
+sed "s#\\(^\\|:\\)#\\1$bundle/sweep/#g" "$bundle/sweep/classpath.rel" >"$bundle/classpath.txt"
+# CPU only, never phoning home: the comparison is of batching policies on ONNX Runtime's CPU backend.
+export WEIR_GPU_ENABLED=false ORT_DISABLE_TELEMETRY=1
+
+echo "== machine"
+date -u +%FT%TZ
+grep -m1 'model name' /proc/cpuinfo
+echo "cpus $(nproc), memory $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo), kernel $(uname -r)"
+"$JAVA_HOME/bin/java" -version 2>&1 | head -1
+if [[ -n "${WEIR_DEVICE_CPU_PLAN:-}" ]]; then   # "<ranker gateway> <ranker generator> <moderation gateway> <moderation generator>"
+  read -r gw_ranker gen_ranker gw_moderation gen_moderation <<<"$WEIR_DEVICE_CPU_PLAN"
+else
+  # Physical cores, each as its CPUs (SMT siblings together), in order.
+  mapfile -t cores < <(for c in /sys/devices/system/cpu/cpu[0-9]*; do
+      [[ -f $c/topology/thread_siblings_list ]] && cat "$c/topology/thread_siblings_list"
+    done | sort -t, -k1,1n -u)
+  echo "physical cores: ${#cores[@]} (${cores[*]})"
+  if (( ${#cores[@]} < 8 )); then
+    echo "FAIL: need 8 physical cores (two gateways on two each, the rest for the generators), or WEIR_DEVICE_CPU_PLAN"
+    exit 1
+  fi
+  first_cpu() { echo "${1%%[,-]*}"; }
+  # Gateways: one CPU on each of two physical cores. Generators: the other physical cores split in two, all their CPUs.
+  gw_ranker="$(first_cpu "${cores[0]}"),$(first_cpu "${cores[1]}")"
+  gw_moderation="$(first_cpu "${cores[2]}"),$(first_cpu "${cores[3]}")"
+  rest=("${cores[@]:4}")
+  half=$(( ${#rest[@]} / 2 ))
+  gen_ranker=$(IFS=,; echo "${rest[*]:0:half}")
+  gen_moderation=$(IFS=,; echo "${rest[*]:half}")
+fi
+echo "ranker: gateway on CPUs $gw_ranker, Gatling on $gen_ranker"
+echo "moderation: gateway on CPUs $gw_moderation, Gatling on $gen_moderation"
+
+capacity_from_probe() {   # csv model budget fallback: 90% of the last ladder step within budget, in hundreds
+  python3 - "$@" <<'PY'
+import csv, math, sys
+path, model, budget, fallback = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4]
+try:
+    rows = sorted((r for r in csv.DictReader(open(path)) if r["model"] == model), key=lambda r: float(r["offered_rps"]))
+except OSError:
+    rows = []
+last = 0.0
+for r in rows:
+    sent, ok = int(r["sent"]), int(r["ok"])
+    if sent > 0 and ok >= 0.99 * sent and float(r["fine_ok_p95_ms"]) <= budget:
+        last = float(r["offered_rps"])
+    else:
+        break
+print(int(math.floor(0.9 * last / 100)) * 100 if last > 0 else fallback)
+PY
+}
+
+model_run() {   # model budget gateway-cpus generator-cpus probe-rates fallback-capacity
+  local model=$1 budget=$2 gw=$3 gen=$4 ladder=$5 fallback=$6 cap rates
+  local common=(--models "$model" --server-cpus "$gw" --load-cpus "$gen" --load-classpath "$bundle/classpath.txt"
+                --jar "$bundle/sweep/weir-gateway.jar")
+  echo "$(date -u +%T) $model: probe $ladder"
+  perf/sweep/run-sweep.sh "${common[@]}" --policies adaptive --capacity-$model "${ladder%%,*}" \
+    --rates-$model "$ladder" --warmup 2 --measure 4 --prime-seconds 20 --out "$OUT/probe-$model.csv"
+  cap=$(capacity_from_probe "$OUT/probe-$model.csv" "$model" "$budget" "$fallback")
+  rates=$(awk -v c="$cap" -v f="$FRACTIONS" 'BEGIN { n = split(f, a, ","); s = "";
+    for (i = 1; i <= n; i++) s = s (i > 1 ? "," : "") int(c * a[i] + 0.5); print s }')
+  echo "$(date -u +%T) $model: capacity $cap req/s; round-robin at $rates"
+  perf/sweep/run-sweep.sh "${common[@]}" --interleave --rounds "$ROUNDS" --slice-ms 3000 --seed 90 --rate-gap 8 \
+    --idle-timeout-ms 60000 --capacity-$model "$cap" --policies "$POLICIES" --warmup 2 --rates-$model "$rates" \
+    --prime-seconds 20 --out "$OUT/sweep-$model.csv"
+  echo "$(date -u +%T) $model: done"
+}
+
+echo "== sweeps ($(date -u +%T))"
+model_run ranker 120 "$gw_ranker" "$gen_ranker" "$PROBE_RANKER" 4500 > >(sed -u 's/^/[ranker] /') 2>&1 &
+ranker_job=$!
+model_run moderation 80 "$gw_moderation" "$gen_moderation" "$PROBE_MODERATION" 5000 > >(sed -u 's/^/[moderation] /') 2>&1 &
+moderation_job=$!
+wait "$ranker_job" "$moderation_job"
+sleep 1
+work_dirs=$(grep -ho 'work dir /tmp/weir-sweep\.[A-Za-z0-9]*' "$OUT/device-sweep.log" | awk '{print $3}' | xargs -r -n1 basename | sort -u)
+# shellcheck disable=SC2086
+[[ -n "$work_dirs" ]] && tar -czf "$OUT/logs.tar.gz" --exclude="*.jar" --exclude="weir-sweep.*/tmp" \
+  --exclude="weir-sweep.*/gatling" -C /tmp $work_dirs
+echo "== done ($(date -u +%T)); files:"
+ls -la "$OUT"
