@@ -15,7 +15,7 @@ export JAVA_HOME=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
 jar=gateway/target/weir-gateway.jar
 [[ -f "$jar" ]] || { echo "$jar missing: build it first" >&2; exit 2; }
 stage="$root/.gpu/sweep"
-rm -rf "$stage" "$root/.gpu/sweep.tar.xz"
+rm -rf "$stage" "$root/.gpu/sweep.tar.xz" "$root"/.gpu/sweep-trial*.csv
 mkdir -p "$stage/load"
 
 # Gatling's class path, as run-sweep.sh builds it.
