@@ -26,7 +26,8 @@ import java.util.Map;
  *     ranker=3500:120 moderation=5000:80</pre>
  *
  * where each {@code model=capacity:budget} gives the capacity the rates were scaled from (requests/s) and the latency
- * budget (ms). A point drawn hollow lost more than 1% of its offered requests (goodput below 99% of sent).
+ * budget (ms). A point drawn hollow lost more than 1% of its offered requests (goodput below 99% of sent). A last
+ * argument {@code --rig "<words>"} names the machine in the title (by default the 2-core development VM).
  */
 public class PlotSweep {
     record Point(double offered, double p95, double goodput, long sent, long ok) {
@@ -38,8 +39,13 @@ public class PlotSweep {
             new Color(0x2171b5), new Color(0x4292c6), new Color(0x41ab5d), new Color(0x006d2c), new Color(0xd62728)};
 
     public static void main(String[] args) throws IOException {
+        String rig = "2-core VM, generator on the same cores";
+        if (args.length >= 2 && args[args.length - 2].equals("--rig")) {
+            rig = args[args.length - 1];
+            args = Arrays.copyOf(args, args.length - 2);
+        }
         if (args.length < 3) {
-            System.err.println("usage: PlotSweep <csv> <png> model=capacity:budgetMs ...");
+            System.err.println("usage: PlotSweep <csv> <png> model=capacity:budgetMs ... [--rig \"<machine>\"]");
             System.exit(2);
         }
         List<String> lines = Files.readAllLines(Path.of(args[0]));
@@ -79,7 +85,7 @@ public class PlotSweep {
         g.fillRect(0, 0, width, height);
         g.setColor(Color.BLACK);
         g.setFont(new Font("DejaVu Sans", Font.BOLD, 20));
-        g.drawString("Batching policies under Gatling open-model load (2-core VM, generator on the same cores)", 30, 34);
+        g.drawString("Batching policies under Gatling open-model load (" + rig + ")", 30, 34);
 
         for (int m = 0; m < models.size(); m++) {
             String model = models.get(m);

@@ -21,6 +21,8 @@ PROBE_RANKER=${WEIR_PROBE_RANKER:-"4000,5000,6000,7200,8600,10300,12400,14900"}
 PROBE_MODERATION=${WEIR_PROBE_MODERATION:-"6000,7500,9000,11000,13000,16000,19000,23000"}
 FRACTIONS=${WEIR_DEVICE_FRACTIONS:-"0.5,1,1.25,1.5,2"}
 ROUNDS=${WEIR_DEVICE_ROUNDS:-3}
+# WEIR_DEVICE_CAPACITY_RANKER / _MODERATION: skip that model's probe and take this capacity; WEIR_DEVICE_SEED: the
+# round-robin's shuffle seed (90).
 
 bundle=/tmp/weir-device-sweep
 rm -rf "$bundle" && mkdir -p "$bundle"
@@ -82,14 +84,19 @@ model_run() {   # model budget gateway-cpus generator-cpus probe-rates fallback-
   local model=$1 budget=$2 gw=$3 gen=$4 ladder=$5 fallback=$6 cap rates
   local common=(--models "$model" --server-cpus "$gw" --load-cpus "$gen" --load-classpath "$bundle/classpath.txt"
                 --jar "$bundle/sweep/weir-gateway.jar")
-  echo "$(date -u +%T) $model: probe $ladder"
-  perf/sweep/run-sweep.sh "${common[@]}" --policies adaptive --capacity-$model "${ladder%%,*}" \
-    --rates-$model "$ladder" --warmup 2 --measure 4 --prime-seconds 20 --out "$OUT/probe-$model.csv"
-  cap=$(capacity_from_probe "$OUT/probe-$model.csv" "$model" "$budget" "$fallback")
+  local given_var="WEIR_DEVICE_CAPACITY_${model^^}"
+  if [[ -n "${!given_var:-}" ]]; then   # a capacity probed before: no probe
+    cap=${!given_var}
+  else
+    echo "$(date -u +%T) $model: probe $ladder"
+    perf/sweep/run-sweep.sh "${common[@]}" --policies adaptive --capacity-$model "${ladder%%,*}" \
+      --rates-$model "$ladder" --warmup 2 --measure 4 --prime-seconds 20 --out "$OUT/probe-$model.csv"
+    cap=$(capacity_from_probe "$OUT/probe-$model.csv" "$model" "$budget" "$fallback")
+  fi
   rates=$(awk -v c="$cap" -v f="$FRACTIONS" 'BEGIN { n = split(f, a, ","); s = "";
     for (i = 1; i <= n; i++) s = s (i > 1 ? "," : "") int(c * a[i] + 0.5); print s }')
   echo "$(date -u +%T) $model: capacity $cap req/s; round-robin at $rates"
-  perf/sweep/run-sweep.sh "${common[@]}" --interleave --rounds "$ROUNDS" --slice-ms 3000 --seed 90 --rate-gap 8 \
+  perf/sweep/run-sweep.sh "${common[@]}" --interleave --rounds "$ROUNDS" --slice-ms 3000 --seed "${WEIR_DEVICE_SEED:-90}" --rate-gap 8 \
     --idle-timeout-ms 60000 --capacity-$model "$cap" --policies "$POLICIES" --warmup 2 --rates-$model "$rates" \
     --prime-seconds 20 --out "$OUT/sweep-$model.csv"
   echo "$(date -u +%T) $model: done"
