@@ -260,6 +260,9 @@ def main():
     ap.add_argument("--json")
     ap.add_argument("--median-csv", help="also write the chosen (median-run) points as a CSV, e.g. for PlotSweep")
     ap.add_argument("--cores", type=float, default=os.cpu_count())
+    ap.add_argument("--generator-apart", action="store_true",
+                    help="the load generator ran on other CPUs than the gateway's --cores (device-sweep.sh): judge"
+                         " against the server-alone ceiling instead of the one shared with the generator")
     ap.add_argument("--twin", action="append", default=[], metavar="FIRST=SECOND",
                     help="an A/A check: SECOND is FIRST's settings under another name (e.g. adaptive=adaptive-k5)")
     args = ap.parse_args()
@@ -348,6 +351,8 @@ def main():
             server_only = alone / (h + rows_per_req * c_large) * 1000
             server_only_no_batch = alone / (h + rows_per_req * c_small) * 1000
             adaptive_best = best_rate.get("adaptive", 0.0)
+            judged = server_only if args.generator_apart else ceiling
+            judged_name = "server alone" if args.generator_apart else "with the generator"
             ms["ceiling"] = {
                 "http_json_cpu_ms_per_request": h, "server_background_cores": fixed_http,
                 "generator_cpu_ms_per_request": gcost, "generator_background_cores": fixed_gen,
@@ -356,8 +361,9 @@ def main():
                 "ceiling_rps_with_generator": ceiling, "ceiling_rps_with_generator_without_batching": no_batch,
                 "ceiling_rps_server_alone": server_only, "ceiling_rps_server_alone_without_batching": server_only_no_batch,
                 "adaptive_highest_rate_within_budget": adaptive_best,
-                "adaptive_pct_of_ceiling": 100 * adaptive_best / ceiling,
-                "goodput_pct_of_ceiling": {p: 100 * g / ceiling for p, g in
+                "judged_against": judged_name,
+                "adaptive_pct_of_ceiling": 100 * adaptive_best / judged,
+                "goodput_pct_of_ceiling": {p: 100 * g / judged for p, g in
                                            ms["highest_goodput_admitted_p99_within_budget"].items()},
                 "points_used": len(healthy)}
             c = ms["ceiling"]
@@ -368,10 +374,10 @@ def main():
                       f" cores with the generator: {ceiling:.0f} req/s (without batching {no_batch:.0f}); server alone"
                       f" {server_only:.0f} (without batching {server_only_no_batch:.0f}). Adaptive's highest rate"
                       f" within budget: {adaptive_best:.0f} req/s = {c['adaptive_pct_of_ceiling']:.0f}% of the"
-                      f" ceiling with the generator.\n")
+                      f" ceiling {judged_name}.\n")
             served = ms["highest_goodput_admitted_p99_within_budget"]
             out.write("Highest goodput served with the p99 of admitted requests within budget, at any offered rate"
-                      " (req/s, % of the ceiling with the generator): " + ", ".join(
+                      f" (req/s, % of the ceiling {judged_name}): " + ", ".join(
                           f"{p} {served[p]:.0f} ({c['goodput_pct_of_ceiling'][p]:.0f}%)" for p in policies) + ".\n")
 
         out.write(f"\nHighest offered rate within budget (and sustained: every lower rate within budget too): "
