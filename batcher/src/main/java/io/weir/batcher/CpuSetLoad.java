@@ -16,13 +16,13 @@ import java.util.function.Supplier;
  * CPUs ({@code taskset}, {@code numactl}, a CPU manager that sets affinity), because the JDK's
  * {@code getCpuLoad()} then averages over every CPU of the host: a gateway pinned to 2 of 16 CPUs would read its own
  * saturated cores as 12% busy, and the adaptive policy would never see the pressure it batches against. (Inside a
- * container with a cgroup cpuset or quota the JDK already reads the container's share; the affinity list is that
- * cpuset there, so this reading agrees with it.)
+ * container the JDK reads the cgroup's quota or cpuset itself; the affinity list is the cpuset there, so for a cpuset
+ * without a quota the two readings agree.)
  *
  * <p>Design note. Not thread-safe: one sampler thread calls {@link #getAsDouble()} (HostCpuLoad's), which keeps the
  * previous totals. A CPU's time is its first eight fields (user, nice, system, idle, iowait, irq, softirq, steal;
  * guest time is already inside user); idle is idle + iowait. A reading with no time passed, or a file that cannot be
- * read, is -1, which HostCpuLoad skips.
+ * read or parsed, is -1, which HostCpuLoad skips (an exception would end its scheduled sampling for good).
  */
 final class CpuSetLoad implements DoubleSupplier {
     private static final Path STAT = Path.of("/proc/stat");
@@ -114,27 +114,25 @@ final class CpuSetLoad implements DoubleSupplier {
 
     @Override
     public double getAsDouble() {
-        List<String> lines;
-        try {
-            lines = stat.get();
-        } catch (UncheckedIOException e) {
-            return -1;
-        }
         long busy = 0;
         long total = 0;
-        for (String line : lines) {
-            int cpu = cpuOf(line);
-            if (cpu < 0 || !cpus.get(cpu)) {
-                continue;
+        try {
+            for (String line : stat.get()) {
+                int cpu = cpuOf(line);
+                if (cpu < 0 || !cpus.get(cpu)) {
+                    continue;
+                }
+                String[] f = line.split("\\s+");
+                long cpuTotal = 0;
+                for (int i = 1; i <= 8 && i < f.length; i++) {
+                    cpuTotal += Long.parseLong(f[i]);
+                }
+                long idle = Long.parseLong(f[4]) + (f.length > 5 ? Long.parseLong(f[5]) : 0);
+                total += cpuTotal;
+                busy += cpuTotal - idle;
             }
-            String[] f = line.split("\\s+");
-            long cpuTotal = 0;
-            for (int i = 1; i <= 8 && i < f.length; i++) {
-                cpuTotal += Long.parseLong(f[i]);
-            }
-            long idle = Long.parseLong(f[4]) + (f.length > 5 ? Long.parseLong(f[5]) : 0);
-            total += cpuTotal;
-            busy += cpuTotal - idle;
+        } catch (UncheckedIOException | NumberFormatException | IndexOutOfBoundsException e) {
+            return -1;
         }
         long dBusy = busy - lastBusy;
         long dTotal = total - lastTotal;

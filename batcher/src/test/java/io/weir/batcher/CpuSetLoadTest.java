@@ -2,7 +2,10 @@ package io.weir.batcher;
 
 import org.junit.jupiter.api.Test;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.Deque;
 import java.util.List;
@@ -20,9 +23,8 @@ class CpuSetLoadTest {
 
     /** A /proc/stat of four CPUs whose cumulative times are given per CPU as {busy, idle}. */
     private static List<String> stat(long[]... perCpu) {
-        StringBuilder all = new StringBuilder("cpu  0 0 0 0 0 0 0 0 0 0");
-        List<String> lines = new java.util.ArrayList<>();
-        lines.add(all.toString());
+        List<String> lines = new ArrayList<>();
+        lines.add("cpu  0 0 0 0 0 0 0 0 0 0");
         for (int cpu = 0; cpu < perCpu.length; cpu++) {
             long busy = perCpu[cpu][0];
             long idle = perCpu[cpu][1];
@@ -65,16 +67,18 @@ class CpuSetLoadTest {
     }
 
     @Test
-    void noTimePassedOrAnUnreadableFileReadsAsNoSample() {
+    void noTimePassedOrAnUnreadableOrGarbledFileReadsAsNoSample() {
         List<String> same = stat(new long[] {10, 10}, new long[] {10, 10}, new long[] {10, 10}, new long[] {10, 10});
         Optional<CpuSetLoad> load = CpuSetLoad.forProcess(status("2"), same, () -> same);
         assertThat(load).isPresent();
         assertThat(load.get().getAsDouble()).isEqualTo(-1);
 
         CpuSetLoad failing = new CpuSetLoad(CpuSetLoad.parseCpuList("0"), () -> {
-            throw new java.io.UncheckedIOException(new java.io.IOException("gone"));
+            throw new UncheckedIOException(new IOException("gone"));
         });
         assertThat(failing.getAsDouble()).isEqualTo(-1);
+        CpuSetLoad garbled = new CpuSetLoad(CpuSetLoad.parseCpuList("0"), () -> List.of("cpu0 12 x 3", "cpu0 1"));
+        assertThat(garbled.getAsDouble()).isEqualTo(-1);
     }
 
     @Test
