@@ -610,6 +610,17 @@ public class PolicySweepSimulation extends Simulation {
         }
     }
 
+    /** The machine's online CPUs: the per-CPU lines of /proc/stat (this JVM's available processors if unreadable). */
+    static int onlineCpus() {
+        try {
+            int n = (int) Files.readAllLines(Path.of("/proc/stat")).stream()
+                    .filter(l -> l.length() > 3 && l.startsWith("cpu") && Character.isDigit(l.charAt(3))).count();
+            return n > 0 ? n : Runtime.getRuntime().availableProcessors();
+        } catch (IOException | RuntimeException e) {
+            return Runtime.getRuntime().availableProcessors();
+        }
+    }
+
     /** {busy, total} CPU ticks of the machine, all cores, from the first line of /proc/stat. */
     static long[] machineTicks() {
         try {
@@ -734,8 +745,9 @@ public class PolicySweepSimulation extends Simulation {
         double serverMs = serverKnown ? serverTicks * 10.0 / n : Double.NaN;
         double generatorMs = generatorKnown ? generatorTicks * 10.0 / n : Double.NaN;
         double wallS = wallNanos / 1e9;
-        double cores = Runtime.getRuntime().availableProcessors();
-        double machineCores = machineKnown ? cores * busyTicks / (double) machineTicks : Double.NaN;
+        // The first line of /proc/stat sums every online CPU of the machine, so scale by their count, not by this
+        // JVM's availableProcessors(): pinned to some CPUs (run-sweep.sh --load-cpus) it sees only those.
+        double machineCores = machineKnown ? onlineCpus() * busyTicks / (double) machineTicks : Double.NaN;
         double othersCores = machineCores - (serverMs + generatorMs) * n / 1000.0 / wallS;
         double batches = counts.get("weir_batcher_batch_rows_count");
         double measureS = step.slices.isEmpty() ? MEASURE_S : ROUNDS * (SLICE_MS - GUARD_MS - TAIL_MS) / 1000.0;
