@@ -216,12 +216,14 @@ trap 'cleanup; exit 130' INT TERM
 CP_FILE="$ROOT/perf/target/sweep-classpath.txt"
 if [[ -n "$LOAD_CLASSPATH" ]]; then
   CP=$(cat "$LOAD_CLASSPATH")
-elif [[ ! -f "$CP_FILE" || ! -f perf/target/test-classes/io/weir/perf/gatling/PolicySweepSimulation.class
-      || ! -f perf/target/test-classes/io/weir/perf/gatling/BoundedPoolLoad.class ]]; then
-  ./mvnw -B -ntp -q -o -pl perf test-compile -Dweir.perf.skip=true
-  ./mvnw -B -ntp -q -o -pl perf dependency:build-classpath -Dmdep.outputFile="$CP_FILE" -Dmdep.includeScope=test
+else
+  if [[ ! -f "$CP_FILE" || ! -f perf/target/test-classes/io/weir/perf/gatling/PolicySweepSimulation.class
+        || ! -f perf/target/test-classes/io/weir/perf/gatling/BoundedPoolLoad.class ]]; then
+    ./mvnw -B -ntp -q -o -pl perf test-compile -Dweir.perf.skip=true
+    ./mvnw -B -ntp -q -o -pl perf dependency:build-classpath -Dmdep.outputFile="$CP_FILE" -Dmdep.includeScope=test
+  fi
+  CP="$ROOT/perf/target/test-classes:$(cat "$CP_FILE")"
 fi
-[[ -n "$LOAD_CLASSPATH" ]] || CP="$ROOT/perf/target/test-classes:$(cat "$CP_FILE")"
 
 free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
