@@ -17,8 +17,10 @@ OUT="${OUT:-$root/device-sweep-out}"
 mkdir -p "$OUT"
 exec > >(tee "$OUT/device-sweep.log") 2>&1
 POLICIES=${WEIR_DEVICE_POLICIES:-"adaptive fixed-0ms fixed-0.5ms fixed-1ms fixed-2ms fixed-5ms"}
-PROBE_RANKER=${WEIR_PROBE_RANKER:-"4000,5000,6000,7200,8600,10300,12400,14900"}
-PROBE_MODERATION=${WEIR_PROBE_MODERATION:-"6000,7500,9000,11000,13000,16000,19000,23000"}
+# Ladders around the knees measured on an H100 box's CPUs (2026-11-27: ranker within budget to 7200, not at 8600;
+# moderation within to 16000 and again at 23000, past a transient at 19000).
+PROBE_RANKER=${WEIR_PROBE_RANKER:-"4500,5500,6500,7200,7900,8600,10000,12000"}
+PROBE_MODERATION=${WEIR_PROBE_MODERATION:-"8000,11000,14000,17000,20000,24000,28000,34000"}
 FRACTIONS=${WEIR_DEVICE_FRACTIONS:-"0.5,1,1.25,1.5,2"}
 ROUNDS=${WEIR_DEVICE_ROUNDS:-3}
 # WEIR_DEVICE_CAPACITY_RANKER / _MODERATION: skip that model's probe and take this capacity; WEIR_DEVICE_SEED: the
