@@ -39,8 +39,9 @@ done < <(tr ':' '\n' <"$cp_file")
 (IFS=:; echo "test-classes:${kept[*]}") >"$stage/classpath.rel"
 cp "$jar" "$stage/weir-gateway.jar"
 
+bash native-bindings/trim-onnxruntime-jar.sh "$stage/weir-gateway.jar"   # ONNX Runtime's natives: linux-x64 only
 python3 - "$stage" <<'PY'
-# Store every jar uncompressed, and cut ONNX Runtime's natives for other platforms out of the gateway's.
+# Store every jar uncompressed.
 import os, sys, zipfile
 stage = sys.argv[1]
 jars = [os.path.join(stage, "weir-gateway.jar")] + [os.path.join(stage, "load", n) for n in os.listdir(os.path.join(stage, "load"))]
@@ -48,9 +49,6 @@ for src in jars:
     tmp = src + ".tmp"
     with zipfile.ZipFile(src) as zin, zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as zout:
         for item in zin.infolist():
-            n = item.filename
-            if n.startswith("ai/onnxruntime/native/") and not n.startswith("ai/onnxruntime/native/linux-x64"):
-                continue
             data = zin.read(item)
             item.compress_type = zipfile.ZIP_STORED
             zout.writestr(item, data)

@@ -64,20 +64,16 @@ echo "ranker: gateway on CPUs $gw_ranker, Gatling on $gen_ranker"
 echo "moderation: gateway on CPUs $gw_moderation, Gatling on $gen_moderation"
 
 capacity_from_probe() {   # csv model budget fallback: 90% of the last ladder step within budget, in hundreds
-  python3 - "$@" <<'PY'
-import csv, math, sys
+  PYTHONPATH="$root/perf/sweep" python3 - "$@" <<'PY'
+import math, os, sys
+from analyze import load, within   # the sweep's own within-budget rule
 path, model, budget, fallback = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4]
-try:
-    rows = sorted((r for r in csv.DictReader(open(path)) if r["model"] == model), key=lambda r: float(r["offered_rps"]))
-except OSError:
-    rows = []
+rows = sorted((r for r in load(path) if r["model"] == model), key=lambda r: r["offered_rps"]) if os.path.exists(path) else []
 last = 0.0
 for r in rows:
-    sent, ok = int(r["sent"]), int(r["ok"])
-    if sent > 0 and ok >= 0.99 * sent and float(r["fine_ok_p95_ms"]) <= budget:
-        last = float(r["offered_rps"])
-    else:
+    if not within(r, budget):
         break
+    last = r["offered_rps"]
 print(int(math.floor(0.9 * last / 100)) * 100 if last > 0 else fallback)
 PY
 }
@@ -95,11 +91,9 @@ model_run() {   # model budget gateway-cpus generator-cpus probe-rates fallback-
       --rates-$model "$ladder" --warmup 2 --measure 4 --prime-seconds 20 --out "$OUT/probe-$model.csv"
     cap=$(capacity_from_probe "$OUT/probe-$model.csv" "$model" "$budget" "$fallback")
   fi
-  rates=$(awk -v c="$cap" -v f="$FRACTIONS" 'BEGIN { n = split(f, a, ","); s = "";
-    for (i = 1; i <= n; i++) s = s (i > 1 ? "," : "") int(c * a[i] + 0.5); print s }')
-  echo "$(date -u +%T) $model: capacity $cap req/s; round-robin at $rates"
+  echo "$(date -u +%T) $model: capacity $cap req/s; round-robin at $FRACTIONS of it"
   perf/sweep/run-sweep.sh "${common[@]}" --interleave --rounds "$ROUNDS" --slice-ms 3000 --seed "${WEIR_DEVICE_SEED:-90}" --rate-gap 8 \
-    --idle-timeout-ms 60000 --capacity-$model "$cap" --policies "$POLICIES" --warmup 2 --rates-$model "$rates" \
+    --idle-timeout-ms 60000 --capacity-$model "$cap" --fractions "$FRACTIONS" --policies "$POLICIES" --warmup 2 \
     --prime-seconds 20 --out "$OUT/sweep-$model.csv"
   echo "$(date -u +%T) $model: done"
 }
