@@ -8,7 +8,8 @@
 #      (p95 within the model's budget and 99% answered 200, the sweep's own rule), as on the development VM;
 #   2. round-robin comparison (run-sweep.sh --interleave --rounds 3) at 50, 100, 125, 150 and 200% of that capacity.
 # Needs .gpu/sweep.tar.xz from perf/sweep/device-sweep-prepare.sh (carry it). Writes to $OUT: device-sweep.log,
-# probe-<model>.csv, sweep-<model>.csv and -slices.csv, logs.tar.gz (the sweeps' work dirs). CSVs grow rate by rate,
+# probe-<model>.csv, sweep-<model>-seed<seed>.csv and -slices.csv (the seed in the name labels the run's slices, so
+# slices.py keeps runs apart), logs.tar.gz (the sweeps' work dirs). CSVs grow rate by rate,
 # so a run cut short still returns what it measured. About 8 minutes.
 set -uo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -25,6 +26,7 @@ FRACTIONS=${WEIR_DEVICE_FRACTIONS:-"0.5,1,1.25,1.5,2"}
 ROUNDS=${WEIR_DEVICE_ROUNDS:-3}
 # WEIR_DEVICE_CAPACITY_RANKER / _MODERATION: skip that model's probe and take this capacity; WEIR_DEVICE_SEED: the
 # round-robin's shuffle seed (90).
+SEED=${WEIR_DEVICE_SEED:-90}
 
 bundle=/tmp/weir-device-sweep
 rm -rf "$bundle" && mkdir -p "$bundle"
@@ -92,9 +94,9 @@ model_run() {   # model budget gateway-cpus generator-cpus probe-rates fallback-
     cap=$(capacity_from_probe "$OUT/probe-$model.csv" "$model" "$budget" "$fallback")
   fi
   echo "$(date -u +%T) $model: capacity $cap req/s; round-robin at $FRACTIONS of it"
-  perf/sweep/run-sweep.sh "${common[@]}" --interleave --rounds "$ROUNDS" --slice-ms 3000 --seed "${WEIR_DEVICE_SEED:-90}" --rate-gap 8 \
+  perf/sweep/run-sweep.sh "${common[@]}" --interleave --rounds "$ROUNDS" --slice-ms 3000 --seed "$SEED" --rate-gap 8 \
     --idle-timeout-ms 60000 --capacity-$model "$cap" --fractions "$FRACTIONS" --policies "$POLICIES" --warmup 2 \
-    --prime-seconds 20 --out "$OUT/sweep-$model.csv"
+    --prime-seconds 20 --out "$OUT/sweep-$model-seed$SEED.csv"
   echo "$(date -u +%T) $model: done"
 }
 
