@@ -44,9 +44,10 @@ def held_out_medians(run_rows, budget):
 
 
 def judge(run_rows, others_medians, k, cand, pool, budget):
-    """Candidate `cand` in run k against the settings of `pool` chosen on the other runs' median points."""
-    overall, per_rate = chosen_settings(others_medians[k], pool, budget)
+    """Candidate `cand` in run k against the settings of `pool` chosen on the other runs' median points (only among
+    the settings run k measured: a run may have left some out)."""
     by = by_policy(run_rows[k])
+    overall, per_rate = chosen_settings(others_medians[k], [p for p in pool if p in by], budget)
     rates = sorted(x for x in by.get(cand, {}))
     mine = highest_rate_within(by, cand, rates, budget)
     theirs = highest_rate_within(by, overall, rates, budget)
