@@ -17,6 +17,9 @@ cd "$root"
 OUT="${OUT:-$root/device-sweep-out}"
 mkdir -p "$OUT"
 exec > >(tee "$OUT/device-sweep.log") 2>&1
+# `none` is left out by default, and belongs only at rates below its knee: past it its backlog grows Gatling's unbounded
+# pool until the generator runs out of file descriptors, and the 60-s idle timeout below (which keeps the pool warm
+# across the gaps between rates) carries those connections into every later slice of the rate (run 94, docs/PERF.md).
 POLICIES=${WEIR_DEVICE_POLICIES:-"adaptive fixed-0ms fixed-0.5ms fixed-1ms fixed-2ms fixed-5ms"}
 # Ladders around the knees measured on an H100 box's CPUs (2026-11-27: ranker within budget to 7200, not at 8600;
 # moderation within to 16000 and again at 23000, past a transient at 19000).
