@@ -20,6 +20,8 @@ import io.weir.runtime.Tensor;
 import io.weir.runtime.TensorSpec;
 
 import java.lang.reflect.Array;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
 import java.nio.charset.StandardCharsets;
@@ -37,6 +39,12 @@ import java.util.Map;
  *
  * <p>ONNX Runtime 1.29 sends telemetry on Linux unless {@code ORT_DISABLE_TELEMETRY=1} is set before it loads; every
  * Weir launcher sets it, and this backend also turns telemetry off through the API as soon as the environment exists.
+ *
+ * <p>Numeric inputs reach ONNX Runtime through native memory that the calling thread reuses ({@link InputStaging}):
+ * given a heap buffer, ORT's Java API allocates a fresh direct buffer for every tensor and copies into it, and that
+ * allocation (zeroed, reserved against the direct-memory limit, freed only when a GC runs its cleaner) made a
+ * 256-row moderation call (1 MiB of input) 2.6-2.9 times as slow (docs/PERF.md, "ONNX Runtime inputs through reused
+ * native memory").
  */
 public final class OnnxRuntimeBackend implements Backend {
     private final int intraOpThreads;
@@ -178,9 +186,11 @@ public final class OnnxRuntimeBackend implements Backend {
         @Override
         public Map<String, Tensor> run(Map<String, Tensor> inputs) throws InferenceException {
             Map<String, OnnxTensor> feeds = new HashMap<>();
+            InputStaging staging = InputStaging.forThisThread();
             try {
+                int slot = 0;
                 for (Map.Entry<String, Tensor> in : inputs.entrySet()) {
-                    feeds.put(in.getKey(), toOrt(env, in.getValue()));
+                    feeds.put(in.getKey(), toOrt(env, in.getValue(), staging, slot++));
                 }
                 try (OrtSession.Result result = session.run(feeds)) {
                     Map<String, Tensor> out = new LinkedHashMap<>();
@@ -204,10 +214,25 @@ public final class OnnxRuntimeBackend implements Backend {
         }
     }
 
-    static OnnxTensor toOrt(OrtEnvironment env, Tensor t) throws OrtException {
+    /**
+     * The ORT tensor for {@code t}. Numeric data is copied into the thread's staging slot {@code slot} and the tensor
+     * reads it from there, so the tensor must be closed before this thread stages another input in the same slot:
+     * {@code run} closes its feeds before it returns.
+     */
+    static OnnxTensor toOrt(OrtEnvironment env, Tensor t, InputStaging staging, int slot) throws OrtException {
         return switch (t.dataType()) {
-            case FP32 -> OnnxTensor.createTensor(env, FloatBuffer.wrap(t.floats()), t.shape());
-            case INT64 -> OnnxTensor.createTensor(env, LongBuffer.wrap(t.longs()), t.shape());
+            case FP32 -> {
+                float[] data = t.floats();
+                FloatBuffer staged = staging.buffer(slot, (long) data.length * Float.BYTES).asFloatBuffer();
+                staged.put(data).flip();
+                yield OnnxTensor.createTensor(env, staged, t.shape());
+            }
+            case INT64 -> {
+                long[] data = t.longs();
+                LongBuffer staged = staging.buffer(slot, (long) data.length * Long.BYTES).asLongBuffer();
+                staged.put(data).flip();
+                yield OnnxTensor.createTensor(env, staged, t.shape());
+            }
             case BYTES -> {
                 byte[][] b = t.bytes();
                 String[] s = new String[b.length];
@@ -224,15 +249,25 @@ public final class OnnxRuntimeBackend implements Backend {
         OnnxJavaType type = t.getInfo().type;
         return switch (type) {
             case FLOAT -> {
-                FloatBuffer fb = t.getFloatBuffer();
-                float[] data = new float[fb.remaining()];
-                fb.get(data);
+                FloatBuffer fb = t.getFloatBuffer();   // already a heap copy of the native output
+                float[] data;
+                if (fb.hasArray() && fb.arrayOffset() == 0 && fb.position() == 0 && fb.remaining() == fb.array().length) {
+                    data = fb.array();
+                } else {
+                    data = new float[fb.remaining()];
+                    fb.get(data);
+                }
                 yield Tensor.ofFloats(shape, data);
             }
             case INT64 -> {
                 LongBuffer lb = t.getLongBuffer();
-                long[] data = new long[lb.remaining()];
-                lb.get(data);
+                long[] data;
+                if (lb.hasArray() && lb.arrayOffset() == 0 && lb.position() == 0 && lb.remaining() == lb.array().length) {
+                    data = lb.array();
+                } else {
+                    data = new long[lb.remaining()];
+                    lb.get(data);
+                }
                 yield Tensor.ofLongs(shape, data);
             }
             case STRING -> {
@@ -255,6 +290,59 @@ public final class OnnxRuntimeBackend implements Backend {
             for (int i = 0; i < Array.getLength(v); i++) {
                 flatten(Array.get(v, i), out);
             }
+        }
+    }
+
+    /**
+     * Native memory for input tensors, one set per thread, reused from run to run.
+     *
+     * <p>Design note. Owned by one thread ({@link ThreadLocal}), so nothing is shared or locked. A slot holds one input
+     * of one run; it is handed out again only after that run closed its tensors (runs on a thread are sequential and
+     * {@code run} closes its feeds before returning). Slots grow to the next power of two of the largest input seen,
+     * so a thread keeps at most twice its largest batch per input; an input over {@link #RETAINED_MAX_BYTES} gets a
+     * buffer of its own that the GC reclaims, so an odd giant request does not pin memory to a pool thread. The
+     * threads that run batches are the CPU workers (one per core), so the total is bounded by cores x inputs x the
+     * largest batch: for the demo models at their 256-row cap, 1 MiB a worker for moderation, less for the ranker.
+     */
+    static final class InputStaging {
+        static final int RETAINED_MAX_BYTES = 16 << 20;
+        private static final ThreadLocal<InputStaging> LOCAL = ThreadLocal.withInitial(InputStaging::new);
+
+        private ByteBuffer[] slots = new ByteBuffer[2];
+
+        static InputStaging forThisThread() {
+            return LOCAL.get();
+        }
+
+        /** A native-order direct buffer of exactly {@code bytes} remaining, position 0, for input {@code slot}. */
+        ByteBuffer buffer(int slot, long bytes) {
+            if (bytes > Integer.MAX_VALUE) {
+                throw new IllegalArgumentException("an input of " + bytes + " bytes is over what one buffer holds");
+            }
+            int size = (int) bytes;
+            if (size > RETAINED_MAX_BYTES) {
+                return ByteBuffer.allocateDirect(size).order(ByteOrder.nativeOrder());
+            }
+            if (slot >= slots.length) {
+                slots = Arrays.copyOf(slots, Math.max(slot + 1, slots.length * 2));
+            }
+            ByteBuffer b = slots[slot];
+            if (b == null || b.capacity() < size) {
+                int capacity = Math.min(RETAINED_MAX_BYTES, Math.max(64, Integer.highestOneBit(Math.max(1, size - 1)) << 1));
+                b = ByteBuffer.allocateDirect(Math.max(capacity, size)).order(ByteOrder.nativeOrder());
+                slots[slot] = b;
+            }
+            b.clear().limit(size);
+            return b;
+        }
+
+        /** Bytes this thread holds for staging (tests). */
+        long retainedBytes() {
+            long sum = 0;
+            for (ByteBuffer b : slots) {
+                sum += b == null ? 0 : b.capacity();
+            }
+            return sum;
         }
     }
 }
