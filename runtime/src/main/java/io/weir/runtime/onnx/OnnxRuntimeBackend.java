@@ -20,6 +20,7 @@ import io.weir.runtime.Tensor;
 import io.weir.runtime.TensorSpec;
 
 import java.lang.reflect.Array;
+import java.nio.Buffer;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
@@ -249,11 +250,9 @@ public final class OnnxRuntimeBackend implements Backend {
         OnnxJavaType type = t.getInfo().type;
         return switch (type) {
             case FLOAT -> {
-                FloatBuffer fb = t.getFloatBuffer();   // already a heap copy of the native output
-                float[] data;
-                if (fb.hasArray() && fb.arrayOffset() == 0 && fb.position() == 0 && fb.remaining() == fb.array().length) {
-                    data = fb.array();
-                } else {
+                FloatBuffer fb = t.getFloatBuffer();
+                float[] data = (float[]) wholeArray(fb);
+                if (data == null) {
                     data = new float[fb.remaining()];
                     fb.get(data);
                 }
@@ -261,10 +260,8 @@ public final class OnnxRuntimeBackend implements Backend {
             }
             case INT64 -> {
                 LongBuffer lb = t.getLongBuffer();
-                long[] data;
-                if (lb.hasArray() && lb.arrayOffset() == 0 && lb.position() == 0 && lb.remaining() == lb.array().length) {
-                    data = lb.array();
-                } else {
+                long[] data = (long[]) wholeArray(lb);
+                if (data == null) {
                     data = new long[lb.remaining()];
                     lb.get(data);
                 }
@@ -281,6 +278,15 @@ public final class OnnxRuntimeBackend implements Backend {
             }
             default -> throw new OrtException("unsupported output type " + type);
         };
+    }
+
+    /**
+     * The array behind {@code b} when it holds exactly the buffer's content, else null. ORT's {@code getFloatBuffer} and
+     * {@code getLongBuffer} return a fresh heap copy of a tensor's native data, so its array can be kept as is.
+     */
+    private static Object wholeArray(Buffer b) {
+        return b.hasArray() && b.arrayOffset() == 0 && b.position() == 0 && b.remaining() == Array.getLength(b.array())
+                ? b.array() : null;
     }
 
     private static void flatten(Object v, List<String> out) {
