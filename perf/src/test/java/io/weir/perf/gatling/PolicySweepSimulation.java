@@ -57,7 +57,10 @@ import static io.gatling.javaapi.http.HttpDsl.status;
  * {@code weir_batcher_*} metrics when each rate starts and when its arrivals stop (warm-up included), so the row
  * carries the mean batch size and mean compute per batch that the rate produced, and reads /proc for the CPU time the server
  * ({@code weir.sweep.serverPid}) and this load generator spent per request and for how busy the whole machine was. The
- * last column, {@code canary_ms}, is {@link MachineCanary}'s median over the window: how fast the machine itself was.
+ * column {@code canary_ms} is {@link MachineCanary}'s median over the window: how fast the machine itself was; the last,
+ * {@code open_connections}, the most client connections the gateway had open at a window's end
+ * ({@code weir_http_connections}): Gatling's pool opens one for every request that finds none idle, so a count far
+ * above rate x latency marks a connection storm, which outlives the window that caused it.
  *
  * <p>Extra modes: {@code weir.sweep.primeRate}/{@code primeSeconds} send an unrecorded first phase (the server's
  * JIT warms before the first measured rate, so the lowest rate is not penalised for going first);
@@ -134,11 +137,13 @@ public class PolicySweepSimulation extends Simulation {
     /** The gateway's process id, for its CPU time per request (0: not reported). */
     private static final long SERVER_PID = Long.getLong("weir.sweep.serverPid", 0L);
 
+    private static final String CONNECTIONS = "weir_http_connections";
     static final String HEADER = "model,policy,offered_rps,closed_users,measure_s,sent,ok,ko_429,ko_504,ko_other,goodput_rps,"
             + "ok_p50_ms,ok_p95_ms,ok_p99_ms,ok_max_ms,all_p95_ms,all_p99_ms,"
             + "fine_ok_p50_ms,fine_ok_p95_ms,fine_ok_p99_ms,fine_all_p95_ms,"
             + "batches,mean_batch_rows,mean_batch_requests,mean_compute_ms,mean_queue_wait_ms,"
-            + "server_cpu_ms_per_req,generator_cpu_ms_per_req,machine_busy_cores,other_processes_cores,canary_ms";
+            + "server_cpu_ms_per_req,generator_cpu_ms_per_req,machine_busy_cores,other_processes_cores,canary_ms,"
+            + "open_connections";
 
     static {
         if (!URI.create(BASE).getHost().matches("127\\.\\d+\\.\\d+\\.\\d+|localhost|\\[::1\\]")) {
@@ -636,14 +641,18 @@ public class PolicySweepSimulation extends Simulation {
         }
     }
 
-    /** Sums of the model's {@code weir_batcher_*} series (all versions and backends) that the CSV row needs. */
+    /**
+     * Sums of the model's {@code weir_batcher_*} series (all versions and backends) that the CSV row needs, and of
+     * {@code weir_http_connections} (all event loops).
+     */
     private static Map<String, Double> scrape() {
         Map<String, Double> sums = new ConcurrentHashMap<>();
         try {
             HttpResponse<String> r = METRICS_CLIENT.send(HttpRequest.newBuilder(URI.create(BASE + "/metrics"))
                     .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
             for (String line : r.body().split("\n")) {
-                if (!line.startsWith("weir_batcher_") || !line.contains("model=\"" + MODEL + "\"")) {
+                boolean batcher = line.startsWith("weir_batcher_") && line.contains("model=\"" + MODEL + "\"");
+                if (!batcher && !line.startsWith(CONNECTIONS + "{")) {
                     continue;
                 }
                 String name = line.substring(0, line.indexOf('{'));
@@ -750,6 +759,8 @@ public class PolicySweepSimulation extends Simulation {
         double machineCores = machineKnown ? onlineCpus() * busyTicks / (double) machineTicks : Double.NaN;
         double othersCores = machineCores - (serverMs + generatorMs) * n / 1000.0 / wallS;
         double batches = counts.get("weir_batcher_batch_rows_count");
+        double connections = windows.stream().mapToDouble(w -> w.metricsEnd().metrics().getOrDefault(CONNECTIONS, Double.NaN))
+                .filter(v -> !Double.isNaN(v)).max().orElse(Double.NaN);
         double measureS = step.slices.isEmpty() ? MEASURE_S : ROUNDS * (SLICE_MS - GUARD_MS - TAIL_MS) / 1000.0;
         return String.join(",", MODEL, step.policy, fmt(step.rate), String.valueOf(CLOSED_USERS),
                 step.slices.isEmpty() ? String.valueOf(MEASURE_S) : fmt(measureS), String.valueOf(s.size()),
@@ -764,7 +775,8 @@ public class PolicySweepSimulation extends Simulation {
                 fmt4(1000 * ratio(counts.get("weir_batcher_compute_seconds_sum"), counts.get("weir_batcher_compute_seconds_count"))),
                 fmt4(1000 * ratio(counts.get("weir_batcher_queue_wait_seconds_sum"), counts.get("weir_batcher_queue_wait_seconds_count"))),
                 fmt3(serverMs), fmt3(generatorMs), fmt(machineCores), fmt(othersCores),
-                fmt(CANARY.medianMillis(windows.getFirst().start().nanos(), windows.getLast().end().nanos())));
+                fmt(CANARY.medianMillis(windows.getFirst().start().nanos(), windows.getLast().end().nanos())),
+                fmt(connections));
     }
 
     /** The gateway's {@code weir_batcher_*} series a CSV row is computed from (summed over its windows). */
