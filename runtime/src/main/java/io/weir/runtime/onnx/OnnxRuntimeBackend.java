@@ -307,8 +307,9 @@ public final class OnnxRuntimeBackend implements Backend {
      * {@code run} closes its feeds before returning). Slots grow to the next power of two of the largest input seen,
      * so a thread keeps at most twice its largest batch per input; an input over {@link #RETAINED_MAX_BYTES} gets a
      * buffer of its own that the GC reclaims, so an odd giant request does not pin memory to a pool thread. The
-     * threads that run batches are the CPU workers (one per core), so the total is bounded by cores x inputs x the
-     * largest batch: for the demo models at their 256-row cap, 1 MiB a worker for moderation, less for the ranker.
+     * threads that run batches are the CPU workers (one per core), plus whichever thread loads a model (its warm-up
+     * runs one batch at the cap), so the total is about (cores + loading threads) x the largest batch's inputs: for
+     * the demo models at their caps, 1 MiB a thread for moderation, under 0.1 MiB for the ranker and echo.
      */
     static final class InputStaging {
         static final int RETAINED_MAX_BYTES = 16 << 20;
