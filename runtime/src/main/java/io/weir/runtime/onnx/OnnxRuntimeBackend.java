@@ -336,7 +336,7 @@ public final class OnnxRuntimeBackend implements Backend {
             ByteBuffer b = slots[slot];
             if (b == null || b.capacity() < size) {
                 int capacity = Math.min(RETAINED_MAX_BYTES, Math.max(64, Integer.highestOneBit(Math.max(1, size - 1)) << 1));
-                b = ByteBuffer.allocateDirect(Math.max(capacity, size)).order(ByteOrder.nativeOrder());
+                b = ByteBuffer.allocateDirect(capacity).order(ByteOrder.nativeOrder());
                 slots[slot] = b;
             }
             b.clear().limit(size);
