@@ -2,7 +2,8 @@
 """The round-robin sweep's slices, one by one: policies compared inside the same round, not as whole-run points.
 
     python3 perf/sweep/slices.py <run label>=<gatling log>[,<the sweep's CSV>] | <slices CSV> ... [--model moderation] \
-        [--min-rate 7000] [--runs v11-14,v11-17] [--budget moderation=80 --budget ranker=120] [--csv slices.csv]
+        [--min-rate 7000] [--runs v11-14,v11-17] [--budget moderation=80 --budget ranker=120] [--csv slices.csv] \
+        [--candidate adaptive-pt0.6-k30]
 
 Why: a round-robin sweep (run-sweep.sh --interleave --rounds R) switches the policy every slice of one uninterrupted
 load, and PolicySweepSimulation prints one line per slice ("slice <model> <rate> <k> <policy> after <previous>:
@@ -19,9 +20,12 @@ For each model and rate (at or above --min-rate), over every run given:
 - `adaptive` against each other policy in the same rounds: in how many rounds its slice was within budget when the
   other's was not and the reverse, and in how many its p95 was lower (a sign test: p is the two-sided binomial
   probability of a split at least that uneven if neither policy were better);
+- the same tallies pooled over every model and rate given (each round's pair of slices is one trial; a candidate
+  that wins the budget at one rate and loses it at another shows as a split here, not as a win);
 - how much the slice's arrivals bunched (arrivals per 10 ms, p99, over the mean per 10 ms) goes with its share not
   answered 200 (Spearman's rank correlation over all slices at the rate): the load generator shares the two cores,
   and a slice whose arrivals came in bursts sheds whatever the policy.
+The policy set against the others is `adaptive` unless --candidate names another (a variant under test).
 
 Inputs are the simulation's log (`<work dir>/logs/interleaved-<model>.gatling.log`, kept by run-sweep.sh) or a CSV
 written by --csv (so committed slice tables can be analysed again). Given the sweep's own CSV after a log, the slices
@@ -169,7 +173,8 @@ def spearman(xs, ys):
     return cov / var if var else math.nan
 
 
-def report(rows, budgets, out=sys.stdout):
+def report(rows, budgets, out=sys.stdout, candidate=CANDIDATE):
+    pooled = defaultdict(lambda: [0, 0, 0, 0, 0])   # other -> rounds, within only mine/theirs, lower p95 mine/theirs
     groups = defaultdict(list)
     for r in rows:
         groups[(r["model"], r["rate"])].append(r)
@@ -193,17 +198,19 @@ def report(rows, budgets, out=sys.stdout):
         rounds = defaultdict(dict)
         for r in rs:
             rounds[(r["run"], r["round"])][r["policy"]] = r
-        if CANDIDATE in by_policy:
-            print(f"  {CANDIDATE} against each policy in the same rounds: rounds; within budget only {CANDIDATE} / "
-                  f"only the other; lower p95 {CANDIDATE} / the other (sign test p); median p95 ratio", file=out)
-            for other in sorted(p for p in by_policy if p != CANDIDATE):
-                pairs = [(rd[CANDIDATE], rd[other]) for rd in rounds.values() if CANDIDATE in rd and other in rd]
+        if candidate in by_policy:
+            print(f"  {candidate} against each policy in the same rounds: rounds; within budget only {candidate} / "
+                  f"only the other; lower p95 {candidate} / the other (sign test p); median p95 ratio", file=out)
+            for other in sorted(p for p in by_policy if p != candidate):
+                pairs = [(rd[candidate], rd[other]) for rd in rounds.values() if candidate in rd and other in rd]
                 only_mine = sum(within(a, budget) and not within(b, budget) for a, b in pairs)
                 only_theirs = sum(within(b, budget) and not within(a, budget) for a, b in pairs)
                 # A slice with nothing answered 200 has no p95: it counts as the higher one.
                 lower = sum(p95_or_inf(a) < p95_or_inf(b) for a, b in pairs)
                 higher = sum(p95_or_inf(a) > p95_or_inf(b) for a, b in pairs)
                 ratio = median([a["p95_ms"] / b["p95_ms"] for a, b in pairs if b["p95_ms"] > 0])
+                for i, n in enumerate((len(pairs), only_mine, only_theirs, lower, higher)):
+                    pooled[other][i] += n
                 print(f"    vs {other:<12} {len(pairs):>3}; within {only_mine:>2} / {only_theirs:>2} "
                       f"(p {sign_test(only_mine, only_theirs):.2f}); lower p95 {lower:>2} / {higher:>2} "
                       f"(p {sign_test(lower, higher):.2f}); ratio {ratio:.2f}", file=out)
@@ -214,10 +221,16 @@ def report(rows, budgets, out=sys.stdout):
                            [not_200_share(r) for r in bunched])
             print(f"  arrivals' bunching (p99 per 10 ms / mean) against share not 200, over {len(bunched)} slices: "
                   f"Spearman {rho:.2f}", file=out)
+    if len(groups) > 1 and pooled:
+        print(f"\npooled over every model and rate above: {candidate} against each policy; rounds; within budget only "
+              f"{candidate} / only the other; lower p95 {candidate} / the other (sign test p)", file=out)
+        for other, (n, mine, theirs, lower, higher) in sorted(pooled.items()):
+            print(f"    vs {other:<12} {n:>3}; within {mine:>2} / {theirs:>2} (p {sign_test(mine, theirs):.3f}); "
+                  f"lower p95 {lower:>2} / {higher:>2} (p {sign_test(lower, higher):.3f})", file=out)
 
 
 def main(argv):
-    specs, budgets, model, min_rate, csv_out, runs = [], {}, None, 0.0, None, None
+    specs, budgets, model, min_rate, csv_out, runs, candidate = [], {}, None, 0.0, None, None, CANDIDATE
     i = 0
     while i < len(argv):
         a = argv[i]
@@ -237,6 +250,9 @@ def main(argv):
         elif a == "--csv":
             csv_out = argv[i + 1]
             i += 2
+        elif a == "--candidate":
+            candidate = argv[i + 1]
+            i += 2
         elif a.startswith("--"):
             raise SystemExit(__doc__)
         else:
@@ -254,7 +270,9 @@ def main(argv):
             w.writeheader()
             for r in rows:
                 w.writerow({k: (f"{r[k]:g}" if isinstance(r[k], float) else r[k]) for k in FIELDS})
-    report(rows, budgets or {"ranker": 120.0, "moderation": 80.0})
+    if candidate not in {r["policy"] for r in rows}:
+        raise SystemExit(f"--candidate {candidate}: no slice of that policy")
+    report(rows, budgets or {"ranker": 120.0, "moderation": 80.0}, candidate=candidate)
 
 
 if __name__ == "__main__":
