@@ -29,11 +29,15 @@ package io.weir.batcher.policy;
  * policy also holds the oldest request, so that more requests share each batch's fixed cost. The hold ends at the
  * first of:
  * <ul>
- *   <li>the arrival that makes {@code pressure_batch_requests} {@code k} requests wait: a batch of {@code k}
- *       requests already pays {@code 1 − 1/k} of the fixed cost it can save (80% at the default 5), and every
- *       further request costs the whole batch its wait for a shrinking saving. Arrivals wake the batching thread, so
- *       such a hold sets no timer for its expected fill moment, only for the moment the batch stops being expected
- *       within the bound below;</li>
+ *   <li>the arrival that makes {@code pressure_batch_requests} {@code k} requests wait (default 30). The fixed cost
+ *       a batch shares is more than the fit's {@code a}: each batch also pays a hand-off to a worker, a wake-up of
+ *       the batching thread and the fan-out of its answers to the event loops, none of which the compute fit sees,
+ *       so the saving does not flatten at a handful of requests the way {@code 1 − 1/k} of {@code a} would. (At
+ *       {@code k} = 5, the default until clean-rig runs 97-98, moderation's holds ended 0.2 ms into a hold at its
+ *       knee of 23,400 requests/s, and batches averaged 6-14 requests where {@code fixed-1ms} formed 35-37; at 30
+ *       they form 40-42.) The time bound below keeps a hold's price at most {@code f·B} whatever {@code k} is.
+ *       Arrivals wake the batching thread, so such a hold sets no timer for its expected fill moment, only for the
+ *       moment the batch stops being expected within the bound below;</li>
  *   <li>a time bound after the oldest request's enqueue. When the {@code k}-request batch is expected within
  *       {@code f·B} ({@code B} that request's budget, {@code f} {@code pressure_wait_fraction}), the bound is
  *       {@code f·B}, so the hold completes the batch at any pressure: its latency price is only {@code k/λ}, small
@@ -49,7 +53,12 @@ package io.weir.batcher.policy;
  * The same deadline and {@code max_queue_delay_us} bounds apply, and the batch takes everything up to the cap when it
  * starts. (Measured: on 2 cores shared with the load generator, one-row batches at 1.1-1.9 requests per batch while
  * fixed 0.5-2 ms delays formed 4-10 requests per batch, used 5-10% less CPU per request and held lower p95s from 75%
- * of capacity up; docs/PERF.md.)
+ * of capacity up; docs/PERF.md.) The threshold {@code u0} defaults to 0.6: a gateway on 2 CPUs of its own reads
+ * 0.6-0.7 at its knee, so at 0.7 (the default until runs 97-98) the ranker's batches at capacity averaged 2.1-3.6
+ * requests against 4.7 at 0.6. Together the two defaults kept more slices of a round-robin inside the budget than
+ * 0.7 and 5 did (16 against 3 of 80 round pairs over both models at 50-150% of capacity, sign test p 0.004) at the
+ * same p95 (lower in 42 against 38); on the shared 2-core development VM the two were indistinguishable
+ * (docs/PERF.md, "The CPU-pressure hold's defaults").
  *
  * <p><b>Full.</b> A batch is full when the next request, at the mean size of those waiting, would not fit under the
  * cap: a ranker batch of five 50-row requests under a 256-row cap does not wait for a sixth that must go to the next

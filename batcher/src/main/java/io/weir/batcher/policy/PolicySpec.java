@@ -18,18 +18,25 @@ import java.util.Arrays;
  *  "headroom": 1.5,                                // adaptive: target capacity / measured arrival rate
  *  "min_samples": 5,                               // adaptive: batches observed before it starts waiting
  *  "safety_margin": 0.1,                           // adaptive: fraction of the budget kept in reserve
- *  "pressure_threshold": 0.7,                      // adaptive: host CPU load above which batches grow (1: never)
+ *  "pressure_threshold": 0.6,                      // adaptive: host CPU load above which batches grow (1: never)
  *  "pressure_wait_fraction": 0.04,                 // adaptive: longest extra hold at full CPU, fraction of budget
- *  "pressure_batch_requests": 5}                   // adaptive: requests waiting that end a CPU-pressure hold early
+ *  "pressure_batch_requests": 30}                  // adaptive: requests waiting that end a CPU-pressure hold early
  * }</pre>
  *
- * Unknown policies and out-of-range values fail with a message naming the key.
+ * Unknown policies and out-of-range values fail with a message naming the key. The two pressure defaults are
+ * measured ones: {@link AdaptivePolicy}'s design note says why, docs/PERF.md ("The CPU-pressure hold's defaults")
+ * has the runs.
  */
 public record PolicySpec(Kind kind, int maxBatchRows, long maxQueueDelayNanos, int[] preferredBatchRows,
                          double headroom, int minSamples, double safetyMargin, double pressureThreshold,
                          double pressureWaitFraction, int pressureBatchRequests) {
 
     public enum Kind { NONE, FIXED, ADAPTIVE }
+
+    /** Host CPU load above which {@code adaptive} holds requests to share a batch's fixed cost. */
+    public static final double DEFAULT_PRESSURE_THRESHOLD = 0.6;
+    /** Requests waiting that end a CPU-pressure hold before its time bound. */
+    public static final int DEFAULT_PRESSURE_BATCH_REQUESTS = 30;
 
     public PolicySpec {
         preferredBatchRows = preferredBatchRows.clone();
@@ -82,7 +89,7 @@ public record PolicySpec(Kind kind, int maxBatchRows, long maxQueueDelayNanos, i
         if (!(margin >= 0 && margin < 1)) {
             throw new IllegalArgumentException("batching.safety_margin must be in [0, 1)");
         }
-        double pressureThreshold = json.getDouble("pressure_threshold", 0.7);
+        double pressureThreshold = json.getDouble("pressure_threshold", DEFAULT_PRESSURE_THRESHOLD);
         if (!(pressureThreshold > 0 && pressureThreshold <= 1)) {
             throw new IllegalArgumentException("batching.pressure_threshold must be in (0, 1]");
         }
@@ -90,7 +97,7 @@ public record PolicySpec(Kind kind, int maxBatchRows, long maxQueueDelayNanos, i
         if (!(pressureWait >= 0 && pressureWait <= 0.5)) {
             throw new IllegalArgumentException("batching.pressure_wait_fraction must be in [0, 0.5]");
         }
-        int pressureBatch = json.getInteger("pressure_batch_requests", 5);
+        int pressureBatch = json.getInteger("pressure_batch_requests", DEFAULT_PRESSURE_BATCH_REQUESTS);
         if (pressureBatch < 2) {
             throw new IllegalArgumentException("batching.pressure_batch_requests must be at least 2");
         }

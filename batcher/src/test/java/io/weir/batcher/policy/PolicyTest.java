@@ -34,6 +34,10 @@ class PolicyTest {
         return m;
     }
 
+    /** The CPU-pressure hold's mechanics, shown on batches of five requests (the default until runs 97-98). */
+    private static final JsonObject FIVE_REQUEST_HOLDS =
+            new JsonObject().put("pressure_threshold", 0.6).put("pressure_batch_requests", 5);
+
     @Test
     void specParsesDefaultsCapsAndRejectsNonsenseNamingTheKey() {
         PolicySpec adaptive = PolicySpec.parse(new JsonObject(), 32);
@@ -87,8 +91,9 @@ class PolicyTest {
     void adaptiveHoldsLongerAsTheHostCpuFillsUpBoundedByAFractionOfTheBudgetAndTheDeadline() {
         // One-row compute of 50 µs + 1 µs per row on 2 workers: at 1,000 one-row requests/s a batch of one keeps up
         // easily, so with idle cores the policy starts at once. (At this rate five requests take longer to come than
-        // any hold below, so the budget fraction is what ends each hold.)
-        BatchPolicy p = PolicySpec.parse(new JsonObject(), 256).create();
+        // any hold below, so the budget fraction is what ends each hold.) Threshold 0.7, so that 0.85 is half-way.
+        BatchPolicy p = PolicySpec.parse(new JsonObject().put("pressure_threshold", 0.7).put("pressure_batch_requests", 5),
+                256).create();
         LatencyModel compute = trained(50_000, 1_000);
         long now = 1_000_000_000L;
         long budget = 80_000_000L;
@@ -129,7 +134,7 @@ class PolicyTest {
 
     @Test
     void aPressureHoldEndsOnceEnoughRequestsWaitCompletesABatchAtAnyPressureAndIsNotTakenWhenNoneWouldJoin() {
-        BatchPolicy p = PolicySpec.parse(new JsonObject().put("pressure_threshold", 0.6), 256).create();
+        BatchPolicy p = PolicySpec.parse(FIVE_REQUEST_HOLDS, 256).create();
         LatencyModel compute = trained(50_000, 1_000);
         long now = 1_000_000_000L;
         long budget = 80_000_000L;
@@ -166,12 +171,41 @@ class PolicyTest {
                 .hasMessageContaining("pressure_batch_requests");
     }
 
+    @Test
+    void theDefaultHoldStartsAtSixtyPercentAndGathersThirtyRequestsWithinItsBound() {
+        BatchPolicy defaults = PolicySpec.parse(new JsonObject(), 256).create();
+        BatchPolicy before = PolicySpec.parse(new JsonObject().put("pressure_threshold", 0.7)
+                .put("pressure_batch_requests", 5), 256).create();
+        LatencyModel compute = trained(50_000, 1_000);
+        long now = 1_000_000_000L;
+        long budget = 80_000_000L;
+        double knee = 23_400;   // moderation's one-row requests/s at capacity on a gateway of 2 CPUs (runs 94-95)
+        // At 65% load the old threshold saw no pressure and started a batch of one (it keeps up); the default holds.
+        View one = new View(1, 1, now, now + budget, 3, 2, knee, compute, 0.65);
+        assertThat(why(before.decide(one, now))).isEqualTo(Flush.Reason.TARGET);
+        assertThat(defaults.decide(one, now)).isInstanceOf(Wait.class);
+        // Five waiting ended the old hold. The default waits for thirty: the 25 missing come in 25/23,400 s = 1.07 ms,
+        // within the longest hold (4% of 80 ms = 3.2 ms after the oldest), so its timer is for the moment they would
+        // no longer come within it; their arrivals wake the batcher before that.
+        long oldest = now - 200_000;
+        View five = new View(5, 5, oldest, oldest + budget, 3, 2, knee, compute, 0.9);
+        assertThat(why(before.decide(five, now))).isEqualTo(Flush.Reason.PRESSURE_BATCH);
+        assertThat(((Wait) defaults.decide(five, now)).untilNanos())
+                .isCloseTo(oldest + 3_200_000 - (long) (25e9 / knee), org.assertj.core.data.Offset.offset(2_000L));
+        assertThat(why(defaults.decide(new View(30, 30, oldest, oldest + budget, 3, 2, knee, compute, 0.9), now)))
+                .isEqualTo(Flush.Reason.PRESSURE_BATCH);
+        // At 2,000 requests/s thirty would take 14.5 ms, past the bound: the hold is the pressure's share of it,
+        // (0.9 - 0.6) / 0.4 of 3.2 ms, as it was for five that could not come in time.
+        Decision slow = defaults.decide(new View(1, 1, now, now + budget, 3, 2, 2_000, compute, 0.9), now);
+        assertThat(((Wait) slow).untilNanos()).isCloseTo(now + 2_400_000, org.assertj.core.data.Offset.offset(1_000L));
+    }
+
     @ParameterizedTest
     @ValueSource(doubles = {5_000, 5_250, 5_500, 6_000, 7_250, 9_500, 9_750})
     void aHoldThatLacksOneRequestWaitsForItWhateverTheRoundingOfTheClock(double requestsPerSecond) {
         // At 5,250 one-row requests/s, (now + 1/r - now) * r is 0.99999999999994 in doubles at now = 1e9 (half the
         // rates do that at any clock value): the hold for the fifth request must not read that as "less than one".
-        BatchPolicy p = PolicySpec.parse(new JsonObject().put("pressure_threshold", 0.6), 256).create();
+        BatchPolicy p = PolicySpec.parse(FIVE_REQUEST_HOLDS, 256).create();
         LatencyModel compute = trained(50_000, 1_000);
         long now = 1_000_000_000L;
         long budget = 80_000_000L;
@@ -191,7 +225,7 @@ class PolicyTest {
         // Full host, 10,000 one-row requests/s, batches of 5, longest hold 3.2 ms after the oldest. No request arrives:
         // the batcher is woken only by its timer. Before, the timer was the expected fill moment and each wake-up set
         // the same hold again (about 30 wake-ups here; under Poisson arrivals about 0.8 per batch at saturation).
-        BatchPolicy p = PolicySpec.parse(new JsonObject().put("pressure_threshold", 0.6), 256).create();
+        BatchPolicy p = PolicySpec.parse(FIVE_REQUEST_HOLDS, 256).create();
         LatencyModel compute = trained(50_000, 1_000);
         long oldest = 1_000_000_000L;
         long budget = 80_000_000L;
@@ -257,7 +291,7 @@ class PolicyTest {
                 .isEqualTo(Flush.Reason.DELAY);
         assertThat(fixed.decide(new View(2, 2, now - 999_999, now + budget, 1, 1, 1e4, compute), now)).isInstanceOf(Wait.class);
 
-        BatchPolicy adaptive = PolicySpec.parse(new JsonObject().put("pressure_threshold", 0.6), 256).create();
+        BatchPolicy adaptive = PolicySpec.parse(FIVE_REQUEST_HOLDS, 256).create();
         assertThat(why(adaptive.decide(new View(250, 5, now, now + budget, 3, 2, 150_000, compute, 1.0), now)))
                 .as("a sixth 50-row request would not fit under 256").isEqualTo(Flush.Reason.FULL);
         assertThat(why(adaptive.decide(new View(1, 1, now, now + budget, 3, 2, 1_000, new LatencyModel(), 1.0), now)))
