@@ -34,7 +34,7 @@ package io.weir.batcher.policy;
  *       the batching thread and the fan-out of its answers to the event loops, none of which the compute fit sees,
  *       so the saving does not flatten at a handful of requests the way {@code 1 − 1/k} of {@code a} would. (At
  *       {@code k} = 5, the default until clean-rig runs 97-98, moderation's holds ended 0.2 ms into a hold at its
- *       knee of 23,400 requests/s, and batches averaged 6-14 requests where {@code fixed-1ms} formed 35-37; at 30
+ *       knee of 23,400 requests/s, and batches averaged 6-12 requests where {@code fixed-1ms} formed 32-37; at 30
  *       they form 40-42.) The time bound below keeps a hold's price at most {@code f·B} whatever {@code k} is.
  *       Arrivals wake the batching thread, so such a hold sets no timer for its expected fill moment, only for the
  *       moment the batch stops being expected within the bound below;</li>

@@ -34,9 +34,9 @@ public record PolicySpec(Kind kind, int maxBatchRows, long maxQueueDelayNanos, i
     public enum Kind { NONE, FIXED, ADAPTIVE }
 
     /** Host CPU load above which {@code adaptive} holds requests to share a batch's fixed cost. */
-    public static final double DEFAULT_PRESSURE_THRESHOLD = 0.6;
+    private static final double DEFAULT_PRESSURE_THRESHOLD = 0.6;
     /** Requests waiting that end a CPU-pressure hold before its time bound. */
-    public static final int DEFAULT_PRESSURE_BATCH_REQUESTS = 30;
+    private static final int DEFAULT_PRESSURE_BATCH_REQUESTS = 30;
 
     public PolicySpec {
         preferredBatchRows = preferredBatchRows.clone();
