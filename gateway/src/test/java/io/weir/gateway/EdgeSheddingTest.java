@@ -27,20 +27,25 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * Edge shedding end to end: while the server's event loops are stuck (here: each blocked for 300 ms, standing in
  * for cores saturated by traffic), the inference requests they read are answered 429 RESOURCE_EXHAUSTED with a
- * Retry-After and their own request_id, without being run; once the loops catch up, requests are served again.
+ * Retry-After and their own request_id, without being run; once the loops catch up, requests are served again. A
+ * second server whose shedding floor ({@code http.shed.min.lag.ms}) is above the stall serves the same requests.
  */
 @ExtendWith(VertxExtension.class)
 class EdgeSheddingTest {
     private static WeirServer server;
 
+    private static WeirServer highFloor;
+
     @BeforeAll
     static void startServer() throws Exception {
         server = TestServers.start(null, Map.of("http.shed.budget.fraction", 0.25));
+        highFloor = TestServers.start(null, Map.of("http.shed.budget.fraction", 0.25, "http.shed.min.lag.ms", 2_000));
     }
 
     @AfterAll
     static void stopServer() {
         server.close();
+        highFloor.close();
     }
 
     @Test
@@ -83,6 +88,30 @@ class EdgeSheddingTest {
                     assertThat(r.bodyAsJsonObject().getString("request_id")).isEqualTo("after");
                     tc.completeNow();
                 })));
+    }
+
+    @Test
+    void aStallBelowTheConfiguredFloorShedsNothing(Vertx vertx, VertxTestContext tc) {
+        WebClient client = WebClient.create(vertx, new WebClientOptions().setDefaultHost("127.0.0.1")
+                .setDefaultPort(highFloor.port()), new PoolOptions().setHttp1MaxSize(8));
+        warmUp(vertx, client, 3 * HttpVerticle.WARM_UP_REQUESTS).compose(w -> {
+            for (EventExecutor loop : ((VertxInternal) highFloor.vertx()).nettyEventLoopGroup()) {
+                loop.execute(() -> sleep(300));
+            }
+            List<Future<HttpResponse<Buffer>>> during = new ArrayList<>();
+            for (int i = 0; i < 8; i++) {
+                during.add(moderate(client, "stuck-" + i));
+            }
+            return Future.all(during);
+        }).onComplete(tc.succeeding(all -> tc.verify(() -> {
+            for (int i = 0; i < 8; i++) {
+                HttpResponse<Buffer> r = all.resultAt(i);
+                assertThat(r.statusCode()).as("a 300 ms stall is under the 2 s floor").isEqualTo(200);
+                assertThat(r.bodyAsJsonObject().getString("request_id")).isEqualTo("stuck-" + i);
+            }
+            assertThat(highFloor.meters().find("weir.http.shed").counter()).isNull();
+            tc.completeNow();
+        })));
     }
 
     /** {@code rounds} rounds of 8 concurrent requests, each answered (200, or 429 if shed). */

@@ -31,12 +31,13 @@ import java.util.function.Function;
  */
 public final class HttpVerticle extends VerticleBase {
     private static final long GUARD_PERIOD_NANOS = 5_000_000L;
-    /**
-     * A healthy loop's one-off stalls (a GC, the JIT) reach this much on a 2-core machine: the CI smoke's light load
-     * had 1-3 of its 900 requests shed at thresholds of 17.5-28 ms (echo's and moderation's 35%). At 40 ms the
-     * policy sweep's moderation kept p99 at 34 ms with nothing shed up to 2x (docs/PERF.md).
+    /*
+     * The shedding floor (http.shed.min.lag.ms, default 40): a healthy loop's one-off stalls (a GC, the JIT) reach
+     * that much on a 2-core machine: the CI smoke's light load had 1-3 of its 900 requests shed at thresholds of
+     * 17.5-28 ms (echo's and moderation's 35%). At 40 ms the policy sweep's moderation kept p99 at 34 ms with nothing
+     * shed up to 2x (docs/PERF.md). Configurable because a gateway on cores of its own stalls less, and an SRE who
+     * sees admitted p99 past the budget at overload can trade false sheds for a tighter bound.
      */
-    private static final long MIN_SHED_LAG_NANOS = 40_000_000L;
     /**
      * Inference requests a loop serves before it may shed: until then its lag measures class loading and the JIT
      * compiling the request path, not load (the CI smoke, ramping from 1 request/s, had 1-3 of its first 100
@@ -225,7 +226,7 @@ public final class HttpVerticle extends VerticleBase {
 
     /**
      * The shedding threshold for a request: the configured fraction of the budget of the model its route serves
-     * (the newest ready version's), never below {@link #MIN_SHED_LAG_NANOS}, cached per model on this loop for a
+     * (the newest ready version's), never below {@code http.shed.min.lag.ms}, cached per model on this loop for a
      * second. 0 (never shed) for a model that is unknown or not ready: its answer is a cheap 404 or 503 anyway.
      */
     private long shedThresholdNanos(String route, RoutingContext ctx, long now) {
@@ -238,7 +239,7 @@ public final class HttpVerticle extends VerticleBase {
         if (cached == null || now - cached[1] > 1_000_000_000L) {
             long threshold = models.registry().latestReady(model)
                     .flatMap(v -> models.registry().peek(new ModelKey(model, v)))
-                    .map(h -> Math.max(MIN_SHED_LAG_NANOS,
+                    .map(h -> Math.max(config.shedMinLagMillis() * 1_000_000L,
                             (long) (h.config().latencyBudgetNanos() * config.shedBudgetFraction())))
                     .orElse(0L);
             cached = new long[] {threshold, now};
