@@ -55,8 +55,6 @@ class ConfigTest {
         assertThat(WeirConfig.from(new JsonObject(), Map.of("WEIR_HTTP_SHED_MIN_LAG_MS", "20")).shedMinLagMillis()).isEqualTo(20);
         assertThatThrownBy(() -> WeirConfig.from(new JsonObject(), Map.of("WEIR_HTTP_SHED_MIN_LAG_MS", "0")))
                 .hasMessageContaining("http.shed.min.lag.ms");
-        assertThat(WeirConfig.defaults().shedForgiveGc()).isTrue();
-        assertThat(WeirConfig.from(new JsonObject(), Map.of("WEIR_HTTP_SHED_FORGIVE_GC", "false")).shedForgiveGc()).isFalse();
     }
 
     @Test

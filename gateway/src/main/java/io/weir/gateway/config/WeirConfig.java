@@ -39,8 +39,7 @@ public record WeirConfig(
         String embeddingIndexDir,
         int embeddingRefreshSeconds,
         double shedBudgetFraction,
-        int shedMinLagMillis,
-        boolean shedForgiveGc) {
+        int shedMinLagMillis) {
 
     /** Every key with its default and meaning, in the order the README lists them. */
     public static final Map<String, String[]> KEYS = keys();
@@ -70,7 +69,6 @@ public record WeirConfig(
         k.put("embedding.index.refresh.seconds", new String[] {"60", "how often to look for a newer index file (0 = only on POST /admin/similar/refresh)"});
         k.put("http.shed.budget.fraction", new String[] {"0.35", "answer an inference request 429 at once when the event loop that read it runs behind by more than this fraction of its model's latency budget, and never less than http.shed.min.lag.ms (0 = never)"});
         k.put("http.shed.min.lag.ms", new String[] {"40", "the least event-loop lag that sheds, whatever the budget fraction gives: a healthy gateway's one-off stalls (GC, JIT) reach about this on 2 cores shared with other work; lower it where the gateway's cores are its own"});
-        k.put("http.shed.forgive.gc", new String[] {"true", "subtract the process's stop-the-world GC time from the event-loop lag before comparing it with the threshold (up to twice the threshold), so that a GC pause at light load sheds nothing"});
         return java.util.Collections.unmodifiableMap(k);
     }
 
@@ -109,8 +107,7 @@ public record WeirConfig(
                 bool(v, "admin.enabled"), v.get("api.deprecated.version"), v.get("api.deprecated.sunset"),
                 policy(v.get("batching.policy")), bool(v, "gpu.enabled"), v.get("rollout.file"), v.get("audit.log"),
                 bool(v, "chaos.enabled"), v.get("embedding.index.dir"), intIn(v, "embedding.index.refresh.seconds", 0, 86_400 * 7),
-                fraction(v, "http.shed.budget.fraction"), intIn(v, "http.shed.min.lag.ms", 1, 60_000),
-                bool(v, "http.shed.forgive.gc"));
+                fraction(v, "http.shed.budget.fraction"), intIn(v, "http.shed.min.lag.ms", 1, 60_000));
     }
 
     private static void flatten(String prefix, JsonObject json, Map<String, String> out) {
@@ -188,6 +185,6 @@ public record WeirConfig(
         return new WeirConfig(httpHost, port, modelRepository, cpuThreads, queueCapacity, rankModel, moderateModel,
                 maxRankBodyBytes, maxInferBodyBytes, maxCandidates, maxTextChars, adminEnabled, deprecatedApiVersion,
                 deprecatedApiSunset, batchingPolicy, gpuEnabled, rolloutFile, auditLog, chaosEnabled, embeddingIndexDir,
-                embeddingRefreshSeconds, shedBudgetFraction, shedMinLagMillis, shedForgiveGc);
+                embeddingRefreshSeconds, shedBudgetFraction, shedMinLagMillis);
     }
 }

@@ -31,8 +31,6 @@ import java.util.function.Function;
  */
 public final class HttpVerticle extends VerticleBase {
     private static final long GUARD_PERIOD_NANOS = 5_000_000L;
-    /** Read by every loop's guard; the collectors' MXBeans are safe to read from any thread. */
-    private static final GcPauses GC_PAUSES = new GcPauses();
     /*
      * The shedding floor (http.shed.min.lag.ms, default 40): a healthy loop's one-off stalls (a GC, the JIT) reach
      * that much on a 2-core machine: the CI smoke's light load had 1-3 of its 900 requests shed at thresholds of
@@ -183,8 +181,7 @@ public final class HttpVerticle extends VerticleBase {
     }
 
     private void startGuard() {
-        guard = config.shedForgiveGc() ? new OverloadGuard(GUARD_PERIOD_NANOS, System.nanoTime(), GC_PAUSES)
-                : new OverloadGuard(GUARD_PERIOD_NANOS, System.nanoTime());
+        guard = new OverloadGuard(GUARD_PERIOD_NANOS, System.nanoTime());
         metrics.eventLoopLag(Thread.currentThread().getName(), () -> guard.lagNanos(System.nanoTime()) / 1e9);
         scheduleTick();
     }
