@@ -48,7 +48,7 @@ class ConfigTest {
                 .hasMessageContaining("http.shed.budget.fraction");
         assertThat(WeirConfig.defaults().shedBudgetFraction()).isEqualTo(0.35);
         assertThat(WeirConfig.from(new JsonObject(), Map.of("WEIR_HTTP_SHED_BUDGET_FRACTION", "0")).shedBudgetFraction()).isZero();
-        assertThat(WeirConfig.defaults().shedMinLagMillis()).isEqualTo(40);
+        assertThat(WeirConfig.defaults().shedMinLagMillis()).isEqualTo(20);
         assertThat(WeirConfig.from(new JsonObject().put("http", new JsonObject().put("shed", new JsonObject()
                 .put("min", new JsonObject().put("lag", new JsonObject().put("ms", 15))))), Map.of()).shedMinLagMillis())
                 .isEqualTo(15);

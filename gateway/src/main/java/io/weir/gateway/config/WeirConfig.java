@@ -68,7 +68,7 @@ public record WeirConfig(
         k.put("embedding.index.dir", new String[] {"", "GetSimilar index directory ('' = <repository>/embeddings, demo index generated if absent)"});
         k.put("embedding.index.refresh.seconds", new String[] {"60", "how often to look for a newer index file (0 = only on POST /admin/similar/refresh)"});
         k.put("http.shed.budget.fraction", new String[] {"0.35", "answer an inference request 429 at once when the event loop that read it runs behind by more than this fraction of its model's latency budget, and never less than http.shed.min.lag.ms (0 = never)"});
-        k.put("http.shed.min.lag.ms", new String[] {"40", "the least event-loop lag that sheds, whatever the budget fraction gives: a healthy gateway's one-off stalls (GC, JIT) reach about this on 2 cores shared with other work; lower it where the gateway's cores are its own"});
+        k.put("http.shed.min.lag.ms", new String[] {"20", "the least event-loop lag that sheds, whatever the budget fraction gives (a lower bound for models with short budgets); raise it if one-off stalls (GC, JIT) shed at light load"});
         return java.util.Collections.unmodifiableMap(k);
     }
 
