@@ -31,15 +31,6 @@ import java.util.function.Function;
  */
 public final class HttpVerticle extends VerticleBase {
     private static final long GUARD_PERIOD_NANOS = 5_000_000L;
-    /*
-     * The shedding floor (http.shed.min.lag.ms, default 20; 40 until runs 101-103): the threshold is 35% of the
-     * model's budget but never below it. 40 was chosen when the CI smoke's light load, Gatling on the same 2 cores,
-     * had 1-3 of its 900 requests shed at 17.5-28 ms (the smoke now runs with shedding off). On the same VM under
-     * open load, moderation (28 ms at 20, 40 at 40) kept the admitted p99 within its 80 ms budget at 32 of 36 points
-     * against 17 of 36, with the same goodput (docs/PERF.md, "Edge shedding's floor"): a stall past 28 ms there is
-     * load, not noise (the GC pauses grow with the connections the load brings). Configurable because a deployment
-     * whose one-off stalls do reach it sheds at light load; the metric weir_http_eventloop_lag_seconds shows them.
-     */
     /**
      * Inference requests a loop serves before it may shed: until then its lag measures class loading and the JIT
      * compiling the request path, not load (the CI smoke, ramping from 1 request/s, had 1-3 of its first 100
@@ -230,6 +221,14 @@ public final class HttpVerticle extends VerticleBase {
      * The shedding threshold for a request: the configured fraction of the budget of the model its route serves
      * (the newest ready version's), never below {@code http.shed.min.lag.ms}, cached per model on this loop for a
      * second. 0 (never shed) for a model that is unknown or not ready: its answer is a cheap 404 or 503 anyway.
+     *
+     * <p>The floor ({@code http.shed.min.lag.ms}) is 20 ms by default, 40 until runs 101-103. 40 was chosen when the CI
+     * smoke's light load, Gatling on the same 2 cores, had 1-3 of its 900 requests shed at 17.5-28 ms (the smoke runs
+     * with shedding off since). On that VM under open load, moderation (threshold 28 ms at 20, 40 at 40) kept the
+     * admitted p99 within its 80 ms budget at 32 of 36 points against 17, with the same goodput (docs/PERF.md, "Edge
+     * shedding's floor"): a stall past 28 ms there is load, not noise (the GC pauses grow with the connections the
+     * load brings). A deployment whose one-off stalls reach the floor at light load raises it;
+     * {@code weir_http_eventloop_lag_seconds} shows them.
      */
     private long shedThresholdNanos(String route, RoutingContext ctx, long now) {
         String model = route.startsWith("rank") ? config.rankModel()
