@@ -11,6 +11,9 @@
 # probe-<model>.csv, sweep-<model>-seed<seed>.csv and -slices.csv (the seed in the name labels the run's slices, so
 # slices.py keeps runs apart), logs.tar.gz (the sweeps' work dirs). CSVs grow rate by rate,
 # so a run cut short still returns what it measured. About 8 minutes.
+# Several runs in one device call: give each its own OUT under the call's $OUT and pack them into one archive at the
+# end (`tar -C "$OUT" -czf "$OUT/runs.tar.gz" <dirs> && rm -r <dirs>`): the device tool brings back only a few files
+# a call, and run 104's CSVs were left behind that way (rebuilt from its Gatling logs, docs/PERF.md).
 set -uo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"

@@ -34,8 +34,8 @@
 #                                                  # give an --idle-timeout-ms longer than the gap, or Gatling's
 #                                                  # pool empties and the next rate starts with a connection storm
 # One gateway, one rate (an A/B of two jars, a profile): --models ranker --policies adaptive --rates-ranker 3000.
-# Each gateway's /metrics is read once when its load ends: the batcher's refusals (logs/rejections.txt) and what ended
-# its batches, per policy (logs/flushes-<label>-<model>.prom, for perf/sweep/flush_reasons.py).
+# Each gateway's /metrics is read once when its load ends: the batcher's and the edge's refusals (logs/rejections.txt)
+# and what ended its batches, per policy (logs/flushes-<label>-<model>.prom, for perf/sweep/flush_reasons.py).
 # With --rounds, the slices themselves go beside the CSV too (<out>-slices.csv, checked against it when there is one
 # load run; perf/sweep/slices.py compares the policies slice against slice).
 # The gateway jar must exist (./mvnw -B -ntp -q -o -DskipTests -Dweir.perf.skip=true install); the perf test classes
@@ -274,7 +274,9 @@ collect_server_logs() {   # label model: the batcher's refusals and the longest 
   local policy=$1 model=$2 metrics
   # One scrape for both files (a scrape costs the event loop 10-40 ms).
   metrics=$(curl -s "http://127.0.0.1:$PORT/metrics" || true)
-  grep -E '^weir_batcher_(rejections|timeouts)' <<<"$metrics" \
+  # The edge guard's sheds too (weir_http_shed_total): a 429 is either the batcher's refusal or the edge's, and the
+  # CSV counts them together.
+  grep -E '^weir_(batcher_(rejections|timeouts)|http_shed_total)' <<<"$metrics" \
     | sed "s/^/$policy $model /" >>"$WORK/logs/rejections.txt" || true
   # What ended the batches, per policy, over the whole run (perf/sweep/flush_reasons.py reads this file).
   { echo "# t=$(date +%s)"; grep -E '^weir_batcher_(flushes|flushed_requests)_total' <<<"$metrics"; } \
