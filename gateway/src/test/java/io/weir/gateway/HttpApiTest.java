@@ -1,5 +1,7 @@
 package io.weir.gateway;
 
+import io.micrometer.core.instrument.Gauge;
+import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -23,6 +25,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -194,6 +197,24 @@ class HttpApiTest {
                     assertThat(text).doesNotContain("vertx_http_server_requests");
                     tc.completeNow();
                 })));
+    }
+
+    @Test
+    void metricsAreRenderedOffTheEventLoops(VertxTestContext tc) {
+        // A gauge that notes which thread reads it: the scrape reads every gauge while it renders the text.
+        List<String> readers = new CopyOnWriteArrayList<>();
+        Gauge gauge = Gauge.builder("test.scrape.reader", () -> {
+            readers.add((Context.isOnEventLoopThread() ? "event loop " : "") + Thread.currentThread().getName());
+            return 1;
+        }).strongReference(true).register(server.meters());
+        client.get("/metrics").send().onComplete(tc.succeeding(r -> tc.verify(() -> {
+            server.meters().remove(gauge);
+            assertThat(r.statusCode()).isEqualTo(200);
+            assertThat(r.getHeader("content-type")).startsWith("text/plain; version=0.0.4");
+            assertThat(r.bodyAsString()).containsPattern("(?m)^test_scrape_reader 1\\.0$");
+            assertThat(readers).isNotEmpty().noneMatch(t -> t.startsWith("event loop "));
+            tc.completeNow();
+        })));
     }
 
     private static int openConnections(String scrape) {
