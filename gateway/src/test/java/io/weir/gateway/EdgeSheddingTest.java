@@ -114,7 +114,7 @@ class EdgeSheddingTest {
         })));
     }
 
-    /** {@code rounds} rounds of 8 concurrent requests, each answered (200, or 429 if shed). */
+    /** {@code rounds} rounds of 8 concurrent requests, each served in the end (see {@link #servedEventually}). */
     private static Future<Void> warmUp(Vertx vertx, WebClient client, int rounds) {
         if (rounds == 0) {
             return Future.succeededFuture();
@@ -126,13 +126,16 @@ class EdgeSheddingTest {
         return Future.all(warm).compose(all -> warmUp(vertx, client, rounds - 1));
     }
 
-    /** A request answered 200, tried every 20 ms while it is shed (429), at most {@code n} more times. */
+    /**
+     * A request answered 200, tried every 20 ms while it is shed (429) or outlives its budget (504: a cold server on a
+     * busy machine can take longer than moderation's 80 ms for its first requests), at most {@code n} more times.
+     */
     private static Future<HttpResponse<Buffer>> servedEventually(Vertx vertx, WebClient client, String id, int n) {
         return moderate(client, id).compose(r -> {
             if (r.statusCode() == 200) {
                 return Future.succeededFuture(r);
             }
-            if (r.statusCode() != 429 || n == 0) {
+            if (r.statusCode() != 429 && r.statusCode() != 504 || n == 0) {
                 return Future.failedFuture("not served: " + r.statusCode() + " " + r.bodyAsString());
             }
             return vertx.timer(20).compose(t -> servedEventually(vertx, client, id, n - 1));
