@@ -55,10 +55,6 @@ class ConfigTest {
         assertThat(WeirConfig.from(new JsonObject(), Map.of("WEIR_HTTP_SHED_MIN_LAG_MS", "20")).shedMinLagMillis()).isEqualTo(20);
         assertThatThrownBy(() -> WeirConfig.from(new JsonObject(), Map.of("WEIR_HTTP_SHED_MIN_LAG_MS", "0")))
                 .hasMessageContaining("http.shed.min.lag.ms");
-        assertThat(WeirConfig.defaults().shedRamp()).isZero();
-        assertThat(WeirConfig.from(new JsonObject(), Map.of("WEIR_HTTP_SHED_RAMP", "1.5")).shedRamp()).isEqualTo(1.5);
-        assertThatThrownBy(() -> WeirConfig.from(new JsonObject(), Map.of("WEIR_HTTP_SHED_RAMP", "-1")))
-                .hasMessage("'http.shed.ramp' must be in [0, 10], was -1.0");
     }
 
     @Test

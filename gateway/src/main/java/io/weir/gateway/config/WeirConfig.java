@@ -39,8 +39,7 @@ public record WeirConfig(
         String embeddingIndexDir,
         int embeddingRefreshSeconds,
         double shedBudgetFraction,
-        int shedMinLagMillis,
-        double shedRamp) {
+        int shedMinLagMillis) {
 
     /** Every key with its default and meaning, in the order the README lists them. */
     public static final Map<String, String[]> KEYS = keys();
@@ -70,7 +69,6 @@ public record WeirConfig(
         k.put("embedding.index.refresh.seconds", new String[] {"60", "how often to look for a newer index file (0 = only on POST /admin/similar/refresh)"});
         k.put("http.shed.budget.fraction", new String[] {"0.35", "answer an inference request 429 at once when the event loop that read it runs behind by more than this fraction of its model's latency budget, and never less than http.shed.min.lag.ms (0 = never)"});
         k.put("http.shed.min.lag.ms", new String[] {"20", "the least event-loop lag that sheds, whatever the budget fraction gives (a lower bound for models with short budgets); raise it if one-off stalls (GC, JIT) shed at light load"});
-        k.put("http.shed.ramp", new String[] {"0", "how far past the shedding threshold, as a multiple of it, the share of requests shed rises from none to all (0: all at once past the threshold)"});
         return java.util.Collections.unmodifiableMap(k);
     }
 
@@ -109,8 +107,7 @@ public record WeirConfig(
                 bool(v, "admin.enabled"), v.get("api.deprecated.version"), v.get("api.deprecated.sunset"),
                 policy(v.get("batching.policy")), bool(v, "gpu.enabled"), v.get("rollout.file"), v.get("audit.log"),
                 bool(v, "chaos.enabled"), v.get("embedding.index.dir"), intIn(v, "embedding.index.refresh.seconds", 0, 86_400 * 7),
-                fraction(v, "http.shed.budget.fraction"), intIn(v, "http.shed.min.lag.ms", 1, 60_000),
-                doubleIn(v, "http.shed.ramp", 0, 10));
+                fraction(v, "http.shed.budget.fraction"), intIn(v, "http.shed.min.lag.ms", 1, 60_000));
     }
 
     private static void flatten(String prefix, JsonObject json, Map<String, String> out) {
@@ -138,23 +135,15 @@ public record WeirConfig(
     }
 
     private static double fraction(Map<String, String> v, String key) {
-        return doubleIn(v, key, 0, 1);
-    }
-
-    private static double doubleIn(Map<String, String> v, String key, double min, double max) {
         try {
             double d = Double.parseDouble(v.get(key).trim());
-            if (!(d >= min && d <= max)) {
-                throw new IllegalArgumentException("'" + key + "' must be in [" + fmt(min) + ", " + fmt(max) + "], was " + d);
+            if (!(d >= 0 && d <= 1)) {
+                throw new IllegalArgumentException("'" + key + "' must be in [0, 1], was " + d);
             }
             return d;
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("'" + key + "' must be a number, was '" + v.get(key) + "'");
         }
-    }
-
-    private static String fmt(double d) {
-        return d == Math.rint(d) ? String.valueOf((long) d) : String.valueOf(d);
     }
 
     private static boolean bool(Map<String, String> v, String key) {
@@ -196,6 +185,6 @@ public record WeirConfig(
         return new WeirConfig(httpHost, port, modelRepository, cpuThreads, queueCapacity, rankModel, moderateModel,
                 maxRankBodyBytes, maxInferBodyBytes, maxCandidates, maxTextChars, adminEnabled, deprecatedApiVersion,
                 deprecatedApiSunset, batchingPolicy, gpuEnabled, rolloutFile, auditLog, chaosEnabled, embeddingIndexDir,
-                embeddingRefreshSeconds, shedBudgetFraction, shedMinLagMillis, shedRamp);
+                embeddingRefreshSeconds, shedBudgetFraction, shedMinLagMillis);
     }
 }

@@ -20,7 +20,6 @@ import io.weir.runtime.WeirException;
 import java.time.Instant;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import java.util.function.Function;
@@ -200,8 +199,7 @@ public final class HttpVerticle extends VerticleBase {
         }
         long now = System.nanoTime();
         String route = routeOf(ctx.request().path());
-        long threshold = shedThresholdNanos(route, ctx, now);
-        if (!guard.shed(now, threshold, (long) (threshold * config.shedRamp()), ThreadLocalRandom.current().nextDouble())) {
+        if (!guard.overloaded(now, shedThresholdNanos(route, ctx, now))) {
             ctx.next();
             return;
         }

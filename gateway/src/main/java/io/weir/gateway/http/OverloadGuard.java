@@ -18,12 +18,6 @@ package io.weir.gateway.http;
  *
  * <p>The threshold is per request: a fraction of the budget of the model it is for (the caller's choice), because a
  * request read that late has already spent that much of its budget in the hidden queue.
- *
- * <p>Past the threshold the guard sheds all at once, or, with a ramp, a share that rises with the lag: none at the
- * threshold, all at the threshold plus the ramp, in between in proportion, each request drawn by chance (as RED drops
- * packets in proportion to the queue; a draw, not a running count, so that models with different thresholds on one
- * loop each lose their own share). So a stall that ends soon, as at light load, sheds a part of what was read behind
- * it; a lag that keeps growing, as under overload, reaches the top of the ramp and sheds everything.
  */
 final class OverloadGuard {
     private final long periodNanos;
@@ -51,21 +45,5 @@ final class OverloadGuard {
     /** @param thresholdNanos lag above which to shed; 0 or less never sheds */
     boolean overloaded(long nowNanos, long thresholdNanos) {
         return thresholdNanos > 0 && lagNanos(nowNanos) > thresholdNanos;
-    }
-
-    /**
-     * Whether to shed the request read now.
-     *
-     * @param thresholdNanos lag above which to shed; 0 or less never sheds
-     * @param rampNanos lag past the threshold at which every request is shed; 0 or less sheds every request past the
-     *     threshold, as {@link #overloaded} says
-     * @param draw uniform in [0, 1), the caller's chance for this request: shed when it falls under the ramp's share
-     */
-    boolean shed(long nowNanos, long thresholdNanos, long rampNanos, double draw) {
-        if (!overloaded(nowNanos, thresholdNanos)) {
-            return false;
-        }
-        long past = lagNanos(nowNanos) - thresholdNanos;
-        return rampNanos <= 0 || past >= rampNanos || draw < (double) past / rampNanos;
     }
 }
