@@ -272,7 +272,7 @@ run_load() {   # policy model log -D... : one load run against the server on $PO
 
 collect_server_logs() {   # label model: the batcher's refusals and the longest GC pause, for the run's logs
   local policy=$1 model=$2 metrics
-  # One scrape for both files (a scrape costs the event loop 10-40 ms).
+  # One scrape for both files (a scrape under load costs the gateway 10-40 ms of CPU).
   metrics=$(curl -s "http://127.0.0.1:$PORT/metrics" || true)
   # The edge guard's sheds too (weir_http_shed_total): a 429 is either the batcher's refusal or the edge's, and the
   # CSV counts them together.

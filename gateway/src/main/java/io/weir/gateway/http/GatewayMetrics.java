@@ -66,7 +66,10 @@ public final class GatewayMetrics {
         loopGauge("weir.http.connections", "Client connections open, per event loop", loop, open::getAsInt);
     }
 
-    /** A gauge per event loop, read at scrape time from the loop's own state (held strongly: the loop owns it). */
+    /**
+     * A gauge per event loop over the loop's own state (held strongly: the loop owns it), read by the scrape's worker
+     * thread without a lock: a plain read that may be a moment stale, which a gauge can afford.
+     */
     private void loopGauge(String name, String description, String loop, DoubleSupplier value) {
         Gauge.builder(name, value, DoubleSupplier::getAsDouble).description(description).tag("loop", loop)
                 .strongReference(true).register(registry);
