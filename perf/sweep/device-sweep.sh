@@ -33,6 +33,13 @@ ROUNDS=${WEIR_DEVICE_ROUNDS:-3}
 # WEIR_DEVICE_CAPACITY_RANKER / _MODERATION: skip that model's probe and take this capacity; WEIR_DEVICE_SEED: the
 # round-robin's shuffle seed (90).
 SEED=${WEIR_DEVICE_SEED:-90}
+# WEIR_DEVICE_GENERATOR=bounded: instead of Gatling's round-robin, each policy on a gateway of its own under
+# BoundedPoolLoad (Poisson arrivals, at most WEIR_DEVICE_CONNECTIONS in flight, latency from the scheduled arrival;
+# docs/PERF.md, "The load generator's connection pool"): what the gateway does at 2x when its clients keep their
+# connections instead of opening one per waiting request. Writes sweep-<model>-bounded<N>.csv, no slices.
+GENERATOR=${WEIR_DEVICE_GENERATOR:-gatling}
+CONNECTIONS=${WEIR_DEVICE_CONNECTIONS:-256}
+[[ $GENERATOR == gatling || $GENERATOR == bounded ]] || { echo "FAIL: WEIR_DEVICE_GENERATOR must be gatling or bounded"; exit 2; }
 
 bundle=/tmp/weir-device-sweep
 rm -rf "$bundle" && mkdir -p "$bundle"
@@ -99,10 +106,17 @@ model_run() {   # model budget gateway-cpus generator-cpus probe-rates fallback-
       --rates-$model "$ladder" --warmup 2 --measure 4 --prime-seconds 20 --out "$OUT/probe-$model.csv"
     cap=$(capacity_from_probe "$OUT/probe-$model.csv" "$model" "$budget" "$fallback")
   fi
-  echo "$(date -u +%T) $model: capacity $cap req/s; round-robin at $FRACTIONS of it"
-  perf/sweep/run-sweep.sh "${common[@]}" --interleave --rounds "$ROUNDS" --slice-ms 3000 --seed "$SEED" --rate-gap 8 \
-    --idle-timeout-ms 60000 --capacity-$model "$cap" --fractions "$FRACTIONS" --policies "$POLICIES" --warmup 2 \
-    --prime-seconds 20 --out "$OUT/sweep-$model-seed$SEED.csv"
+  if [[ $GENERATOR == bounded ]]; then
+    echo "$(date -u +%T) $model: capacity $cap req/s; each policy at $FRACTIONS of it, at most $CONNECTIONS in flight"
+    perf/sweep/run-sweep.sh "${common[@]}" --generator bounded --connections "$CONNECTIONS" --capacity-$model "$cap" \
+      --fractions "$FRACTIONS" --policies "$POLICIES" --warmup 2 --measure 6 --prime-seconds 20 \
+      --out "$OUT/sweep-$model-bounded$CONNECTIONS.csv"
+  else
+    echo "$(date -u +%T) $model: capacity $cap req/s; round-robin at $FRACTIONS of it"
+    perf/sweep/run-sweep.sh "${common[@]}" --interleave --rounds "$ROUNDS" --slice-ms 3000 --seed "$SEED" --rate-gap 8 \
+      --idle-timeout-ms 60000 --capacity-$model "$cap" --fractions "$FRACTIONS" --policies "$POLICIES" --warmup 2 \
+      --prime-seconds 20 --out "$OUT/sweep-$model-seed$SEED.csv"
+  fi
   echo "$(date -u +%T) $model: done"
 }
 
