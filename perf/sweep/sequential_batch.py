@@ -26,9 +26,9 @@ try:
     def metric():
         c = http.client.HTTPConnection("127.0.0.1", port, timeout=10); c.request("GET", "/metrics")
         text = c.getresponse().read().decode()
-        s = sum(float(m) for m in re.findall(r'^weir_batcher_compute_seconds_sum\{[^}]*model="moderation"[^}]*\} (\S+)', text, re.M))
-        k = sum(float(m) for m in re.findall(r'^weir_batcher_compute_seconds_count\{[^}]*model="moderation"[^}]*\} (\S+)', text, re.M))
-        return s, k
+        def total(series):   # summed over every version and backend of moderation
+            return sum(float(m) for m in re.findall(r'^' + series + r'\{[^}]*model="moderation"[^}]*\} (\S+)', text, re.M))
+        return total("weir_batcher_compute_seconds_sum"), total("weir_batcher_compute_seconds_count")
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     bad = {}
     def send(count):
