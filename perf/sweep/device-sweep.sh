@@ -37,8 +37,15 @@ SEED=${WEIR_DEVICE_SEED:-90}
 # BoundedPoolLoad (Poisson arrivals, at most WEIR_DEVICE_CONNECTIONS in flight, latency from the scheduled arrival;
 # docs/PERF.md, "The load generator's connection pool"): what the gateway does at 2x when its clients keep their
 # connections instead of opening one per waiting request. Writes sweep-<model>-bounded<N>.csv, no slices.
+# WEIR_DEVICE_CLIENT_DEADLINE=1 (with bounded): the client propagates its deadline (run-sweep.sh --client-deadline);
+# writes sweep-<model>-bounded<N>-deadline.csv.
 GENERATOR=${WEIR_DEVICE_GENERATOR:-gatling}
 CONNECTIONS=${WEIR_DEVICE_CONNECTIONS:-256}
+deadline_args=() deadline_suffix=""
+if [[ ${WEIR_DEVICE_CLIENT_DEADLINE:-0} == 1 ]]; then
+  [[ $GENERATOR == bounded ]] || { echo "FAIL: WEIR_DEVICE_CLIENT_DEADLINE=1 needs WEIR_DEVICE_GENERATOR=bounded"; exit 2; }
+  deadline_args=(--client-deadline) deadline_suffix=-deadline
+fi
 [[ $GENERATOR == gatling || $GENERATOR == bounded ]] || { echo "FAIL: WEIR_DEVICE_GENERATOR must be gatling or bounded"; exit 2; }
 
 bundle=/tmp/weir-device-sweep
@@ -109,8 +116,8 @@ model_run() {   # model budget gateway-cpus generator-cpus probe-rates fallback-
   if [[ $GENERATOR == bounded ]]; then
     echo "$(date -u +%T) $model: capacity $cap req/s; each policy at $FRACTIONS of it, at most $CONNECTIONS in flight"
     perf/sweep/run-sweep.sh "${common[@]}" --generator bounded --connections "$CONNECTIONS" --capacity-$model "$cap" \
-      --fractions "$FRACTIONS" --policies "$POLICIES" --warmup 2 --measure 6 --prime-seconds 20 \
-      --out "$OUT/sweep-$model-bounded$CONNECTIONS.csv"
+      --fractions "$FRACTIONS" --policies "$POLICIES" --warmup 2 --measure 6 --prime-seconds 20 "${deadline_args[@]}" \
+      --out "$OUT/sweep-$model-bounded$CONNECTIONS$deadline_suffix.csv"
   else
     echo "$(date -u +%T) $model: capacity $cap req/s; round-robin at $FRACTIONS of it"
     perf/sweep/run-sweep.sh "${common[@]}" --interleave --rounds "$ROUNDS" --slice-ms 3000 --seed "$SEED" --rate-gap 8 \

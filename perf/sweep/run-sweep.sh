@@ -22,6 +22,9 @@
 #                                                  # (docs/PERF.md, "A warm connection pool for Gatling")
 #       [--generator bounded --connections 64]     # load from BoundedPoolLoad (at most N connections) instead of
 #                                                  # Gatling, whose shared pool opens a connection per waiting request
+#       [--client-deadline]                        # with --generator bounded: each request carries what is left of
+#                                                  # the model's budget from its scheduled arrival (x-weir-timeout-ms),
+#                                                  # as a gRPC client propagates its deadline; expired ones stay unsent
 #       [--idle-timeout-ms 3000]                   # Gatling's idle-connection timeout (the default shown)
 #       [--interleave --seed 1]                    # one gateway per model; every rate measured once per policy,
 #                                                  # switched at run time (PUT /admin/models/<m>/batching) in an
@@ -63,6 +66,7 @@ LOAD_OPTS=""
 HEAP_OPTS="-Xmx1g"
 GENERATOR=gatling
 CONNECTIONS=64
+CLIENT_DEADLINE=false
 POOL_CONNECTIONS=0
 IDLE_MS=3000
 INTERLEAVE=0
@@ -97,6 +101,7 @@ while [[ $# -gt 0 ]]; do
     --load-opts) LOAD_OPTS=$2; shift 2 ;;
     --generator) GENERATOR=$2; shift 2 ;;
     --connections) CONNECTIONS=$2; shift 2 ;;
+    --client-deadline) CLIENT_DEADLINE=true; shift ;;
     --pool-connections) POOL_CONNECTIONS=$2; shift 2 ;;
     --idle-timeout-ms) IDLE_MS=$2; shift 2 ;;
     --interleave) INTERLEAVE=1; shift ;;
@@ -158,6 +163,7 @@ rates_for() {
 [[ $GENERATOR == gatling || $GENERATOR == bounded ]] || { echo "--generator must be gatling or bounded" >&2; exit 2; }
 [[ $CONNECTIONS =~ ^[1-9][0-9]*$ ]] || { echo "--connections must be a positive integer" >&2; exit 2; }
 [[ $GENERATOR == gatling || -z "$CLOSED_USERS" ]] || { echo "--closed-users needs the gatling generator" >&2; exit 2; }
+[[ $GENERATOR == bounded || $CLIENT_DEADLINE == false ]] || { echo "--client-deadline needs --generator bounded" >&2; exit 2; }
 if (( INTERLEAVE )); then
   [[ $GENERATOR == gatling && -z "$CLOSED_USERS" && $POOL_CONNECTIONS == 0 ]] \
     || { echo "--interleave takes the gatling generator, open rates and no --pool-connections" >&2; exit 2; }
@@ -252,7 +258,8 @@ start_server() {   # policy ('' keeps each model's configured policy) log
 run_load() {   # policy model log -D... : one load run against the server on $PORT, bounded by $LIMIT seconds
   local policy=$1 model=$2 log=$3 main=(io.gatling.app.Gatling -s io.weir.perf.gatling.PolicySweepSimulation -rf "$WORK/gatling" -nr)
   shift 3
-  [[ $GENERATOR == bounded ]] && main=(-Dweir.load.connections="$CONNECTIONS" io.weir.perf.gatling.BoundedPoolLoad)
+  [[ $GENERATOR == bounded ]] && main=(-Dweir.load.connections="$CONNECTIONS" -Dweir.load.clientDeadline="$CLIENT_DEADLINE"
+    io.weir.perf.gatling.BoundedPoolLoad)
   # Idle connections close after 3 s by default, so a storm's connections do not outlive it; a warm pool must outlive
   # the run.
   local idle_ms=$IDLE_MS

@@ -1,5 +1,7 @@
 package io.weir.perf.gatling;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -25,7 +27,11 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.netty.util.AttributeKey;
 
 import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -53,14 +59,28 @@ import java.util.concurrent.locks.LockSupport;
  * timeout, like the sweep's Gatling settings. (A first version on the JDK's {@code HttpClient} cost 0.12-0.21 ms of CPU
  * per request, twice Gatling's, and filled both cores by itself at 5000 requests/s.)
  *
- * <p>Run by {@code perf/sweep/run-sweep.sh --generator bounded [--connections N]}; {@code main} needs the sweep's
- * system properties (loopback base URL only).
+ * <p>With {@code weir.load.clientDeadline=true} the client propagates its deadline, as a gRPC client does: each request
+ * carries in {@code x-weir-timeout-ms} what is left of the model's latency budget (read once from the gateway's model
+ * metadata) counted from its scheduled arrival, so the gateway's 504 and its predicted-wait 429 act on the time the
+ * request already spent in this client's queue, which the gateway cannot see. A request whose budget ran out before a
+ * connection freed is not sent; it counts as a failure ({@link #CLIENT_EXPIRED}, in the CSV's {@code ko_other}) and
+ * the log says how many there were.
+ *
+ * <p>Run by {@code perf/sweep/run-sweep.sh --generator bounded [--connections N] [--client-deadline]}; {@code main}
+ * needs the sweep's system properties (loopback base URL only).
  */
 public final class BoundedPoolLoad {
     private static final int CONNECTIONS = Integer.getInteger("weir.load.connections", 64);
+    private static final boolean CLIENT_DEADLINE = Boolean.getBoolean("weir.load.clientDeadline");
+    /** The status recorded for a request whose deadline passed while it waited for a connection (never sent). */
+    static final int CLIENT_EXPIRED = -2;
+    /** Below this much budget left a request is not sent: the gateway could not answer it in time. */
+    private static final long MIN_SEND_BUDGET_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
     private static final long REQUEST_TIMEOUT_MS = 10_000;
     /** The longest wait for a rate's answers before the next rate starts (they time out after 10 s anyway). */
     private static final long DRAIN_LIMIT_NANOS = TimeUnit.SECONDS.toNanos(15);
+    /** The gateway's per-request deadline header (milliseconds from its receipt). */
+    private static final String TIMEOUT_HEADER = "x-weir-timeout-ms";
     /** The request a connection is carrying. */
     private static final AttributeKey<Exchange> ANSWER = AttributeKey.valueOf("weir.answer");
 
@@ -78,21 +98,37 @@ public final class BoundedPoolLoad {
         }
 
         void finish(int status) {
+            record(status);
+            limit.done();
+        }
+
+        /** Never sent: the deadline passed before a connection was free. Holds no slot, so frees none. */
+        void expire() {
+            record(CLIENT_EXPIRED);
+        }
+
+        private void record(int status) {
             long latency = System.nanoTime() - scheduledNanos;
             if (measured) {
                 step.add(status, latency / 1_000_000, latency);
             }
-            limit.done();
         }
     }
 
     /**
-     * Lets at most {@code limit} requests be in flight; the rest wait in arrival order. Threads: {@link #submit} runs on
-     * the scheduling thread, {@link #done} on the client's event loop; both under the monitor.
+     * Lets at most {@code limit} requests be in flight; the rest wait in arrival order. A send returns false when it
+     * finished at once without going in flight (its deadline passed while it waited), and its slot goes to the next
+     * waiting send in the same loop, not by recursion: a backlog of expired requests cannot deepen the stack. Threads:
+     * {@link #submit} runs on the scheduling thread, {@link #done} on the client's event loop; both under the monitor.
      */
     static final class InFlightLimit {
+        /** Starts one request: true when it went in flight (it calls {@link #done} later), false when it ended at once. */
+        interface Send {
+            boolean start();
+        }
+
         private final int limit;
-        private final ArrayDeque<Runnable> waiting = new ArrayDeque<>();
+        private final ArrayDeque<Send> waiting = new ArrayDeque<>();
         private int inFlight;
 
         InFlightLimit(int limit) {
@@ -102,7 +138,7 @@ public final class BoundedPoolLoad {
             this.limit = limit;
         }
 
-        void submit(Runnable send) {
+        void submit(Send send) {
             synchronized (this) {
                 if (inFlight >= limit) {
                     waiting.add(send);
@@ -110,21 +146,26 @@ public final class BoundedPoolLoad {
                 }
                 inFlight++;
             }
-            send.run();
+            if (!send.start()) {
+                done();
+            }
         }
 
-        /** One request finished: the oldest waiting one takes its place. */
+        /** One request finished: the oldest waiting one that goes in flight takes its place. */
         void done() {
-            Runnable next;
-            synchronized (this) {
-                next = waiting.poll();
-                if (next == null) {
-                    inFlight--;
-                    notifyAll();
+            while (true) {
+                Send next;
+                synchronized (this) {
+                    next = waiting.poll();
+                    if (next == null) {
+                        inFlight--;
+                        notifyAll();
+                        return;
+                    }
                 }
-            }
-            if (next != null) {
-                next.run();
+                if (next.start()) {
+                    return;
+                }
             }
         }
 
@@ -155,8 +196,11 @@ public final class BoundedPoolLoad {
     private final ByteBuf[] bodies;
     private final SplittableRandom random = new SplittableRandom(7);
     private final AtomicInteger bodyCursor = new AtomicInteger();
+    /** The budget each request carries from its scheduled arrival; 0 when the client does not propagate a deadline. */
+    private final long deadlineNanos;
 
-    private BoundedPoolLoad(String base, String model) {
+    private BoundedPoolLoad(String base, String model, long deadlineNanos) {
+        this.deadlineNanos = deadlineNanos;
         this.uri = URI.create(base + PolicySweepSimulation.path(model));
         this.hostHeader = uri.getHost() + ":" + uri.getPort();
         String[] texts = PolicySweepSimulation.bodies(model, 1024, new java.util.Random(42));
@@ -213,7 +257,10 @@ public final class BoundedPoolLoad {
     public static void main(String[] args) throws Exception {
         // The simulation's constants are the one reading of the sweep's properties, validated (loopback only, rates,
         // windows) when they load.
-        BoundedPoolLoad load = new BoundedPoolLoad(PolicySweepSimulation.BASE, PolicySweepSimulation.MODEL);
+        long deadlineNanos = CLIENT_DEADLINE
+                ? TimeUnit.MILLISECONDS.toNanos(latencyBudgetMillis(PolicySweepSimulation.BASE, PolicySweepSimulation.MODEL))
+                : 0;
+        BoundedPoolLoad load = new BoundedPoolLoad(PolicySweepSimulation.BASE, PolicySweepSimulation.MODEL, deadlineNanos);
         // run-sweep.sh starts the load once the gateway is ready.
         if (PolicySweepSimulation.PRIME_S > 0 && PolicySweepSimulation.PRIME_RATE > 0) {
             load.run(new PolicySweepSimulation.Step(PolicySweepSimulation.PRIME_RATE, false),
@@ -232,6 +279,15 @@ public final class BoundedPoolLoad {
         }
         PolicySweepSimulation.appendRows(steps);
         System.out.printf(Locale.ROOT, "bounded pool: %d connections%n", CONNECTIONS);
+        if (deadlineNanos > 0) {
+            System.out.printf(Locale.ROOT, "client deadline: %d ms from the scheduled arrival, in %s%n",
+                    TimeUnit.NANOSECONDS.toMillis(deadlineNanos), TIMEOUT_HEADER);
+            for (PolicySweepSimulation.Step step : steps) {
+                long expired = step.snapshot().stream().filter(x -> x[0] == CLIENT_EXPIRED).count();
+                System.out.printf(Locale.ROOT, "rate %.1f: %d measured requests expired in the client's queue, unsent%n",
+                        step.rate, expired);
+            }
+        }
         System.exit(0);
     }
 
@@ -268,7 +324,27 @@ public final class BoundedPoolLoad {
         }
     }
 
-    private void send(PolicySweepSimulation.Step step, long scheduledNanos, boolean measured) {
+    /** The model's {@code latency_budget_ms} from the gateway's model metadata ({@code GET /v2/models/<model>}). */
+    static long latencyBudgetMillis(String base, String model) throws Exception {
+        HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+        HttpResponse<String> response = client.send(HttpRequest.newBuilder(URI.create(base + "/v2/models/" + model))
+                .timeout(Duration.ofSeconds(5)).GET().build(), HttpResponse.BodyHandlers.ofString());
+        if (response.statusCode() != 200) {
+            throw new IllegalStateException("model metadata of " + model + ": HTTP " + response.statusCode() + " " + response.body());
+        }
+        JsonNode budget = new ObjectMapper().readTree(response.body()).path("parameters").path("latency_budget_ms");
+        if (!budget.canConvertToLong() || budget.asLong() <= 0) {
+            throw new IllegalStateException("model metadata of " + model + " has no positive latency_budget_ms: " + response.body());
+        }
+        return budget.asLong();
+    }
+
+    /** Sends one request; false when its deadline passed in the client's queue, recorded and not sent. */
+    private boolean send(PolicySweepSimulation.Step step, long scheduledNanos, boolean measured) {
+        if (deadlineNanos > 0 && deadlineNanos - (System.nanoTime() - scheduledNanos) < MIN_SEND_BUDGET_NANOS) {
+            new Exchange(step, scheduledNanos, measured).expire();
+            return false;
+        }
         Exchange exchange = new Exchange(step, scheduledNanos, measured);
         pool.acquire().addListener(f -> {
             if (!f.isSuccess()) {
@@ -276,12 +352,21 @@ public final class BoundedPoolLoad {
                 return;
             }
             Channel ch = (Channel) f.getNow();
+            long budgetLeft = deadlineNanos - (System.nanoTime() - scheduledNanos);
+            if (deadlineNanos > 0 && budgetLeft < MIN_SEND_BUDGET_NANOS) {
+                pool.release(ch);
+                exchange.finish(CLIENT_EXPIRED);
+                return;
+            }
             ch.attr(ANSWER).set(exchange);
             ByteBuf body = bodies[Math.floorMod(bodyCursor.getAndIncrement(), bodies.length)].duplicate();
             FullHttpRequest request = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST, uri.getRawPath(), body);
             request.headers().set(HttpHeaderNames.HOST, hostHeader)
                     .set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
                     .set(HttpHeaderNames.CONTENT_LENGTH, body.readableBytes());
+            if (deadlineNanos > 0) {
+                request.headers().set(TIMEOUT_HEADER, TimeUnit.NANOSECONDS.toMillis(budgetLeft));
+            }
             // Only this request's timeout may end it: the connection may carry another request by then.
             exchange.timeout = ch.eventLoop().schedule(() -> {
                 if (ch.attr(ANSWER).compareAndSet(exchange, null)) {
@@ -290,5 +375,6 @@ public final class BoundedPoolLoad {
             }, REQUEST_TIMEOUT_MS, TimeUnit.MILLISECONDS);
             ch.writeAndFlush(request);
         });
+        return true;
     }
 }
