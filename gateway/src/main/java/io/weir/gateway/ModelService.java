@@ -96,10 +96,19 @@ public final class ModelService {
      * @param timeoutMillis the client's timeout, or {@code <= 0} for none
      */
     public InferenceRequest request(ModelKey key, Map<String, Tensor> inputs, int rows, long timeoutMillis, Priority priority) {
+        return request(key, inputs, rows, timeoutMillis, 0, priority);
+    }
+
+    /**
+     * As {@link #request(ModelKey, Map, int, long, Priority)}, with {@code unseenNanos} of the deadline already
+     * spent where Weir could not see it (an event loop's backlog: {@code http.deadline.lag.reserve}).
+     */
+    public InferenceRequest request(ModelKey key, Map<String, Tensor> inputs, int rows, long timeoutMillis, long unseenNanos,
+                                    Priority priority) {
         ModelConfig config = config(key);
         long now = dispatcher.ticker().nanos();
         long budget = config.latencyBudgetNanos();
-        long deadline = now + (timeoutMillis > 0 ? Math.min(budget, timeoutMillis * 1_000_000L) : budget);
+        long deadline = now + (timeoutMillis > 0 ? Math.min(budget, timeoutMillis * 1_000_000L) : budget) - Math.max(0, unseenNanos);
         return new InferenceRequest(key, inputs, rows, now, deadline, priority);
     }
 

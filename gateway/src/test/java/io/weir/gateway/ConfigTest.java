@@ -53,6 +53,10 @@ class ConfigTest {
                 .put("min", new JsonObject().put("lag", new JsonObject().put("ms", 15))))), Map.of()).shedMinLagMillis())
                 .isEqualTo(15);
         assertThat(WeirConfig.from(new JsonObject(), Map.of("WEIR_HTTP_SHED_MIN_LAG_MS", "20")).shedMinLagMillis()).isEqualTo(20);
+        assertThat(WeirConfig.defaults().deadlineLagReserve()).isZero();
+        assertThat(WeirConfig.from(new JsonObject(), Map.of("WEIR_HTTP_DEADLINE_LAG_RESERVE", "2")).deadlineLagReserve()).isEqualTo(2);
+        assertThatThrownBy(() -> WeirConfig.from(new JsonObject(), Map.of("WEIR_HTTP_DEADLINE_LAG_RESERVE", "-1")))
+                .hasMessage("'http.deadline.lag.reserve' must be in [0, 4], was -1.0");
         assertThatThrownBy(() -> WeirConfig.from(new JsonObject(), Map.of("WEIR_HTTP_SHED_MIN_LAG_MS", "0")))
                 .hasMessageContaining("http.shed.min.lag.ms");
     }

@@ -28,7 +28,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  * Edge shedding end to end: while the server's event loops are stuck (here: each blocked for 300 ms, standing in
  * for cores saturated by traffic), the inference requests they read are answered 429 RESOURCE_EXHAUSTED with a
  * Retry-After and their own request_id, without being run; once the loops catch up, requests are served again. A
- * second server whose shedding floor ({@code http.shed.min.lag.ms}) is above the stall serves the same requests.
+ * second server whose shedding floor ({@code http.shed.min.lag.ms}) is above the stall serves the same requests; a
+ * third, with the same floor and {@code http.deadline.lag.reserve}, counts the stall its requests sat through against
+ * their deadline and answers those it could no longer serve in time 504 instead of late 200s.
  */
 @ExtendWith(VertxExtension.class)
 class EdgeSheddingTest {
@@ -36,16 +38,21 @@ class EdgeSheddingTest {
 
     private static WeirServer highFloor;
 
+    private static WeirServer reserving;
+
     @BeforeAll
     static void startServer() throws Exception {
         server = TestServers.start(null, Map.of("http.shed.budget.fraction", 0.25));
         highFloor = TestServers.start(null, Map.of("http.shed.budget.fraction", 0.25, "http.shed.min.lag.ms", 2_000));
+        reserving = TestServers.start(null, Map.of("http.shed.budget.fraction", 0.25, "http.shed.min.lag.ms", 2_000,
+                "http.deadline.lag.reserve", 2));
     }
 
     @AfterAll
     static void stopServer() {
         server.close();
         highFloor.close();
+        reserving.close();
     }
 
     @Test
@@ -114,6 +121,47 @@ class EdgeSheddingTest {
         })));
     }
 
+    @Test
+    void withALagReserveRequestsReadBehindAStallAreAnsweredDeadlineExceededNotLate(Vertx vertx, VertxTestContext tc) {
+        WebClient client = WebClient.create(vertx, new WebClientOptions().setDefaultHost("127.0.0.1")
+                .setDefaultPort(reserving.port()), new PoolOptions().setHttp1MaxSize(8));
+        warmUp(vertx, client, 3 * HttpVerticle.WARM_UP_REQUESTS).compose(w -> {
+            for (EventExecutor loop : ((VertxInternal) reserving.vertx()).nettyEventLoopGroup()) {
+                loop.execute(() -> sleep(300));
+            }
+            List<Future<HttpResponse<Buffer>>> during = new ArrayList<>();
+            for (int i = 0; i < 8; i++) {
+                // Odd ones propagate a client deadline of 50 ms; even ones have moderation's 80 ms budget.
+                during.add(i % 2 == 1 ? moderate(client, "stuck-" + i, 50) : moderate(client, "stuck-" + i));
+            }
+            return Future.all(during);
+        }).onComplete(tc.succeeding(all -> tc.verify(() -> {
+            List<HttpResponse<Buffer>> expired = new ArrayList<>();
+            int unparsed = 0;
+            for (int i = 0; i < 8; i++) {
+                HttpResponse<Buffer> r = all.resultAt(i);
+                // Nothing is shed (the floor is 2 s); what the stall made too late is a 504, not a late 200.
+                assertThat(r.statusCode()).isIn(200, 504);
+                assertThat(r.bodyAsJsonObject().getString("request_id")).isEqualTo("stuck-" + i);
+                if (r.statusCode() == 504) {
+                    expired.add(r);
+                    JsonObject error = r.bodyAsJsonObject().getJsonObject("error");
+                    assertThat(error.getString("code")).isEqualTo("DEADLINE_EXCEEDED");
+                    if (error.getString("message").contains("ran out unseen")) {
+                        assertThat(i % 2).as("only a client's own timeout can run out before the parse").isEqualTo(1);
+                        unparsed++;
+                    }
+                }
+            }
+            assertThat(expired).as("requests read up to 300 ms late by a loop, with 50-80 ms to live").isNotEmpty();
+            assertThat(unparsed).as("a 50 ms timeout behind a 300 ms stall ends at the edge").isPositive();
+            assertThat(reserving.meters().find("weir.http.expired").tag("route", "moderate").counter().count())
+                    .isEqualTo(unparsed);
+            assertThat(reserving.meters().find("weir.http.shed").counter()).isNull();
+            tc.completeNow();
+        })));
+    }
+
     /** {@code rounds} rounds of 8 concurrent requests, each served in the end (see {@link #servedEventually}). */
     private static Future<Void> warmUp(Vertx vertx, WebClient client, int rounds) {
         if (rounds == 0) {
@@ -144,6 +192,11 @@ class EdgeSheddingTest {
 
     private static Future<HttpResponse<Buffer>> moderate(WebClient client, String id) {
         return client.post("/v1/moderate").sendJsonObject(new JsonObject().put("text", "hello there").put("request_id", id));
+    }
+
+    private static Future<HttpResponse<Buffer>> moderate(WebClient client, String id, int timeoutMs) {
+        return client.post("/v1/moderate").putHeader("x-weir-timeout-ms", String.valueOf(timeoutMs))
+                .sendJsonObject(new JsonObject().put("text", "hello there").put("request_id", id));
     }
 
     private static double shedCount() {

@@ -39,7 +39,8 @@ public record WeirConfig(
         String embeddingIndexDir,
         int embeddingRefreshSeconds,
         double shedBudgetFraction,
-        int shedMinLagMillis) {
+        int shedMinLagMillis,
+        double deadlineLagReserve) {
 
     /** Every key with its default and meaning, in the order the README lists them. */
     public static final Map<String, String[]> KEYS = keys();
@@ -69,6 +70,7 @@ public record WeirConfig(
         k.put("embedding.index.refresh.seconds", new String[] {"60", "how often to look for a newer index file (0 = only on POST /admin/similar/refresh)"});
         k.put("http.shed.budget.fraction", new String[] {"0.35", "answer an inference request 429 at once when the event loop that read it runs behind by more than this fraction of its model's latency budget, and never less than http.shed.min.lag.ms (0 = never)"});
         k.put("http.shed.min.lag.ms", new String[] {"20", "the least event-loop lag that sheds, whatever the budget fraction gives (a lower bound for models with short budgets); raise it if one-off stalls (GC, JIT) shed at light load"});
+        k.put("http.deadline.lag.reserve", new String[] {"0", "count this many times the event loop's lag, when it reads an inference request, against that request's deadline: the request waited about that long unseen in socket buffers, and its answer waits about as long to be written (0: off; on trial, docs/PERF.md)"});
         return java.util.Collections.unmodifiableMap(k);
     }
 
@@ -107,7 +109,8 @@ public record WeirConfig(
                 bool(v, "admin.enabled"), v.get("api.deprecated.version"), v.get("api.deprecated.sunset"),
                 policy(v.get("batching.policy")), bool(v, "gpu.enabled"), v.get("rollout.file"), v.get("audit.log"),
                 bool(v, "chaos.enabled"), v.get("embedding.index.dir"), intIn(v, "embedding.index.refresh.seconds", 0, 86_400 * 7),
-                fraction(v, "http.shed.budget.fraction"), intIn(v, "http.shed.min.lag.ms", 1, 60_000));
+                fraction(v, "http.shed.budget.fraction"), intIn(v, "http.shed.min.lag.ms", 1, 60_000),
+                doubleIn(v, "http.deadline.lag.reserve", 0, 4));
     }
 
     private static void flatten(String prefix, JsonObject json, Map<String, String> out) {
@@ -135,15 +138,23 @@ public record WeirConfig(
     }
 
     private static double fraction(Map<String, String> v, String key) {
+        return doubleIn(v, key, 0, 1);
+    }
+
+    private static double doubleIn(Map<String, String> v, String key, double min, double max) {
         try {
             double d = Double.parseDouble(v.get(key).trim());
-            if (!(d >= 0 && d <= 1)) {
-                throw new IllegalArgumentException("'" + key + "' must be in [0, 1], was " + d);
+            if (!(d >= min && d <= max)) {
+                throw new IllegalArgumentException("'" + key + "' must be in [" + fmt(min) + ", " + fmt(max) + "], was " + d);
             }
             return d;
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("'" + key + "' must be a number, was '" + v.get(key) + "'");
         }
+    }
+
+    private static String fmt(double d) {
+        return d == Math.rint(d) ? String.valueOf((long) d) : String.valueOf(d);
     }
 
     private static boolean bool(Map<String, String> v, String key) {
@@ -185,6 +196,6 @@ public record WeirConfig(
         return new WeirConfig(httpHost, port, modelRepository, cpuThreads, queueCapacity, rankModel, moderateModel,
                 maxRankBodyBytes, maxInferBodyBytes, maxCandidates, maxTextChars, adminEnabled, deprecatedApiVersion,
                 deprecatedApiSunset, batchingPolicy, gpuEnabled, rolloutFile, auditLog, chaosEnabled, embeddingIndexDir,
-                embeddingRefreshSeconds, shedBudgetFraction, shedMinLagMillis);
+                embeddingRefreshSeconds, shedBudgetFraction, shedMinLagMillis, deadlineLagReserve);
     }
 }

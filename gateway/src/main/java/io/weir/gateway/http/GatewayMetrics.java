@@ -28,6 +28,7 @@ public final class GatewayMetrics {
     private final MeterRegistry registry;
     private final ConcurrentMap<TimerKey, Timer> timers = new ConcurrentHashMap<>();
     private final ConcurrentMap<String, Counter> sheds = new ConcurrentHashMap<>();
+    private final ConcurrentMap<String, Counter> expired = new ConcurrentHashMap<>();
 
     private record TimerKey(String route, String model, String version, String arm, String code) {
     }
@@ -77,5 +78,13 @@ public final class GatewayMetrics {
 
     void shed(String route) {
         sheds.computeIfAbsent(route, r -> registry.counter("weir.http.shed", "route", r)).increment();
+    }
+
+    /** A request answered DEADLINE_EXCEEDED before its body was parsed: its loop's lag had used up its timeout. */
+    void expiredAtEdge(String route) {
+        expired.computeIfAbsent(route, r -> Counter.builder("weir.http.expired")
+                .description("Inference requests answered DEADLINE_EXCEEDED unparsed: the event loop's lag times "
+                        + "http.deadline.lag.reserve had used up their x-weir-timeout-ms")
+                .tag("route", r).register(registry)).increment();
     }
 }

@@ -189,7 +189,7 @@ public final class HttpVerticle extends VerticleBase {
 
     private void shedWhenBehind(RoutingContext ctx) {
         if (config.shedBudgetFraction() <= 0) {
-            ctx.next();
+            admit(ctx, System.nanoTime());
             return;
         }
         if (warmUpLeft > 0) {
@@ -200,20 +200,59 @@ public final class HttpVerticle extends VerticleBase {
         long now = System.nanoTime();
         String route = routeOf(ctx.request().path());
         if (!guard.overloaded(now, shedThresholdNanos(route, ctx, now))) {
-            ctx.next();
+            admit(ctx, now);
             return;
         }
-        ctx.put("weir.route", route);
         metrics.shed(route);
+        answerUnparsed(ctx, route, WeirException.exhausted("the gateway is overloaded (event loop "
+                + guard.lagNanos(now) / 1_000_000 + " ms behind); retry later", 1));
+    }
+
+    /** A 429 or 504 decided at the edge: no parse, but the native API's answer still echoes the body's request_id. */
+    private void answerUnparsed(RoutingContext ctx, String route, WeirException error) {
+        ctx.put("weir.route", route);
         if (route.startsWith("rank") || route.startsWith("moderate")) {
-            // The native API echoes the body's request_id: found by a token scan, not a parse (RequestContext).
+            // Found by a token scan, not a parse (RequestContext).
             String id = RequestContext.scanRequestId(ctx.body().buffer());
             if (id != null) {
                 ctx.put(RequestContext.REQUEST_ID, id);
             }
         }
-        HttpErrors.send(ctx, WeirException.exhausted("the gateway is overloaded (event loop " + guard.lagNanos(now) / 1_000_000
-                + " ms behind); retry later", 1), RequestContext.requestId(ctx));
+        HttpErrors.send(ctx, error, RequestContext.requestId(ctx));
+    }
+
+    /**
+     * {@code http.deadline.lag.reserve}: an admitted request read by a loop running late sat about that long unseen
+     * in socket buffers, and its answer will wait about as long to be written, so that much of its deadline is
+     * counted as spent before the batcher sees it (its predicted-wait 429 and its 504 then act on it). Without it the
+     * admitted p99 of a client that propagates its deadline reached the budget plus twice the shedding threshold
+     * (docs/PERF.md, "A client that propagates its deadline"). A request whose {@code x-weir-timeout-ms} that already
+     * uses up is answered DEADLINE_EXCEEDED here, before its body is parsed: parsing work that can only be thrown away
+     * is what an overloaded loop can least afford. (A malformed header is left to the API handler's error.)
+     */
+    private void admit(RoutingContext ctx, long now) {
+        if (config.deadlineLagReserve() > 0) {
+            long unseen = (long) (config.deadlineLagReserve() * guard.lagNanos(now));
+            String header = ctx.request().getHeader(Bodies.TIMEOUT_HEADER);
+            if (unseen > 0 && header != null) {
+                long timeoutMs;
+                try {
+                    timeoutMs = Bodies.timeoutMillis(ctx, null);
+                } catch (WeirException malformed) {
+                    timeoutMs = 0;
+                }
+                if (timeoutMs > 0 && timeoutMs * 1_000_000L <= unseen) {
+                    String route = routeOf(ctx.request().path());
+                    metrics.expiredAtEdge(route);
+                    answerUnparsed(ctx, route, WeirException.deadline("the " + timeoutMs + " ms timeout ran out unseen ("
+                            + "event loop " + guard.lagNanos(now) / 1_000_000 + " ms behind, counted "
+                            + config.deadlineLagReserve() + " times)"));
+                    return;
+                }
+            }
+            ctx.put(RequestContext.UNSEEN_NANOS, unseen);
+        }
+        ctx.next();
     }
 
     /**

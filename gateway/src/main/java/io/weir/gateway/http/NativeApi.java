@@ -126,7 +126,8 @@ final class NativeApi {
         Tensor features = contract.encode(body);
         Priority priority = Bodies.priority(ctx);
         String requestId = RequestContext.requestId(ctx);
-        InferenceRequest request = models.request(key, Map.of(contract.input(), features), features.rows(), timeoutMs, priority);
+        InferenceRequest request = models.request(key, Map.of(contract.input(), features), features.rows(), timeoutMs,
+                RequestContext.unseenNanos(ctx), priority);
         models.submit(ctx.vertx().getOrCreateContext(), request)
                 .onSuccess(result -> {
                     Tensor scores = result.outputs().get(contract.output());

@@ -19,8 +19,15 @@ final class RequestContext {
     static final String VERSION = "weir.version";
     static final String ARM = "weir.arm";
     static final String START = "weir.start";
+    /** Nanoseconds of the request's deadline spent before Weir saw it ({@code http.deadline.lag.reserve}); absent: 0. */
+    static final String UNSEEN_NANOS = "weir.unseenNanos";
 
     private RequestContext() {
+    }
+
+    static long unseenNanos(RoutingContext ctx) {
+        Long unseen = ctx.get(UNSEEN_NANOS);
+        return unseen == null ? 0 : unseen;
     }
 
     /** The id from the body's {@code request_id}, else the {@code x-request-id} header, else a fresh UUID. */

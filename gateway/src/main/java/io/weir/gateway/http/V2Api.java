@@ -112,7 +112,8 @@ final class V2Api {
         Map<String, Tensor> inputs = parseInputs(body, config);
         int rows = inputs.values().iterator().next().rows();
         List<String> wanted = requestedOutputs(body, config);
-        InferenceRequest request = models.request(key, inputs, rows, Bodies.timeoutMillis(ctx, null), Bodies.priority(ctx));
+        InferenceRequest request = models.request(key, inputs, rows, Bodies.timeoutMillis(ctx, null),
+                RequestContext.unseenNanos(ctx), Bodies.priority(ctx));
         models.submit(ctx.vertx().getOrCreateContext(), request)
                 .onSuccess(result -> {
                     JsonArray outs = new JsonArray();
