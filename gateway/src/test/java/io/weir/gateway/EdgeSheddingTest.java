@@ -21,6 +21,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.function.IntFunction;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -57,28 +58,10 @@ class EdgeSheddingTest {
 
     @Test
     void requestsReadWhileTheEventLoopsAreStuckAreShedAndServingResumesAfterwards(Vertx vertx, VertxTestContext tc) {
-        WebClient client = WebClient.create(vertx, new WebClientOptions().setDefaultHost("127.0.0.1")
-                .setDefaultPort(server.port()), new PoolOptions().setHttp1MaxSize(8));
-        // Warm up past each loop's first WARM_UP_REQUESTS (never shed: JIT time), on all 8 connections so that the
-        // loops about to be stuck already own them. However the 8 connections fall on the loops, 3 x 100 rounds of 8 is enough.
+        WebClient client = clientOf(vertx, server);
         double[] shedBefore = new double[1];
-        warmUp(vertx, client, 3 * HttpVerticle.WARM_UP_REQUESTS).compose(w -> {
-            shedBefore[0] = shedCount();
-            for (EventExecutor loop : ((VertxInternal) server.vertx()).nettyEventLoopGroup()) {
-                loop.execute(() -> sleep(300));
-            }
-            List<Future<HttpResponse<Buffer>>> during = new ArrayList<>();
-            for (int i = 0; i < 8; i++) {
-                during.add(moderate(client, "stuck-" + i));
-            }
-            return Future.all(during).map(all -> {
-                List<HttpResponse<Buffer>> rs = new ArrayList<>();
-                for (int i = 0; i < 8; i++) {
-                    rs.add(all.resultAt(i));
-                }
-                return rs;
-            });
-        }).onComplete(tc.succeeding(during -> tc.verify(() -> {
+        intoAStall(vertx, client, server, () -> shedBefore[0] = shedCount(), i -> moderate(client, "stuck-" + i)
+        ).onComplete(tc.succeeding(during -> tc.verify(() -> {
             List<HttpResponse<Buffer>> shed = during.stream().filter(r -> r.statusCode() == 429).toList();
             assertThat(during).allSatisfy(r -> assertThat(r.statusCode()).isIn(200, 429));
             assertThat(shed).as("requests read behind a stuck loop are shed").isNotEmpty();
@@ -99,20 +82,11 @@ class EdgeSheddingTest {
 
     @Test
     void aStallBelowTheConfiguredFloorShedsNothing(Vertx vertx, VertxTestContext tc) {
-        WebClient client = WebClient.create(vertx, new WebClientOptions().setDefaultHost("127.0.0.1")
-                .setDefaultPort(highFloor.port()), new PoolOptions().setHttp1MaxSize(8));
-        warmUp(vertx, client, 3 * HttpVerticle.WARM_UP_REQUESTS).compose(w -> {
-            for (EventExecutor loop : ((VertxInternal) highFloor.vertx()).nettyEventLoopGroup()) {
-                loop.execute(() -> sleep(300));
-            }
-            List<Future<HttpResponse<Buffer>>> during = new ArrayList<>();
+        WebClient client = clientOf(vertx, highFloor);
+        intoAStall(vertx, client, highFloor, () -> { }, i -> moderate(client, "stuck-" + i)
+        ).onComplete(tc.succeeding(all -> tc.verify(() -> {
             for (int i = 0; i < 8; i++) {
-                during.add(moderate(client, "stuck-" + i));
-            }
-            return Future.all(during);
-        }).onComplete(tc.succeeding(all -> tc.verify(() -> {
-            for (int i = 0; i < 8; i++) {
-                HttpResponse<Buffer> r = all.resultAt(i);
+                HttpResponse<Buffer> r = all.get(i);
                 assertThat(r.statusCode()).as("a 300 ms stall is under the 2 s floor").isEqualTo(200);
                 assertThat(r.bodyAsJsonObject().getString("request_id")).isEqualTo("stuck-" + i);
             }
@@ -123,23 +97,15 @@ class EdgeSheddingTest {
 
     @Test
     void withALagReserveRequestsReadBehindAStallAreAnsweredDeadlineExceededNotLate(Vertx vertx, VertxTestContext tc) {
-        WebClient client = WebClient.create(vertx, new WebClientOptions().setDefaultHost("127.0.0.1")
-                .setDefaultPort(reserving.port()), new PoolOptions().setHttp1MaxSize(8));
-        warmUp(vertx, client, 3 * HttpVerticle.WARM_UP_REQUESTS).compose(w -> {
-            for (EventExecutor loop : ((VertxInternal) reserving.vertx()).nettyEventLoopGroup()) {
-                loop.execute(() -> sleep(300));
-            }
-            List<Future<HttpResponse<Buffer>>> during = new ArrayList<>();
-            for (int i = 0; i < 8; i++) {
-                // Odd ones propagate a client deadline of 50 ms; even ones have moderation's 80 ms budget.
-                during.add(i % 2 == 1 ? moderate(client, "stuck-" + i, 50) : moderate(client, "stuck-" + i));
-            }
-            return Future.all(during);
-        }).onComplete(tc.succeeding(all -> tc.verify(() -> {
+        WebClient client = clientOf(vertx, reserving);
+        // Odd ones propagate a client deadline of 50 ms; even ones have moderation's 80 ms budget.
+        intoAStall(vertx, client, reserving, () -> { },
+                i -> i % 2 == 1 ? moderate(client, "stuck-" + i, 50) : moderate(client, "stuck-" + i)
+        ).onComplete(tc.succeeding(all -> tc.verify(() -> {
             List<HttpResponse<Buffer>> expired = new ArrayList<>();
             int unparsed = 0;
             for (int i = 0; i < 8; i++) {
-                HttpResponse<Buffer> r = all.resultAt(i);
+                HttpResponse<Buffer> r = all.get(i);
                 // Nothing is shed (the floor is 2 s); what the stall made too late is a 504, not a late 200.
                 assertThat(r.statusCode()).isIn(200, 504);
                 assertThat(r.bodyAsJsonObject().getString("request_id")).isEqualTo("stuck-" + i);
@@ -160,6 +126,39 @@ class EdgeSheddingTest {
             assertThat(reserving.meters().find("weir.http.shed").counter()).isNull();
             tc.completeNow();
         })));
+    }
+
+    private static WebClient clientOf(Vertx vertx, WeirServer target) {
+        return WebClient.create(vertx, new WebClientOptions().setDefaultHost("127.0.0.1").setDefaultPort(target.port()),
+                new PoolOptions().setHttp1MaxSize(8));
+    }
+
+    /**
+     * Warms {@code target} up past each loop's first WARM_UP_REQUESTS (never shed: JIT time) on all 8 connections, so
+     * that the loops about to be stuck already own them (however the connections fall on the loops, 3 x 100 rounds of
+     * 8 is enough); then runs {@code afterWarmUp}, blocks each of its event loops for 300 ms and sends {@code send(i)}
+     * for i = 0..7 into the stall. The answers in order.
+     */
+    private static Future<List<HttpResponse<Buffer>>> intoAStall(Vertx vertx, WebClient client, WeirServer target,
+                                                                 Runnable afterWarmUp,
+                                                                 IntFunction<Future<HttpResponse<Buffer>>> send) {
+        return warmUp(vertx, client, 3 * HttpVerticle.WARM_UP_REQUESTS).compose(w -> {
+            afterWarmUp.run();
+            for (EventExecutor loop : ((VertxInternal) target.vertx()).nettyEventLoopGroup()) {
+                loop.execute(() -> sleep(300));
+            }
+            List<Future<HttpResponse<Buffer>>> during = new ArrayList<>();
+            for (int i = 0; i < 8; i++) {
+                during.add(send.apply(i));
+            }
+            return Future.all(during).map(all -> {
+                List<HttpResponse<Buffer>> answers = new ArrayList<>();
+                for (int i = 0; i < 8; i++) {
+                    answers.add(all.resultAt(i));
+                }
+                return answers;
+            });
+        });
     }
 
     /** {@code rounds} rounds of 8 concurrent requests, each served in the end (see {@link #servedEventually}). */
