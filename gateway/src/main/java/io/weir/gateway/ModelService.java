@@ -62,7 +62,7 @@ public final class ModelService {
      * @throws WeirException NOT_FOUND for an unknown model or version, UNAVAILABLE for a known one not READY
      */
     public ModelKey resolve(String model, String requestedVersion) {
-        if (!registry.models().contains(model)) {
+        if (!registry.knows(model)) {
             throw WeirException.notFound("unknown model '" + model + "'");
         }
         if (requestedVersion != null) {

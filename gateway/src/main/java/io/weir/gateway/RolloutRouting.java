@@ -28,7 +28,7 @@ final class RolloutRouting implements Routing {
         if (requestedVersion != null) {
             return new Selection(models.resolve(model, requestedVersion), "pinned", null);
         }
-        if (!models.registry().models().contains(model)) {
+        if (!models.registry().knows(model)) {
             throw WeirException.notFound("unknown model '" + model + "'");
         }
         if (models.registry().latestReady(model).isEmpty()) {

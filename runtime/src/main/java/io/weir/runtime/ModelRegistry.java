@@ -207,6 +207,19 @@ public final class ModelRegistry implements AutoCloseable {
         return states.keySet().stream().map(ModelKey::model).distinct().sorted().toList();
     }
 
+    /**
+     * Whether the model has at least one known version, in any state. On every request: one pass, no list built and
+     * sorted as {@link #models()} does (that was 2.3% of the gateway's allocation at 3200 moderation requests/s).
+     */
+    public boolean knows(String model) {
+        for (ModelKey k : states.keySet()) {
+            if (k.model().equals(model)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** READY versions of a model, newest first. */
     public List<String> readyVersions(String model) {
         return handles.keySet().stream().filter(k -> k.model().equals(model)).map(ModelKey::version)

@@ -75,7 +75,7 @@ final class InferenceEndpoint {
 
     private ModelReadyResponse modelReady(ModelReadyRequest req) {
         String model = required(req.getName(), "name");
-        if (!models.registry().models().contains(model)) {
+        if (!models.registry().knows(model)) {
             throw WeirException.notFound("unknown model '" + model + "'");
         }
         boolean isReady;

@@ -73,7 +73,7 @@ final class V2Api {
     void modelReady(RoutingContext ctx) {
         String model = ctx.pathParam("model");
         String version = ctx.pathParam("version");
-        if (!models.registry().models().contains(model)) {
+        if (!models.registry().knows(model)) {
             throw WeirException.notFound("unknown model '" + model + "'");
         }
         boolean ready;

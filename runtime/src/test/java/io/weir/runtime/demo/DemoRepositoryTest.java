@@ -54,6 +54,10 @@ class DemoRepositoryTest {
         assertThat(registry.latestReady("ranker")).contains("1.1.0");
         assertThat(registry.latestReady("moderation")).contains("1.0.0");
         assertThat(registry.latestReady("no-such-model")).isEmpty();
+        assertThat(registry.models()).containsExactly("echo", "moderation", "ranker");
+        assertThat(registry.models()).allSatisfy(m -> assertThat(registry.knows(m)).as(m).isTrue());
+        assertThat(registry.knows("no-such-model")).isFalse();
+        assertThat(registry.knows("ranker@1.1.0")).as("a model name, not a key").isFalse();
     }
 
     @Test
