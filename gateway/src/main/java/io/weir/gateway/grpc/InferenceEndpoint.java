@@ -6,6 +6,7 @@ import io.vertx.grpc.server.GrpcServer;
 import io.weir.batcher.InferenceRequest;
 import io.weir.batcher.Priority;
 import io.weir.gateway.ModelService;
+import io.weir.gateway.RequestIds;
 import io.weir.gateway.grpc.proto.inference.GRPCInferenceServiceGrpcService;
 import io.weir.gateway.grpc.proto.inference.InferParameter;
 import io.weir.gateway.grpc.proto.inference.ModelInferRequest;
@@ -28,7 +29,6 @@ import io.weir.runtime.WeirException;
 
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import java.util.function.BooleanSupplier;
 
 /**
@@ -119,7 +119,7 @@ final class InferenceEndpoint {
         String model = required(req.getModelName(), "model_name");
         String header = call.headers().get(REQUEST_ID_HEADER);
         String requestId = !req.getId().isEmpty() ? req.getId()
-                : header != null && !header.isBlank() && header.length() <= 128 ? header : UUID.randomUUID().toString();
+                : header != null && !header.isBlank() && header.length() <= 128 ? header : RequestIds.next();
         InferParameter user = req.getParametersMap().get(USER_ID_PARAMETER);
         String userId = user != null && user.hasStringParam() ? user.getStringParam() : null;
         Routing.Selection sel = routing.select(model, emptyToNull(req.getModelVersion()), userId, requestId, call.headers()::get);

@@ -6,9 +6,9 @@ import com.fasterxml.jackson.core.JsonToken;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
+import io.weir.gateway.RequestIds;
 
 import java.io.IOException;
-import java.util.UUID;
 
 /** Per-request values kept on the {@link RoutingContext}: the request id and what the metrics need. */
 final class RequestContext {
@@ -39,7 +39,7 @@ final class RequestContext {
         }
         if (id == null) {
             String h = ctx.request().getHeader(REQUEST_ID_HEADER);
-            id = h != null && !h.isBlank() && h.length() <= 128 ? h : UUID.randomUUID().toString();
+            id = h != null && !h.isBlank() && h.length() <= 128 ? h : RequestIds.next();
         }
         ctx.put(REQUEST_ID, id);
         return id;
