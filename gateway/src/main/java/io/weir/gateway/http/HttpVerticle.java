@@ -228,7 +228,8 @@ public final class HttpVerticle extends VerticleBase {
      * admitted p99 of a client that propagates its deadline reached the budget plus twice the shedding threshold
      * (docs/PERF.md, "A client that propagates its deadline"). A request whose {@code x-weir-timeout-ms} that already
      * uses up is answered DEADLINE_EXCEEDED here, before its body is parsed: parsing work that can only be thrown away
-     * is what an overloaded loop can least afford. (A malformed header is left to the API handler's error.)
+     * is what an overloaded loop can least afford. (A malformed header is left to the API handler's error.) Off by
+     * default: on the development VM it lowered that p99 but cost goodput past the CPU ceiling (runs 113-114).
      */
     private void admit(RoutingContext ctx, long now) {
         if (config.deadlineLagReserve() > 0) {
