@@ -70,7 +70,7 @@ public record WeirConfig(
         k.put("embedding.index.refresh.seconds", new String[] {"60", "how often to look for a newer index file (0 = only on POST /admin/similar/refresh)"});
         k.put("http.shed.budget.fraction", new String[] {"0.35", "answer an inference request 429 at once when the event loop that read it runs behind by more than this fraction of its model's latency budget, and never less than http.shed.min.lag.ms (0 = never)"});
         k.put("http.shed.min.lag.ms", new String[] {"20", "the least event-loop lag that sheds, whatever the budget fraction gives (a lower bound for models with short budgets); raise it if one-off stalls (GC, JIT) shed at light load"});
-        k.put("http.deadline.lag.reserve", new String[] {"0", "count this many times the event loop's lag, when it reads an inference request, against that request's deadline: the request waited about that long unseen in socket buffers, and its answer waits about as long to be written; a request whose x-weir-timeout-ms that uses up is answered 504 unparsed. Lowers the admitted p99 under overload at a goodput cost (0: off; docs/PERF.md, runs 113-114)"});
+        k.put("http.deadline.lag.reserve", new String[] {"0", "count this many times the event loop's lag, when it reads an inference request, against that request's deadline: the request waited about that long unseen in socket buffers, and its answer waits about as long to be written; a request whose x-weir-timeout-ms that uses up is answered 504 unparsed. Lowers the admitted p99 under overload at a goodput cost (0: off; docs/PERF.md, runs 113-115)"});
         return java.util.Collections.unmodifiableMap(k);
     }
 

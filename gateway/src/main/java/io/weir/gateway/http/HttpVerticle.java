@@ -229,7 +229,8 @@ public final class HttpVerticle extends VerticleBase {
      * (docs/PERF.md, "A client that propagates its deadline"). A request whose {@code x-weir-timeout-ms} that already
      * uses up is answered DEADLINE_EXCEEDED here, before its body is parsed: parsing work that can only be thrown away
      * is what an overloaded loop can least afford. (A malformed header is left to the API handler's error.) Off by
-     * default: on the development VM it lowered that p99 but cost goodput past the CPU ceiling (runs 113-114).
+     * default: on the development VM it lowered that p99, but 2 cost the ranker goodput past its CPU ceiling (runs
+     * 113-114) and 1 was measured in three rounds only (run 115).
      */
     private void admit(RoutingContext ctx, long now) {
         if (config.deadlineLagReserve() > 0) {
