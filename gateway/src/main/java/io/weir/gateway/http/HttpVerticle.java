@@ -234,27 +234,28 @@ public final class HttpVerticle extends VerticleBase {
      */
     private void admit(RoutingContext ctx, long now) {
         if (config.deadlineLagReserve() > 0) {
-            long unseen = (long) (config.deadlineLagReserve() * guard.lagNanos(now));
-            String header = ctx.request().getHeader(Bodies.TIMEOUT_HEADER);
-            if (unseen > 0 && header != null) {
-                long timeoutMs;
-                try {
-                    timeoutMs = Bodies.timeoutMillis(ctx, null);
-                } catch (WeirException malformed) {
-                    timeoutMs = 0;
-                }
-                if (timeoutMs > 0 && timeoutMs * 1_000_000L <= unseen) {
-                    String route = routeOf(ctx.request().path());
-                    metrics.expiredAtEdge(route);
-                    answerUnparsed(ctx, route, WeirException.deadline("the " + timeoutMs + " ms timeout ran out unseen ("
-                            + "event loop " + guard.lagNanos(now) / 1_000_000 + " ms behind, counted "
-                            + config.deadlineLagReserve() + " times)"));
-                    return;
-                }
+            long lag = guard.lagNanos(now);
+            long unseen = (long) (config.deadlineLagReserve() * lag);
+            long timeoutMs = unseen > 0 ? headerTimeoutMillisOrZero(ctx) : 0;
+            if (timeoutMs > 0 && timeoutMs * 1_000_000L <= unseen) {
+                String route = routeOf(ctx.request().path());
+                metrics.expiredAtEdge(route);
+                answerUnparsed(ctx, route, WeirException.deadline("the " + timeoutMs + " ms timeout ran out unseen (event loop "
+                        + lag / 1_000_000 + " ms behind, counted " + config.deadlineLagReserve() + " times)"));
+                return;
             }
             ctx.put(RequestContext.UNSEEN_NANOS, unseen);
         }
         ctx.next();
+    }
+
+    /** The {@code x-weir-timeout-ms} header's timeout; 0 when absent or malformed (the API handler reports that). */
+    private static long headerTimeoutMillisOrZero(RoutingContext ctx) {
+        try {
+            return Bodies.timeoutMillis(ctx, null);
+        } catch (WeirException malformed) {
+            return 0;
+        }
     }
 
     /**
