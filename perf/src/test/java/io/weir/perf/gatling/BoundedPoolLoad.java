@@ -340,8 +340,13 @@ public final class BoundedPoolLoad {
     }
 
     /** Sends one request; false when its deadline passed in the client's queue, recorded and not sent. */
+    /** What is left of a request's propagated deadline now; Long.MAX_VALUE when the client propagates none. */
+    private long budgetLeftNanos(long scheduledNanos) {
+        return deadlineNanos > 0 ? deadlineNanos - (System.nanoTime() - scheduledNanos) : Long.MAX_VALUE;
+    }
+
     private boolean send(PolicySweepSimulation.Step step, long scheduledNanos, boolean measured) {
-        if (deadlineNanos > 0 && deadlineNanos - (System.nanoTime() - scheduledNanos) < MIN_SEND_BUDGET_NANOS) {
+        if (budgetLeftNanos(scheduledNanos) < MIN_SEND_BUDGET_NANOS) {
             new Exchange(step, scheduledNanos, measured).expire();
             return false;
         }
@@ -352,8 +357,8 @@ public final class BoundedPoolLoad {
                 return;
             }
             Channel ch = (Channel) f.getNow();
-            long budgetLeft = deadlineNanos - (System.nanoTime() - scheduledNanos);
-            if (deadlineNanos > 0 && budgetLeft < MIN_SEND_BUDGET_NANOS) {
+            long budgetLeft = budgetLeftNanos(scheduledNanos);
+            if (budgetLeft < MIN_SEND_BUDGET_NANOS) {
                 pool.release(ch);
                 exchange.finish(CLIENT_EXPIRED);
                 return;
