@@ -22,7 +22,8 @@ import java.util.concurrent.RejectedExecutionException;
  *
  * <p>Design note. {@link #start} runs on the batching thread: it takes the model lease (released exactly once, in
  * {@link #finish}), chooses the backend and counts the batch in flight. {@link #run} runs on a worker: it drops
- * requests that expired while queued for the worker, concatenates, computes, checks the outputs and scatters them.
+ * requests that expired while queued for the worker, joins the requests' inputs (a view: the backend copies each
+ * request's rows once, into its own input memory), computes, checks the outputs and scatters them.
  * A failure on a non-CPU backend resubmits the <em>same</em> batch (same requests, none answered yet) to the CPU
  * pool; only the last attempt answers, so every request is answered exactly once whatever fails. A non-device
  * failure of a multi-request batch on the CPU reruns its requests one by one, so one malformed request does not fail
@@ -172,7 +173,7 @@ final class BatchRunner {
             for (Pending p : live) {
                 parts.add(p.request.inputs().get(name));
             }
-            inputs.put(name, Tensor.concatRows(parts));
+            inputs.put(name, Tensor.joinRows(parts));
         }
         return inputs;
     }

@@ -19,6 +19,7 @@ import io.weir.runtime.ModelLoadException;
 import io.weir.runtime.Tensor;
 import io.weir.runtime.TensorSpec;
 
+import java.lang.foreign.MemorySegment;
 import java.lang.reflect.Array;
 import java.nio.Buffer;
 import java.nio.ByteBuffer;
@@ -223,16 +224,12 @@ public final class OnnxRuntimeBackend implements Backend {
     static OnnxTensor toOrt(OrtEnvironment env, Tensor t, InputStaging staging, int slot) throws OrtException {
         return switch (t.dataType()) {
             case FP32 -> {
-                float[] data = t.floats();
-                FloatBuffer staged = staging.buffer(slot, (long) data.length * Float.BYTES).asFloatBuffer();
-                staged.put(data).flip();
-                yield OnnxTensor.createTensor(env, staged, t.shape());
+                ByteBuffer staged = stage(t, staging, slot);
+                yield OnnxTensor.createTensor(env, staged.asFloatBuffer(), t.shape());
             }
             case INT64 -> {
-                long[] data = t.longs();
-                LongBuffer staged = staging.buffer(slot, (long) data.length * Long.BYTES).asLongBuffer();
-                staged.put(data).flip();
-                yield OnnxTensor.createTensor(env, staged, t.shape());
+                ByteBuffer staged = stage(t, staging, slot);
+                yield OnnxTensor.createTensor(env, staged.asLongBuffer(), t.shape());
             }
             case BYTES -> {
                 byte[][] b = t.bytes();
@@ -243,6 +240,13 @@ public final class OnnxRuntimeBackend implements Backend {
                 yield OnnxTensor.createTensor(env, s, t.shape());
             }
         };
+    }
+
+    /** Copies a numeric tensor into staging slot {@code slot}; a joined batch goes there part by part. */
+    private static ByteBuffer stage(Tensor t, InputStaging staging, int slot) {
+        ByteBuffer staged = staging.buffer(slot, t.byteSize());
+        t.copyTo(MemorySegment.ofBuffer(staged), 0);
+        return staged;
     }
 
     static Tensor fromOrt(OnnxTensor t) throws OrtException {

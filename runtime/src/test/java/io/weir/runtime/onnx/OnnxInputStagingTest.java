@@ -98,6 +98,26 @@ class OnnxInputStagingTest {
         }
     }
 
+    @ParameterizedTest(name = "seed {0}")
+    @ValueSource(longs = {11, 12, 13})
+    void aJoinedBatchRunsAsItsConcatenatedInputs(long seed) throws Exception {
+        Random rng = new Random(seed);
+        List<Map<String, Tensor>> requests = new ArrayList<>();
+        int n = 2 + rng.nextInt(30);
+        for (int i = 0; i < n; i++) {
+            requests.add(echoInputs(1 + rng.nextInt(4), rng));
+        }
+        Map<String, Tensor> joined = new LinkedHashMap<>();
+        Map<String, Tensor> concatenated = new LinkedHashMap<>();
+        for (String name : requests.getFirst().keySet()) {
+            List<Tensor> parts = requests.stream().map(r -> r.get(name)).toList();
+            joined.put(name, Tensor.joinRows(parts));
+            concatenated.put(name, Tensor.concatRows(parts));
+        }
+        echo.run(echoInputs(300, rng));   // a larger batch first: its tail must not show through
+        assertEchoes(concatenated, echo.run(joined));
+    }
+
     @Test
     void moderationScoresMatchOrtFedFromFreshHeapBuffers() throws Exception {
         Random rng = new Random(42);
