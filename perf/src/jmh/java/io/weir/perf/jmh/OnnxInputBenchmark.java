@@ -28,7 +28,9 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 import java.nio.FloatBuffer;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
@@ -40,6 +42,11 @@ import java.util.concurrent.TimeUnit;
  * path: the heap array handed to ORT as a wrapped buffer (ORT allocates a direct buffer per tensor and copies into
  * it), the output copied out twice. Same session options on both sides. Each call checks the staged path's scores
  * equal the baseline's, computed once in setup.
+ *
+ * <p>Two more arms hand the backend the batch as the batch runner does, one tensor a request (one row each: the
+ * most parts a batch of that many rows can have): {@code batch-joined}, the runner's path now
+ * ({@link Tensor#joinRows}: each request's rows copied once, straight into the staged native input), against
+ * {@code batch-concat}, its previous path ({@link Tensor#concatRows} into a heap array first, then staged).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -54,7 +61,7 @@ public class OnnxInputBenchmark {
     @Param({"1", "8", "64", "256"})
     public int rows;
 
-    @Param({"staged", "heap-copy"})
+    @Param({"staged", "heap-copy", "batch-joined", "batch-concat"})
     public String impl;
 
     private OnnxRuntimeBackend backend;
@@ -65,6 +72,7 @@ public class OnnxInputBenchmark {
     private String output;
     private long[] shape;
     private float[] features;
+    private List<Tensor> requests;
     private float[] expected;
 
     @Setup(Level.Trial)
@@ -84,6 +92,10 @@ public class OnnxInputBenchmark {
         for (int i = 0; i < features.length; i++) {
             features[i] = rng.nextInt(8) == 0 ? rng.nextFloat() : 0f;
         }
+        requests = new ArrayList<>(rows);
+        for (int r = 0; r < rows; r++) {
+            requests.add(Tensor.ofFloats(new long[] {1, width}, Arrays.copyOfRange(features, r * width, (r + 1) * width)));
+        }
         env = OrtEnvironment.getEnvironment();
         try (OrtSession.SessionOptions opts = new OrtSession.SessionOptions()) {   // as OnnxRuntimeBackend.load
             opts.setIntraOpNumThreads(1);
@@ -95,10 +107,21 @@ public class OnnxInputBenchmark {
         backend = new OnnxRuntimeBackend(1);
         loaded = backend.load(artifact);
         expected = heapCopy();
-        float[] staged = staged();
-        if (!Arrays.equals(staged, expected)) {
-            throw new IllegalStateException("staged and heap-copy scores differ for " + key + " at " + rows + " rows");
+        for (String arm : List.of("staged", "batch-joined", "batch-concat")) {
+            if (!Arrays.equals(call(arm), expected)) {
+                throw new IllegalStateException(arm + " and heap-copy scores differ for " + key + " at " + rows + " rows");
+            }
         }
+    }
+
+    private float[] call(String arm) throws Exception {
+        return switch (arm) {
+            case "staged" -> staged();
+            case "heap-copy" -> heapCopy();
+            case "batch-joined" -> loaded.run(Map.of(input, Tensor.joinRows(requests))).get(output).floats();
+            case "batch-concat" -> loaded.run(Map.of(input, Tensor.concatRows(requests))).get(output).floats();
+            default -> throw new IllegalArgumentException("no arm " + arm);
+        };
     }
 
     private float[] staged() throws Exception {
@@ -117,7 +140,7 @@ public class OnnxInputBenchmark {
 
     @Benchmark
     public float run() throws Exception {
-        float[] scores = impl.equals("staged") ? staged() : heapCopy();
+        float[] scores = call(impl);
         if (scores.length != expected.length || scores[scores.length - 1] != expected[expected.length - 1]) {
             throw new IllegalStateException("scores changed between calls");
         }
