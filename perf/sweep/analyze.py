@@ -22,7 +22,8 @@ Definitions (stated again in PERF.md):
     when none is, the lowest p95 of any fixed-* run);
   * the batching ceiling is (cores - background cores) / (HTTP/JSON CPU per request + generator CPU per request +
     rows x per-row compute at the largest batches reached); per-request CPU and background are the slope and the
-    intercept of a line fitted over the points within budget; the server-alone ceiling leaves the generator out.
+    intercept of a line fitted over the points within budget (which must span at least 1.5x in goodput, or the
+    ceiling is not computed); the server-alone ceiling leaves the generator out.
 """
 import argparse
 import csv
@@ -330,7 +331,17 @@ def main():
         # Only points within budget: under overload, compute's wall time also counts preemption by the event loops.
         row_costs = sorted((r["mean_batch_rows"], r["mean_compute_ms"] / r["mean_batch_rows"])
                            for r in healthy if r["mean_batch_rows"] > 0 and not math.isnan(r["mean_compute_ms"]))
-        if len(healthy) >= 3 and row_costs:
+        # The slope separates per-request cost from background only over a spread of load: points all at one rate
+        # (moderation on the clean rig is within budget at 50% alone) give a slope made of noise.
+        spread_ok = bool(healthy) and max(r["goodput_rps"] for r in healthy) >= 1.5 * min(r["goodput_rps"] for r in healthy)
+        if len(healthy) >= 3 and row_costs and not spread_ok:
+            lo = min(r["goodput_rps"] for r in healthy)
+            hi = max(r["goodput_rps"] for r in healthy)
+            ms["ceiling"] = {"not_computed": "points within budget span too little load", "points_used": len(healthy),
+                             "goodput_rps_range": [lo, hi]}
+            out.write(f"\nCeiling: not computed: the {len(healthy)} points within budget served {lo:.0f}-{hi:.0f} req/s,"
+                      " too narrow a spread (under 1.5x) to tell the per-request cost from the background.\n")
+        if len(healthy) >= 3 and row_costs and spread_ok:
             pts_http, pts_gen = [], []
             for r in healthy:
                 sent_rate = r["sent"] / r["measure_s"]
