@@ -45,6 +45,36 @@ class ResponseJsonTest {
         assertThat(written).isEqualTo(new JsonObject().put("scores", expected).put("request_id", "r-\"1\"\n").encode());
     }
 
+    /** Past the generator's own 8000-byte buffer the answer arrives in several writes; none may be lost or reordered. */
+    @Test
+    void anAnswerLargerThanTheGeneratorsBufferArrivesWhole() {
+        Random random = new Random(99);
+        JsonArray expected = new JsonArray();
+        com.fasterxml.jackson.core.JsonGenerator[] seen = new com.fasterxml.jackson.core.JsonGenerator[1];
+        float[] scores = new float[6000];
+        for (int i = 0; i < scores.length; i++) {
+            scores[i] = random.nextFloat();
+            expected.add(new JsonObject().put("item_id", "i-" + i).put("score", Bodies.fp32(scores[i])));
+        }
+        io.vertx.core.buffer.Buffer written = ResponseJson.object(g -> {
+            seen[0] = g;
+            g.writeArrayFieldStart("scores");
+            for (int i = 0; i < scores.length; i++) {
+                g.writeStartObject();
+                g.writeStringField("item_id", "i-" + i);
+                g.writeFieldName("score");
+                g.writeNumber(scores[i]);
+                g.writeEndObject();
+            }
+            g.writeEndArray();
+        });
+        String json = new JsonObject().put("scores", expected).encode();
+        assertThat(json.length()).isGreaterThan(100_000);
+        assertThat(written.toString()).isEqualTo(json);
+        assertThat(written.length()).isEqualTo(json.length());
+        assertThat(seen[0].isClosed()).isTrue();
+    }
+
     @Test
     void anAnswerIsOneJsonObjectWithTheFieldsInOrder() {
         String written = ResponseJson.object(g -> {
