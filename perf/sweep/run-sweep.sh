@@ -283,8 +283,8 @@ collect_server_logs() {   # label model: the batcher's refusals and the longest 
   metrics=$(curl -s "http://127.0.0.1:$PORT/metrics" || true)
   # The edge guard's sheds too (weir_http_shed_total): a 429 is either the batcher's refusal or the edge's, and the
   # CSV counts them together; likewise a 504 is the batcher's timeout or the edge's (weir_http_expired_total, with
-  # http.deadline.lag.reserve); and the connections refused past http.max.connections (their 503s are ko_other).
-  grep -E '^weir_(batcher_(rejections|timeouts)|http_(shed|expired|connections_refused)_total)' <<<"$metrics" \
+  # http.deadline.lag.reserve).
+  grep -E '^weir_(batcher_(rejections|timeouts)|http_(shed|expired)_total)' <<<"$metrics" \
     | sed "s/^/$policy $model /" >>"$WORK/logs/rejections.txt" || true
   # What ended the batches, per policy, over the whole run (perf/sweep/flush_reasons.py reads this file).
   { echo "# t=$(date +%s)"; grep -E '^weir_batcher_(flushes|flushed_requests)_total' <<<"$metrics"; } \

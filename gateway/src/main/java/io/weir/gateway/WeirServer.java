@@ -22,7 +22,6 @@ import io.weir.gateway.http.BatchingAdminApi;
 import io.weir.router.ModelCatalog;
 import io.weir.router.Rollouts;
 import io.weir.gateway.config.WeirConfig;
-import io.weir.gateway.http.ConnectionLimit;
 import io.weir.gateway.http.HttpVerticle;
 import io.weir.gateway.http.Routing;
 import io.weir.runtime.Backend;
@@ -171,8 +170,7 @@ public final class WeirServer implements AutoCloseable {
             int port = config.httpPort() == 0 ? freePort(config.httpHost()) : config.httpPort();
             WeirConfig bound = config.withHttpPort(port);
             int instances = Math.max(1, Math.min(VertxOptions.DEFAULT_EVENT_LOOP_POOL_SIZE, Runtime.getRuntime().availableProcessors()));
-            ConnectionLimit connections = new ConnectionLimit(config.httpMaxConnections());
-            return vertx.deployVerticle(() -> new HttpVerticle(bound, models, routing, prometheus, adminRoutes, grpc, connections),
+            return vertx.deployVerticle(() -> new HttpVerticle(bound, models, routing, prometheus, adminRoutes, grpc),
                             new DeploymentOptions().setInstances(instances))
                     .map(id -> {
                         LOG.info("Weir listening on http://" + bound.httpHost() + ":" + port + " (h2c too), repository " + repoPath);

@@ -40,8 +40,7 @@ public record WeirConfig(
         int embeddingRefreshSeconds,
         double shedBudgetFraction,
         int shedMinLagMillis,
-        double deadlineLagReserve,
-        int httpMaxConnections) {
+        double deadlineLagReserve) {
 
     /** Every key with its default and meaning, in the order the README lists them. */
     public static final Map<String, String[]> KEYS = keys();
@@ -72,7 +71,6 @@ public record WeirConfig(
         k.put("http.shed.budget.fraction", new String[] {"0.35", "answer an inference request 429 at once when the event loop that read it runs behind by more than this fraction of its model's latency budget, and never less than http.shed.min.lag.ms (0 = never)"});
         k.put("http.shed.min.lag.ms", new String[] {"20", "the least event-loop lag that sheds, whatever the budget fraction gives (a lower bound for models with short budgets); raise it if one-off stalls (GC, JIT) shed at light load"});
         k.put("http.deadline.lag.reserve", new String[] {"0", "count this many times the event loop's lag, when it reads an inference request, against that request's deadline: the request waited about that long unseen in socket buffers, and its answer waits about as long to be written; a request whose x-weir-timeout-ms that uses up is answered 504 unparsed. Lowers the admitted p99 under overload at a goodput cost (0: off; docs/PERF.md, runs 113-115)"});
-        k.put("http.max.connections", new String[] {"0", "client connections the gateway keeps open at most: a request on a connection past it is answered 503 UNAVAILABLE with Retry-After and the connection closed (gRPC: closed), so a client that opens a connection per waiting request meets a limit instead of growing the gateway's heap (0: no limit; docs/PERF.md, run 118)"});
         return java.util.Collections.unmodifiableMap(k);
     }
 
@@ -112,7 +110,7 @@ public record WeirConfig(
                 policy(v.get("batching.policy")), bool(v, "gpu.enabled"), v.get("rollout.file"), v.get("audit.log"),
                 bool(v, "chaos.enabled"), v.get("embedding.index.dir"), intIn(v, "embedding.index.refresh.seconds", 0, 86_400 * 7),
                 fraction(v, "http.shed.budget.fraction"), intIn(v, "http.shed.min.lag.ms", 1, 60_000),
-                doubleIn(v, "http.deadline.lag.reserve", 0, 4), intIn(v, "http.max.connections", 0, 10_000_000));
+                doubleIn(v, "http.deadline.lag.reserve", 0, 4));
     }
 
     private static void flatten(String prefix, JsonObject json, Map<String, String> out) {
@@ -198,6 +196,6 @@ public record WeirConfig(
         return new WeirConfig(httpHost, port, modelRepository, cpuThreads, queueCapacity, rankModel, moderateModel,
                 maxRankBodyBytes, maxInferBodyBytes, maxCandidates, maxTextChars, adminEnabled, deprecatedApiVersion,
                 deprecatedApiSunset, batchingPolicy, gpuEnabled, rolloutFile, auditLog, chaosEnabled, embeddingIndexDir,
-                embeddingRefreshSeconds, shedBudgetFraction, shedMinLagMillis, deadlineLagReserve, httpMaxConnections);
+                embeddingRefreshSeconds, shedBudgetFraction, shedMinLagMillis, deadlineLagReserve);
     }
 }

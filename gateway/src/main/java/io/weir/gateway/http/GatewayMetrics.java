@@ -29,8 +29,6 @@ public final class GatewayMetrics {
     private final ConcurrentMap<TimerKey, Timer> timers = new ConcurrentHashMap<>();
     private final ConcurrentMap<String, Counter> sheds = new ConcurrentHashMap<>();
     private final ConcurrentMap<String, Counter> expired = new ConcurrentHashMap<>();
-    /** Made on the first refusal; this verticle's loop only. */
-    private Counter connectionsRefused;
 
     private record TimerKey(String route, String model, String version, String arm, String code) {
     }
@@ -76,16 +74,6 @@ public final class GatewayMetrics {
     private void loopGauge(String name, String description, String loop, DoubleSupplier value) {
         Gauge.builder(name, value, DoubleSupplier::getAsDouble).description(description).tag("loop", loop)
                 .strongReference(true).register(registry);
-    }
-
-    /** A connection past {@code http.max.connections}: its requests were refused and it was closed. */
-    void connectionRefused() {
-        if (connectionsRefused == null) {
-            connectionsRefused = Counter.builder("weir.http.connections.refused")
-                    .description("Client connections past http.max.connections: their requests answered 503 and the "
-                            + "connection closed").register(registry);
-        }
-        connectionsRefused.increment();
     }
 
     void shed(String route) {

@@ -5,11 +5,9 @@ import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.Vertx;
-import io.vertx.core.http.HttpConnection;
+import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
-import io.vertx.core.http.HttpServerRequest;
-import io.vertx.core.http.HttpVersion;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
@@ -20,11 +18,8 @@ import io.weir.runtime.ModelKey;
 import io.weir.runtime.WeirException;
 
 import java.time.Instant;
-import java.util.Collections;
 import java.util.HashMap;
-import java.util.IdentityHashMap;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import java.util.function.Function;
@@ -56,22 +51,16 @@ public final class HttpVerticle extends VerticleBase {
     private final Map<String, long[]> shedThresholds = new HashMap<>();
     private long tickTimer = -1;
     private final AtomicInteger openConnections = new AtomicInteger();
-    private final ConnectionLimit connectionLimit;
-    /** Connections past {@link #connectionLimit}, until they close; this loop's thread only (identity: no equals). */
-    private final Set<HttpConnection> refused = Collections.newSetFromMap(new IdentityHashMap<>());
     private volatile boolean stopped;
 
     /**
      * @param extraRoutes more admin routes (the router module's rollout API), or null
      * @param grpc        makes the gRPC handler for this verticle's Vert.x (requests with a {@code application/grpc}
      *                    content type go there, on the same port over HTTP/2), or null for no gRPC
-     * @param connectionLimit shared by every verticle of the server ({@code http.max.connections})
      */
     public HttpVerticle(WeirConfig config, ModelService models, Routing routing, PrometheusMeterRegistry prometheus,
-                        Consumer<Router> extraRoutes, Function<Vertx, Handler<HttpServerRequest>> grpc,
-                        ConnectionLimit connectionLimit) {
+                        Consumer<Router> extraRoutes, Function<Vertx, Handler<HttpServerRequest>> grpc) {
         this.config = config;
-        this.connectionLimit = connectionLimit;
         this.models = models;
         this.routing = routing;
         this.prometheus = prometheus;
@@ -154,10 +143,6 @@ public final class HttpVerticle extends VerticleBase {
             requests = req -> {
                 String type = req.getHeader("content-type");
                 if (type != null && type.startsWith("application/grpc")) {
-                    if (!refused.isEmpty() && refused.contains(req.connection())) {
-                        req.connection().close();   // a gRPC client reads a closed transport as UNAVAILABLE
-                        return;
-                    }
                     grpcHandler.handle(req);
                 } else {
                     router.handle(req);
@@ -169,17 +154,8 @@ public final class HttpVerticle extends VerticleBase {
         metrics.openConnections(Thread.currentThread().getName(), openConnections::get);
         return vertx.createHttpServer(options)
                 .connectionHandler(connection -> {
-                    if (!connectionLimit.tryOpen()) {
-                        refused.add(connection);
-                        metrics.connectionRefused();
-                        connection.closeHandler(v -> refused.remove(connection));
-                        return;
-                    }
                     openConnections.incrementAndGet();
-                    connection.closeHandler(v -> {
-                        openConnections.decrementAndGet();
-                        connectionLimit.closed();
-                    });
+                    connection.closeHandler(v -> openConnections.decrementAndGet());
                 })
                 .requestHandler(requests).listen().onSuccess(s -> server = s);
     }
@@ -323,22 +299,6 @@ public final class HttpVerticle extends VerticleBase {
         return Future.succeededFuture();
     }
 
-    /**
-     * A request on a connection past {@code http.max.connections} is answered 503 UNAVAILABLE with a Retry-After (a
-     * clear answer, not a reset the client must guess at) and its connection closed once the answer is written, so
-     * the client's next request takes a connection within the limit or meets the limit again. Nothing is parsed.
-     */
-    private void refuse(RoutingContext ctx, HttpConnection connection) {
-        ctx.put("weir.route", "connection_limit");
-        if (ctx.request().version() != HttpVersion.HTTP_2) {
-            ctx.response().putHeader("connection", "close");
-        }
-        ctx.addEndHandler(v -> connection.close());
-        HttpErrors.send(ctx, WeirException.unavailable("the gateway holds its most client connections ("
-                + connectionLimit.max() + ", http.max.connections); retry on a connection already open, or later"),
-                RequestContext.requestId(ctx));
-    }
-
     private void begin(RoutingContext ctx) {
         ctx.put(RequestContext.START, System.nanoTime());
         ctx.addEndHandler(v -> {
@@ -351,10 +311,6 @@ public final class HttpVerticle extends VerticleBase {
             metrics.record(route, ctx.get(RequestContext.MODEL), ctx.get(RequestContext.VERSION), ctx.get(RequestContext.ARM),
                     code == null ? "OK" : code.name(), System.nanoTime() - start);
         });
-        if (!refused.isEmpty() && refused.contains(ctx.request().connection())) {
-            refuse(ctx, ctx.request().connection());
-            return;
-        }
         ctx.next();
     }
 
