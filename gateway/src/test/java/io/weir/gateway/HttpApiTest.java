@@ -286,6 +286,38 @@ class HttpApiTest {
                 })));
     }
 
+    /** The candidates are checked on the parsed tree's maps, not through JsonObject wrappers: same messages. */
+    static Stream<Arguments> badCandidates() {
+        String ok = "{\"item_id\":\"a\",\"features\":{\"price\":1.0,\"category\":\"books\"}}";
+        return Stream.of(
+                Arguments.of(ok + ",42", "candidates[1] must be an object"),
+                Arguments.of(ok + ",{\"features\":{\"price\":1.0,\"category\":\"books\"}}", "candidates[1].item_id is required"),
+                Arguments.of(ok + ",{\"item_id\":\"\",\"features\":{}}", "candidates[1].item_id must be a non-empty string"),
+                Arguments.of(ok + ",{\"item_id\":7,\"features\":{}}", "candidates[1].item_id must be a non-empty string"),
+                Arguments.of(ok + ",{\"item_id\":\"" + "i".repeat(257) + "\",\"features\":{}}",
+                        "candidates[1].item_id is longer than 256 characters"),
+                Arguments.of(ok + ",{\"item_id\":\"b\",\"features\":[1]}", "candidates[1].features must be an object"),
+                Arguments.of(ok + ",{\"item_id\":\"b\"}", "candidates[1].features must be an object"),
+                Arguments.of(ok + ",{\"item_id\":\"b\",\"features\":{\"price\":{\"usd\":1},\"category\":\"toys\"}}",
+                        "candidates[1].features.price must be a number"),
+                Arguments.of(ok + ",{\"item_id\":\"b\",\"features\":{\"price\":2.0,\"category\":[\"toys\"]}}",
+                        "candidates[1].features.category must be a string"));
+    }
+
+    @ParameterizedTest(name = "{1}")
+    @MethodSource("badCandidates")
+    void aBadCandidateIsNamedByItsIndexAndField(String candidates, String message, VertxTestContext tc) {
+        String body = "{\"user_id\":\"u\",\"candidates\":[" + candidates + "]}";
+        client.post("/v1/rank:score").putHeader("content-type", "application/json").sendBuffer(Buffer.buffer(body))
+                .onComplete(tc.succeeding(r -> tc.verify(() -> {
+                    assertThat(r.statusCode()).as(r.bodyAsString()).isEqualTo(400);
+                    JsonObject error = r.bodyAsJsonObject().getJsonObject("error");
+                    assertThat(error.getString("code")).isEqualTo("INVALID_ARGUMENT");
+                    assertThat(error.getString("message")).isEqualTo(message);
+                    tc.completeNow();
+                })));
+    }
+
     @Test
     void v2UnknownVersionAndModelReadiness(VertxTestContext tc) {
         Future.all(client.get("/v2/models/ranker/versions/7.0.0").send(), client.get("/v2/models/nope/ready").send())

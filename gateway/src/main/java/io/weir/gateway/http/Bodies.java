@@ -37,7 +37,11 @@ final class Bodies {
     }
 
     static String requiredString(JsonObject o, String key, int maxLength, String display) {
-        Object v = o.getValue(key);
+        return requiredString(o.getValue(key), maxLength, display);
+    }
+
+    /** A required string already looked up ({@code v}): the value, or INVALID_ARGUMENT naming it {@code display}. */
+    static String requiredString(Object v, int maxLength, String display) {
         if (v == null) {
             throw WeirException.invalid(display + " is required");
         }

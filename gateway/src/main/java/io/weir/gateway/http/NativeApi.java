@@ -56,12 +56,18 @@ final class NativeApi {
         if (candidates.size() > config.maxCandidates()) {
             throw WeirException.invalid("too many candidates: " + candidates.size() + " > " + config.maxCandidates());
         }
-        for (int i = 0; i < candidates.size(); i++) {
-            if (!(candidates.getValue(i) instanceof JsonObject c)) {
+        // Each candidate is checked on the parsed tree's own maps: JsonArray.getValue and JsonObject.getValue wrap every
+        // nested object they return in a new JsonObject, and an error's field name is built only when there is an error.
+        String[] itemIds = new String[candidates.size()];
+        for (int i = 0; i < itemIds.length; i++) {
+            Map<?, ?> c = asMap(candidates.getList().get(i));
+            if (c == null) {
                 throw WeirException.invalid("candidates[" + i + "] must be an object");
             }
-            Bodies.requiredString(c, "item_id", 256, "candidates[" + i + "].item_id");
-            if (!(c.getValue("features") instanceof JsonObject)) {
+            Object id = c.get("item_id");
+            itemIds[i] = id instanceof String s && !s.isEmpty() && s.length() <= 256
+                    ? s : Bodies.requiredString(id, 256, "candidates[" + i + "].item_id");   // throws
+            if (asMap(c.get("features")) == null) {
                 throw WeirException.invalid("candidates[" + i + "].features must be an object");
             }
         }
@@ -71,15 +77,20 @@ final class NativeApi {
         score(ctx, body, sel, FeatureContract.Api.RANK, timeoutMs, (g, modelConfig, result) -> {
             float[] scores = result.floats();
             g.writeArrayFieldStart("scores");
-            for (int i = 0; i < candidates.size(); i++) {
+            for (int i = 0; i < itemIds.length; i++) {
                 g.writeStartObject();
-                g.writeStringField("item_id", candidates.getJsonObject(i).getString("item_id"));
+                g.writeStringField("item_id", itemIds[i]);
                 g.writeFieldName("score");
                 g.writeNumber(scores[i]);
                 g.writeEndObject();
             }
             g.writeEndArray();
         });
+    }
+
+    /** A JSON object as the map it wraps (a parsed tree holds {@code Map}s; one built in code may hold JsonObjects). */
+    private static Map<?, ?> asMap(Object value) {
+        return value instanceof JsonObject o ? o.getMap() : value instanceof Map<?, ?> m ? m : null;
     }
 
     void moderate(RoutingContext ctx) {

@@ -12,6 +12,7 @@ import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * Maps a native-API request ({@code /v1/rank:score} or {@code /v1/moderate}) to the model's input tensor. The same
@@ -201,7 +202,11 @@ public final class FeatureContract {
             encodeFields(false, request, -1, requestPart, 0);
             for (int r = 0; r < rows; r++) {
                 System.arraycopy(requestPart, 0, out, r * width, width);
-                encodeFields(true, candidates.getJsonObject(r), r, out, r * width);
+                Object candidate = candidates.getList().get(r);   // unwrapped (see lookup)
+                if (!(candidate instanceof Map<?, ?> || candidate instanceof JsonObject)) {
+                    throw WeirException.invalid("candidates[" + r + "] must be an object");
+                }
+                encodeFields(true, candidate, r, out, r * width);
             }
             return Tensor.ofFloats(new long[] {rows, width}, out);
         }
@@ -211,7 +216,7 @@ public final class FeatureContract {
     }
 
     /** Encodes the fields of one scope ({@code candidate.*} or {@code request.*}) read from {@code root} into a row. */
-    private void encodeFields(boolean candidateScope, JsonObject root, int index, float[] out, int offset) {
+    private void encodeFields(boolean candidateScope, Object root, int index, float[] out, int offset) {
         for (int i = 0; i < fields.size(); i++) {
             Field f = fields.get(i);
             if (f.candidateScope != candidateScope) {
@@ -255,13 +260,21 @@ public final class FeatureContract {
         return f.candidateScope ? "candidates[" + index + "]." + f.displayPath() : f.displayPath();
     }
 
-    private static Object lookup(JsonObject root, String[] path) {
+    /**
+     * The value at {@code path} under {@code root} (a {@code JsonObject} or the {@code Map} inside one), walking the
+     * JSON tree's own maps: {@code JsonObject.getValue} wraps every nested object it returns in a new
+     * {@code JsonObject}, and a 50-candidate ranker request passed through each candidate's {@code features} that way
+     * once per field. A nested object or array at the end comes back as its {@code Map} or {@code List}, which every
+     * field type refuses with the same message as it would the wrapped one.
+     */
+    private static Object lookup(Object root, String[] path) {
         Object cur = root;
         for (String p : path) {
-            if (!(cur instanceof JsonObject o)) {
+            Map<?, ?> m = cur instanceof JsonObject o ? o.getMap() : cur instanceof Map<?, ?> raw ? raw : null;
+            if (m == null) {
                 return null;
             }
-            cur = o.getValue(p);
+            cur = m.get(p);
         }
         return cur;
     }

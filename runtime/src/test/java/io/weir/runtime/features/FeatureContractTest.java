@@ -88,6 +88,24 @@ class FeatureContractTest {
     }
 
     @Test
+    void aCandidateThatIsNotAnObjectIsRefusedByItsIndex() {
+        FeatureContract contract = FeatureContract.parse(CONTRACT);
+        JsonObject request = randomRequest(new Random(5), 3);
+        request.getJsonArray("candidates").set(2, "not an object");
+        assertThatThrownBy(() -> contract.encode(request)).isInstanceOf(WeirException.class)
+                .hasMessage("candidates[2] must be an object");
+    }
+
+    /** Parsed JSON holds plain maps where built JSON holds JsonObjects; both encode alike. */
+    @Test
+    void aParsedRequestEncodesAsTheSameRequestBuiltInCode() {
+        FeatureContract contract = FeatureContract.parse(CONTRACT);
+        JsonObject built = randomRequest(new Random(9), 4);
+        JsonObject parsed = new JsonObject(built.encode());
+        assertThat(contract.encode(parsed).floats()).containsExactly(contract.encode(built).floats());
+    }
+
+    @Test
     void aBadRequestFieldIsNamedWithoutACandidateIndex() {
         FeatureContract contract = FeatureContract.parse(CONTRACT);
         JsonObject request = randomRequest(new Random(11), 3);
