@@ -15,40 +15,29 @@ import java.util.List;
  * not copied. A backend that stages its input in native memory writes the parts there directly ({@link #copyTo}), so
  * a batch's rows are copied once, not twice (into a batch array, then into native memory); asking a joined tensor for
  * its array ({@link #floats()} and the like) concatenates the parts then, once, and keeps the result.
- *
- * <p>An FP32 tensor can also be <em>sparse</em> ({@link #ofSparseFloats}): its non-zero elements and their positions.
- * A hashed-text row (moderation's 1024 n-gram buckets) has a few hundred of them, so it is built and kept at about
- * half its dense size; {@link #copyTo} zeroes the destination and writes the non-zeros, and the array is made dense on
- * first use.
  */
 public final class Tensor {
     private final DataType dataType;
     private final long[] shape;
     private final int length;
-    /** The row-major data; null in a joined or sparse tensor until {@link #array()} first makes it. */
+    /** The row-major data; null in a joined tensor until {@link #array()} first concatenates its parts. */
     private volatile Object data;
     /** The tensors joined along the batch dimension; null in a tensor that holds its own array. */
     private final Tensor[] parts;
-    /** A sparse FP32 tensor's non-zero elements' flat positions, ascending, and their values; null otherwise. */
-    private final int[] sparseIndex;
-    private final float[] sparseValues;
 
     private Tensor(DataType dataType, long[] shape, Object data) {
-        this(dataType, shape, data, null, null, null, switch (dataType) {
+        this(dataType, shape, data, null, switch (dataType) {
             case FP32 -> ((float[]) data).length;
             case INT64 -> ((long[]) data).length;
             case BYTES -> ((byte[][]) data).length;
         });
     }
 
-    private Tensor(DataType dataType, long[] shape, Object data, Tensor[] parts, int[] sparseIndex, float[] sparseValues,
-                   int length) {
+    private Tensor(DataType dataType, long[] shape, Object data, Tensor[] parts, int length) {
         this.dataType = dataType;
         this.shape = shape;
         this.data = data;
         this.parts = parts;
-        this.sparseIndex = sparseIndex;
-        this.sparseValues = sparseValues;
         this.length = length;
         long expected = 1;
         for (long d : shape) {
@@ -65,30 +54,6 @@ public final class Tensor {
 
     public static Tensor ofFloats(long[] shape, float[] data) {
         return new Tensor(DataType.FP32, shape.clone(), data);
-    }
-
-    /**
-     * An FP32 tensor given by its non-zero elements: {@code values[k]} at flat (row-major) position {@code index[k]},
-     * positions strictly ascending; every other element is 0. The arrays are kept, not copied.
-     */
-    public static Tensor ofSparseFloats(long[] shape, int[] index, float[] values) {
-        if (index.length != values.length) {
-            throw new IllegalArgumentException(index.length + " positions for " + values.length + " values");
-        }
-        long size = 1;
-        for (long d : shape) {
-            size *= d;
-        }
-        if (size < 0 || size > Integer.MAX_VALUE) {
-            throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " is not an array's size");
-        }
-        for (int k = 0; k < index.length; k++) {
-            if (index[k] < 0 || index[k] >= size || k > 0 && index[k] <= index[k - 1]) {
-                throw new IllegalArgumentException("sparse positions must ascend within [0, " + size + "), found "
-                        + index[k] + " at " + k);
-            }
-        }
-        return new Tensor(DataType.FP32, shape.clone(), null, null, index, values, (int) size);
     }
 
     public static Tensor ofLongs(long[] shape, long[] data) {
@@ -153,14 +118,6 @@ public final class Tensor {
      */
     public long copyTo(MemorySegment dst, long byteOffset) {
         Object own = data;
-        if (own == null && sparseIndex != null) {
-            long bytes = byteSize();
-            dst.asSlice(byteOffset, bytes).fill((byte) 0);
-            for (int k = 0; k < sparseIndex.length; k++) {
-                dst.set(ValueLayout.JAVA_FLOAT_UNALIGNED, byteOffset + (long) sparseIndex[k] * Float.BYTES, sparseValues[k]);
-            }
-            return byteOffset + bytes;
-        }
         if (own == null) {
             long at = byteOffset;
             for (Tensor part : parts) {
@@ -198,18 +155,10 @@ public final class Tensor {
     private Object array() {
         Object own = data;
         if (own == null) {
-            own = sparseIndex != null ? dense(sparseIndex, sparseValues, length) : concat(dataType, parts, length);
+            own = concat(dataType, parts, length);
             data = own;
         }
         return own;
-    }
-
-    private static float[] dense(int[] index, float[] values, int length) {
-        float[] out = new float[length];
-        for (int k = 0; k < index.length; k++) {
-            out[index[k]] = values[k];
-        }
-        return out;
     }
 
     private void requireType(DataType t) {
@@ -283,7 +232,7 @@ public final class Tensor {
         }
         long[] s = first.shape.clone();
         s[0] = rows;
-        return new Tensor(first.dataType, s, null, parts.toArray(new Tensor[0]), null, null, (int) total);
+        return new Tensor(first.dataType, s, null, parts.toArray(new Tensor[0]), (int) total);
     }
 
     private static Object concat(DataType type, Tensor[] parts, int total) {

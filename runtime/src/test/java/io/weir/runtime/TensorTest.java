@@ -125,56 +125,6 @@ class TensorTest {
         }
     }
 
-    @ParameterizedTest(name = "seed {0}")
-    @ValueSource(longs = {21, 22, 23})
-    void aSparseRowWritesAndReadsAsItsDenseArrayAlsoInsideAJoinedBatch(long seed) {
-        Random rng = new Random(seed);
-        int width = 64 + rng.nextInt(1000);
-        List<Tensor> sparse = new ArrayList<>();
-        List<Tensor> dense = new ArrayList<>();
-        for (int r = 0; r < 2 + rng.nextInt(6); r++) {
-            float[] row = new float[width];
-            List<Integer> at = new ArrayList<>();
-            for (int i = 0; i < width; i++) {
-                if (rng.nextInt(5) == 0) {
-                    row[i] = i % 7 == 0 ? -0f : rng.nextFloat() - 0.5f;   // -0f counts as written, as in the dense row
-                    at.add(i);
-                }
-            }
-            int[] index = at.stream().mapToInt(Integer::intValue).toArray();
-            float[] values = new float[index.length];
-            for (int k = 0; k < index.length; k++) {
-                values[k] = row[index[k]];
-            }
-            sparse.add(Tensor.ofSparseFloats(new long[] {1, width}, index, values));
-            dense.add(Tensor.ofFloats(new long[] {1, width}, row));
-        }
-        float[] expected = concatenatedByHand(dense);
-        Tensor joined = Tensor.joinRows(sparse);
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment dst = arena.allocate(joined.byteSize() + 8);
-            dst.fill((byte) 0x7f);   // stale bytes from an earlier batch must not show through the zeros
-            joined.copyTo(dst, 4);
-            assertThat(dst.asSlice(4, joined.byteSize()).toArray(ValueLayout.JAVA_FLOAT_UNALIGNED)).isEqualTo(expected);
-            assertThat(dst.get(ValueLayout.JAVA_INT_UNALIGNED, 4 + joined.byteSize())).isEqualTo(0x7f7f7f7f);
-        }
-        assertThat(joined.floats()).isEqualTo(expected);
-        assertThat(sparse.getFirst().floats()).isEqualTo(dense.getFirst().floats());
-        assertThat(sparse.getFirst().length()).isEqualTo(width);
-    }
-
-    @Test
-    void sparsePositionsMustAscendInsideTheShape() {
-        long[] shape = {1, 4};
-        assertThatThrownBy(() -> Tensor.ofSparseFloats(shape, new int[] {2, 1}, new float[] {1, 2}))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("ascend");
-        assertThatThrownBy(() -> Tensor.ofSparseFloats(shape, new int[] {4}, new float[] {1}))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("ascend");
-        assertThatThrownBy(() -> Tensor.ofSparseFloats(shape, new int[] {1}, new float[] {1, 2}))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("positions for");
-        assertThat(Tensor.ofSparseFloats(shape, new int[] {}, new float[] {}).floats()).containsExactly(0, 0, 0, 0);
-    }
-
     @Test
     void aSegmentTooSmallIsRefusedNotOverrun() {
         Tensor joined = Tensor.joinRows(List.of(

@@ -10,7 +10,6 @@ import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -74,11 +73,6 @@ public final class FeatureContract {
     private final int[] offsets;
     private final long[] seeds;
     private final int width;
-    /**
-     * A one-row request's row is encoded here, then kept sparse or copied dense ({@link #encode}); all zeros between
-     * calls. Per thread: encode runs on whichever event loop read the request.
-     */
-    private final ThreadLocal<float[]> scratch;
 
     private FeatureContract(String version, Api api, String input, String output, List<Field> fields) {
         this.version = version;
@@ -95,8 +89,6 @@ public final class FeatureContract {
             column += fields.get(i).width();
         }
         this.width = column;
-        int rowWidth = column;
-        this.scratch = ThreadLocal.withInitial(() -> new float[rowWidth]);
     }
 
     /** Parses the {@code feature_contract} object of a model config; throws IllegalArgumentException with the reason. */
@@ -218,44 +210,9 @@ public final class FeatureContract {
             }
             return Tensor.ofFloats(new long[] {rows, width}, out);
         }
-        return encodeOneRow(request);
-    }
-
-    /**
-     * A one-row request (moderation), encoded into this thread's scratch row and returned sparse when under half its
-     * elements are non-zero, else dense. A hashed-text row of 1024 buckets has a few hundred non-zeros: kept sparse it
-     * is about half the garbage of a dense row, the request path's largest allocation (docs/PERF.md).
-     */
-    private Tensor encodeOneRow(JsonObject request) {
-        float[] row = scratch.get();
-        try {
-            encodeFields(false, request, -1, row, 0);
-        } catch (RuntimeException e) {
-            Arrays.fill(row, 0f);
-            throw e;
-        }
-        int nonZero = 0;
-        for (float v : row) {
-            if (Float.floatToRawIntBits(v) != 0) {   // -0f is kept: the dense row had it
-                nonZero++;
-            }
-        }
-        long[] shape = {1, width};
-        if (2 * nonZero >= width) {
-            float[] dense = row.clone();
-            Arrays.fill(row, 0f);
-            return Tensor.ofFloats(shape, dense);
-        }
-        int[] index = new int[nonZero];
-        float[] values = new float[nonZero];
-        for (int i = 0, k = 0; k < nonZero; i++) {
-            if (Float.floatToRawIntBits(row[i]) != 0) {
-                index[k] = i;
-                values[k++] = row[i];
-                row[i] = 0f;
-            }
-        }
-        return Tensor.ofSparseFloats(shape, index, values);
+        float[] out = new float[width];
+        encodeFields(false, request, -1, out, 0);
+        return Tensor.ofFloats(new long[] {1, width}, out);
     }
 
     /** Encodes the fields of one scope ({@code candidate.*} or {@code request.*}) read from {@code root} into a row. */

@@ -118,41 +118,6 @@ class OnnxInputStagingTest {
         assertEchoes(concatenated, echo.run(joined));
     }
 
-    /** Sparse rows (how moderation's feature rows arrive), joined, score exactly as the same rows dense. */
-    @Test
-    void sparseRowsInAJoinedBatchScoreAsTheirDenseRows() throws Exception {
-        Random rng = new Random(31);
-        List<Tensor> sparse = new ArrayList<>();
-        List<Tensor> dense = new ArrayList<>();
-        for (int r = 0; r < 40; r++) {
-            float[] row = new float[1024];
-            List<Integer> at = new ArrayList<>();
-            for (int i = 0; i < row.length; i++) {
-                if (rng.nextInt(6) == 0) {
-                    row[i] = rng.nextFloat();
-                    at.add(i);
-                }
-            }
-            int[] index = at.stream().mapToInt(Integer::intValue).toArray();
-            float[] values = new float[index.length];
-            for (int k = 0; k < index.length; k++) {
-                values[k] = row[index[k]];
-            }
-            sparse.add(Tensor.ofSparseFloats(new long[] {1, 1024}, index, values));
-            dense.add(Tensor.ofFloats(new long[] {1, 1024}, row));
-        }
-        moderation.run(Map.of("features", Tensor.ofFloats(new long[] {64, 1024}, filled(64 * 1024))));   // stale slot
-        float[] fromSparse = moderation.run(Map.of("features", Tensor.joinRows(sparse))).get("score").floats();
-        float[] fromDense = moderation.run(Map.of("features", Tensor.concatRows(dense))).get("score").floats();
-        assertThat(fromSparse).isEqualTo(fromDense);
-    }
-
-    private static float[] filled(int n) {
-        float[] a = new float[n];
-        java.util.Arrays.fill(a, 3f);
-        return a;
-    }
-
     @Test
     void moderationScoresMatchOrtFedFromFreshHeapBuffers() throws Exception {
         Random rng = new Random(42);
