@@ -60,14 +60,14 @@ final class NativeApi {
         // nested object they return in a new JsonObject, and an error's field name is built only when there is an error.
         String[] itemIds = new String[candidates.size()];
         for (int i = 0; i < itemIds.length; i++) {
-            Map<?, ?> c = asMap(candidates.getList().get(i));
+            Map<?, ?> c = FeatureContract.objectMap(candidates.getList().get(i));
             if (c == null) {
                 throw WeirException.invalid("candidates[" + i + "] must be an object");
             }
             Object id = c.get("item_id");
             itemIds[i] = id instanceof String s && !s.isEmpty() && s.length() <= 256
                     ? s : Bodies.requiredString(id, 256, "candidates[" + i + "].item_id");   // throws
-            if (asMap(c.get("features")) == null) {
+            if (FeatureContract.objectMap(c.get("features")) == null) {
                 throw WeirException.invalid("candidates[" + i + "].features must be an object");
             }
         }
@@ -86,11 +86,6 @@ final class NativeApi {
             }
             g.writeEndArray();
         });
-    }
-
-    /** A JSON object as the map it wraps (a parsed tree holds {@code Map}s; one built in code may hold JsonObjects). */
-    private static Map<?, ?> asMap(Object value) {
-        return value instanceof JsonObject o ? o.getMap() : value instanceof Map<?, ?> m ? m : null;
     }
 
     void moderate(RoutingContext ctx) {

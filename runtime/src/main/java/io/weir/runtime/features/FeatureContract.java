@@ -202,8 +202,8 @@ public final class FeatureContract {
             encodeFields(false, request, -1, requestPart, 0);
             for (int r = 0; r < rows; r++) {
                 System.arraycopy(requestPart, 0, out, r * width, width);
-                Object candidate = candidates.getList().get(r);   // unwrapped (see lookup)
-                if (!(candidate instanceof Map<?, ?> || candidate instanceof JsonObject)) {
+                Map<?, ?> candidate = objectMap(candidates.getList().get(r));   // unwrapped (see lookup)
+                if (candidate == null) {
                     throw WeirException.invalid("candidates[" + r + "] must be an object");
                 }
                 encodeFields(true, candidate, r, out, r * width);
@@ -270,13 +270,22 @@ public final class FeatureContract {
     private static Object lookup(Object root, String[] path) {
         Object cur = root;
         for (String p : path) {
-            Map<?, ?> m = cur instanceof JsonObject o ? o.getMap() : cur instanceof Map<?, ?> raw ? raw : null;
+            Map<?, ?> m = objectMap(cur);
             if (m == null) {
                 return null;
             }
             cur = m.get(p);
         }
         return cur;
+    }
+
+    /**
+     * A JSON object value as the map it holds, without wrapping it ({@code JsonObject.getValue} would make a new
+     * {@code JsonObject}): a parsed tree holds {@code Map}s, a tree built in code {@code JsonObject}s. Null when the
+     * value is not an object. The rank handler validates candidates with it too.
+     */
+    public static Map<?, ?> objectMap(Object value) {
+        return value instanceof JsonObject o ? o.getMap() : value instanceof Map<?, ?> m ? m : null;
     }
 
     private static float numeric(Field f, Object value, int index) {
