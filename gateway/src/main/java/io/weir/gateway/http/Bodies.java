@@ -70,8 +70,13 @@ final class Bodies {
 
     /** The client's timeout from the {@code x-weir-timeout-ms} header or the body's {@code timeout_ms}; 0 when none. */
     static long timeoutMillis(RoutingContext ctx, JsonObject body) {
+        return timeoutMillis(ctx, body == null ? null : body.getValue("timeout_ms"));
+    }
+
+    /** As above, with the body's {@code timeout_ms} already read ({@code bodyValue}, null when absent). */
+    static long timeoutMillis(RoutingContext ctx, Object bodyValue) {
         String h = ctx.request().getHeader(TIMEOUT_HEADER);
-        Object v = h != null ? h : body == null ? null : body.getValue("timeout_ms");
+        Object v = h != null ? h : bodyValue;
         if (v == null) {
             return 0;
         }

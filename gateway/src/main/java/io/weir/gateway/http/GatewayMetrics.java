@@ -29,12 +29,28 @@ public final class GatewayMetrics {
     private final ConcurrentMap<TimerKey, Timer> timers = new ConcurrentHashMap<>();
     private final ConcurrentMap<String, Counter> sheds = new ConcurrentHashMap<>();
     private final ConcurrentMap<String, Counter> expired = new ConcurrentHashMap<>();
+    private final Counter rankBodiesStreamed;
+    private final Counter rankBodiesParsed;
 
     private record TimerKey(String route, String model, String version, String arm, String code) {
     }
 
     public GatewayMetrics(MeterRegistry registry) {
         this.registry = registry;
+        this.rankBodiesStreamed = rankBodyReads(registry, "stream");
+        this.rankBodiesParsed = rankBodyReads(registry, "tree");
+    }
+
+    private static Counter rankBodyReads(MeterRegistry registry, String path) {
+        return Counter.builder("weir.http.rank.body.reads")
+                .description("Rank request bodies read by streaming into their feature rows (path=stream), or parsed into a"
+                        + " JSON tree (path=tree: bad input, a loop's first request, or a version whose contract differs)")
+                .tag("path", path).register(registry);
+    }
+
+    /** A rank body was read by streaming ({@code true}) or parsed into a tree. */
+    void rankBodyRead(boolean streamed) {
+        (streamed ? rankBodiesStreamed : rankBodiesParsed).increment();
     }
 
     void record(String route, String model, String version, String arm, String code, long nanos) {

@@ -72,7 +72,7 @@ public final class HttpVerticle extends VerticleBase {
     @Override
     public Future<?> start() {
         Router router = Router.router(vertx);
-        NativeApi nativeApi = new NativeApi(models, config, routing);
+        NativeApi nativeApi = new NativeApi(models, config, routing, metrics);
         V2Api v2 = new V2Api(models, routing);
         AdminApi admin = new AdminApi(models);
 

@@ -27,17 +27,66 @@ final class NativeApi {
     private final ModelService models;
     private final WeirConfig config;
     private final Routing routing;
+    private final GatewayMetrics metrics;
+    /** Per event loop, like this handler: the rank body reader and the contract it streams with (the last one used). */
+    private final RankBodyReader rankReader;
+    private FeatureContract rankContractHint;
 
-    NativeApi(ModelService models, WeirConfig config, Routing routing) {
+    NativeApi(ModelService models, WeirConfig config, Routing routing, GatewayMetrics metrics) {
         this.models = models;
         this.config = config;
         this.routing = routing;
+        this.metrics = metrics;
+        this.rankReader = new RankBodyReader(config.maxCandidates());
     }
 
+    /**
+     * Most rank bodies are read by streaming ({@link RankBodyReader}), encoded with the contract of the version the
+     * previous request went to, and reused when the chosen version's contract is the same; a body it declines (bad
+     * input, or a contract it cannot stream) or a version with another contract takes the tree path below.
+     */
     void rank(RoutingContext ctx) {
+        RankBodyReader.RankBody read = rankReader.read(ctx.body().buffer(), rankContractHint);
+        if (read == null) {
+            metrics.rankBodyRead(false);
+            rankFromTree(ctx);
+            return;
+        }
+        String requestId = RequestContext.requestId(ctx, read.requestId());
+        long timeoutMs = Bodies.timeoutMillis(ctx, read.timeout());
+        Routing.Selection sel = routing.select(config.rankModel(), read.modelVersion(), read.userId(), requestId, ctx.request()::getHeader);
+        FeatureContract contract = contract(sel.key(), FeatureContract.Api.RANK);
+        rankContractHint = contract;
+        boolean sameContract = contract.equals(read.contract());
+        metrics.rankBodyRead(sameContract);
+        Tensor features = sameContract ? read.features() : contract.encode(Bodies.object(ctx));
+        score(ctx, sel, contract, features, timeoutMs, rankScores(read.itemIds()));
+    }
+
+    /** The rank request validated and encoded on its parsed JSON tree: the reference path, and every error's. */
+    private void rankFromTree(RoutingContext ctx) {
         JsonObject body = Bodies.object(ctx);
         String requestId = RequestContext.requestId(ctx, body);
-        String userId = Bodies.requiredString(body, "user_id", 256);
+        String[] itemIds = validateRank(body, config.maxCandidates());
+        String userId = body.getString("user_id");
+        String requestedVersion = body.getString("model_version");
+        long timeoutMs = Bodies.timeoutMillis(ctx, body);
+        Routing.Selection sel = routing.select(config.rankModel(), requestedVersion, userId, requestId, ctx.request()::getHeader);
+        FeatureContract contract = contract(sel.key(), FeatureContract.Api.RANK);
+        Tensor features = contract.encode(body);
+        rankContractHint = contract;
+        score(ctx, sel, contract, features, timeoutMs, rankScores(itemIds));
+    }
+
+    /**
+     * Checks a parsed rank body's structure and limits ({@code user_id}, {@code context}, {@code candidates} and each
+     * candidate's {@code item_id} and {@code features}, {@code model_version}), in that order; the contract checks
+     * the fields when encoding. Returns the candidates' item ids.
+     *
+     * @throws WeirException INVALID_ARGUMENT naming the first offending field
+     */
+    static String[] validateRank(JsonObject body, int maxCandidates) {
+        Bodies.requiredString(body, "user_id", 256);
         Object context = body.getValue("context");
         if (context != null && !(context instanceof JsonObject)) {
             throw WeirException.invalid("context must be an object");
@@ -53,8 +102,8 @@ final class NativeApi {
         if (candidates.isEmpty()) {
             throw WeirException.invalid("candidates must not be empty");
         }
-        if (candidates.size() > config.maxCandidates()) {
-            throw WeirException.invalid("too many candidates: " + candidates.size() + " > " + config.maxCandidates());
+        if (candidates.size() > maxCandidates) {
+            throw WeirException.invalid("too many candidates: " + candidates.size() + " > " + maxCandidates);
         }
         // Each candidate is checked on the parsed tree's own maps: JsonArray.getValue and JsonObject.getValue wrap every
         // nested object they return in a new JsonObject, and an error's field name is built only when there is an error.
@@ -71,10 +120,12 @@ final class NativeApi {
                 throw WeirException.invalid("candidates[" + i + "].features must be an object");
             }
         }
-        String requestedVersion = Bodies.optionalString(body, "model_version", 64, "model_version");
-        long timeoutMs = Bodies.timeoutMillis(ctx, body);
-        Routing.Selection sel = routing.select(config.rankModel(), requestedVersion, userId, requestId, ctx.request()::getHeader);
-        score(ctx, body, sel, FeatureContract.Api.RANK, timeoutMs, (g, modelConfig, result) -> {
+        Bodies.optionalString(body, "model_version", 64, "model_version");
+        return itemIds;
+    }
+
+    private static ResponseShaper rankScores(String[] itemIds) {
+        return (g, modelConfig, result) -> {
             float[] scores = result.floats();
             g.writeArrayFieldStart("scores");
             for (int i = 0; i < itemIds.length; i++) {
@@ -85,7 +136,7 @@ final class NativeApi {
                 g.writeEndObject();
             }
             g.writeEndArray();
-        });
+        };
     }
 
     void moderate(RoutingContext ctx) {
@@ -102,7 +153,8 @@ final class NativeApi {
         String requestedVersion = Bodies.optionalString(body, "model_version", 64, "model_version");
         long timeoutMs = Bodies.timeoutMillis(ctx, body);
         Routing.Selection sel = routing.select(config.moderateModel(), requestedVersion, null, requestId, ctx.request()::getHeader);
-        score(ctx, body, sel, FeatureContract.Api.MODERATE, timeoutMs, (g, modelConfig, result) -> {
+        FeatureContract contract = contract(sel.key(), FeatureContract.Api.MODERATE);
+        score(ctx, sel, contract, contract.encode(body), timeoutMs, (g, modelConfig, result) -> {
             float raw = result.floats()[0];
             g.writeFieldName("score");
             g.writeNumber(raw);
@@ -120,16 +172,18 @@ final class NativeApi {
         void write(JsonGenerator out, ModelConfig config, Tensor scores) throws IOException;
     }
 
-    private void score(RoutingContext ctx, JsonObject body, Routing.Selection sel, FeatureContract.Api api, long timeoutMs,
+    private FeatureContract contract(ModelKey key, FeatureContract.Api api) {
+        return models.config(key).featureContract().filter(c -> c.api() == api).orElseThrow(
+                () -> new WeirException(io.weir.runtime.ErrorCode.INTERNAL, "model " + key + " has no " + api + " feature contract"));
+    }
+
+    private void score(RoutingContext ctx, Routing.Selection sel, FeatureContract contract, Tensor features, long timeoutMs,
                        ResponseShaper shaper) {
         ModelKey key = sel.key();
         ctx.put(RequestContext.MODEL, key.model());
         ctx.put(RequestContext.VERSION, key.version());
         ctx.put(RequestContext.ARM, sel.arm());
         ModelConfig modelConfig = models.config(key);
-        FeatureContract contract = modelConfig.featureContract().filter(c -> c.api() == api).orElseThrow(
-                () -> new WeirException(io.weir.runtime.ErrorCode.INTERNAL, "model " + key + " has no " + api + " feature contract"));
-        Tensor features = contract.encode(body);
         Priority priority = Bodies.priority(ctx);
         String requestId = RequestContext.requestId(ctx);
         InferenceRequest request = models.request(key, Map.of(contract.input(), features), features.rows(), timeoutMs,

@@ -32,7 +32,11 @@ final class RequestContext {
 
     /** The id from the body's {@code request_id}, else the {@code x-request-id} header, else a fresh UUID. */
     static String requestId(RoutingContext ctx, JsonObject body) {
-        Object fromBody = body == null ? null : body.getValue("request_id");
+        return requestId(ctx, body == null ? null : body.getValue("request_id"));
+    }
+
+    /** As above, with the body's {@code request_id} already read ({@code fromBody}, null when absent). */
+    static String requestId(RoutingContext ctx, Object fromBody) {
         String id = fromBody instanceof String s && !s.isBlank() ? s : null;
         if (id == null) {
             id = ctx.get(REQUEST_ID);

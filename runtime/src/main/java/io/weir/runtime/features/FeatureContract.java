@@ -62,6 +62,21 @@ public final class FeatureContract {
         String displayPath() {
             return String.join(".", path);
         }
+
+        // A record compares arrays by reference; two fields with the same path are the same field.
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Field g && name.equals(g.name) && candidateScope == g.candidateScope
+                    && java.util.Arrays.equals(path, g.path) && type == g.type && required == g.required
+                    && buckets == g.buckets && Double.compare(mean, g.mean) == 0 && Double.compare(std, g.std) == 0
+                    && log1p == g.log1p && Double.compare(defaultValue, g.defaultValue) == 0 && nMin == g.nMin
+                    && nMax == g.nMax;
+        }
+
+        @Override
+        public int hashCode() {
+            return 31 * name.hashCode() + java.util.Arrays.hashCode(path);
+        }
     }
 
     private final String version;
@@ -218,41 +233,75 @@ public final class FeatureContract {
     /** Encodes the fields of one scope ({@code candidate.*} or {@code request.*}) read from {@code root} into a row. */
     private void encodeFields(boolean candidateScope, Object root, int index, float[] out, int offset) {
         for (int i = 0; i < fields.size(); i++) {
-            Field f = fields.get(i);
-            if (f.candidateScope != candidateScope) {
-                continue;
+            if (fields.get(i).candidateScope == candidateScope) {
+                encodeField(i, lookup(root, fields.get(i).path), index, out, offset);
             }
-            int pos = offset + offsets[i];
-            Object value = lookup(root, f.path);
-            if (value == null && f.required) {
-                throw WeirException.invalid(where(f, index) + " is required");
+        }
+    }
+
+    /**
+     * Encodes field {@code i}'s value as the parsed JSON tree holds it ({@code String}, {@code Number},
+     * {@code Boolean}; null when absent) into the row starting at {@code offset}, touching only the field's own
+     * columns. {@code index} is the candidate's index, for error messages. Shared by the tree encoder above and by
+     * {@link ContractRows}, so a streamed request is encoded by the same code as a parsed one.
+     */
+    void encodeField(int i, Object value, int index, float[] out, int offset) {
+        Field f = fields.get(i);
+        int pos = offset + offsets[i];
+        if (value == null && f.required) {
+            throw WeirException.invalid(where(f, index) + " is required");
+        }
+        switch (f.type) {
+            case NUMERIC -> out[pos] = numeric(f, value, index);
+            case CATEGORICAL -> {
+                if (value != null) {
+                    String s = scalarString(f, value, index);
+                    out[pos + bucket(seeds[i], s, f.buckets)] = 1f;
+                }
             }
-            switch (f.type) {
-                case NUMERIC -> out[pos] = numeric(f, value, index);
-                case CATEGORICAL -> {
-                    if (value != null) {
-                        String s = scalarString(f, value, index);
-                        out[pos + bucket(seeds[i], s, f.buckets)] = 1f;
+            case TEXT_NGRAMS -> {
+                if (value != null) {
+                    if (!(value instanceof String s)) {
+                        throw WeirException.invalid(where(f, index) + " must be a string");
                     }
+                    textNgrams(f, seeds[i], s, out, pos);
                 }
-                case TEXT_NGRAMS -> {
-                    if (value != null) {
-                        if (!(value instanceof String s)) {
-                            throw WeirException.invalid(where(f, index) + " must be a string");
-                        }
-                        textNgrams(f, seeds[i], s, out, pos);
-                    }
-                }
-                case HOUR_OF_DAY -> {
-                    if (value != null) {
-                        double hour = hourOfDay(f, value, index);
-                        double angle = 2 * Math.PI * hour / 24.0;
-                        out[pos] = (float) StrictMath.sin(angle);
-                        out[pos + 1] = (float) StrictMath.cos(angle);
-                    }
+            }
+            case HOUR_OF_DAY -> {
+                if (value != null) {
+                    double hour = hourOfDay(f, value, index);
+                    double angle = 2 * Math.PI * hour / 24.0;
+                    out[pos] = (float) StrictMath.sin(angle);
+                    out[pos + 1] = (float) StrictMath.cos(angle);
                 }
             }
         }
+    }
+
+    /** The declared fields, in column order (for {@link ContractRows}). */
+    List<Field> fields() {
+        return fields;
+    }
+
+    /** Field {@code i}'s first column in a row. */
+    int offset(int i) {
+        return offsets[i];
+    }
+
+    /**
+     * Two contracts are equal when they encode every request alike: the same version, API, input, output and fields
+     * (names, paths, types and parameters). A caller that encoded a request with one version's contract may reuse the
+     * tensor for another version whose contract equals it.
+     */
+    @Override
+    public boolean equals(Object o) {
+        return o == this || o instanceof FeatureContract c && version.equals(c.version) && api == c.api
+                && input.equals(c.input) && output.equals(c.output) && fields.equals(c.fields);
+    }
+
+    @Override
+    public int hashCode() {
+        return java.util.Objects.hash(version, api, input, output, fields);
     }
 
     /** The field's path as the client wrote it, for error messages only (built on failure, never per row). */

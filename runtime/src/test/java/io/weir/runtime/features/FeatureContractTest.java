@@ -66,6 +66,24 @@ class FeatureContractTest {
         assertThat(tensor.floats()).containsExactly(Reference.encode(moderation, request));
     }
 
+    /** Equal contracts encode alike, so a tensor encoded with one may be reused for another version's (NativeApi). */
+    @Test
+    void contractsParsedFromTheSameDefinitionAreEqualAndAnyParameterTellsThemApart() {
+        assertThat(FeatureContract.parse(CONTRACT)).isEqualTo(FeatureContract.parse(CONTRACT.copy()))
+                .hasSameHashCodeAs(FeatureContract.parse(CONTRACT.copy()));
+        for (String[] change : new String[][] {{"0", "buckets", "33"}, {"2", "mean", "2.9"}, {"2", "path", "candidate.features.cost"},
+                {"6", "default", "3.6"}, {"3", "n_max", "4"}, {"1", "name", "hours"}}) {
+            JsonObject other = CONTRACT.copy();
+            JsonObject field = other.getJsonArray("fields").getJsonObject(Integer.parseInt(change[0]));
+            field.put(change[1], change[1].equals("path") || change[1].equals("name") ? change[2] : (Object) Double.valueOf(change[2]));
+            if (change[1].equals("buckets") || change[1].equals("n_max")) {
+                field.put(change[1], Integer.parseInt(change[2]));
+            }
+            assertThat(FeatureContract.parse(other)).as(String.join(" ", change)).isNotEqualTo(FeatureContract.parse(CONTRACT));
+        }
+        assertThat(FeatureContract.parse(CONTRACT.copy().put("version", "t-2"))).isNotEqualTo(FeatureContract.parse(CONTRACT));
+    }
+
     /** Values computed independently (Python: FNV-1a 64 over UTF-8 of field NUL value): the hash must never change. */
     @ParameterizedTest(name = "{0}={1}")
     @CsvSource({"user,u-42,486815,30", "category,garden,494798,6", "title,日本,534557,11", "title,😀x,353309,30"})

@@ -1,0 +1,279 @@
+package io.weir.gateway.http;
+
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.jackson.JacksonCodec;
+import io.weir.runtime.Tensor;
+import io.weir.runtime.features.ContractRows;
+import io.weir.runtime.features.FeatureContract;
+
+import java.io.IOException;
+import java.util.Arrays;
+
+/**
+ * Reads a {@code POST /v1/rank:score} body in one streaming pass, validating it and encoding its feature rows as the
+ * tokens go by, without building the JSON tree: the tree of a 50-candidate request was most of a ranker request's
+ * garbage (docs/PERF.md, "Rank requests encoded while they are read").
+ *
+ * <p>It is a fast path only. It accepts exactly the requests the tree path ({@link NativeApi}) accepts, with the same
+ * result, and it declines (returns null) at the first thing that path would refuse or that it does not handle: invalid
+ * JSON or structure, a value out of its limits, a field the contract refuses, a duplicate key (the tree keeps the last
+ * one), an object or array where a scalar belongs. The caller then parses the body into a tree, which gives the
+ * client the tree path's error in its order; bad input is rare and pays for two reads. The parser is Vert.x's own
+ * ({@link JacksonCodec#createParser(Buffer)}: the same factory and features, comments allowed), the body is read in
+ * place, and numbers and strings come out as the tree would hold them ({@code getNumberValue}, {@code getText}), so
+ * that {@link FeatureContract#encode} on the parsed body and this give the same floats.
+ *
+ * <p>Design note. One instance per event loop (each {@link NativeApi} is), used by that loop's thread only: it keeps
+ * a {@link ContractRows} for the contract it was last asked for, reused request after request.
+ */
+final class RankBodyReader {
+    /** What a rank request carries besides its rows; {@code requestId} and {@code timeout} as the tree holds them. */
+    record RankBody(String userId, Object requestId, String modelVersion, Object timeout, String[] itemIds,
+                    Tensor features, FeatureContract contract) {
+    }
+
+    /** Thrown to unwind when the body is left to the tree path; no stack, as it is control flow. */
+    private static final class Declined extends RuntimeException {
+        Declined() {
+            super("left to the tree path", null, false, false);
+        }
+    }
+
+    private static final Declined DECLINED = new Declined();
+
+    private final int maxCandidates;
+    private ContractRows rows;
+    /** The current request's item ids: a fresh array each request (young; storing into a long-lived one costs G1 barriers). */
+    private String[] ids;
+
+    RankBodyReader(int maxCandidates) {
+        this.maxCandidates = maxCandidates;
+    }
+
+    /**
+     * The request read from {@code body} with {@code contract}'s rows, or null when it is left to the tree path
+     * (anything the tree path would refuse, a contract whose paths cannot be streamed, or no contract yet).
+     */
+    RankBody read(Buffer body, FeatureContract contract) {
+        if (contract == null || body == null || body.length() == 0) {
+            return null;
+        }
+        if (rows == null || rows.contract() != contract) {
+            rows = ContractRows.forContract(contract);
+            if (rows == null) {
+                return null;
+            }
+        }
+        try (JsonParser p = JacksonCodec.createParser(body)) {
+            return readBody(p);
+        } catch (IOException | RuntimeException declined) {
+            // Declined, a JSON error, or a field the contract refused: the tree path reads it again and says why.
+            return null;
+        }
+    }
+
+    private RankBody readBody(JsonParser p) throws IOException {
+        if (p.nextToken() != JsonToken.START_OBJECT) {
+            throw DECLINED;
+        }
+        rows.start();
+        ids = new String[Math.min(64, maxCandidates)];
+        String userId = null;
+        String modelVersion = null;
+        Object requestId = null;
+        Object timeout = null;
+        int candidates = -1;
+        boolean sawContext = false, sawModelVersion = false, sawRequestId = false, sawTimeout = false;
+        for (JsonToken t = p.nextToken(); t == JsonToken.FIELD_NAME; t = p.nextToken()) {
+            String key = p.currentName();
+            JsonToken v = p.nextToken();
+            int node = visit(rows.requestRoot(), key);
+            switch (key) {
+                case "user_id" -> {
+                    if (userId != null) {
+                        throw DECLINED;
+                    }
+                    userId = boundedString(p, v, 256);
+                    if (userId == null || userId.isEmpty()) {
+                        throw DECLINED;
+                    }
+                    scalarInto(node, userId);
+                }
+                case "context" -> {
+                    sawContext = once(sawContext);
+                    if (v == JsonToken.START_OBJECT) {
+                        readContext(p, node);
+                    } else if (v != JsonToken.VALUE_NULL) {
+                        throw DECLINED;
+                    }
+                }
+                case "candidates" -> {
+                    if (candidates >= 0 || v != JsonToken.START_ARRAY) {
+                        throw DECLINED;
+                    }
+                    candidates = readCandidates(p);
+                }
+                case "model_version" -> {
+                    sawModelVersion = once(sawModelVersion);
+                    modelVersion = v == JsonToken.VALUE_NULL ? null : boundedString(p, v, 64);
+                    scalarInto(node, modelVersion);
+                }
+                case "request_id" -> {
+                    sawRequestId = once(sawRequestId);
+                    requestId = scalar(p, v);
+                    scalarInto(node, requestId);
+                }
+                case "timeout_ms" -> {
+                    sawTimeout = once(sawTimeout);
+                    timeout = scalar(p, v);
+                    scalarInto(node, timeout);
+                }
+                default -> any(p, v, node);
+            }
+        }
+        if (p.nextToken() != null || userId == null || candidates <= 0) {
+            throw DECLINED;   // trailing tokens (the tree path refuses them), or required parts missing
+        }
+        Tensor features = rows.finish();
+        String[] itemIds = ids.length == candidates ? ids : Arrays.copyOf(ids, candidates);
+        ids = null;
+        return new RankBody(userId, requestId, modelVersion, timeout, itemIds, features, rows.contract());
+    }
+
+    /** {@code context}: {@code locale} and {@code ts} are optional strings of at most 64 characters. */
+    private void readContext(JsonParser p, int node) throws IOException {
+        boolean sawLocale = false, sawTs = false;
+        for (JsonToken t = p.nextToken(); t == JsonToken.FIELD_NAME; t = p.nextToken()) {
+            String key = p.currentName();
+            JsonToken v = p.nextToken();
+            int child = visit(node, key);
+            if (key.equals("locale") || key.equals("ts")) {
+                if (key.equals("locale")) {
+                    sawLocale = once(sawLocale);
+                } else {
+                    sawTs = once(sawTs);
+                }
+                if (v != JsonToken.VALUE_NULL && (v != JsonToken.VALUE_STRING || p.getTextLength() > 64)) {
+                    throw DECLINED;
+                }
+            }
+            any(p, v, child);
+        }
+    }
+
+    /** The candidates array: each an object with a non-empty {@code item_id} of at most 256 characters and a {@code features} object. */
+    private int readCandidates(JsonParser p) throws IOException {
+        int n = 0;
+        for (JsonToken t = p.nextToken(); t != JsonToken.END_ARRAY; t = p.nextToken()) {
+            if (t != JsonToken.START_OBJECT || n == maxCandidates) {
+                throw DECLINED;
+            }
+            rows.startRow();
+            String itemId = null;
+            boolean features = false;
+            for (JsonToken k = p.nextToken(); k == JsonToken.FIELD_NAME; k = p.nextToken()) {
+                String key = p.currentName();
+                JsonToken v = p.nextToken();
+                int node = visit(rows.candidateRoot(), key);
+                if (key.equals("item_id")) {
+                    if (itemId != null) {
+                        throw DECLINED;
+                    }
+                    itemId = boundedString(p, v, 256);
+                    if (itemId == null || itemId.isEmpty()) {
+                        throw DECLINED;
+                    }
+                    scalarInto(node, itemId);
+                } else if (key.equals("features")) {
+                    if (features || v != JsonToken.START_OBJECT) {
+                        throw DECLINED;
+                    }
+                    features = true;
+                    any(p, v, node);
+                } else {
+                    any(p, v, node);
+                }
+            }
+            if (itemId == null || !features) {
+                throw DECLINED;
+            }
+            rows.endRow();
+            if (n == ids.length) {
+                ids = Arrays.copyOf(ids, Math.min(2 * n, maxCandidates));
+            }
+            ids[n++] = itemId;
+        }
+        return n;
+    }
+
+    /** The node for {@code key} under {@code parent} (NONE under NONE), declining on a second visit in one object. */
+    private int visit(int parent, String key) {
+        if (parent == ContractRows.NONE) {
+            return ContractRows.NONE;
+        }
+        int node = rows.child(parent, key);
+        if (node != ContractRows.NONE && !rows.firstVisit(node)) {
+            throw DECLINED;
+        }
+        return node;
+    }
+
+    /**
+     * Any value at {@code node}: skipped where no field lies, encoded at a field (a scalar, or declined), walked key by
+     * key at an object node (a scalar or array there leaves the fields below absent, as the tree's lookup does).
+     */
+    private void any(JsonParser p, JsonToken v, int node) throws IOException {
+        if (node == ContractRows.NONE) {
+            p.skipChildren();
+        } else if (rows.isField(node)) {
+            rows.value(node, scalar(p, v));
+        } else if (v == JsonToken.START_OBJECT) {
+            for (JsonToken t = p.nextToken(); t == JsonToken.FIELD_NAME; t = p.nextToken()) {
+                String key = p.currentName();
+                JsonToken child = p.nextToken();
+                any(p, child, visit(node, key));
+            }
+        } else {
+            p.skipChildren();
+        }
+    }
+
+    /** A value already read for the API (a string, or null) that a contract field may also hold. */
+    private void scalarInto(int node, Object value) {
+        if (node != ContractRows.NONE && rows.isField(node)) {
+            rows.value(node, value);
+        }
+    }
+
+    /** A scalar as the tree holds it; an object or array is left to the tree path. */
+    private static Object scalar(JsonParser p, JsonToken v) throws IOException {
+        return switch (v) {
+            case VALUE_STRING -> p.getText();
+            case VALUE_NUMBER_INT, VALUE_NUMBER_FLOAT -> p.getNumberValue();
+            case VALUE_TRUE -> Boolean.TRUE;
+            case VALUE_FALSE -> Boolean.FALSE;
+            case VALUE_NULL -> null;
+            default -> throw DECLINED;
+        };
+    }
+
+    /** A string of at most {@code max} characters (null for JSON null); anything else is declined. */
+    private static String boundedString(JsonParser p, JsonToken v, int max) throws IOException {
+        if (v == JsonToken.VALUE_NULL) {
+            return null;
+        }
+        if (v != JsonToken.VALUE_STRING || p.getTextLength() > max) {
+            throw DECLINED;
+        }
+        return p.getText();
+    }
+
+    private static boolean once(boolean seen) {
+        if (seen) {
+            throw DECLINED;
+        }
+        return true;
+    }
+}
