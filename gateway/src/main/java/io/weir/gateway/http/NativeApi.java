@@ -31,6 +31,7 @@ final class NativeApi {
     /** Per event loop, like this handler: the rank body reader and the contract it streams with (the last one used). */
     private final RankBodyReader rankReader;
     private FeatureContract rankContractHint;
+    private final ResponseJson.FloatWriter scoreWriter = new ResponseJson.FloatWriter();
 
     NativeApi(ModelService models, WeirConfig config, Routing routing, GatewayMetrics metrics) {
         this.models = models;
@@ -124,7 +125,8 @@ final class NativeApi {
         return itemIds;
     }
 
-    private static ResponseShaper rankScores(String[] itemIds) {
+    /** The answer's scores, written on this handler's event loop (where the result completes) with its float writer. */
+    private ResponseShaper rankScores(String[] itemIds) {
         return (g, modelConfig, result) -> {
             float[] scores = result.floats();
             g.writeArrayFieldStart("scores");
@@ -132,7 +134,7 @@ final class NativeApi {
                 g.writeStartObject();
                 g.writeStringField("item_id", itemIds[i]);
                 g.writeFieldName("score");
-                g.writeNumber(scores[i]);
+                scoreWriter.write(g, scores[i]);
                 g.writeEndObject();
             }
             g.writeEndArray();

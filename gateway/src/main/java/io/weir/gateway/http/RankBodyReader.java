@@ -2,6 +2,7 @@ package io.weir.gateway.http;
 
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.io.NumberInput;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.jackson.JacksonCodec;
 import io.weir.runtime.Tensor;
@@ -22,8 +23,11 @@ import java.util.Arrays;
  * one), an object or array where a scalar belongs. The caller then parses the body into a tree, which gives the
  * client the tree path's error in its order; bad input is rare and pays for two reads. The parser is Vert.x's own
  * ({@link JacksonCodec#createParser(Buffer)}: the same factory and features, comments allowed), the body is read in
- * place, and numbers and strings come out as the tree would hold them ({@code getNumberValue}, {@code getText}), so
- * that {@link FeatureContract#encode} on the parsed body and this give the same floats.
+ * place, and values reach the contract as the tree would hold them ({@code getNumberValue}, {@code getText}), so
+ * that {@link FeatureContract#encode} on the parsed body and this give the same floats; the two kinds of value a
+ * ranker request has 50 of each skip the objects: a number for a numeric field is parsed from the parser's characters
+ * (Jackson's fast parser, correctly rounded as {@code Double.parseDouble} is, so the same double), and a string for a
+ * categorical field is hashed from them.
  *
  * <p>Design note. One instance per event loop (each {@link NativeApi} is), used by that loop's thread only: it keeps
  * a {@link ContractRows} for the contract it was last asked for, reused request after request.
@@ -228,7 +232,17 @@ final class RankBodyReader {
         if (node == ContractRows.NONE) {
             p.skipChildren();
         } else if (rows.isField(node)) {
-            rows.value(node, scalar(p, v));
+            if (v == JsonToken.VALUE_NUMBER_FLOAT && rows.isNumeric(node)) {
+                // The tree's Double, parsed without the String and parse buffers Jackson's getNumberValue makes (the
+                // fast parser is correctly rounded, as Double.parseDouble is, so the value is the same double).
+                rows.number(node, NumberInput.parseDouble(p.getTextCharacters(), p.getTextOffset(), p.getTextLength(), true));
+            } else if (v == JsonToken.VALUE_NUMBER_INT && rows.isNumeric(node) && p.getNumberType() != JsonParser.NumberType.BIG_INTEGER) {
+                rows.number(node, p.getNumberType() == JsonParser.NumberType.INT ? p.getIntValue() : (double) p.getLongValue());
+            } else if (v == JsonToken.VALUE_STRING && rows.isCategorical(node)) {
+                rows.text(node, p.getTextCharacters(), p.getTextOffset(), p.getTextLength());
+            } else {
+                rows.value(node, scalar(p, v));
+            }
         } else if (v == JsonToken.START_OBJECT) {
             for (JsonToken t = p.nextToken(); t == JsonToken.FIELD_NAME; t = p.nextToken()) {
                 String key = p.currentName();

@@ -45,6 +45,29 @@ final class ResponseJson {
         return sink.buffer();
     }
 
+    /**
+     * Writes FP32 values as {@link JsonGenerator#writeNumber(float)} does (the digits of {@link Float#toString}),
+     * without the String and byte array that call makes per value: a ranker answer has 50 scores, and writing them
+     * was the largest allocation left on its path (JFR, docs/PERF.md "Rank requests encoded while they are read").
+     * {@code StringBuilder.append(float)} writes the same digits in place. Owned by one thread (an event loop).
+     */
+    static final class FloatWriter {
+        private final StringBuilder digits = new StringBuilder(32);
+        private final char[] chars = new char[32];
+
+        void write(JsonGenerator g, float value) throws IOException {
+            if (!Float.isFinite(value)) {
+                g.writeNumber(value);   // the generator's own rule for NaN and infinities
+                return;
+            }
+            digits.setLength(0);
+            digits.append(value);
+            int n = digits.length();
+            digits.getChars(0, n, chars, 0);
+            g.writeNumber(chars, 0, n);
+        }
+    }
+
     /** An output stream into a Vert.x buffer made at the size of the first write. Single-threaded, like a generator. */
     private static final class BufferSink extends OutputStream {
         private Buffer buffer;

@@ -107,6 +107,46 @@ class RankBodyReaderTest {
         assertThat(new RankBodyReader(MAX_CANDIDATES).read(Buffer.buffer(body), overlapping)).isNull();
     }
 
+    /**
+     * The reader parses a numeric field's number with Jackson's fast parser, the tree with {@code Double.parseDouble}:
+     * both are correctly rounded, so they must agree on every JSON number, including long mantissas, halfway cases and
+     * the ends of the range (subnormals, overflow to infinity, underflow to zero).
+     */
+    @ParameterizedTest(name = "seed {0}")
+    @ValueSource(longs = {1, 2, 3})
+    void theFastNumberParserAgreesWithDoubleParseDouble(long seed) {
+        Random random = new Random(seed);
+        for (int i = 0; i < 100_000; i++) {
+            StringBuilder b = new StringBuilder();
+            if (random.nextBoolean()) {
+                b.append('-');
+            }
+            int intDigits = 1 + random.nextInt(random.nextInt(4) == 0 ? 25 : 4);
+            b.append(1 + random.nextInt(9));
+            for (int k = 1; k < intDigits; k++) {
+                b.append(random.nextInt(10));
+            }
+            if (random.nextBoolean()) {
+                b.append('.');
+                int fraction = 1 + random.nextInt(random.nextInt(4) == 0 ? 30 : 8);
+                for (int k = 0; k < fraction; k++) {
+                    b.append(random.nextInt(10));
+                }
+            }
+            if (random.nextInt(3) == 0) {
+                b.append(random.nextBoolean() ? 'e' : 'E').append(random.nextInt(3) == 0 ? "-" : random.nextBoolean() ? "+" : "")
+                        .append(random.nextInt(random.nextInt(8) == 0 ? 340 : 20));
+            }
+            String text = i % 7 == 0 ? Double.toString(Double.longBitsToDouble(random.nextLong())) : b.toString();
+            if (text.contains("N") || text.contains("I")) {
+                continue;   // NaN and Infinity are not JSON numbers
+            }
+            char[] chars = ("[" + text + "]").toCharArray();
+            double fast = com.fasterxml.jackson.core.io.NumberInput.parseDouble(chars, 1, text.length(), true);
+            assertThat(Double.doubleToRawLongBits(fast)).as(text).isEqualTo(Double.doubleToRawLongBits(Double.parseDouble(text)));
+        }
+    }
+
     // ---- the reference: the tree path's validation and encoding --------------------------------------------------
 
     private record Tree(String[] itemIds, float[] rows, long[] shape, Object userId, Object requestId,

@@ -45,6 +45,43 @@ class ResponseJsonTest {
         assertThat(written).isEqualTo(new JsonObject().put("scores", expected).put("request_id", "r-\"1\"\n").encode());
     }
 
+    /** The float writer must write exactly what the generator's writeNumber(float) writes, for every kind of float. */
+    @ParameterizedTest(name = "seed {0}")
+    @ValueSource(longs = {3, 11, 2026})
+    void theFloatWriterWritesTheGeneratorsOwnDigits(long seed) {
+        Random random = new Random(seed);
+        float[] values = new float[4000];
+        for (int i = 0; i < values.length; i++) {
+            values[i] = switch (i % 4) {
+                case 0 -> random.nextFloat();
+                case 1 -> Float.intBitsToFloat(random.nextInt());   // every exponent, subnormals, NaNs
+                case 2 -> (float) random.nextInt(1_000_000) * (random.nextBoolean() ? 1e-3f : 1e4f);
+                default -> -random.nextFloat() * Float.MAX_VALUE;
+            };
+        }
+        float[] edges = {0f, -0f, Float.MIN_VALUE, Float.MIN_NORMAL, Float.MAX_VALUE, -Float.MAX_VALUE, 1f, 1e7f, 1e-3f,
+                0.1f, Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY};
+        System.arraycopy(edges, 0, values, 0, edges.length);
+        ResponseJson.FloatWriter writer = new ResponseJson.FloatWriter();
+
+        String byGenerator = ResponseJson.object(g -> {
+            g.writeArrayFieldStart("v");
+            for (float v : values) {
+                g.writeNumber(v);
+            }
+            g.writeEndArray();
+        }).toString();
+        String byWriter = ResponseJson.object(g -> {
+            g.writeArrayFieldStart("v");
+            for (float v : values) {
+                writer.write(g, v);
+            }
+            g.writeEndArray();
+        }).toString();
+
+        assertThat(byWriter).isEqualTo(byGenerator);
+    }
+
     /** Past the generator's own 8000-byte buffer the answer arrives in several writes; none may be lost or reordered. */
     @Test
     void anAnswerLargerThanTheGeneratorsBufferArrivesWhole() {

@@ -19,7 +19,8 @@ import java.util.Map;
  * a key with no node holds no field and is skipped; a node seen twice in one object is a duplicate key, which the
  * parsed tree would resolve to its last value, so {@link #firstVisit} reports it and the reader gives up. A node
  * that {@link #isField} takes its scalar value ({@link #value}, with the same Java type the parsed tree holds: String,
- * Number, Boolean or null); any other node is an object to walk (a scalar or array there leaves the fields below it
+ * Number, Boolean or null; or, without the object, a numeric field's number as {@link #number} and a categorical
+ * field's string as {@link #text}); any other node is an object to walk (a scalar or array there leaves the fields below it
  * absent, as the tree's lookup does). Each candidate is bracketed by {@link #startRow} and {@link #endRow}, and
  * {@link #finish} returns the {@code [rows, width]} tensor. Values are encoded by the contract's own
  * {@code encodeField}, so the rows are the ones {@link FeatureContract#encode} gives for the parsed request: request
@@ -226,6 +227,44 @@ public final class ContractRows {
             rowEncoded |= scopeBit[f];
         } else {
             contract.encodeField(f, value, -1, requestPart, 0);
+            requestEncoded |= scopeBit[f];
+        }
+    }
+
+    /** Whether field node {@code node} takes a JSON number as a double ({@link #number}). */
+    public boolean isNumeric(int node) {
+        return contract.isNumeric(field[node]);
+    }
+
+    /** Whether field node {@code node} takes a JSON string as characters ({@link #text}). */
+    public boolean isCategorical(int node) {
+        return contract.isCategorical(field[node]);
+    }
+
+    /**
+     * A numeric field's JSON number, as {@code doubleValue()} of the tree's {@code Number} (no box on the way).
+     *
+     * @throws WeirException the contract's error for the value (not finite, out of its scale's domain)
+     */
+    public void number(int node, double x) {
+        int f = field[node];
+        if (candidateNode[node]) {
+            contract.encodeNumber(f, x, rows - 1, rowsScratch, (rows - 1) * width);
+            rowEncoded |= scopeBit[f];
+        } else {
+            contract.encodeNumber(f, x, -1, requestPart, 0);
+            requestEncoded |= scopeBit[f];
+        }
+    }
+
+    /** A categorical field's JSON string, as the characters the parser holds (no String on the way). */
+    public void text(int node, char[] chars, int off, int len) {
+        int f = field[node];
+        if (candidateNode[node]) {
+            contract.encodeCategorical(f, chars, off, len, rowsScratch, (rows - 1) * width);
+            rowEncoded |= scopeBit[f];
+        } else {
+            contract.encodeCategorical(f, chars, off, len, requestPart, 0);
             requestEncoded |= scopeBit[f];
         }
     }

@@ -278,6 +278,48 @@ public final class FeatureContract {
         }
     }
 
+    /**
+     * {@link #encodeField} for a {@code numeric} field whose value is the JSON number {@code x} (what
+     * {@code Number.doubleValue()} gives on the tree's value): a streaming reader need not box it.
+     */
+    void encodeNumber(int i, double x, int index, float[] out, int offset) {
+        Field f = fields.get(i);
+        if (f.type != FieldType.NUMERIC) {
+            throw new IllegalStateException("field " + f.name + " is not numeric");
+        }
+        out[offset + offsets[i]] = numeric(f, x, index);
+    }
+
+    /**
+     * {@link #encodeField} for a {@code categorical} field whose value is the JSON string held in
+     * {@code chars[off, off + len)}: the same bucket as the {@code String} would get, without making one.
+     */
+    void encodeCategorical(int i, char[] chars, int off, int len, float[] out, int offset) {
+        Field f = fields.get(i);
+        if (f.type != FieldType.CATEGORICAL) {
+            throw new IllegalStateException("field " + f.name + " is not categorical");
+        }
+        long h = seeds[i];
+        for (int k = 0; k < len; k++) {
+            char c = chars[off + k];
+            if (c >= 0x80) {
+                // As bucket(seed, String, buckets): the JDK's UTF-8 encoder for the rest.
+                h = fnv(h, new String(chars, off + k, len - k).getBytes(StandardCharsets.UTF_8));
+                break;
+            }
+            h = (h ^ c) * FNV_PRIME;
+        }
+        out[offset + offsets[i] + (int) Long.remainderUnsigned(h, f.buckets)] = 1f;
+    }
+
+    boolean isNumeric(int i) {
+        return fields.get(i).type == FieldType.NUMERIC;
+    }
+
+    boolean isCategorical(int i) {
+        return fields.get(i).type == FieldType.CATEGORICAL;
+    }
+
     /** The declared fields, in column order (for {@link ContractRows}). */
     List<Field> fields() {
         return fields;
@@ -346,6 +388,10 @@ public final class FeatureContract {
         } else {
             throw WeirException.invalid(where(f, index) + " must be a number");
         }
+        return numeric(f, x, index);
+    }
+
+    private static float numeric(Field f, double x, int index) {
         if (!Double.isFinite(x)) {
             throw WeirException.invalid(where(f, index) + " must be finite");
         }
