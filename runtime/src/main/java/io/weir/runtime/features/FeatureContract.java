@@ -320,6 +320,10 @@ public final class FeatureContract {
         return fields.get(i).type == FieldType.CATEGORICAL;
     }
 
+    boolean isHourOfDay(int i) {
+        return fields.get(i).type == FieldType.HOUR_OF_DAY;
+    }
+
     /** The declared fields, in column order (for {@link ContractRows}). */
     List<Field> fields() {
         return fields;
