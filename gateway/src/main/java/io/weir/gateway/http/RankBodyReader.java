@@ -64,7 +64,9 @@ final class RankBodyReader {
         if (contract == null || body == null || body.length() == 0) {
             return null;
         }
-        if (rows == null || rows.contract() != contract) {
+        // Equal, not only the same: a primary and a canary parse the same contract into two instances, and a rollout
+        // alternates between them request by request.
+        if (rows == null || !rows.contract().equals(contract)) {
             rows = ContractRows.forContract(contract);
             if (rows == null) {
                 return null;

@@ -24,7 +24,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * whenever the tree path refuses, so that the client gets the tree path's error.
  */
 class RankBodyReaderTest {
-    private static final FeatureContract CONTRACT = FeatureContract.parse(new JsonObject("""
+    private static final String CONTRACT_JSON = """
             {"version":"t-1","api":"rank","input":"features","output":"score","fields":[
               {"name":"user","path":"request.user_id","type":"categorical","buckets":32},
               {"name":"hour","path":"request.context.ts","type":"hour_of_day"},
@@ -34,7 +34,8 @@ class RankBodyReaderTest {
               {"name":"title","path":"candidate.title","type":"text_ngrams","buckets":97,"n_min":2,"n_max":4},
               {"name":"age","path":"candidate.features.age","type":"numeric","default":3.5},
               {"name":"region","path":"request.geo.region","type":"categorical","buckets":8}
-            ]}"""));
+            ]}""";
+    private static final FeatureContract CONTRACT = FeatureContract.parse(new JsonObject(CONTRACT_JSON));
     private static final int MAX_CANDIDATES = 80;
 
     @ParameterizedTest(name = "seed {0}")
@@ -88,6 +89,20 @@ class RankBodyReaderTest {
         assertThat(read.itemIds()).containsExactly("i-1", "i-2");
         assertThat(read.requestId()).isEqualTo("r-1");
         assertSameAsTree(read, body);
+    }
+
+    /** A primary and a canary parse one contract into two equal instances; alternating between them keeps one plan. */
+    @Test
+    void equalContractsShareTheReadersPlan() {
+        FeatureContract canary = FeatureContract.parse(new JsonObject(CONTRACT_JSON));
+        assertThat(canary).isNotSameAs(CONTRACT).isEqualTo(CONTRACT);
+        RankBodyReader reader = new RankBodyReader(MAX_CANDIDATES);
+        String body = write(validBody(new Random(5)), new Random(6));
+        for (int i = 0; i < 4; i++) {
+            RankBodyReader.RankBody read = reader.read(Buffer.buffer(body), i % 2 == 0 ? CONTRACT : canary);
+            assertThat(read.contract()).isSameAs(CONTRACT);
+            assertSameAsTree(read, body);
+        }
     }
 
     @Test
