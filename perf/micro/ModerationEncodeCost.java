@@ -8,7 +8,8 @@ import java.util.Random;
 
 /**
  * What encoding a parsed moderation request costs ({@code FeatureContract.encode} on the demo moderation contract:
- * 1024 hashed n-gram buckets), texts of 3-32 words as the sweep sends, 300,000 encodes a round, six rounds. Compares
+ * 1024 hashed n-gram buckets), texts of 3-32 words as the sweep sends, 300,000 encodes a round, six rounds, with the
+ * bytes each encode allocated (the thread's allocation counter). Compares
  * gateway builds: run it on the jar before a change and the jar after (docs/PERF.md, "Tried and reverted: a sparse
  * moderation row"):
  *
@@ -26,12 +27,13 @@ public final class ModerationEncodeCost {
             for (int w = 3 + random.nextInt(30); w > 0 && t.length() < 280; w--) t.append(WORDS[random.nextInt(WORDS.length)]).append(' ');
             reqs[k] = new JsonObject(new JsonObject().put("text", t.toString().trim()).encode());
         }
+        com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
         for (int round = 0; round < 6; round++) {
-            long sink = 0, t0 = System.nanoTime();
+            long sink = 0, a0 = mx.getCurrentThreadAllocatedBytes(), t0 = System.nanoTime();
             int n = 300_000;
             for (int i = 0; i < n; i++) sink += c.encode(reqs[i & 63]).length();
-            long t1 = System.nanoTime();
-            System.out.printf("encode %.2f us (%d)%n", (t1 - t0) / 1e3 / n, sink);
+            long t1 = System.nanoTime(), a1 = mx.getCurrentThreadAllocatedBytes();
+            System.out.printf("encode %.2f us, %.0f bytes allocated (%d)%n", (t1 - t0) / 1e3 / n, (a1 - a0) / (double) n, sink);
         }
     }
 }

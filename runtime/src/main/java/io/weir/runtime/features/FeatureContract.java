@@ -433,10 +433,18 @@ public final class FeatureContract {
     /** Counts the text's hashed character n-grams, hashing code points in place (no String per n-gram). */
     private static void textNgrams(Field f, long seed, String text, float[] out, int pos) {
         String t = text.toLowerCase(Locale.ROOT);
-        int[] cps = t.codePoints().toArray();
+        // The code points as String.codePoints() gives them (a lone surrogate as itself), into one array of at most the
+        // text's length: the stream's toArray built it through a spined buffer and a copy.
+        int[] cps = new int[t.length()];
+        int count = 0;
+        for (int i = 0; i < t.length(); ) {
+            int cp = t.codePointAt(i);
+            cps[count++] = cp;
+            i += Character.charCount(cp);
+        }
         double sumSq = 0;
         for (int n = f.nMin; n <= f.nMax; n++) {
-            for (int i = 0; i + n <= cps.length; i++) {
+            for (int i = 0; i + n <= count; i++) {
                 long h = seed;
                 for (int k = i; k < i + n; k++) {
                     h = fnvUtf8(h, cps[k]);
