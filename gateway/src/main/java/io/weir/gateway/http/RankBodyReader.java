@@ -110,6 +110,9 @@ final class RankBodyReader {
                 case "context" -> {
                     sawContext = once(sawContext);
                     if (v == JsonToken.START_OBJECT) {
+                        if (node != ContractRows.NONE && rows.isField(node)) {
+                            throw DECLINED;   // a contract field that is the context itself: an object it refuses
+                        }
                         readContext(p, node);
                     } else if (v != JsonToken.VALUE_NULL) {
                         throw DECLINED;

@@ -122,6 +122,39 @@ class RankBodyReaderTest {
         assertThat(new RankBodyReader(MAX_CANDIDATES).read(Buffer.buffer(body), overlapping)).isNull();
     }
 
+    /** Fields at the API's own keys: the reader validates those keys and must still give the contract what the tree does. */
+    @Test
+    void contractFieldsAtTheApisOwnKeysAreEncodedOrRefusedAsTheTreeDoes() {
+        FeatureContract atApiKeys = FeatureContract.parse(new JsonObject("""
+                {"version":"k-1","api":"rank","input":"features","output":"score","fields":[
+                  {"name":"ctx","path":"request.context","type":"categorical","buckets":4},
+                  {"name":"version","path":"request.model_version","type":"categorical","buckets":4},
+                  {"name":"timeout","path":"request.timeout_ms","type":"numeric"},
+                  {"name":"item","path":"candidate.item_id","type":"categorical","buckets":8},
+                  {"name":"price","path":"candidate.features.price","type":"numeric"}]}"""));
+        RankBodyReader reader = new RankBodyReader(MAX_CANDIDATES);
+        String objectContext = """
+                {"user_id":"u","context":{"ts":"2026-11-26T10:15:00Z"},"candidates":[{"item_id":"i","features":{"price":1}}]}""";
+        assertThat(reader.read(Buffer.buffer(objectContext), atApiKeys)).isNull();
+        assertThatTreeRefuses(objectContext, atApiKeys);
+        String scalars = """
+                {"user_id":"u","context":null,"model_version":"1.1.0","timeout_ms":250,
+                 "candidates":[{"item_id":"i-1","features":{"price":1}},{"features":{"price":2.5},"item_id":"i-2"}]}""";
+        RankBodyReader.RankBody read = reader.read(Buffer.buffer(scalars), atApiKeys);
+        assertThat(read).isNotNull();
+        JsonObject tree = new JsonObject(scalars);
+        assertThat(bits(read.features().floats())).containsExactly(bits(atApiKeys.encode(tree).floats()));
+        assertThat(read.modelVersion()).isEqualTo("1.1.0");
+        assertThat(read.timeout()).isEqualTo(250);
+    }
+
+    private static void assertThatTreeRefuses(String body, FeatureContract contract) {
+        JsonObject tree = new JsonObject(body);
+        NativeApi.validateRank(tree, MAX_CANDIDATES);   // the API's own checks pass: the contract is what refuses
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> contract.encode(tree))
+                .isInstanceOf(io.weir.runtime.WeirException.class).hasMessageContaining("context");
+    }
+
     /**
      * The reader parses a numeric field's number with Jackson's fast parser, the tree with {@code Double.parseDouble}:
      * both are correctly rounded, so they must agree on every JSON number, including long mantissas, halfway cases and
