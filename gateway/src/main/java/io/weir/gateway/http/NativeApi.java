@@ -55,7 +55,8 @@ final class NativeApi {
         }
         String requestId = RequestContext.requestId(ctx, read.requestId());
         long timeoutMs = Bodies.timeoutMillis(ctx, read.timeout());
-        Routing.Selection sel = routing.select(config.rankModel(), read.modelVersion(), read.userId(), requestId, ctx.request()::getHeader);
+        Routing.Selection sel = routing.select(config.rankModel(), read.modelVersion(), read.userId(), requestId,
+                ctx.request()::getHeader);
         FeatureContract contract = contract(sel.key(), FeatureContract.Api.RANK);
         rankContractHint = contract;
         boolean sameContract = contract.equals(read.contract());

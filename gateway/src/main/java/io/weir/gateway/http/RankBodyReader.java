@@ -97,16 +97,7 @@ final class RankBodyReader {
             JsonToken v = p.nextToken();
             int node = visit(rows.requestRoot(), key);
             switch (key) {
-                case "user_id" -> {
-                    if (userId != null) {
-                        throw DECLINED;
-                    }
-                    userId = boundedString(p, v, 256);
-                    if (userId == null || userId.isEmpty()) {
-                        throw DECLINED;
-                    }
-                    scalarInto(node, userId);
-                }
+                case "user_id" -> userId = requiredId(p, v, node, userId);
                 case "context" -> {
                     sawContext = once(sawContext);
                     if (v == JsonToken.START_OBJECT) {
@@ -172,7 +163,10 @@ final class RankBodyReader {
         }
     }
 
-    /** The candidates array: each an object with a non-empty {@code item_id} of at most 256 characters and a {@code features} object. */
+    /**
+     * The candidates array: each an object with a non-empty {@code item_id} of at most 256 characters and a
+     * {@code features} object.
+     */
     private int readCandidates(JsonParser p) throws IOException {
         int n = 0;
         for (JsonToken t = p.nextToken(); t != JsonToken.END_ARRAY; t = p.nextToken()) {
@@ -187,14 +181,7 @@ final class RankBodyReader {
                 JsonToken v = p.nextToken();
                 int node = visit(rows.candidateRoot(), key);
                 if (key.equals("item_id")) {
-                    if (itemId != null) {
-                        throw DECLINED;
-                    }
-                    itemId = boundedString(p, v, 256);
-                    if (itemId == null || itemId.isEmpty()) {
-                        throw DECLINED;
-                    }
-                    scalarInto(node, itemId);
+                    itemId = requiredId(p, v, node, itemId);
                 } else if (key.equals("features")) {
                     if (features || v != JsonToken.START_OBJECT) {
                         throw DECLINED;
@@ -240,9 +227,12 @@ final class RankBodyReader {
             if (v == JsonToken.VALUE_NUMBER_FLOAT && rows.isNumeric(node)) {
                 // The tree's Double, parsed without the String and parse buffers Jackson's getNumberValue makes (the
                 // fast parser is correctly rounded, as Double.parseDouble is, so the value is the same double).
-                rows.number(node, NumberInput.parseDouble(p.getTextCharacters(), p.getTextOffset(), p.getTextLength(), true));
-            } else if (v == JsonToken.VALUE_NUMBER_INT && rows.isNumeric(node) && p.getNumberType() != JsonParser.NumberType.BIG_INTEGER) {
-                rows.number(node, p.getNumberType() == JsonParser.NumberType.INT ? p.getIntValue() : (double) p.getLongValue());
+                rows.number(node, NumberInput.parseDouble(p.getTextCharacters(), p.getTextOffset(), p.getTextLength(),
+                        true));
+            } else if (v == JsonToken.VALUE_NUMBER_INT && rows.isNumeric(node)
+                    && p.getNumberType() != JsonParser.NumberType.BIG_INTEGER) {
+                rows.number(node, p.getNumberType() == JsonParser.NumberType.INT ? p.getIntValue()
+                        : (double) p.getLongValue());
             } else if (v == JsonToken.VALUE_STRING && rows.isCategorical(node)) {
                 rows.text(node, p.getTextCharacters(), p.getTextOffset(), p.getTextLength());
             } else {
@@ -257,6 +247,19 @@ final class RankBodyReader {
         } else {
             p.skipChildren();
         }
+    }
+
+    /**
+     * {@code user_id} or a candidate's {@code item_id}: a non-empty string of at most 256 characters, seen once
+     * ({@code previous} is the value of an earlier occurrence, or null), and the contract's field there if it has one.
+     */
+    private String requiredId(JsonParser p, JsonToken v, int node, String previous) throws IOException {
+        String id = previous == null ? boundedString(p, v, 256) : null;
+        if (id == null || id.isEmpty()) {
+            throw DECLINED;
+        }
+        scalarInto(node, id);
+        return id;
     }
 
     /** A value already read for the API (a string, or null) that a contract field may also hold. */

@@ -20,8 +20,8 @@ import java.util.Map;
  * parsed tree would resolve to its last value, so {@link #firstVisit} reports it and the reader gives up. A node
  * that {@link #isField} takes its scalar value ({@link #value}, with the same Java type the parsed tree holds: String,
  * Number, Boolean or null; or, without the object, a numeric field's number as {@link #number} and a categorical
- * field's string as {@link #text}); any other node is an object to walk (a scalar or array there leaves the fields below it
- * absent, as the tree's lookup does). Each candidate is bracketed by {@link #startRow} and {@link #endRow}, and
+ * field's string as {@link #text}); any other node is an object to walk (a scalar or array there leaves the fields
+ * below it absent, as the tree's lookup does). Each candidate is bracketed by {@link #startRow} and {@link #endRow}, and
  * {@link #finish} returns the {@code [rows, width]} tensor. Values are encoded by the contract's own
  * {@code encodeField}, so the rows are the ones {@link FeatureContract#encode} gives for the parsed request: request
  * fields may come before or after the candidates (their columns are kept apart and copied into every row at the end),
@@ -120,9 +120,6 @@ public final class ContractRows {
         int requestRoot = addNode(children, field, candidate, bit, scopeNodes, false);
         int candidateRoot = addNode(children, field, candidate, bit, scopeNodes, true);
         List<FeatureContract.Field> fs = contract.fields();
-        if (fs.stream().filter(f -> !f.candidateScope()).count() > 64 || fs.stream().filter(FeatureContract.Field::candidateScope).count() > 64) {
-            return null;
-        }
         for (int i = 0; i < fs.size(); i++) {
             FeatureContract.Field f = fs.get(i);
             if (!f.candidateScope() && f.path()[0].equals("candidates")) {
