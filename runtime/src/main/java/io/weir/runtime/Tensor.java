@@ -125,25 +125,22 @@ public final class Tensor {
             }
             return at;
         }
-        return switch (dataType) {
-            case FP32 -> {
-                MemorySegment.copy(own, 0, dst, ValueLayout.JAVA_FLOAT_UNALIGNED, byteOffset, length);
-                yield byteOffset + (long) length * Float.BYTES;
-            }
-            case INT64 -> {
-                MemorySegment.copy(own, 0, dst, ValueLayout.JAVA_LONG_UNALIGNED, byteOffset, length);
-                yield byteOffset + (long) length * Long.BYTES;
-            }
-            case BYTES -> throw new IllegalStateException("a BYTES tensor has no fixed-width layout to copy");
-        };
+        ValueLayout element = elementLayout();
+        MemorySegment.copy(own, 0, dst, element, byteOffset, length);
+        return byteOffset + (long) length * element.byteSize();
     }
 
     /** Bytes that {@link #copyTo} writes. */
     public long byteSize() {
+        return (long) length * elementLayout().byteSize();
+    }
+
+    /** A numeric element's layout in native memory (unaligned: staging offsets need not be multiples of it). */
+    private ValueLayout elementLayout() {
         return switch (dataType) {
-            case FP32 -> (long) length * Float.BYTES;
-            case INT64 -> (long) length * Long.BYTES;
-            case BYTES -> throw new IllegalStateException("a BYTES tensor has no fixed-width layout");
+            case FP32 -> ValueLayout.JAVA_FLOAT_UNALIGNED;
+            case INT64 -> ValueLayout.JAVA_LONG_UNALIGNED;
+            case BYTES -> throw new IllegalStateException("a BYTES tensor has no fixed-width layout to copy");
         };
     }
 

@@ -64,6 +64,7 @@ public final class ContractRows {
     private final float[] lastHourColumns;
 
     private final float[] requestPart;
+    private final CharsView view = new CharsView();
     private float[] rowsScratch = new float[0];
     private int rows;
     private long requestVisited;
@@ -227,13 +228,29 @@ public final class ContractRows {
         if (value == null) {
             return;   // absent: encoded with the field's default at the end of its scope
         }
-        int f = field[node];
+        encode(field[node], value, index(node), target(node), offset(node));
+        encoded(node);
+    }
+
+    /** The candidate's index for error messages (-1 in the request scope). */
+    private int index(int node) {
+        return candidateNode[node] ? rows - 1 : -1;
+    }
+
+    /** Where a node's scope is written: the current candidate's row, or the request's own columns. */
+    private float[] target(int node) {
+        return candidateNode[node] ? rowsScratch : requestPart;
+    }
+
+    private int offset(int node) {
+        return candidateNode[node] ? (rows - 1) * width : 0;
+    }
+
+    private void encoded(int node) {
         if (candidateNode[node]) {
-            encode(f, value, rows - 1, rowsScratch, (rows - 1) * width);
-            rowEncoded |= scopeBit[f];
+            rowEncoded |= scopeBit[field[node]];
         } else {
-            encode(f, value, -1, requestPart, 0);
-            requestEncoded |= scopeBit[f];
+            requestEncoded |= scopeBit[field[node]];
         }
     }
 
@@ -271,25 +288,47 @@ public final class ContractRows {
      * @throws WeirException the contract's error for the value (not finite, out of its scale's domain)
      */
     public void number(int node, double x) {
-        int f = field[node];
-        if (candidateNode[node]) {
-            contract.encodeNumber(f, x, rows - 1, rowsScratch, (rows - 1) * width);
-            rowEncoded |= scopeBit[f];
-        } else {
-            contract.encodeNumber(f, x, -1, requestPart, 0);
-            requestEncoded |= scopeBit[f];
-        }
+        contract.encodeNumber(field[node], x, index(node), target(node), offset(node));
+        encoded(node);
     }
 
     /** A categorical field's JSON string, as the characters the parser holds (no String on the way). */
     public void text(int node, char[] chars, int off, int len) {
-        int f = field[node];
-        if (candidateNode[node]) {
-            contract.encodeCategorical(f, chars, off, len, rowsScratch, (rows - 1) * width);
-            rowEncoded |= scopeBit[f];
-        } else {
-            contract.encodeCategorical(f, chars, off, len, requestPart, 0);
-            requestEncoded |= scopeBit[f];
+        contract.encodeCategorical(field[node], view.of(chars, off, len), target(node), offset(node));
+        encoded(node);
+    }
+
+    /** A reusable view of a parser's characters, so that hashing a categorical value makes no String. */
+    private static final class CharsView implements CharSequence {
+        private char[] chars;
+        private int off;
+        private int len;
+
+        CharsView of(char[] chars, int off, int len) {
+            this.chars = chars;
+            this.off = off;
+            this.len = len;
+            return this;
+        }
+
+        @Override
+        public int length() {
+            return len;
+        }
+
+        @Override
+        public char charAt(int index) {
+            return chars[off + index];
+        }
+
+        @Override
+        public CharSequence subSequence(int start, int end) {
+            return new String(chars, off + start, end - start);
+        }
+
+        @Override
+        public String toString() {
+            return new String(chars, off, len);
         }
     }
 
@@ -304,10 +343,6 @@ public final class ContractRows {
                 contract.encodeField(candidateFields[k], null, rows - 1, rowsScratch, (rows - 1) * width);
             }
         }
-    }
-
-    public int rows() {
-        return rows;
     }
 
     /**

@@ -291,25 +291,15 @@ public final class FeatureContract {
     }
 
     /**
-     * {@link #encodeField} for a {@code categorical} field whose value is the JSON string held in
-     * {@code chars[off, off + len)}: the same bucket as the {@code String} would get, without making one.
+     * {@link #encodeField} for a {@code categorical} field whose value is the JSON string {@code value}: a streaming
+     * reader passes a view of the parser's characters, so no String is made for it.
      */
-    void encodeCategorical(int i, char[] chars, int off, int len, float[] out, int offset) {
+    void encodeCategorical(int i, CharSequence value, float[] out, int offset) {
         Field f = fields.get(i);
         if (f.type != FieldType.CATEGORICAL) {
             throw new IllegalStateException("field " + f.name + " is not categorical");
         }
-        long h = seeds[i];
-        for (int k = 0; k < len; k++) {
-            char c = chars[off + k];
-            if (c >= 0x80) {
-                // As bucket(seed, String, buckets): the JDK's UTF-8 encoder for the rest.
-                h = fnv(h, new String(chars, off + k, len - k).getBytes(StandardCharsets.UTF_8));
-                break;
-            }
-            h = (h ^ c) * FNV_PRIME;
-        }
-        out[offset + offsets[i] + (int) Long.remainderUnsigned(h, f.buckets)] = 1f;
+        out[offset + offsets[i] + bucket(seeds[i], value, f.buckets)] = 1f;
     }
 
     boolean isNumeric(int i) {
@@ -477,13 +467,14 @@ public final class FeatureContract {
         return (h ^ 0) * FNV_PRIME;
     }
 
-    private static int bucket(long seed, String value, int buckets) {
+    /** The bucket of a String or of a view of a parser's characters: one hash for both, as the contract promises. */
+    private static int bucket(long seed, CharSequence value, int buckets) {
         long h = seed;
         for (int i = 0; i < value.length(); i++) {
             char c = value.charAt(i);
             if (c >= 0x80) {
                 // Non-ASCII: let the JDK's UTF-8 encoder decide (surrogate pairs, lone surrogates as '?').
-                h = fnv(h, value.substring(i).getBytes(StandardCharsets.UTF_8));
+                h = fnv(h, value.subSequence(i, value.length()).toString().getBytes(StandardCharsets.UTF_8));
                 break;
             }
             h = (h ^ c) * FNV_PRIME;
