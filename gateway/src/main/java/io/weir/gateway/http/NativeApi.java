@@ -43,41 +43,34 @@ final class NativeApi {
 
     /**
      * Most rank bodies are read by streaming ({@link RankBodyReader}), encoded with the contract of the version the
-     * previous request went to, and reused when the chosen version's contract is the same; a body it declines (bad
-     * input, or a contract it cannot stream) or a version with another contract takes the tree path below.
+     * previous request went to, and reused when the chosen version's contract is the same. A body it declines (bad
+     * input, or a contract it cannot stream) is parsed into a tree, which is validated and gives every error; a
+     * version with another contract encodes from the tree too. Past reading, both go the same way.
      */
     void rank(RoutingContext ctx) {
         RankBodyReader.RankBody read = rankReader.read(ctx.body().buffer(), rankContractHint);
+        JsonObject tree = null;
         if (read == null) {
             metrics.rankBodyRead(false);
-            rankFromTree(ctx);
-            return;
+            tree = Bodies.object(ctx);
+            RequestContext.requestId(ctx, tree);   // before validating, so that its errors echo the id
+            String[] itemIds = validateRank(tree, config.maxCandidates());
+            read = new RankBodyReader.RankBody(tree.getString("user_id"), tree.getValue("request_id"),
+                    tree.getString("model_version"), tree.getValue("timeout_ms"), itemIds, null, null);
         }
         String requestId = RequestContext.requestId(ctx, read.requestId());
         long timeoutMs = Bodies.timeoutMillis(ctx, read.timeout());
         Routing.Selection sel = routing.select(config.rankModel(), read.modelVersion(), read.userId(), requestId,
                 ctx.request()::getHeader);
-        FeatureContract contract = contract(sel.key(), FeatureContract.Api.RANK);
+        ModelConfig modelConfig = models.config(sel.key());
+        FeatureContract contract = contract(modelConfig, sel.key(), FeatureContract.Api.RANK);
         rankContractHint = contract;
-        boolean sameContract = contract.equals(read.contract());
-        metrics.rankBodyRead(sameContract);
-        Tensor features = sameContract ? read.features() : contract.encode(Bodies.object(ctx));
-        score(ctx, sel, contract, features, timeoutMs, rankScores(read.itemIds()));
-    }
-
-    /** The rank request validated and encoded on its parsed JSON tree: the reference path, and every error's. */
-    private void rankFromTree(RoutingContext ctx) {
-        JsonObject body = Bodies.object(ctx);
-        String requestId = RequestContext.requestId(ctx, body);
-        String[] itemIds = validateRank(body, config.maxCandidates());
-        String userId = body.getString("user_id");
-        String requestedVersion = body.getString("model_version");
-        long timeoutMs = Bodies.timeoutMillis(ctx, body);
-        Routing.Selection sel = routing.select(config.rankModel(), requestedVersion, userId, requestId, ctx.request()::getHeader);
-        FeatureContract contract = contract(sel.key(), FeatureContract.Api.RANK);
-        Tensor features = contract.encode(body);
-        rankContractHint = contract;
-        score(ctx, sel, contract, features, timeoutMs, rankScores(itemIds));
+        boolean streamed = read.features() != null && contract.equals(read.contract());
+        if (tree == null) {
+            metrics.rankBodyRead(streamed);
+        }
+        Tensor features = streamed ? read.features() : contract.encode(tree != null ? tree : Bodies.object(ctx));
+        score(ctx, sel, modelConfig, contract, features, timeoutMs, rankScores(read.itemIds()));
     }
 
     /**
@@ -156,13 +149,14 @@ final class NativeApi {
         String requestedVersion = Bodies.optionalString(body, "model_version", 64, "model_version");
         long timeoutMs = Bodies.timeoutMillis(ctx, body);
         Routing.Selection sel = routing.select(config.moderateModel(), requestedVersion, null, requestId, ctx.request()::getHeader);
-        FeatureContract contract = contract(sel.key(), FeatureContract.Api.MODERATE);
-        score(ctx, sel, contract, contract.encode(body), timeoutMs, (g, modelConfig, result) -> {
+        ModelConfig modelConfig = models.config(sel.key());
+        FeatureContract contract = contract(modelConfig, sel.key(), FeatureContract.Api.MODERATE);
+        score(ctx, sel, modelConfig, contract, contract.encode(body), timeoutMs, (g, served, result) -> {
             float raw = result.floats()[0];
             g.writeFieldName("score");
             g.writeNumber(raw);
-            if (modelConfig.label().isPresent()) {
-                g.writeStringField("label", modelConfig.label().get().of(raw));
+            if (served.label().isPresent()) {
+                g.writeStringField("label", served.label().get().of(raw));
             }
         });
     }
@@ -175,18 +169,17 @@ final class NativeApi {
         void write(JsonGenerator out, ModelConfig config, Tensor scores) throws IOException;
     }
 
-    private FeatureContract contract(ModelKey key, FeatureContract.Api api) {
-        return models.config(key).featureContract().filter(c -> c.api() == api).orElseThrow(
+    private static FeatureContract contract(ModelConfig config, ModelKey key, FeatureContract.Api api) {
+        return config.featureContract().filter(c -> c.api() == api).orElseThrow(
                 () -> new WeirException(io.weir.runtime.ErrorCode.INTERNAL, "model " + key + " has no " + api + " feature contract"));
     }
 
-    private void score(RoutingContext ctx, Routing.Selection sel, FeatureContract contract, Tensor features, long timeoutMs,
-                       ResponseShaper shaper) {
+    private void score(RoutingContext ctx, Routing.Selection sel, ModelConfig modelConfig, FeatureContract contract,
+                       Tensor features, long timeoutMs, ResponseShaper shaper) {
         ModelKey key = sel.key();
         ctx.put(RequestContext.MODEL, key.model());
         ctx.put(RequestContext.VERSION, key.version());
         ctx.put(RequestContext.ARM, sel.arm());
-        ModelConfig modelConfig = models.config(key);
         Priority priority = Bodies.priority(ctx);
         String requestId = RequestContext.requestId(ctx);
         InferenceRequest request = models.request(key, Map.of(contract.input(), features), features.rows(), timeoutMs,

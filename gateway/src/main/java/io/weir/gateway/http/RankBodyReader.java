@@ -33,7 +33,10 @@ import java.util.Arrays;
  * a {@link ContractRows} for the contract it was last asked for, reused request after request.
  */
 final class RankBodyReader {
-    /** What a rank request carries besides its rows; {@code requestId} and {@code timeout} as the tree holds them. */
+    /**
+     * What a rank request carries; {@code requestId} and {@code timeout} as the tree holds them. {@code features} are
+     * the rows encoded with {@code contract}; both null for a request read from its tree (the handler encodes those).
+     */
     record RankBody(String userId, Object requestId, String modelVersion, Object timeout, String[] itemIds,
                     Tensor features, FeatureContract contract) {
     }
@@ -49,8 +52,6 @@ final class RankBodyReader {
 
     private final int maxCandidates;
     private ContractRows rows;
-    /** The current request's item ids: a fresh array each request (young; storing into a long-lived one costs G1 barriers). */
-    private String[] ids;
 
     RankBodyReader(int maxCandidates) {
         this.maxCandidates = maxCandidates;
@@ -85,12 +86,11 @@ final class RankBodyReader {
             throw DECLINED;
         }
         rows.start();
-        ids = new String[Math.min(64, maxCandidates)];
         String userId = null;
         String modelVersion = null;
         Object requestId = null;
         Object timeout = null;
-        int candidates = -1;
+        String[] itemIds = null;
         boolean sawContext = false, sawModelVersion = false, sawRequestId = false, sawTimeout = false;
         for (JsonToken t = p.nextToken(); t == JsonToken.FIELD_NAME; t = p.nextToken()) {
             String key = p.currentName();
@@ -110,10 +110,10 @@ final class RankBodyReader {
                     }
                 }
                 case "candidates" -> {
-                    if (candidates >= 0 || v != JsonToken.START_ARRAY) {
+                    if (itemIds != null || v != JsonToken.START_ARRAY) {
                         throw DECLINED;
                     }
-                    candidates = readCandidates(p);
+                    itemIds = readCandidates(p);
                 }
                 case "model_version" -> {
                     sawModelVersion = once(sawModelVersion);
@@ -133,12 +133,10 @@ final class RankBodyReader {
                 default -> any(p, v, node);
             }
         }
-        if (p.nextToken() != null || userId == null || candidates <= 0) {
+        if (p.nextToken() != null || userId == null || itemIds == null || itemIds.length == 0) {
             throw DECLINED;   // trailing tokens (the tree path refuses them), or required parts missing
         }
         Tensor features = rows.finish();
-        String[] itemIds = ids.length == candidates ? ids : Arrays.copyOf(ids, candidates);
-        ids = null;
         return new RankBody(userId, requestId, modelVersion, timeout, itemIds, features, rows.contract());
     }
 
@@ -164,10 +162,12 @@ final class RankBodyReader {
     }
 
     /**
-     * The candidates array: each an object with a non-empty {@code item_id} of at most 256 characters and a
-     * {@code features} object.
+     * The candidates array, returning their item ids: each an object with a non-empty {@code item_id} of at most 256
+     * characters and a {@code features} object.
      */
-    private int readCandidates(JsonParser p) throws IOException {
+    private String[] readCandidates(JsonParser p) throws IOException {
+        // A fresh array each request (young: storing into a long-lived one would cost G1's barriers), exact at the end.
+        String[] ids = new String[Math.min(64, maxCandidates)];
         int n = 0;
         for (JsonToken t = p.nextToken(); t != JsonToken.END_ARRAY; t = p.nextToken()) {
             if (t != JsonToken.START_OBJECT || n == maxCandidates) {
@@ -201,7 +201,7 @@ final class RankBodyReader {
             }
             ids[n++] = itemId;
         }
-        return n;
+        return n == ids.length ? ids : Arrays.copyOf(ids, n);
     }
 
     /** The node for {@code key} under {@code parent} (NONE under NONE), declining on a second visit in one object. */
