@@ -333,10 +333,10 @@ def main():
                            for r in healthy if r["mean_batch_rows"] > 0 and not math.isnan(r["mean_compute_ms"]))
         # The slope separates per-request cost from background only over a spread of load: points all at one rate
         # (moderation on the clean rig is within budget at 50% alone) give a slope made of noise.
-        spread_ok = bool(healthy) and max(r["goodput_rps"] for r in healthy) >= 1.5 * min(r["goodput_rps"] for r in healthy)
+        lo = min((r["goodput_rps"] for r in healthy), default=0.0)
+        hi = max((r["goodput_rps"] for r in healthy), default=0.0)
+        spread_ok = bool(healthy) and hi >= 1.5 * lo
         if len(healthy) >= 3 and row_costs and not spread_ok:
-            lo = min(r["goodput_rps"] for r in healthy)
-            hi = max(r["goodput_rps"] for r in healthy)
             ms["ceiling"] = {"not_computed": "points within budget span too little load", "points_used": len(healthy),
                              "goodput_rps_range": [lo, hi]}
             out.write(f"\nCeiling: not computed: the {len(healthy)} points within budget served {lo:.0f}-{hi:.0f} req/s,"
