@@ -186,12 +186,23 @@ public final class BatchingDispatcher implements InferenceDispatcher {
         return null;
     }
 
-    private Lane lane(ModelHandle handle) {
+    /**
+     * The version's lane, created on first use. Creation checks again, under the monitor that removal also holds,
+     * that the version is still loaded and the dispatcher open: a caller that peeked the version just before it was
+     * unloaded would otherwise build a lane nothing ever closes (its thread, its meters).
+     */
+    Lane lane(ModelHandle handle) {
         Lane lane = lanes.get(handle.key());
         if (lane != null) {
             return lane;
         }
         synchronized (this) {
+            if (closed) {
+                throw WeirException.unavailable("the dispatcher is shut down");
+            }
+            if (registry.peek(handle.key()).isEmpty()) {
+                throw WeirException.unavailable(handle.key() + " is not loaded");
+            }
             return lanes.computeIfAbsent(handle.key(), k -> newLane(handle));
         }
     }
@@ -221,11 +232,21 @@ public final class BatchingDispatcher implements InferenceDispatcher {
             } else if (!closed) {
                 // Build the ring and start its thread when the version loads, so that the first request does not
                 // pay for them out of its latency budget.
-                lane(now.get());
+                try {
+                    lane(now.get());
+                } catch (WeirException e) {
+                    if (e.code() != ErrorCode.UNAVAILABLE) {
+                        throw e;
+                    }
+                    // unloaded again meanwhile (its own notification follows) or the dispatcher closed: nothing to build
+                }
             }
             return;
         }
-        Lane lane = lanes.remove(key);
+        Lane lane;
+        synchronized (this) {
+            lane = lanes.remove(key);
+        }
         if (lane != null) {
             lane.close();
         }
@@ -299,13 +320,13 @@ public final class BatchingDispatcher implements InferenceDispatcher {
 
     @Override
     public void close() {
-        closed = true;
-        for (ModelKey key : List.copyOf(lanes.keySet())) {
-            Lane lane = lanes.remove(key);
-            if (lane != null) {
-                lane.close();
-            }
+        List<Lane> open;
+        synchronized (this) {
+            closed = true;
+            open = List.copyOf(lanes.values());
+            lanes.clear();
         }
+        open.forEach(Lane::close);
         cpuPool.shutdown();
         devicePools.values().forEach(ExecutorService::shutdown);
     }

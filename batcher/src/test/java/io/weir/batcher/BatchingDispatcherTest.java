@@ -294,4 +294,99 @@ class BatchingDispatcherTest {
         assertThat(dispatcher.policyOf(KEY)).contains("none");
         assertThat(submit(4, 2).get(10, TimeUnit.SECONDS).outputs().get("y").floats()).containsExactly(TestModels.expected(4, 2));
     }
+
+    /** A device whose health report the test breaks: it throws on the batching threads while {@code broken}. */
+    static final class BreakableHealth implements BackendHealth {
+        volatile boolean broken = true;
+
+        private void maybeThrow() {
+            if (broken && Thread.currentThread().getName().startsWith("weir-batcher-")) {
+                throw new IllegalStateException("injected: the device driver's status call failed");
+            }
+        }
+
+        @Override
+        public boolean healthy() {
+            maybeThrow();
+            return true;
+        }
+
+        @Override
+        public long predictedLatencyNanos(ModelKey model, int rows) {
+            maybeThrow();
+            return 0;
+        }
+
+        @Override
+        public int inFlight() {
+            return 0;
+        }
+    }
+
+    @Test
+    void aHealthReportThatThrowsSendsTheBatchToTheCpuAndTheBatchingThreadGoesOn() throws Exception {
+        TestModels.write(dir, TestModels.config("affine", 8, 1000, new JsonObject().put("policy", "none")), "1.0.0");
+        AffineBackend gpu = new AffineBackend("gpu", null);
+        AffineBackend cpu = new AffineBackend("cpu", null);
+        registry = TestModels.registry(dir, List.of(gpu, cpu));
+        BreakableHealth health = new BreakableHealth();
+        dispatcher = new BatchingDispatcher(registry, Ticker.system(), 1, meters,
+                BatchingOptions.defaults().withBackendHealth(java.util.Map.of("gpu", health)));
+
+        InferenceResult first = submit(1, 2).get(10, TimeUnit.SECONDS);
+        assertThat(first.outputs().get("y").floats()).containsExactly(TestModels.expected(1, 2));
+        assertThat(first.backend()).isEqualTo("cpu");
+        assertThat(first.fellBack()).isTrue();
+        InferenceResult second = submit(2, 1).get(10, TimeUnit.SECONDS);
+        assertThat(second.backend()).isEqualTo("cpu");
+
+        health.broken = false;
+        InferenceResult third = submit(3, 1).get(10, TimeUnit.SECONDS);
+        assertThat(third.outputs().get("y").floats()).containsExactly(TestModels.expected(3, 1));
+        assertThat(third.backend()).isEqualTo("gpu");
+        assertThat(meters.get("weir.batcher.fallbacks").tag("reason", "unhealthy").counter().count()).isEqualTo(2);
+        assertThat(dispatcher.doubleAnswers()).isZero();
+    }
+
+    @Test
+    void aBatchingDecisionThatFailsAnswersWhatWaitedAndTheLaneGoesOn() throws Exception {
+        java.util.concurrent.atomic.AtomicBoolean broken = new java.util.concurrent.atomic.AtomicBoolean();
+        start(TestModels.config("affine", 8, 1000, new JsonObject().put("policy", "adaptive")), Ticker.system(), null, 1,
+                BatchingOptions.defaults().withCpuLoad(() -> {
+                    if (broken.get()) {
+                        throw new IllegalStateException("injected: the CPU reading failed");
+                    }
+                    return 0;
+                }));
+        // Past the adaptive policy's warm-up, after which it reads the CPU load at every decision.
+        for (int i = 0; i < 40; i++) {
+            assertThat(submit(i, 1).get(10, TimeUnit.SECONDS).outputs().get("y").floats())
+                    .containsExactly(TestModels.expected(i, 1));
+        }
+        broken.set(true);
+        assertThat(error(submit(100, 1)).code()).isEqualTo(ErrorCode.INTERNAL);
+        broken.set(false);
+        assertThat(submit(101, 3).get(10, TimeUnit.SECONDS).outputs().get("y").floats())
+                .containsExactly(TestModels.expected(101, 3));
+        assertThat(dispatcher.doubleAnswers()).isZero();
+    }
+
+    @Test
+    void noLaneIsBuiltForAVersionUnloadedAfterItWasLookedUpNorAfterClose() throws Exception {
+        start(TestModels.config("affine", 8, 1000, new JsonObject()), Ticker.system(), null, 1, BatchingOptions.defaults());
+        var peeked = registry.peek(KEY).orElseThrow();
+        registry.unload(KEY);
+        assertThat(dispatcher.policyOf(KEY)).isEmpty();
+        assertThat(org.assertj.core.api.Assertions.catchThrowableOfType(WeirException.class, () -> dispatcher.lane(peeked))
+                .code()).isEqualTo(ErrorCode.UNAVAILABLE);
+        assertThat(dispatcher.policyOf(KEY)).as("no lane left behind").isEmpty();
+
+        registry.load(KEY);
+        assertThat(dispatcher.policyOf(KEY)).isPresent();
+        var loaded = registry.peek(KEY).orElseThrow();
+        dispatcher.close();
+        assertThat(org.assertj.core.api.Assertions.catchThrowableOfType(WeirException.class, () -> dispatcher.lane(loaded))
+                .code()).isEqualTo(ErrorCode.UNAVAILABLE);
+        assertThat(dispatcher.policyOf(KEY)).isEmpty();
+    }
 }

@@ -9,9 +9,12 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.DoubleSupplier;
 import java.util.function.Function;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 
 /**
  * The executors batches compute on and what is known about each backend, shared by every lane: the CPU pool (sized to
@@ -83,13 +86,66 @@ public final class Backends {
         return h != null ? h : observed(backend);
     }
 
+    /**
+     * Why a batch of {@code rows} rows due in {@code remainingNanos} should not go to {@code backend} now
+     * ({@code "unhealthy"} or {@code "saturated"}), or null when it may. A health report that throws is no report:
+     * the backend counts as unhealthy (the exception is logged the first time), so a broken implementation of
+     * {@link BackendHealth} sends batches to the CPU instead of stopping the thread that asked.
+     */
+    String passOver(String backend, ModelKey model, int rows, long remainingNanos) {
+        try {
+            BackendHealth h = health(backend);
+            if (!h.healthy()) {
+                return "unhealthy";
+            }
+            return h.predictedLatencyNanos(model, rows) > remainingNanos ? "saturated" : null;
+        } catch (RuntimeException e) {
+            healthReportFailed(backend, e);
+            return "unhealthy";
+        }
+    }
+
+    /** {@link BackendHealth#healthy()} of {@code backend}, false when the report throws (see {@link #passOver}). */
+    boolean healthy(String backend) {
+        try {
+            return health(backend).healthy();
+        } catch (RuntimeException e) {
+            healthReportFailed(backend, e);
+            return false;
+        }
+    }
+
+    /** What a batch got when it asked for a backend's place ({@link #claim}). */
+    enum Claim { REFUSED, GRANTED, TRIAL }
+
+    /**
+     * Takes a batch's place on {@code backend}: granted while its breaker is closed (or its health is supplied), and
+     * once an open breaker's cool-down has passed, to one batch at a time as the trial.
+     */
+    Claim claim(String backend) {
+        return supplied.containsKey(backend) ? Claim.GRANTED : observed(backend).claim();
+    }
+
+    private final Map<String, Boolean> reportedHealthFailures = new ConcurrentHashMap<>();
+
+    private void healthReportFailed(String backend, RuntimeException e) {
+        if (reportedHealthFailures.putIfAbsent(backend, Boolean.TRUE) == null) {
+            LOG.log(Level.WARNING, "the health report of backend '" + backend + "' threw; treating it as unhealthy"
+                    + " (logged once)", e);
+        }
+    }
+
+    private static final Logger LOG = Logger.getLogger(Backends.class.getName());
+
     Observed observed(String backend) {
         return observed.computeIfAbsent(backend, Observed::new);
     }
 
     /**
      * Health of a backend nobody reports on, judged from this batcher's own calls: a breaker opens after
-     * {@value #TRIP_AFTER} consecutive failures and lets one trial batch through after {@code COOL_DOWN}; the
+     * {@value #TRIP_AFTER} consecutive failures and, once {@code COOL_DOWN} has passed, lets one trial batch through at
+     * a time; the trial's success closes it, its failure opens it for another cool-down. A call that did not run on
+     * the device (every request expired first) or that failed on a request's own fault counts neither way. The
      * predicted latency is the version's fitted compute time, stretched by the batches queued ahead on the device.
      */
     final class Observed implements BackendHealth {
@@ -99,6 +155,7 @@ public final class Backends {
         private final String backend;
         private final AtomicInteger inFlight = new AtomicInteger();
         private final AtomicInteger consecutiveFailures = new AtomicInteger();
+        private final AtomicBoolean trialOut = new AtomicBoolean();
         private volatile long openUntil;
 
         Observed(String backend) {
@@ -107,7 +164,22 @@ public final class Backends {
 
         @Override
         public boolean healthy() {
-            return consecutiveFailures.get() < TRIP_AFTER || ticker.nanos() - openUntil >= 0;
+            return closed() || cooledDown() && !trialOut.get();
+        }
+
+        private boolean closed() {
+            return consecutiveFailures.get() < TRIP_AFTER;
+        }
+
+        private boolean cooledDown() {
+            return ticker.nanos() - openUntil >= 0;
+        }
+
+        Claim claim() {
+            if (closed()) {
+                return Claim.GRANTED;
+            }
+            return cooledDown() && trialOut.compareAndSet(false, true) ? Claim.TRIAL : Claim.REFUSED;
         }
 
         @Override
@@ -125,12 +197,24 @@ public final class Backends {
             inFlight.incrementAndGet();
         }
 
-        void finished(boolean ok) {
+        /** A call on the device ended, {@code ok} or failed on the device's fault. */
+        void finished(boolean ok, boolean trial) {
             inFlight.decrementAndGet();
             if (ok) {
                 consecutiveFailures.set(0);
             } else if (consecutiveFailures.incrementAndGet() >= TRIP_AFTER) {
                 openUntil = ticker.nanos() + COOL_DOWN;
+            }
+            if (trial) {
+                trialOut.set(false);
+            }
+        }
+
+        /** A batch given to the device ended without telling anything of its health. */
+        void abandoned(boolean trial) {
+            inFlight.decrementAndGet();
+            if (trial) {
+                trialOut.set(false);
             }
         }
     }

@@ -7,12 +7,15 @@ import io.weir.batcher.policy.BatchPolicy.Flush;
 import io.weir.batcher.policy.BatchPolicy.Wait;
 import io.weir.batcher.policy.LatencyModel;
 import io.weir.batcher.policy.PendingView;
+import io.weir.runtime.ErrorCode;
 import io.weir.runtime.WeirException;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 
 /**
  * The batching thread's consumer: takes admitted requests off the ring into two FIFO queues (HIGH before NORMAL),
@@ -28,6 +31,7 @@ import java.util.List;
  */
 final class BatchFormer implements EventHandler<RequestSlot>, PendingView {
     static final long RATE_TAU_NANOS = 50_000_000L;
+    private static final Logger LOG = Logger.getLogger(BatchFormer.class.getName());
 
     private final Lane lane;
     private final ArrayDeque<Pending> high = new ArrayDeque<>();
@@ -82,8 +86,24 @@ final class BatchFormer implements EventHandler<RequestSlot>, PendingView {
         rateAt = t;
     }
 
-    /** Drops what expired, then flushes as long as the policy says so; leaves the next wake-up set. */
+    /**
+     * Drops what expired, then flushes as long as the policy says so; leaves the next wake-up set. A fault in the
+     * decision (the policy, or an input it reads such as the supplied CPU load) must not end the batching thread,
+     * which would leave the ring filling with requests nobody takes: what is queued is answered INTERNAL, the fault
+     * is logged, and the next arrival decides afresh.
+     */
     void decide(long t) {
+        try {
+            decideOrThrow(t);
+        } catch (RuntimeException | Error e) {
+            LOG.log(Level.SEVERE, "batching decision of " + lane.key + " failed; answering its " + requests()
+                    + " queued requests INTERNAL", e);
+            failAll(new WeirException(ErrorCode.INTERNAL, "batching of " + lane.key + " failed", 0, e));
+            lane.waits.wakeAt(FlushWaitStrategy.NEVER);
+        }
+    }
+
+    private void decideOrThrow(long t) {
         now = t;
         if (settings != lane.settings()) {
             settings = lane.settings();
@@ -127,8 +147,19 @@ final class BatchFormer implements EventHandler<RequestSlot>, PendingView {
         if (deadlineLeft) {
             recomputeEarliestDeadline();
         }
-        lane.metrics.flushed(settings.policy().name(), f.reason(), taken.size());
-        lane.runner.start(taken, batchRows, t);
+        try {
+            lane.metrics.flushed(settings.policy().name(), f.reason(), taken.size());
+            lane.runner.start(taken, batchRows, t);
+        } catch (RuntimeException | Error e) {
+            // Out of the queues and not handed over: nobody else would answer these.
+            WeirException err = new WeirException(ErrorCode.INTERNAL, "could not start a batch of " + lane.key, 0, e);
+            for (Pending p : taken) {
+                if (!p.answered()) {
+                    p.fail(err);
+                }
+            }
+            throw e;
+        }
     }
 
     private void expireDue(long t) {

@@ -1,6 +1,5 @@
 package io.weir.batcher.internal;
 
-import io.weir.batcher.BackendHealth;
 import io.weir.batcher.InferenceResult;
 import io.weir.runtime.ErrorCode;
 import io.weir.runtime.InferenceException;
@@ -25,9 +24,11 @@ import java.util.concurrent.RejectedExecutionException;
  * requests that expired while queued for the worker, joins the requests' inputs (a view: the backend copies each
  * request's rows once, into its own input memory), computes, checks the outputs and scatters them.
  * A failure on a non-CPU backend resubmits the <em>same</em> batch (same requests, none answered yet) to the CPU
- * pool; only the last attempt answers, so every request is answered exactly once whatever fails. A non-device
- * failure of a multi-request batch on the CPU reruns its requests one by one, so one malformed request does not fail
- * its batch-mates.
+ * pool; only the last attempt answers, so every request is answered exactly once whatever fails, an {@code Error}
+ * included. A non-device failure of a multi-request batch on the CPU reruns its requests one by one, so one malformed
+ * request does not fail its batch-mates. What a device call says of the device's health ({@link Backends.Observed}'s
+ * breaker): a success, a failure on the device's fault, or nothing (every request expired before it ran, or a
+ * request's own fault); after a cool-down the breaker grants one trial batch ({@link Backends#claim}).
  */
 final class BatchRunner {
     private final Lane lane;
@@ -50,6 +51,7 @@ final class BatchRunner {
         String chosen = Backends.CPU;
         String preferred = null;
         String reason = null;
+        boolean trial = false;
         for (String b : handle.backends()) {
             if (b.equals(Backends.CPU)) {
                 break;
@@ -57,13 +59,15 @@ final class BatchRunner {
             if (preferred == null) {
                 preferred = b;
             }
-            BackendHealth health = lane.backends.health(b);
-            if (!health.healthy()) {
-                reason = "unhealthy";
-            } else if (now + health.predictedLatencyNanos(lane.key, rows) - deadline > 0) {
-                reason = "saturated";
-            } else {
+            reason = lane.backends.passOver(b, lane.key, rows, deadline - now);
+            if (reason == null) {
+                Backends.Claim claim = lane.backends.claim(b);
+                if (claim == Backends.Claim.REFUSED) {
+                    reason = "unhealthy"; // another batch holds the device's one trial after its cool-down
+                    continue;
+                }
                 chosen = b;
+                trial = claim == Backends.Claim.TRIAL;
                 break;
             }
         }
@@ -74,26 +78,26 @@ final class BatchRunner {
         Batch batch = new Batch(requests, rows, handle, preferred, reason);
         lane.inFlightBatches.incrementAndGet();
         lane.inFlightRows.addAndGet(rows);
-        submit(batch, chosen, fellBack);
+        submit(batch, chosen, fellBack, trial);
     }
 
-    private void submit(Batch batch, String backend, boolean fellBack) {
+    private void submit(Batch batch, String backend, boolean fellBack, boolean trial) {
         if (!backend.equals(Backends.CPU)) {
             lane.backends.observed(backend).started();
         }
         try {
-            lane.backends.executor(backend).execute(() -> run(batch, backend, fellBack));
-        } catch (RejectedExecutionException e) {
-            if (!backend.equals(Backends.CPU)) {
-                lane.backends.observed(backend).finished(true);
-            }
-            WeirException err = WeirException.unavailable("the dispatcher is shutting down");
+            lane.backends.executor(backend).execute(() -> run(batch, backend, fellBack, trial));
+        } catch (RuntimeException e) {
+            deviceDone(backend, Outcome.NOT_RUN, trial);
+            WeirException err = e instanceof RejectedExecutionException
+                    ? WeirException.unavailable("the dispatcher is shutting down")
+                    : new WeirException(ErrorCode.INTERNAL, "could not hand a batch to the " + backend + " executor", 0, e);
             batch.requests().forEach(p -> p.fail(err));
             finish(batch);
         }
     }
 
-    void run(Batch batch, String backend, boolean fellBack) {
+    void run(Batch batch, String backend, boolean fellBack, boolean trial) {
         long start = lane.ticker.nanos();
         List<Pending> live = new ArrayList<>(batch.requests().size());
         int rows = 0;
@@ -111,26 +115,44 @@ final class BatchRunner {
             }
         }
         if (live.isEmpty()) {
-            deviceDone(backend, true);
+            deviceDone(backend, Outcome.NOT_RUN, trial); // nothing ran: says nothing of the device's health
             finish(batch);
             return;
         }
         ModelHandle handle = batch.handle();
-        LoadedModel model = handle.on(backend).orElse(handle.cpu());
+        Map<String, Tensor> out;
+        long end;
         try {
-            Map<String, Tensor> out = model.run(concat(live));
-            long end = lane.ticker.nanos();
-            checkOutputs(out, rows);
-            deviceDone(backend, true);
-            complete(batch, live, out, rows, backend, start, end, fellBack, () -> finish(batch));
-        } catch (InferenceException | RuntimeException e) {
-            deviceDone(backend, false);
+            LoadedModel model = handle.on(backend).orElse(handle.cpu());
+            out = model.run(concat(live));
+            end = lane.ticker.nanos();
+            checkOutputs(out, rows, handle);
+        } catch (InferenceException | RuntimeException | Error e) {
+            failed(batch, live, backend, fellBack, trial, e);
+            return;
+        }
+        deviceDone(backend, Outcome.OK, trial);
+        complete(batch, live, out, rows, backend, start, end, fellBack, () -> finish(batch));
+    }
+
+    /**
+     * The batch's call failed: a non-CPU backend's batch goes to the CPU as it is (nobody answered yet); on the CPU a
+     * request's fault in a batch of several reruns them one by one, anything else fails them all. An {@code Error}
+     * (out of memory, a native library that failed to link) is handled like any failure, so that the requests are
+     * answered and the lane's slot and the model lease are given back, and then rethrown when the JVM itself is in
+     * trouble.
+     */
+    private void failed(Batch batch, List<Pending> live, String backend, boolean fellBack, boolean trial, Throwable e) {
+        boolean requestFault = e instanceof InferenceException ie && !ie.deviceFault() || e instanceof IllegalArgumentException;
+        // A request's own fault (an index out of range of the model's table) says nothing about the device: counted
+        // as a device failure, a few malformed requests would take a healthy GPU out of rotation.
+        deviceDone(backend, requestFault ? Outcome.NOT_RUN : Outcome.FAILED, trial);
+        try {
             if (!backend.equals(Backends.CPU)) {
                 lane.metrics.fellBack(backend, Backends.CPU, "failure");
-                submit(new Batch(live, batch.rows(), handle, backend, "failure"), Backends.CPU, true);
+                submit(new Batch(live, batch.rows(), batch.handle(), backend, "failure"), Backends.CPU, true, false);
                 return;
             }
-            boolean requestFault = e instanceof InferenceException ie && !ie.deviceFault() || e instanceof IllegalArgumentException;
             if (live.size() > 1 && requestFault) {
                 for (Pending p : live) {
                     runAlone(batch, p, fellBack);
@@ -141,25 +163,43 @@ final class BatchRunner {
                 live.forEach(p -> p.fail(err));
             }
             finish(batch);
+        } finally {
+            if (e instanceof VirtualMachineError vm) {
+                throw vm;
+            }
         }
     }
 
     private void runAlone(Batch batch, Pending p, boolean fellBack) {
         long start = lane.ticker.nanos();
+        Map<String, Tensor> out;
+        long end;
         try {
-            Map<String, Tensor> out = batch.handle().cpu().run(p.request.inputs());
-            long end = lane.ticker.nanos();
-            checkOutputs(out, p.rows());
-            complete(batch, List.of(p), out, p.rows(), Backends.CPU, start, end, fellBack, () -> { });
-        } catch (InferenceException | RuntimeException e) {
+            out = batch.handle().cpu().run(p.request.inputs());
+            end = lane.ticker.nanos();
+            checkOutputs(out, p.rows(), batch.handle());
+        } catch (InferenceException | RuntimeException | Error e) {
             lane.metrics.failed(Backends.CPU);
             p.fail(new WeirException(ErrorCode.INTERNAL, "inference failed on cpu", 0, e));
+            if (e instanceof VirtualMachineError vm) {
+                throw vm;
+            }
+            return;
         }
+        complete(batch, List.of(p), out, p.rows(), Backends.CPU, start, end, fellBack, () -> { });
     }
 
-    private void deviceDone(String backend, boolean ok) {
+    /** What a non-CPU backend's call says about the device's health. */
+    private enum Outcome { OK, FAILED, NOT_RUN }
+
+    private void deviceDone(String backend, Outcome outcome, boolean trial) {
         if (!backend.equals(Backends.CPU)) {
-            lane.backends.observed(backend).finished(ok);
+            Backends.Observed device = lane.backends.observed(backend);
+            switch (outcome) {
+                case OK -> device.finished(true, trial);
+                case FAILED -> device.finished(false, trial);
+                case NOT_RUN -> device.abandoned(trial);
+            }
         }
     }
 
@@ -178,11 +218,20 @@ final class BatchRunner {
         return inputs;
     }
 
-    private void checkOutputs(Map<String, Tensor> out, int rows) throws InferenceException {
-        for (TensorSpec spec : lane.settings().config().outputs()) {
-            Tensor t = out.get(spec.name());
+    /**
+     * Every declared output present, and every output with a row per input row, so that each request's rows can be
+     * taken from it. Checked against the version the batch ran on: a reload while it ran may declare other outputs.
+     */
+    private static void checkOutputs(Map<String, Tensor> out, int rows, ModelHandle handle) throws InferenceException {
+        for (TensorSpec spec : handle.config().outputs()) {
+            if (!out.containsKey(spec.name())) {
+                throw new InferenceException("backend returned no output '" + spec.name() + "'", true);
+            }
+        }
+        for (Map.Entry<String, Tensor> e : out.entrySet()) {
+            Tensor t = e.getValue();
             if (t == null || t.rows() != rows) {
-                throw new InferenceException("backend returned " + t + " for output '" + spec.name() + "' of a "
+                throw new InferenceException("backend returned " + t + " for output '" + e.getKey() + "' of a "
                         + rows + "-row batch", true);
             }
         }

@@ -1,5 +1,6 @@
 package io.weir.batcher.internal;
 
+import com.lmax.disruptor.ExceptionHandler;
 import com.lmax.disruptor.InsufficientCapacityException;
 import com.lmax.disruptor.RingBuffer;
 import com.lmax.disruptor.dsl.Disruptor;
@@ -21,6 +22,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 
 /**
  * One model version's path to its batches: a multi-producer Disruptor ring that event loops publish admitted requests
@@ -45,6 +48,7 @@ import java.util.concurrent.atomic.LongAdder;
  */
 public final class Lane implements AutoCloseable {
     private static final int CLOSED = 1 << 30;
+    private static final Logger LOG = Logger.getLogger(Lane.class.getName());
 
     /** A version's config with the batching policy built from it. */
     record Settings(ModelConfig config, PolicySpec spec, BatchPolicy policy) {
@@ -105,6 +109,24 @@ public final class Lane implements AutoCloseable {
     public void start() {
         disruptor = new Disruptor<>(RequestSlot::new, 2 * capacity,
                 Thread.ofPlatform().daemon().name("weir-batcher-" + key).factory(), ProducerType.MULTI, waits);
+        // Disruptor's default handler rethrows, which ends the batching thread for good. The former contains its own
+        // faults (BatchFormer.decide); whatever still escapes is logged and the thread goes on with the next event.
+        disruptor.setDefaultExceptionHandler(new ExceptionHandler<>() {
+            @Override
+            public void handleEventException(Throwable e, long sequence, RequestSlot slot) {
+                LOG.log(Level.SEVERE, "the batching thread of " + key + " failed on event " + sequence, e);
+            }
+
+            @Override
+            public void handleOnStartException(Throwable e) {
+                LOG.log(Level.SEVERE, "the batching thread of " + key + " failed to start", e);
+            }
+
+            @Override
+            public void handleOnShutdownException(Throwable e) {
+                LOG.log(Level.SEVERE, "the batching thread of " + key + " failed while shutting down", e);
+            }
+        });
         disruptor.handleEventsWith(former);
         ring = disruptor.start();
     }
@@ -239,7 +261,7 @@ public final class Lane implements AutoCloseable {
         ModelHandle h = registry.peek(key).orElse(null);
         if (h != null) {
             for (String b : h.backends()) {
-                if (b.equals(Backends.CPU) || backends.health(b).healthy()) {
+                if (b.equals(Backends.CPU) || backends.healthy(b)) {
                     return b;
                 }
             }

@@ -32,6 +32,7 @@ public final class AffineBackend implements Backend {
     private final List<List<Float>> batches = new CopyOnWriteArrayList<>();
     private final AtomicInteger calls = new AtomicInteger();
     private volatile CountDownLatch entered = new CountDownLatch(0);
+    private volatile Throwable throwNext;
 
     /** @param clock advanced by each call's latency; null for a backend without simulated latency */
     public AffineBackend(String name, FakeTicker clock) {
@@ -60,6 +61,14 @@ public final class AffineBackend implements Backend {
 
     public void failNext(int n) {
         failuresToInject.set(n);
+    }
+
+    /** The next call throws {@code t} (an unchecked exception or an {@code Error}) instead of computing. */
+    public void throwNext(Throwable t) {
+        if (!(t instanceof RuntimeException) && !(t instanceof Error)) {
+            throw new IllegalArgumentException("only unchecked throwables: " + t);
+        }
+        this.throwNext = t;
     }
 
     public void failAlways(boolean fail, boolean asDeviceFault) {
@@ -123,6 +132,14 @@ public final class AffineBackend implements Backend {
             Semaphore g = gate;
             if (g != null) {
                 g.acquireUninterruptibly();
+            }
+            Throwable t = throwNext;
+            if (t != null) {
+                throwNext = null;
+                if (t instanceof Error e) {
+                    throw e;
+                }
+                throw (RuntimeException) t;
             }
             float[] x = inputs.get("x").floats();
             float[] offset = inputs.get("offset").floats();
