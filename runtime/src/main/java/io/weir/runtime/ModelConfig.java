@@ -37,6 +37,11 @@ public record ModelConfig(
     /** What to do with a request of more rows than {@link #maxBatchRows}. */
     public enum Oversize { SPLIT, REJECT }
 
+    /** The most elements of one input a batch may hold (a Java array's worth with room to spare: 256 MiB of FP32). */
+    public static final long MAX_BATCH_ELEMENTS = 64L << 20;
+    static final double MIN_BUDGET_MS = 0.001;
+    static final double MAX_BUDGET_MS = 86_400_000;
+
     /** Turns a score into a label. */
     public record Label(double threshold, String positive, String negative) {
         public String of(double score) {
@@ -68,6 +73,13 @@ public record ModelConfig(
 
     /** Parses and validates a config; the exception message names the offending key. */
     public static ModelConfig parse(JsonObject json) {
+        for (String key : json.fieldNames()) {
+            // JsonObject's getters hand an explicit null back in place of the default, and unboxing it would fail
+            // far from the file; a key left out gets its default, a null one is refused here.
+            if (json.getValue(key) == null) {
+                throw new IllegalArgumentException("'" + key + "' is null: give a value or leave the key out");
+            }
+        }
         String name = json.getString("name");
         if (name == null || name.isBlank()) {
             throw new IllegalArgumentException("'name' is required");
@@ -78,14 +90,24 @@ public record ModelConfig(
         if (maxRows < 1) {
             throw new IllegalArgumentException("'max_batch_rows' must be at least 1");
         }
+        for (TensorSpec in : inputs) {
+            // Warm-up and every batch of the maximum size hold this many elements of the input in one Java array.
+            if ((long) maxRows * in.rowWidth() > MAX_BATCH_ELEMENTS) {
+                throw new IllegalArgumentException("'max_batch_rows' " + maxRows + " times input '" + in.name() + "''s "
+                        + in.rowWidth() + " elements a row exceeds " + MAX_BATCH_ELEMENTS + " elements a batch");
+            }
+        }
         Oversize oversize = switch (json.getString("oversize", "split")) {
             case "split" -> Oversize.SPLIT;
             case "reject" -> Oversize.REJECT;
             default -> throw new IllegalArgumentException("'oversize' must be 'split' or 'reject'");
         };
         double budget = json.getDouble("latency_budget_ms", 100.0);
-        if (!(budget > 0) || !Double.isFinite(budget)) {
-            throw new IllegalArgumentException("'latency_budget_ms' must be a positive number");
+        if (!(budget >= MIN_BUDGET_MS && budget <= MAX_BUDGET_MS)) {
+            // Deadlines are enqueue + budget in nanoseconds: a budget of years would overflow them, and one under a
+            // microsecond would round to nothing.
+            throw new IllegalArgumentException("'latency_budget_ms' must be between " + MIN_BUDGET_MS + " and "
+                    + (long) MAX_BUDGET_MS + " (a day)");
         }
         JsonObject batching = json.getJsonObject("batching", new JsonObject().put("policy", "adaptive"));
         Optional<FeatureContract> contract = Optional.ofNullable(json.getJsonObject("feature_contract")).map(FeatureContract::parse);
@@ -115,7 +137,9 @@ public record ModelConfig(
         }
         List<TensorSpec> out = new ArrayList<>();
         for (int i = 0; i < arr.size(); i++) {
-            JsonObject t = arr.getJsonObject(i);
+            if (!(arr.getValue(i) instanceof JsonObject t)) {
+                throw new IllegalArgumentException(key + "[" + i + "] must be an object");
+            }
             DataType dt = DataType.fromV2(t.getString("datatype"));
             if (dt == null) {
                 throw new IllegalArgumentException(key + "[" + i + "].datatype must be FP32, INT64 or BYTES");
@@ -126,7 +150,10 @@ public record ModelConfig(
             }
             long[] s = new long[shape.size()];
             for (int d = 0; d < s.length; d++) {
-                s[d] = shape.getLong(d);
+                if (!(shape.getValue(d) instanceof Number n) || n.doubleValue() != n.longValue()) {
+                    throw new IllegalArgumentException(key + "[" + i + "].shape[" + d + "] must be an integer");
+                }
+                s[d] = n.longValue();
             }
             out.add(new TensorSpec(t.getString("name"), dt, s));
         }

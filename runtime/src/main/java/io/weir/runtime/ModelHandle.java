@@ -108,7 +108,11 @@ public final class ModelHandle {
         return leases.get() & ~RETIRED;
     }
 
+    /**
+     * Each executable closed on its own: one that throws (a CUDA context already poisoned fails its frees) must not
+     * keep the others open, nor reach whoever released the last lease (a batch's worker, an unload's listeners).
+     */
     private void closeExecutables() {
-        byBackend.values().forEach(LoadedModel::close);
+        byBackend.values().forEach(ModelRegistry::closeQuietly);
     }
 }

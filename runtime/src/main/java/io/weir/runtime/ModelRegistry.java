@@ -75,7 +75,7 @@ public final class ModelRegistry implements AutoCloseable {
         }
         for (ModelKey key : List.copyOf(states.keySet()).stream().sorted(Comparator.comparing(ModelKey::toString)).toList()) {
             if (states.get(key).state() == State.LOADING) {
-                load(key);
+                load(key); // records its own failure, so one bad version does not keep the others LOADING
             }
         }
     }
@@ -98,8 +98,14 @@ public final class ModelRegistry implements AutoCloseable {
                 LOG.info(() -> "loaded " + key + " on " + handle.backends() + refusals(handle));
                 listeners.forEach(l -> l.accept(key));
                 return s;
-            } catch (ModelLoadException e) {
-                LOG.log(Level.WARNING, "failed to load " + key + ": " + e.getMessage());
+            } catch (ModelLoadException | RuntimeException e) {
+                // A RuntimeException here is a defect of a backend or of validation, not the artifact's fault as
+                // far as we know; it is still this version's failure to record, not the caller's (loadAll) to end on.
+                if (e instanceof ModelLoadException) {
+                    LOG.log(Level.WARNING, "failed to load " + key + ": " + e.getMessage());
+                } else {
+                    LOG.log(Level.SEVERE, "failed to load " + key + " on an unexpected error", e);
+                }
                 Status s;
                 if (previous != null && previous.state() == State.READY && handles.containsKey(key)) {
                     // A failed reload leaves the serving version in place: report the failure, keep READY.
@@ -153,24 +159,38 @@ public final class ModelRegistry implements AutoCloseable {
                 }
                 try {
                     LoadedModel m = b.load(artifact);
-                    Warmup.run(m, artifact.config());
+                    try {
+                        Warmup.run(m, artifact.config());
+                    } catch (InferenceException | RuntimeException e) {
+                        closeQuietly(m); // not kept: its session, weights and device buffers go now
+                        throw e;
+                    }
                     loaded.put(b.name(), m);
                 } catch (ModelLoadException e) {
                     if (b.name().equals("cpu")) {
                         throw e;
                     }
                     refused.put(b.name(), e.getMessage());
-                } catch (InferenceException e) {
+                } catch (InferenceException | RuntimeException e) {
+                    String why = (e instanceof InferenceException ? "warm-up failed: " : "failed: ") + e.getMessage();
                     if (b.name().equals("cpu")) {
-                        throw new ModelLoadException(key, "warm-up failed: " + e.getMessage(), e);
+                        throw new ModelLoadException(key, why, e);
                     }
-                    refused.put(b.name(), "warm-up failed: " + e.getMessage());
+                    refused.put(b.name(), why);
                 }
             }
             return new ModelHandle(artifact, loaded, order, refused);
         } catch (ModelLoadException | RuntimeException e) {
-            loaded.values().forEach(LoadedModel::close);
+            loaded.values().forEach(ModelRegistry::closeQuietly);
             throw e;
+        }
+    }
+
+    static void closeQuietly(LoadedModel m) {
+        try {
+            m.close();
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "closing " + m.key() + " on " + m.backend() + " failed", e);
         }
     }
 

@@ -44,7 +44,12 @@ public final class Tensor {
             if (d < 0) {
                 throw new IllegalArgumentException("negative dimension in " + Arrays.toString(shape));
             }
-            expected *= d;
+            try {
+                expected = Math.multiplyExact(expected, d);
+            } catch (ArithmeticException e) {
+                // Wrapped around, a huge shape could pass for a small (or empty) one.
+                throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " has more elements than a long counts");
+            }
         }
         if (expected != length()) {
             throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " needs " + expected

@@ -26,6 +26,14 @@ public record TensorSpec(String name, DataType dataType, long[] shape) {
                 throw new IllegalArgumentException("tensor '" + name + "': only the batch dimension may be dynamic");
             }
         }
+        long width = 1;
+        for (int i = 1; i < shape.length; i++) {
+            width = shape[i] > Integer.MAX_VALUE / width ? Long.MAX_VALUE : width * shape[i];
+        }
+        if (width > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("tensor '" + name + "': a row of " + Arrays.toString(shape)
+                    + " has more elements than an array holds");
+        }
         shape = shape.clone();
     }
 
@@ -38,7 +46,7 @@ public record TensorSpec(String name, DataType dataType, long[] shape) {
     public int rowWidth() {
         long w = 1;
         for (int i = 1; i < shape.length; i++) {
-            w *= shape[i];
+            w = Math.multiplyExact(w, shape[i]);
         }
         return Math.toIntExact(w);
     }

@@ -31,7 +31,7 @@ public final class Warmup {
         for (TensorSpec spec : config.inputs()) {
             long[] shape = spec.shape();
             shape[0] = rows;
-            int n = rows * spec.rowWidth();
+            int n = Math.multiplyExact(rows, spec.rowWidth());
             in.put(spec.name(), switch (spec.dataType()) {
                 case FP32 -> Tensor.ofFloats(shape, new float[n]);
                 case INT64 -> Tensor.ofLongs(shape, new long[n]);

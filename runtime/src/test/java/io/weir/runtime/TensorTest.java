@@ -135,4 +135,13 @@ class TensorTest {
             assertThatThrownBy(() -> joined.copyTo(dst, 0)).isInstanceOf(IndexOutOfBoundsException.class);
         }
     }
+
+    @Test
+    void aShapeWhoseElementCountOverflowsIsRefusedNotTakenForAnEmptyOne() {
+        assertThatThrownBy(() -> Tensor.ofFloats(new long[] {1L << 54, 1024}, new float[0]))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("more elements");
+        assertThatThrownBy(() -> new TensorSpec("x", DataType.FP32, new long[] {-1, 1L << 20, 1L << 20}))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("more elements than an array holds");
+        assertThat(new TensorSpec("x", DataType.FP32, new long[] {-1, 1 << 15, 1 << 15}).rowWidth()).isEqualTo(1 << 30);
+    }
 }

@@ -119,9 +119,24 @@ final class CudaWorker implements AutoCloseable {
         return (v + ALIGN - 1) / ALIGN * ALIGN;
     }
 
+    /**
+     * Buffers for batches of up to {@code rows} rows. The capacity is recorded only once every buffer is there: an
+     * allocation that fails part way (out of device memory) releases what it got and leaves the capacity at 0, so the
+     * next batch allocates again instead of running on missing buffers.
+     */
     private void allocate(int rows) {
         releaseBuffers();
+        capacity = 0;
+        try {
+            allocateBuffers(rows);
+        } catch (RuntimeException | Error e) {
+            releaseBuffers();
+            throw e;
+        }
         capacity = rows;
+    }
+
+    private void allocateBuffers(int rows) {
         slots = new DeviceBuffer[plan.slots().size()];
         for (int i = 0; i < slots.length; i++) {
             slots[i] = ctx.allocate(Math.max(4, rows * plan.slots().get(i).bytesPerRow()));

@@ -150,15 +150,21 @@ public final class EmbeddingIndexFile {
             if (!version.equals(expectedVersion)) {
                 throw new IOException(file + " holds version " + version + ", not the " + expectedVersion + " its name says");
             }
+            // Checked before anything of that size is allocated: a small file declaring a huge index (its checksum
+            // vouches only for its bytes) must be refused, not end a refresh in OutOfMemoryError.
+            if ((long) count * (Integer.BYTES + (long) dims * Float.BYTES) > in.remaining()) {
+                throw new IOException(file + " declares " + count + " x " + dims + " but holds only " + in.remaining()
+                        + " more bytes");
+            }
             List<String> ids = new ArrayList<>(count);
             for (int r = 0; r < count; r++) {
                 ids.add(readString(in));
             }
-            float[] vectors = new float[count * dims];
-            if (in.remaining() != (long) vectors.length * Float.BYTES) {
+            if (in.remaining() != (long) count * dims * Float.BYTES) {
                 throw new IOException(file + " has " + in.remaining() + " bytes of vectors, " + count + " x " + dims
-                        + " need " + (long) vectors.length * Float.BYTES);
+                        + " need " + (long) count * dims * Float.BYTES);
             }
+            float[] vectors = new float[count * dims];
             in.asFloatBuffer().get(vectors);
             return new EmbeddingIndex(version, builtAt, dims, ids, vectors);
         } catch (java.nio.BufferUnderflowException e) {

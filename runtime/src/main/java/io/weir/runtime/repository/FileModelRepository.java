@@ -74,7 +74,8 @@ final class FileModelRepository implements ModelRepository {
             throw new ModelLoadException(key, "missing " + CONFIG);
         } catch (IOException e) {
             throw new ModelLoadException(key, "cannot read " + CONFIG + ": " + e.getMessage(), e);
-        } catch (DecodeException | IllegalArgumentException | ClassCastException e) {
+        } catch (DecodeException | IllegalArgumentException | ClassCastException | NullPointerException e) {
+            // NullPointerException: a null where a nested object (label, acceptance, ...) needs a value
             throw new ModelLoadException(key, "malformed " + CONFIG + ": " + e.getMessage(), e);
         }
         if (!config.name().equals(key.model())) {

@@ -5,7 +5,8 @@ import java.util.regex.Pattern;
 
 /** Semantic version names of model versions ({@code MAJOR.MINOR.PATCH[-pre]}) and their order. */
 public final class Versions {
-    private static final Pattern VERSION = Pattern.compile("\\d+\\.\\d+\\.\\d+(-[0-9A-Za-z.-]+)?");
+    /** At most 18 digits a number, so that each fits a long: a longer one would pass here and break the order. */
+    private static final Pattern VERSION = Pattern.compile("\\d{1,18}\\.\\d{1,18}\\.\\d{1,18}(-[0-9A-Za-z.-]+)?");
     private static final Pattern SAFE_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,63}");
 
     private Versions() {

@@ -80,4 +80,18 @@ class EmbeddingIndexFileTest {
         assertThatThrownBy(() -> new EmbeddingIndex("1.0.0", 0, 2, List.of("a"), new float[] {Float.NaN, 0}))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("non-finite");
     }
+
+    @Test
+    void refusesASmallFileThatDeclaresAHugeIndexBeforeAllocatingIt() throws Exception {
+        Path file = EmbeddingIndexFile.write(dir, Fixtures.random("1.0.0", 1, 5, 8));
+        byte[] b = Files.readAllBytes(file);
+        // count (after the 8-byte magic, little-endian) raised to 200 million x 8 dims, the checksum made to match:
+        // the file vouches for its own bytes, not for the sizes they declare.
+        java.nio.ByteBuffer.wrap(b, 8, 4).order(java.nio.ByteOrder.LITTLE_ENDIAN).putInt(200_000_000);
+        byte[] sha = java.security.MessageDigest.getInstance("SHA-256").digest(java.util.Arrays.copyOf(b, b.length - 32));
+        System.arraycopy(sha, 0, b, b.length - 32, 32);
+        Files.write(file, b);
+        assertThatThrownBy(() -> EmbeddingIndexFile.read(file)).isInstanceOf(IOException.class)
+                .hasMessageContaining("declares 200000000 x 8 but holds only");
+    }
 }

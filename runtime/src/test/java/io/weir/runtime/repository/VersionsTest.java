@@ -51,4 +51,12 @@ class VersionsTest {
                     .isEqualTo(Integer.signum(BY_SPLITTING.compare(a, b)));
         }
     }
+
+    @Test
+    void numbersTooLongForALongAreNotVersionsSoTheyCannotBreakTheOrder() {
+        assertThat(Versions.isVersion("999999999999999999.0.0")).isTrue();
+        assertThat(Versions.isVersion("9999999999999999999.0.0")).isFalse();
+        assertThat(Versions.isVersion("1.0.99999999999999999999")).isFalse();
+        assertThat(Versions.ORDER.compare("999999999999999999.0.0", "2.0.0")).isPositive();
+    }
 }
