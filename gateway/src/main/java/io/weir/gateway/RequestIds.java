@@ -21,4 +21,23 @@ public final class RequestIds {
         long low = (random.nextLong() & 0x3FFFFFFFFFFFFFFFL) | 0x8000000000000000L;   // IETF variant
         return new UUID(high, low).toString();
     }
+
+    /**
+     * {@code id} if it may be echoed as the {@code x-request-id} header, else null: not blank, at most 128
+     * characters, printable ASCII only. One rule for ids from headers, bodies and the edge's scan, because every id
+     * is echoed as that header: Vert.x refuses a value with a line break or NUL by throwing, which left the request
+     * unanswered.
+     */
+    public static String fit(String id) {
+        if (id == null || id.isBlank() || id.length() > 128) {
+            return null;
+        }
+        for (int i = 0; i < id.length(); i++) {
+            char c = id.charAt(i);
+            if (c < ' ' || c > '~') {
+                return null;
+            }
+        }
+        return id;
+    }
 }

@@ -10,7 +10,10 @@ import java.util.stream.IntStream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-/** Generated request ids are well-formed random UUIDs and do not repeat, from one thread or many. */
+/**
+ * Generated request ids are well-formed random UUIDs and do not repeat, from one thread or many; a client's id is kept
+ * only if it may be echoed as a header.
+ */
 class RequestIdsTest {
 
     @Test
@@ -22,6 +25,15 @@ class RequestIdsTest {
             assertThat(uuid.variant()).isEqualTo(2);
             assertThat(uuid.toString()).isEqualTo(id);
             assertThat(id).matches("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}");
+        }
+    }
+
+    @Test
+    void aClientsIdFitsIfItIsAtMost128PrintableAsciiCharacters() {
+        assertThat(RequestIds.fit("req-1 (retry) ~")).isEqualTo("req-1 (retry) ~");
+        assertThat(RequestIds.fit("r".repeat(128))).isEqualTo("r".repeat(128));
+        for (String unfit : new String[] {null, "", "   ", "r".repeat(129), "a\nb", "a\rb", "a\u0000b", "a\tb", "a\u007fb", "r-\u00e9"}) {
+            assertThat(RequestIds.fit(unfit)).as(String.valueOf(unfit)).isNull();
         }
     }
 

@@ -35,15 +35,18 @@ final class RequestContext {
         return requestId(ctx, body == null ? null : body.getValue("request_id"));
     }
 
-    /** As above, with the body's {@code request_id} already read ({@code fromBody}, null when absent). */
+    /**
+     * As above, with the body's {@code request_id} already read ({@code fromBody}, null when absent). An id that
+     * breaks {@link RequestIds#fit}'s rule, from the body or the header, counts as absent.
+     */
     static String requestId(RoutingContext ctx, Object fromBody) {
-        String id = fromBody instanceof String s && !s.isBlank() ? s : null;
+        String id = fromBody instanceof String s ? RequestIds.fit(s) : null;
         if (id == null) {
             id = ctx.get(REQUEST_ID);
         }
         if (id == null) {
-            String h = ctx.request().getHeader(REQUEST_ID_HEADER);
-            id = h != null && !h.isBlank() && h.length() <= 128 ? h : RequestIds.next();
+            String h = RequestIds.fit(ctx.request().getHeader(REQUEST_ID_HEADER));
+            id = h != null ? h : RequestIds.next();
         }
         ctx.put(REQUEST_ID, id);
         return id;
@@ -66,7 +69,7 @@ final class RequestContext {
                 String name = p.currentName();
                 JsonToken value = p.nextToken();
                 if ("request_id".equals(name)) {
-                    return value == JsonToken.VALUE_STRING && !p.getText().isBlank() ? p.getText() : null;
+                    return value == JsonToken.VALUE_STRING ? RequestIds.fit(p.getText()) : null;
                 }
                 p.skipChildren();
             }

@@ -20,7 +20,9 @@ class RequestContextTest {
             ["request_id","r"]                                                                      | NULL
             {"text":"unterminated                                                                   | NULL
             not json at all                                                                         | NULL
-            {"text":"a \\"quoted\\" \\u00e9","request_id":"r-\\u00e9"}                              | r-é
+            {"text":"a \\"quoted\\" \\u00e9","request_id":"r-\\u0041"}                              | r-A
+            {"request_id":"r-\\u00e9"}                                                              | NULL
+            {"request_id":"a\\nb"}                                                                  | NULL
             """)
     void findsTheTopLevelStringRequestIdOnly(String body, String expected) {
         assertThat(RequestContext.scanRequestId(Buffer.buffer(body.strip()))).isEqualTo(expected);
