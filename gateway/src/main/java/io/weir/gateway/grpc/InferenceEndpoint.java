@@ -117,9 +117,14 @@ final class InferenceEndpoint {
 
     private Future<ModelInferResponse> infer(ModelInferRequest req, UnaryCall<ModelInferRequest, ModelInferResponse> call) {
         String model = required(req.getModelName(), "model_name");
-        String header = call.headers().get(REQUEST_ID_HEADER);
-        String requestId = !req.getId().isEmpty() ? req.getId()
-                : header != null && !header.isBlank() && header.length() <= 128 ? header : RequestIds.next();
+        // Echoed as the x-request-id header: an id that breaks the header's rule counts as absent, as on HTTP.
+        String requestId = RequestIds.fit(req.getId());
+        if (requestId == null) {
+            requestId = RequestIds.fit(call.headers().get(REQUEST_ID_HEADER));
+        }
+        if (requestId == null) {
+            requestId = RequestIds.next();
+        }
         InferParameter user = req.getParametersMap().get(USER_ID_PARAMETER);
         String userId = user != null && user.hasStringParam() ? user.getStringParam() : null;
         Routing.Selection sel = routing.select(model, emptyToNull(req.getModelVersion()), userId, requestId, call.headers()::get);

@@ -181,6 +181,23 @@ class GrpcApiTest {
         })));
     }
 
+    /** The request's id is echoed as x-request-id only if a header may carry it (as on HTTP); else one is generated. */
+    @Test
+    void anInferIdIsEchoedAsTheRequestIdHeaderOnlyIfAHeaderMayCarryIt(VertxTestContext tc) {
+        Future.all(
+                call(client, address, GRPCInferenceServiceGrpcClient.ModelInfer, echoRequest(1).toBuilder().setId("a\nb").build(), 0),
+                call(client, address, GRPCInferenceServiceGrpcClient.ModelInfer, echoRequest(1).toBuilder().setId("r".repeat(129)).build(), 0)
+        ).onComplete(tc.succeeding(all -> tc.verify(() -> {
+            for (int i = 0; i < 2; i++) {
+                GrpcTestServer.Outcome<ModelInferResponse> o = all.resultAt(i);
+                assertThat(o.status()).as(o.message()).isEqualTo(GrpcStatus.OK);
+                assertThat(o.headers().get("x-request-id")).matches("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}");
+            }
+            assertThat(((GrpcTestServer.Outcome<ModelInferResponse>) all.resultAt(0)).body().getId()).isEqualTo("a\nb");
+            tc.completeNow();
+        })));
+    }
+
     @Test
     void modelInferWithRawContentsAnswersRawAndHonoursRequestedOutputs(VertxTestContext tc) {
         ByteBuffer x = ByteBuffer.allocate(2 * 16 * 4).order(ByteOrder.LITTLE_ENDIAN);

@@ -1,6 +1,7 @@
 package io.weir.gateway.grpc;
 
 import io.vertx.core.Future;
+import io.vertx.core.MultiMap;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClientOptions;
@@ -84,8 +85,8 @@ final class GrpcTestServer implements AutoCloseable {
                 new HttpClientOptions().setProtocolVersion(HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false));
     }
 
-    /** What a call ended with: status, message, the response messages, and the trailers' retry hint. */
-    record Outcome<R>(GrpcStatus status, String message, List<R> messages, String retryAfter) {
+    /** What a call ended with: status, message, the response messages, the trailers' retry hint, and the headers. */
+    record Outcome<R>(GrpcStatus status, String message, List<R> messages, String retryAfter, MultiMap headers) {
         R body() {
             if (status != GrpcStatus.OK || messages.size() != 1) {
                 throw new AssertionError("expected one OK message, got " + status + " '" + message + "' with " + messages.size() + " messages");
@@ -126,7 +127,7 @@ final class GrpcTestServer implements AutoCloseable {
             resp.handler(messages::add);
             resp.exceptionHandler(done::tryFail);
             resp.endHandler(v -> done.tryComplete(new Outcome<>(resp.status(), resp.statusMessage(), messages,
-                    resp.trailers().get(GrpcErrors.RETRY_AFTER))));
+                    resp.trailers().get(GrpcErrors.RETRY_AFTER), resp.headers())));
             return done.future();
         });
     }
