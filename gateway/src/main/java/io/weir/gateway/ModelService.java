@@ -15,6 +15,7 @@ import io.weir.runtime.WeirException;
 import io.weir.runtime.repository.Versions;
 
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The gateway's one way into inference: resolves which version serves a request, sets its deadline and hands it to
@@ -108,7 +109,9 @@ public final class ModelService {
         ModelConfig config = config(key);
         long now = dispatcher.ticker().nanos();
         long budget = config.latencyBudgetNanos();
-        long deadline = now + (timeoutMillis > 0 ? Math.min(budget, timeoutMillis * 1_000_000L) : budget) - Math.max(0, unseenNanos);
+        // toNanos saturates: a timeout of Long.MAX_VALUE ms (a common "no limit") is longer than the budget, not negative.
+        long timeout = timeoutMillis > 0 ? Math.min(budget, TimeUnit.MILLISECONDS.toNanos(timeoutMillis)) : budget;
+        long deadline = now + timeout - Math.max(0, unseenNanos);
         return new InferenceRequest(key, inputs, rows, now, deadline, priority);
     }
 

@@ -98,9 +98,11 @@ class EdgeSheddingTest {
     @Test
     void withALagReserveRequestsReadBehindAStallAreAnsweredDeadlineExceededNotLate(Vertx vertx, VertxTestContext tc) {
         WebClient client = clientOf(vertx, reserving);
-        // Odd ones propagate a client deadline of 50 ms; even ones have moderation's 80 ms budget.
+        // Odd ones propagate a client deadline of 50 ms; even ones have moderation's 80 ms budget, half of them by
+        // asking for a timeout longer than any budget (Long.MAX_VALUE ms, a common "no limit").
         intoAStall(vertx, client, reserving, () -> { },
-                i -> i % 2 == 1 ? moderate(client, "stuck-" + i, 50) : moderate(client, "stuck-" + i)
+                i -> i % 2 == 1 ? moderate(client, "stuck-" + i, 50)
+                        : i % 4 == 2 ? moderate(client, "stuck-" + i, Long.MAX_VALUE) : moderate(client, "stuck-" + i)
         ).onComplete(tc.succeeding(all -> tc.verify(() -> {
             List<HttpResponse<Buffer>> expired = new ArrayList<>();
             int unparsed = 0;
@@ -193,7 +195,7 @@ class EdgeSheddingTest {
         return client.post("/v1/moderate").sendJsonObject(new JsonObject().put("text", "hello there").put("request_id", id));
     }
 
-    private static Future<HttpResponse<Buffer>> moderate(WebClient client, String id, int timeoutMs) {
+    private static Future<HttpResponse<Buffer>> moderate(WebClient client, String id, long timeoutMs) {
         return client.post("/v1/moderate").putHeader("x-weir-timeout-ms", String.valueOf(timeoutMs))
                 .sendJsonObject(new JsonObject().put("text", "hello there").put("request_id", id));
     }

@@ -191,6 +191,25 @@ class HttpApiTest {
         }
     }
 
+    /** A timeout past the model's budget means the budget, however long: Long.MAX_VALUE is a common "no limit". */
+    @Test
+    void aTimeoutLongerThanAnyBudgetMeansTheBudget(VertxTestContext tc) {
+        String max = Long.toString(Long.MAX_VALUE);
+        Future.all(
+                client.post("/v1/rank:score").putHeader("x-weir-timeout-ms", max).sendJsonObject(rankRequest(2)),
+                client.post("/v1/rank:score").putHeader("content-type", "application/json")
+                        .sendBuffer(Buffer.buffer(rankRequest(2).encode().replace("{", "{\"timeout_ms\":1e300,"))),
+                client.post("/v1/moderate").putHeader("x-weir-timeout-ms", max).sendJsonObject(new JsonObject().put("text", "hi")),
+                client.post("/v2/models/echo/infer").putHeader("x-weir-timeout-ms", max).sendBuffer(Buffer.buffer(echoWith("1")))
+        ).onComplete(tc.succeeding(all -> tc.verify(() -> {
+            for (int i = 0; i < 4; i++) {
+                HttpResponse<Buffer> r = all.resultAt(i);
+                assertThat(r.statusCode()).as(r.bodyAsString()).isEqualTo(200);
+            }
+            tc.completeNow();
+        })));
+    }
+
     @Test
     void deprecatedVersionAnswersWithDeprecationAndSunset(VertxTestContext tc) {
         client.post("/v1beta1/moderate").sendJsonObject(new JsonObject().put("text", "hello"))

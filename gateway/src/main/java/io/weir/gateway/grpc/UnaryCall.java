@@ -58,7 +58,7 @@ final class UnaryCall<Req, Resp> {
             return;
         }
         if (timeoutNanos > 0) {
-            long ms = Math.max(1, (timeoutNanos + 999_999) / 1_000_000);
+            long ms = Math.max(1, Math.ceilDiv(timeoutNanos, 1_000_000));   // no overflow at a saturated timeout
             timer = vertx.setTimer(ms, id -> {
                 timer = -1;
                 fail(WeirException.deadline("deadline of " + call.headers().get(GrpcDeadline.HEADER) + " passed"));
@@ -112,7 +112,7 @@ final class UnaryCall<Req, Resp> {
         if (r <= 0) {
             throw WeirException.deadline("deadline passed");
         }
-        return Math.max(1, (r + 999_999) / 1_000_000);
+        return Math.max(1, Math.ceilDiv(r, 1_000_000));
     }
 
     /** Response metadata (headers) to send with the answer. */

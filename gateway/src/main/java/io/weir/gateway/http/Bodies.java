@@ -68,7 +68,10 @@ final class Bodies {
         return s;
     }
 
-    /** The client's timeout from the {@code x-weir-timeout-ms} header or the body's {@code timeout_ms}; 0 when none. */
+    /**
+     * The client's timeout from the {@code x-weir-timeout-ms} header or the body's {@code timeout_ms}; 0 when none. Up
+     * to Long.MAX_VALUE (the cast saturates): convert it with {@code TimeUnit.toNanos}, which saturates too.
+     */
     static long timeoutMillis(RoutingContext ctx, JsonObject body) {
         return timeoutMillis(ctx, body == null ? null : body.getValue("timeout_ms"));
     }

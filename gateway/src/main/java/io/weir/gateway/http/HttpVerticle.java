@@ -20,6 +20,7 @@ import io.weir.runtime.WeirException;
 import java.time.Instant;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import java.util.function.Function;
@@ -237,7 +238,7 @@ public final class HttpVerticle extends VerticleBase {
             long lag = guard.lagNanos(now);
             long unseen = (long) (config.deadlineLagReserve() * lag);
             long timeoutMs = unseen > 0 ? headerTimeoutMillisOrZero(ctx) : 0;
-            if (timeoutMs > 0 && timeoutMs * 1_000_000L <= unseen) {
+            if (timeoutMs > 0 && TimeUnit.MILLISECONDS.toNanos(timeoutMs) <= unseen) {   // saturates, never negative
                 String route = routeOf(ctx.request().path());
                 metrics.expiredAtEdge(route);
                 answerUnparsed(ctx, route, WeirException.deadline("the " + timeoutMs + " ms timeout ran out unseen (event loop "

@@ -294,6 +294,29 @@ class GrpcApiTest {
         })));
     }
 
+    /** The longest grpc-timeout there is (8 digits of hours) is longer than any budget: the budget applies. */
+    @Test
+    void theLongestGrpcTimeoutMeansTheBudget(VertxTestContext tc) {
+        Future.all(
+                withGrpcTimeout(GRPCInferenceServiceGrpcClient.ModelInfer, echoRequest(1), "99999999H"),
+                withGrpcTimeout(SimilarGrpcClient.GetSimilar, GetSimilarRequest.newBuilder().addItemIds("item-00001").setK(5).build(), "99999999H")
+        ).onComplete(tc.succeeding(all -> tc.verify(() -> {
+            for (int i = 0; i < 2; i++) {
+                GrpcTestServer.Outcome<?> o = all.resultAt(i);
+                assertThat(o.status()).as(o.message()).isEqualTo(GrpcStatus.OK);
+            }
+            tc.completeNow();
+        })));
+    }
+
+    /** A call with the {@code grpc-timeout} header as given (the client would re-encode a timeout in its own units). */
+    private <Req, Resp> Future<GrpcTestServer.Outcome<Resp>> withGrpcTimeout(ServiceMethod<Resp, Req> method, Req message, String timeout) {
+        return client.request(address, method).compose(req -> {
+            req.headers().set(GrpcDeadline.HEADER, timeout);
+            return GrpcTestServer.send(req, message);
+        });
+    }
+
     @Test
     void getSimilarByItemsAndByEmbedding(VertxTestContext tc) {
         GetSimilarRequest.Builder byVector = GetSimilarRequest.newBuilder().setK(4);

@@ -119,7 +119,7 @@ final class GrpcTestServer implements AutoCloseable {
                 : Future.succeededFuture(o));
     }
 
-    private static <Req, Resp> Future<Outcome<Resp>> send(GrpcClientRequest<Req, Resp> req, Req message) {
+    static <Req, Resp> Future<Outcome<Resp>> send(GrpcClientRequest<Req, Resp> req, Req message) {
         req.end(message);
         return req.response().compose(resp -> {
             Promise<Outcome<Resp>> done = Promise.promise();
