@@ -122,6 +122,20 @@ class RankBodyReaderTest {
         assertThat(new RankBodyReader(MAX_CANDIDATES).read(Buffer.buffer(body), overlapping)).isNull();
     }
 
+    /** A finite number past FP32's range would reach the model as Infinity: the reader leaves it to the tree path's 400. */
+    @Test
+    void aNumberOutOfFp32RangeIsLeftToTheTreePathWhichNamesTheField() {
+        String body = """
+                {"user_id":"u","candidates":[{"item_id":"i","features":{"price":1,"category":"a"}},
+                                             {"item_id":"j","features":{"price":1,"category":"a","age":1e39}}]}""";
+        assertThat(new RankBodyReader(MAX_CANDIDATES).read(Buffer.buffer(body), CONTRACT)).isNull();
+        JsonObject tree = new JsonObject(body);
+        NativeApi.validateRank(tree, MAX_CANDIDATES);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> CONTRACT.encode(tree))
+                .isInstanceOf(io.weir.runtime.WeirException.class).hasMessage("candidates[1].features.age is out of FP32 range")
+                .extracting(e -> HttpErrors.classify(e).code().httpStatus()).isEqualTo(400);
+    }
+
     /** Fields at the API's own keys: the reader validates those keys and must still give the contract what the tree does. */
     @Test
     void contractFieldsAtTheApisOwnKeysAreEncodedOrRefusedAsTheTreeDoes() {

@@ -21,7 +21,8 @@ import java.util.Map;
  * <p>Fields are read by path: {@code request.*} from the request body, {@code candidate.*} from each candidate of a
  * rank request (one row per candidate; request fields repeat on every row). Field types:
  * <ul>
- *   <li>{@code numeric}: a finite number, optionally {@code log1p}, then {@code (x - mean) / std}; width 1.</li>
+ *   <li>{@code numeric}: a finite number, optionally {@code log1p}, then {@code (x - mean) / std}, which must be
+ *       within FP32 range; width 1.</li>
  *   <li>{@code categorical}: a string (or number) hashed into {@code buckets}, one-hot; width {@code buckets}.</li>
  *   <li>{@code text_ngrams}: character n-grams ({@code n_min..n_max}) of the lower-cased text hashed into
  *       {@code buckets}, counted and L2-normalised; width {@code buckets}.</li>
@@ -395,7 +396,12 @@ public final class FeatureContract {
             }
             x = StrictMath.log1p(x);
         }
-        return (float) ((x - f.mean) / f.std);
+        float scaled = (float) ((x - f.mean) / f.std);
+        if (!Float.isFinite(scaled)) {
+            // A finite double past FP32's range (1e39) would reach the model as Infinity.
+            throw WeirException.invalid(where(f, index) + " is out of FP32 range");
+        }
+        return scaled;
     }
 
     private static String scalarString(Field f, Object value, int index) {

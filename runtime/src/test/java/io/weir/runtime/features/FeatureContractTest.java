@@ -2,6 +2,7 @@ package io.weir.runtime.features;
 
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import io.weir.runtime.ErrorCode;
 import io.weir.runtime.Tensor;
 import io.weir.runtime.WeirException;
 import org.junit.jupiter.api.Test;
@@ -103,6 +104,24 @@ class FeatureContractTest {
         request.getJsonArray("candidates").getJsonObject(3).getJsonObject("features").put("price", 1.0).remove("category");
         assertThatThrownBy(() -> contract.encode(request)).isInstanceOf(WeirException.class)
                 .hasMessage("candidates[3].features.category is required");
+    }
+
+    /** A finite number too large for FP32 would reach the model as Infinity: refused like NaN and Infinity. */
+    @Test
+    void aNumberOutOfFp32RangeIsRefusedByItsField() {
+        FeatureContract contract = FeatureContract.parse(CONTRACT);
+        JsonObject request = randomRequest(new Random(13), 3);
+        request.getJsonArray("candidates").getJsonObject(1).getJsonObject("features").put("age", 1e39);
+        assertThatThrownBy(() -> contract.encode(request)).isInstanceOf(WeirException.class)
+                .hasMessage("candidates[1].features.age is out of FP32 range")
+                .extracting(e -> ((WeirException) e).code()).isEqualTo(ErrorCode.INVALID_ARGUMENT);
+
+        request.getJsonArray("candidates").getJsonObject(1).getJsonObject("features").put("age", -1e39);
+        assertThatThrownBy(() -> contract.encode(request)).hasMessage("candidates[1].features.age is out of FP32 range");
+
+        // With log1p the largest double is well within range.
+        request.getJsonArray("candidates").getJsonObject(1).getJsonObject("features").put("age", 1.0).put("price", Double.MAX_VALUE);
+        assertThat(contract.encode(request).floats()).doesNotContain(Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY);
     }
 
     @Test
