@@ -361,7 +361,9 @@ class HttpApiTest {
                         echoWith("1").replace("[1,2,3,4]", "[1,2,3]"), 400, "INVALID_ARGUMENT"),
                 Arguments.of("v2 missing input", "/v2/models/echo/infer",
                         "{\"inputs\":[{\"name\":\"x\",\"datatype\":\"FP32\",\"shape\":[1,16],\"data\":[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0]}]}", 400, "INVALID_ARGUMENT"),
-                Arguments.of("v2 fractional int64", "/v2/models/echo/infer", echoWith("1").replace("[1,2,3,4]", "[1,2,3,4.5]"), 400, "INVALID_ARGUMENT"));
+                Arguments.of("v2 fractional int64", "/v2/models/echo/infer", echoWith("1").replace("[1,2,3,4]", "[1,2,3,4.5]"), 400, "INVALID_ARGUMENT"),
+                Arguments.of("v2 shape overflowing a long", "/v2/models/echo/infer",
+                        echoWith("1").replace("\"shape\":[1,16]", "\"shape\":[9223372036854775807,16]"), 400, "INVALID_ARGUMENT"));
     }
 
     static String echoWith(String firstX) {

@@ -72,14 +72,17 @@ final class GrpcTensors {
             if (rows >= 0 && shape[0] != rows) {
                 throw WeirException.invalid("all inputs must have the same batch size; '" + name + "' has " + shape[0] + ", others " + rows);
             }
-            rows = Math.toIntExact(shape[0]);
+            // Bounded at each step, so the product cannot wrap (the batch size, first, is the client's: any long),
+            // and before the batch size is taken as an int.
             long count = 1;
             for (long d : shape) {
                 count *= d;
                 if (count > MAX_ELEMENTS) {
-                    throw WeirException.invalid("input '" + name + "' is too large");
+                    throw WeirException.invalid("input '" + name + "' is too large: shape " + Arrays.toString(shape)
+                            + " is more than " + MAX_ELEMENTS + " values");
                 }
             }
+            rows = (int) shape[0];
             if (raw) {
                 if (t.hasContents()) {
                     throw WeirException.invalid("input '" + name + "' has contents although raw_input_contents is used");

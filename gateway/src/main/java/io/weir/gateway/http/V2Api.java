@@ -28,6 +28,8 @@ import java.util.Map;
 final class V2Api {
     static final String SERVER_NAME = "weir";
     static final String SERVER_VERSION = "0.1.0";
+    /** The most values one input may hold, as over gRPC. */
+    private static final long MAX_VALUES = 64L << 20;
 
     private final ModelService models;
     private final Routing routing;
@@ -198,14 +200,17 @@ final class V2Api {
             if (rows >= 0 && shape[0] != rows) {
                 throw WeirException.invalid("all inputs must have the same batch size; '" + name + "' has " + shape[0] + ", others " + rows);
             }
-            rows = (int) shape[0];
+            // Bounded at each step, so the product cannot wrap: the batch size (first) is the client's, any long;
+            // the other dimensions are the model's.
             long count = 1;
             for (long d : shape) {
                 count *= d;
+                if (count > MAX_VALUES) {
+                    throw WeirException.invalid("input '" + name + "' is too large: shape " + shapeText(shape)
+                            + " is more than " + MAX_VALUES + " values");
+                }
             }
-            if (count > 64L << 20) {
-                throw WeirException.invalid("input '" + name + "' is too large");
-            }
+            rows = (int) shape[0];
             List<Object> flat = new ArrayList<>((int) count);
             Object data = t.getValue("data");
             if (!(data instanceof JsonArray da)) {

@@ -254,9 +254,12 @@ class GrpcApiTest {
                 call(client, address, GRPCInferenceServiceGrpcClient.ModelInfer, good.toBuilder().setModelName("ghost").build(), 0);
         Future<GrpcTestServer.Outcome<ModelInferResponse>> unknownVersion =
                 call(client, address, GRPCInferenceServiceGrpcClient.ModelInfer, good.toBuilder().setModelVersion("7.7.7").build(), 0);
+        Future<GrpcTestServer.Outcome<ModelInferResponse>> hugeBatch = call(client, address, GRPCInferenceServiceGrpcClient.ModelInfer,
+                good.toBuilder().setInputs(0, good.getInputs(0).toBuilder().setShape(0, Long.MAX_VALUE)).build(), 0);
         List<Future<?>> all = new ArrayList<>(calls);
         all.add(unknownModel);
         all.add(unknownVersion);
+        all.add(hugeBatch);
         Future.all(all).onComplete(tc.succeeding(v -> tc.verify(() -> {
             for (int i = 0; i < names.size(); i++) {
                 assertThat(calls.get(i).result().status()).as(names.get(i) + ": " + calls.get(i).result().message())
@@ -264,6 +267,8 @@ class GrpcApiTest {
             }
             assertThat(unknownModel.result().status()).isEqualTo(GrpcStatus.NOT_FOUND);
             assertThat(unknownVersion.result().status()).isEqualTo(GrpcStatus.NOT_FOUND);
+            assertThat(hugeBatch.result().status()).as(hugeBatch.result().message()).isEqualTo(GrpcStatus.INVALID_ARGUMENT);
+            assertThat(hugeBatch.result().message()).startsWith("input 'x' is too large");
             tc.completeNow();
         })));
     }
