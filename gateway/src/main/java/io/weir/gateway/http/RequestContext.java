@@ -1,10 +1,10 @@
 package io.weir.gateway.http;
 
-import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
+import io.vertx.core.json.jackson.JacksonCodec;
 import io.vertx.ext.web.RoutingContext;
 import io.weir.gateway.RequestIds;
 
@@ -54,32 +54,33 @@ final class RequestContext {
 
     /**
      * The top-level {@code request_id} string of a JSON body, found by streaming over its tokens without building
-     * any object, or null (absent, not a string, or not JSON). For answers that must not pay for a full parse: a
-     * request shed under overload still echoes its id, at a fraction of what parsing a 50-candidate body costs.
+     * any object, or null (absent, not a string, unfit as an id, or not JSON). For answers that must not pay for a
+     * full parse: a request shed under overload still echoes its id, at a fraction of what parsing a 50-candidate
+     * body costs. It must be the id the parsed tree would give: the same parser (comments allowed), the last of
+     * duplicate keys, and nothing for a body the tree refuses.
      */
     static String scanRequestId(Buffer body) {
         if (body == null || body.length() == 0) {
             return null;
         }
-        try (JsonParser p = JSON.createParser(body.getBytes())) {
+        try (JsonParser p = JacksonCodec.createParser(body)) {
             if (p.nextToken() != JsonToken.START_OBJECT) {
                 return null;
             }
+            String id = null;
             while (p.nextToken() == JsonToken.FIELD_NAME) {
                 String name = p.currentName();
                 JsonToken value = p.nextToken();
                 if ("request_id".equals(name)) {
-                    return value == JsonToken.VALUE_STRING ? RequestIds.fit(p.getText()) : null;
+                    id = value == JsonToken.VALUE_STRING ? RequestIds.fit(p.getText()) : null;
                 }
                 p.skipChildren();
             }
-            return null;
+            return p.currentToken() == JsonToken.END_OBJECT && p.nextToken() == null ? id : null;
         } catch (IOException | RuntimeException notJson) {
             return null;
         }
     }
-
-    private static final JsonFactory JSON = new JsonFactory();
 
     /** The id already assigned to this request, assigning one from the header or a UUID if none was. */
     static String requestId(RoutingContext ctx) {
