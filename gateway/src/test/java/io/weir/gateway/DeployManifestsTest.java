@@ -1,0 +1,159 @@
+package io.weir.gateway;
+
+import io.vertx.core.json.JsonObject;
+import io.weir.gateway.config.WeirConfig;
+import org.junit.jupiter.api.Test;
+import org.yaml.snakeyaml.Yaml;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The files under {@code deploy/} against the server they deploy, since no Docker engine or cluster runs here: the
+ * Kubernetes config is one the server accepts, the pod and the image set what every Weir JVM needs, the probes ask
+ * the server's own health routes, and every metric an alert rule reads is one a running server exports.
+ */
+class DeployManifestsTest {
+    private static final Path DEPLOY = Path.of("..", "deploy").toAbsolutePath().normalize();
+
+    @SuppressWarnings("unchecked")
+    private static List<Map<String, Object>> yamlDocuments(Path file) throws IOException {
+        List<Map<String, Object>> docs = new ArrayList<>();
+        for (Object doc : new Yaml().loadAll(Files.readString(file))) {
+            docs.add((Map<String, Object>) doc);
+        }
+        return docs;
+    }
+
+    private static Map<String, Object> kind(List<Map<String, Object>> docs, String kind) {
+        return docs.stream().filter(d -> kind.equals(d.get("kind"))).findFirst().orElseThrow();
+    }
+
+    @SuppressWarnings("unchecked")
+    private static <T> T at(Object node, Object... path) {
+        Object n = node;
+        for (Object step : path) {
+            n = step instanceof Integer i ? ((List<Object>) n).get(i) : ((Map<String, Object>) n).get(step);
+        }
+        return (T) n;
+    }
+
+    private static String envName(String key) {
+        return "WEIR_" + key.toUpperCase(Locale.ROOT).replace('.', '_');
+    }
+
+    @Test
+    void theKubernetesPodRunsAConfigTheServerAcceptsWithTheJvmItNeeds() throws IOException {
+        List<Map<String, Object>> docs = yamlDocuments(DEPLOY.resolve("k8s/weir.yaml"));
+        String weirJson = at(kind(docs, "ConfigMap"), "data", "weir.json");
+        Map<String, Object> container = at(kind(docs, "Deployment"), "spec", "template", "spec", "containers", 0);
+        Map<String, String> env = new HashMap<>();
+        List<Map<String, Object>> podEnv = at(container, "env");
+        for (Map<String, Object> e : podEnv) {
+            env.put((String) e.get("name"), String.valueOf(e.get("value")));
+        }
+        WeirConfig config = WeirConfig.from(new JsonObject(weirJson), env);
+        assertThat(config.adminEnabled()).as("no authentication, per-pod rollout state: off behind a Service").isFalse();
+        assertThat(config.httpPort()).isEqualTo(at(container, "ports", 0, "containerPort"));
+        assertThat(env).containsEntry("ORT_DISABLE_TELEMETRY", "1");
+        Object cpuRequest = at(container, "resources", "requests", "cpu");
+        String cpus = String.valueOf(cpuRequest);
+        assertThat(env.get("JAVA_TOOL_OPTIONS")).contains("-XX:ActiveProcessorCount=" + cpus);
+        assertThat((Object) at(container, "resources", "requests", "memory"))
+                .isEqualTo(at(container, "resources", "limits", "memory"));
+        assertThat((Object) at(container, "lifecycle", "preStop")).as("a drain before SIGTERM").isNotNull();
+        for (String probe : List.of("livenessProbe", "readinessProbe", "startupProbe")) {
+            assertThat((String) at(container, probe, "httpGet", "path")).as(probe)
+                    .isIn("/v2/health/live", "/v2/health/ready");
+        }
+        assertThat((String) at(container, "readinessProbe", "httpGet", "path")).isEqualTo("/v2/health/ready");
+    }
+
+    @Test
+    void theImageNeverLetsOnnxRuntimePhoneHomeAndSetsOnlyKnownSettings() throws IOException {
+        String dockerfile = Files.readString(DEPLOY.resolve("Dockerfile"));
+        assertThat(dockerfile).contains("ORT_DISABLE_TELEMETRY=1")
+                .containsPattern("ENTRYPOINT .*--enable-native-access=ALL-UNNAMED")
+                .containsPattern("ENTRYPOINT .*--sun-misc-unsafe-memory-access=allow")
+                .containsPattern("(?m)^WORKDIR /var/lib/weir$");
+        Set<String> known = new LinkedHashSet<>();
+        WeirConfig.KEYS.keySet().forEach(k -> known.add(envName(k)));
+        Matcher m = Pattern.compile("\\b(WEIR_[A-Z0-9_]+)=").matcher(dockerfile);
+        int settings = 0;
+        while (m.find()) {
+            assertThat(known).as("a WEIR_ setting the server reads").contains(m.group(1));
+            settings++;
+        }
+        assertThat(settings).isGreaterThanOrEqualTo(3);
+    }
+
+    @Test
+    void everyMetricAnAlertReadsIsOneARunningServerExports() throws Exception {
+        List<String> exprs = new ArrayList<>();
+        List<Map<String, Object>> groups = at(yamlDocuments(DEPLOY.resolve("alerts/weir-rules.yaml")).getFirst(), "groups");
+        for (Map<String, Object> group : groups) {
+            List<Map<String, Object>> rules = at(group, "rules");
+            for (Map<String, Object> rule : rules) {
+                exprs.add((String) rule.get("expr"));
+            }
+        }
+        assertThat(exprs).hasSizeGreaterThanOrEqualTo(5);
+
+        WeirServer server = TestServers.start(null, Map.of());
+        try {
+            HttpClient http = HttpClient.newHttpClient();
+            String base = "http://127.0.0.1:" + server.port();
+            // One answered request a route, so that the request timer has its series (Micrometer registers on use).
+            Map<String, String> bodies = Map.of(
+                    "/v1/rank:score", "{\"user_id\":\"u\",\"candidates\":[{\"item_id\":\"a\",\"features\":{\"price\":3,\"category\":\"toys\"}}]}",
+                    "/v1/moderate", "{\"text\":\"hello\"}");
+            for (Map.Entry<String, String> b : bodies.entrySet()) {
+                HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(base + b.getKey()))
+                        .header("content-type", "application/json").POST(HttpRequest.BodyPublishers.ofString(b.getValue()))
+                        .build(), HttpResponse.BodyHandlers.ofString());
+                assertThat(r.statusCode()).as(b.getKey()).isEqualTo(200);
+            }
+            String scrape = http.send(HttpRequest.newBuilder(URI.create(base + "/metrics")).build(),
+                    HttpResponse.BodyHandlers.ofString()).body();
+
+            Pattern selector = Pattern.compile("(weir_[a-z0-9_]+)(\\{([^}]*)})?");
+            Pattern label = Pattern.compile("([a-z_]+)=\"([^\"]*)\"");
+            for (String expr : exprs) {
+                Matcher s = selector.matcher(expr);
+                while (s.find()) {
+                    String name = s.group(1);
+                    List<String> wanted = new ArrayList<>();
+                    if (s.group(3) != null) {
+                        Matcher l = label.matcher(s.group(3));
+                        while (l.find()) {
+                            // A route is there once it served; an error code's series only once that error happened,
+                            // so for those the label itself is what must exist.
+                            wanted.add(l.group(1).equals("route") ? l.group(1) + "=\"" + l.group(2) + "\"" : l.group(1) + "=\"");
+                        }
+                    }
+                    assertThat(scrape.lines().filter(line -> line.startsWith(name + "{") || line.startsWith(name + " "))
+                            .filter(line -> wanted.stream().allMatch(line::contains)))
+                            .as("%s%s, read by: %s", name, wanted, expr.strip()).isNotEmpty();
+                }
+            }
+        } finally {
+            server.close();
+        }
+    }
+}
