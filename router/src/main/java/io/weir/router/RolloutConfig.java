@@ -85,7 +85,8 @@ public record RolloutConfig(
     /**
      * One step of a staged rollout. A shadow stage mirrors traffic to the canary version and gives it no users; a
      * weight stage gives it {@code canaryWeight} percent of users. The guard leaves a stage once it has lasted
-     * {@code minDurationSeconds}, the candidate has seen {@code minRequests} requests in it, and every gate passed.
+     * {@code minDurationSeconds}, the gates have judged {@code minRequests} (and at least one) of the candidate's
+     * requests in it, and every gate passed.
      */
     public record Stage(String name, boolean shadow, double canaryWeight, double minDurationSeconds, long minRequests) {
         private static final Set<String> KEYS = Set.of("name", "canary_weight", "min_duration_s", "min_requests");
@@ -109,7 +110,8 @@ public record RolloutConfig(
 
     /**
      * Thresholds evaluated over each window; a {@code null} threshold is not evaluated. Statistics of an arm with fewer
-     * than {@code minWindowRequests} requests (or shadow comparisons) in a window are not judged in that window.
+     * than {@code minWindowRequests} requests (or shadow comparisons) in a window are not judged in that window; the
+     * candidate's carry into the next window until there are enough.
      *
      * @param maxP95Ms {@code null} means the model's latency budget
      */

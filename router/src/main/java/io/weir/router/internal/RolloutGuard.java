@@ -25,10 +25,15 @@ import java.util.logging.Logger;
 /**
  * Drives each model's staged rollout on the injected {@link Ticker}: opens an evaluation window when a canary's stage
  * starts, closes a window every {@code window_s}, judges it with {@link Gates}, rolls the canary back on the first
- * failing gate, and otherwise leaves a stage once it lasted {@code min_duration_s}, saw {@code min_requests} candidate
- * requests (served by the canary or mirrored to it) and — when the golden gate is on — the golden set passed. Passing
- * the last stage promotes the canary. A rollout without stages is still guarded: its gates roll it back, nothing
- * advances. Pausing freezes advancement only; a failing gate still rolls back.
+ * failing gate, and otherwise leaves a stage once it lasted {@code min_duration_s}, saw {@code min_requests} (and at
+ * least one) judged candidate requests (served by the canary or mirrored to it) and — when the golden gate is on — the
+ * golden set passed. Passing the last stage promotes the canary. A rollout without stages is still guarded: its gates
+ * roll it back, nothing advances. Pausing freezes advancement only; a failing gate still rolls back.
+ *
+ * <p>Low traffic: candidate requests are judged only in batches of at least {@code min_window_requests}. A window with
+ * fewer neither counts them toward {@code min_requests} nor drops them: they carry into the next window (and into the
+ * next stage of the same candidate) until enough have accumulated to be judged, so a window is then longer than
+ * {@code window_s}.
  *
  * <p>State machine per model (what the store holds decides the state; the guard writes through the store):
  * <pre>
@@ -135,7 +140,7 @@ public final class RolloutGuard {
         if (now - st.windowStart < windowNanos) {
             return;
         }
-        WindowStats.Snapshot w = stats.drain(model);
+        WindowStats.Snapshot w = stats.drain(model, cfg.gates().minWindowRequests());
         st.windowStart = now;
         st.windows++;
         double budget = catalog.config(new ModelKey(model, cfg.canary())).map(ModelConfig::latencyBudgetMs)
@@ -147,15 +152,15 @@ public final class RolloutGuard {
             rollback(model, "window " + st.windows + " of " + stageName + ": " + String.join("; ", failures));
             return;
         }
-        st.stageRequests += w.canary().requests()
-                + (cfg.canary().equals(w.shadowVersion()) ? w.shadow().comparisons() : 0);
+        st.stageRequests += judgedRequests(cfg, w);
         if (!cfg.hasStages() || cfg.paused()) {
             return;
         }
         RolloutConfig.Stage stage = cfg.currentStage();
         double lasted = (now - st.stageStart) / 1e9;
         boolean goldenOk = !cfg.gates().golden() || (verdict != null && verdict.passed());
-        if (lasted < stage.minDurationSeconds() || st.stageRequests < stage.minRequests() || !goldenOk) {
+        // at least one judged window even when min_requests is 0: a stage no gate ever looked at has not passed
+        if (lasted < stage.minDurationSeconds() || st.stageRequests < Math.max(stage.minRequests(), 1) || !goldenOk) {
             return;
         }
         String passed = String.format(java.util.Locale.ROOT, "stage '%s' passed: %d candidate requests over %.0f s, %d windows",
@@ -173,6 +178,19 @@ public final class RolloutGuard {
         } catch (WeirException e) {
             LOG.warning(() -> "cannot advance " + model + ": " + e.getMessage());
         }
+    }
+
+    /**
+     * The candidate requests of a window that the gates judged: the canary's and, when the shadow runs the canary's
+     * version, the shadow comparisons — each only with at least {@code min_window_requests} of them. Fewer were not
+     * judged; they carried into the next window ({@link RolloutStats#drain}) and count once they are.
+     */
+    private static long judgedRequests(RolloutConfig cfg, WindowStats.Snapshot w) {
+        long min = cfg.gates().minWindowRequests();
+        long canary = w.canary().requests() >= min ? w.canary().requests() : 0;
+        WindowStats.ShadowSnapshot s = w.shadow();
+        long shadow = cfg.canary().equals(w.shadowVersion()) && s.comparisons() + s.failures() >= min ? s.comparisons() : 0;
+        return canary + shadow;
     }
 
     private void rollback(String model, String reason) {

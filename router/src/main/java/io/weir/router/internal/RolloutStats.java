@@ -126,19 +126,28 @@ public final class RolloutStats {
         return w != null && shadowVersion.equals(w.shadowVersion) ? w : null;
     }
 
-    /** Starts a fresh window for these versions, discarding the current one (guard thread). */
+    /**
+     * Starts a window for these versions (guard thread). What the current window saw of the same versions is kept,
+     * since it was never judged: a new stage of the same candidate goes on from it.
+     */
     public void open(String model, String primary, String canary, String shadow) {
-        windows.computeIfAbsent(model, k -> new AtomicReference<>()).set(new WindowStats(primary, canary, shadow));
+        AtomicReference<WindowStats> ref = windows.computeIfAbsent(model, k -> new AtomicReference<>());
+        WindowStats old = ref.get();
+        ref.set(old == null ? new WindowStats(primary, canary, shadow) : old.reopen(primary, canary, shadow));
     }
 
-    /** Closes the current window, opening the next for the same versions, and returns what it saw (guard thread). */
-    public WindowStats.Snapshot drain(String model) {
+    /**
+     * Closes the current window, opening the next for the same versions, and returns what it saw (guard thread). A
+     * candidate part with fewer than {@code minSamples} samples carries into the next window (see
+     * {@link WindowStats#next}), so the next snapshot includes it again.
+     */
+    public WindowStats.Snapshot drain(String model, long minSamples) {
         AtomicReference<WindowStats> ref = windows.get(model);
         if (ref == null || ref.get() == null) {
             return null;
         }
         WindowStats old = ref.get();
-        ref.set(new WindowStats(old.primaryVersion, old.canaryVersion, old.shadowVersion));
+        ref.set(old.next(minSamples));
         return old.snapshot();
     }
 

@@ -3,6 +3,7 @@ package io.weir.router.internal;
 import org.HdrHistogram.ConcurrentHistogram;
 import org.HdrHistogram.Histogram;
 
+import java.util.Objects;
 import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.atomic.DoubleAdder;
 import java.util.concurrent.atomic.LongAdder;
@@ -14,7 +15,9 @@ import java.util.concurrent.atomic.LongAdder;
  * <p>Design: recorders (event loops, shadow workers) only add to striped counters and a concurrent histogram; the
  * guard thread closes the window by swapping a fresh one in ({@link RolloutStats#drain}) and then reads the closed one.
  * A record that loaded the window just before the swap may land in the closed window after it was read; the window
- * loses at most that handful of samples, which does not move a rate or a percentile over a whole window.
+ * loses at most that handful of samples, which does not move a rate or a percentile over a whole window. A part too
+ * small to judge is not swapped out but shared by the closed window and the next one ({@link #next}), so it keeps
+ * every record; the closed window's snapshot is then a copy taken at the swap.
  */
 public final class WindowStats {
     /** Score histograms for drift use this many equal bins over [0, 1]. */
@@ -24,14 +27,50 @@ public final class WindowStats {
     final String primaryVersion;
     final String canaryVersion;
     final String shadowVersion;
-    final Arm primary = new Arm();
-    final Arm canary = new Arm();
-    final Shadow shadow = new Shadow();
+    final Arm primary;
+    final Arm canary;
+    final Shadow shadow;
 
     WindowStats(String primaryVersion, String canaryVersion, String shadowVersion) {
+        this(primaryVersion, canaryVersion, shadowVersion, new Arm(), new Arm(), new Shadow());
+    }
+
+    private WindowStats(String primaryVersion, String canaryVersion, String shadowVersion, Arm primary, Arm canary,
+                        Shadow shadow) {
         this.primaryVersion = primaryVersion;
         this.canaryVersion = canaryVersion;
         this.shadowVersion = shadowVersion;
+        this.primary = primary;
+        this.canary = canary;
+        this.shadow = shadow;
+    }
+
+    /**
+     * The window after this one, for the same versions. A candidate part with some samples but fewer than
+     * {@code minSamples} — too few for the gates to judge — is carried over (the same counters keep growing) instead
+     * of being discarded unjudged: the canary arm together with the primary arm it is compared against, and the shadow
+     * comparisons.
+     */
+    WindowStats next(long minSamples) {
+        boolean arms = unjudged(canary.requests.sum(), minSamples);
+        boolean shadowed = unjudged(shadow.comparisons.sum() + shadow.failures.sum(), minSamples);
+        return new WindowStats(primaryVersion, canaryVersion, shadowVersion, arms ? primary : new Arm(),
+                arms ? canary : new Arm(), shadowed ? shadow : new Shadow());
+    }
+
+    private static boolean unjudged(long samples, long minSamples) {
+        return samples > 0 && samples < minSamples;
+    }
+
+    /**
+     * A window for these versions that keeps whatever of this (not yet closed, so not yet judged) window still
+     * describes them: the arms when the primary and canary versions are the same, the shadow when its version is.
+     */
+    WindowStats reopen(String primaryVersion, String canaryVersion, String shadowVersion) {
+        boolean arms = Objects.equals(this.primaryVersion, primaryVersion) && Objects.equals(this.canaryVersion, canaryVersion);
+        boolean shadowed = Objects.equals(this.shadowVersion, shadowVersion);
+        return new WindowStats(primaryVersion, canaryVersion, shadowVersion, arms ? primary : new Arm(),
+                arms ? canary : new Arm(), shadowed ? shadow : new Shadow());
     }
 
     /** One arm's counters. */

@@ -16,6 +16,8 @@ import io.weir.runtime.Tensor;
 import io.weir.runtime.WeirException;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.time.Clock;
 import java.time.Duration;
@@ -181,6 +183,48 @@ class RolloutGuardTest {
         }
         assertThat(current().currentStage().name()).as("min_requests not reached").isEqualTo("5%");
         assertThat(guard.status(MODEL).getLong("stage_requests")).isBetween(600L, 1_000L);
+    }
+
+    /**
+     * 40 users a window at 50% and then 100%: fewer canary requests a window than min_window_requests (50). No PSI
+     * gate: over a few dozen scores in 10 bins the index of two samples of one distribution is ~0.3, mere noise.
+     */
+    private static JsonObject lowTraffic(int minRequests) {
+        return rollout(0).put("stages", new JsonArray().add(stage("50%", 50, minRequests)).add(stage("100%", 100, minRequests)))
+                .put("gates", new JsonObject().putNull("max_psi"));
+    }
+
+    private List<String> guardActions() {
+        return audit.recent(MODEL, 100).stream().map(o -> (JsonObject) o)
+                .filter(r -> "guard".equals(r.getString("actor"))).map(r -> r.getString("action")).toList();
+    }
+
+    /** With min_requests 0 a stage still needs one judged window. */
+    @ParameterizedTest(name = "min_requests {0}")
+    @ValueSource(ints = {30, 0})
+    void aFailingCanaryUnderLowTrafficIsJudgedOnceEnoughRequestsAccumulateAndNeverAdvances(int minRequests) {
+        start(lowTraffic(minRequests));
+        for (int w = 0; w < 10 && current().status() == RolloutConfig.Status.RUNNING; w++) {
+            window(40, new Canary(1, 10, 0, 0));
+        }
+        assertThat(current().status()).isEqualTo(RolloutConfig.Status.ROLLED_BACK);
+        assertThat(current().primary()).isEqualTo("1.0.0");
+        assertThat(current().statusReason()).contains("canary error rate 100.00%");
+        assertThat(guardActions()).containsExactly("rollback");
+    }
+
+    @Test
+    void aHealthyCanaryUnderLowTrafficStillAdvancesOnJudgedRequests() {
+        start(lowTraffic(30));
+        for (int w = 0; w < 12 && current().canary() != null; w++) {
+            window(40, Canary.HEALTHY);
+            if (current().canary() != null && current().currentStage().name().equals("50%")) {
+                assertThat(guard.status(MODEL).getLong("stage_requests")).as("only judged requests count")
+                        .satisfiesAnyOf(n -> assertThat(n).isZero(), n -> assertThat(n).isGreaterThanOrEqualTo(50));
+            }
+        }
+        assertThat(current().primary()).isEqualTo("1.1.0");
+        assertThat(guardActions()).containsExactly("advance", "promote");
     }
 
     @Test

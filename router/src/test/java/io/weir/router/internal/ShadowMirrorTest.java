@@ -108,7 +108,7 @@ class ShadowMirrorTest {
         }
         assertThat(ctx.awaitCompletion(10, TimeUnit.SECONDS)).isTrue();
         assertThat(mirror.compared()).isEqualTo(20);
-        WindowStats.ShadowSnapshot w = stats.drain(MODEL).shadow();
+        WindowStats.ShadowSnapshot w = stats.drain(MODEL, 0).shadow();
         assertThat(w.comparisons()).isEqualTo(20);
         assertThat(w.meanAbsDiff()).isCloseTo(expectedDiff / 20, within(1e-6));
         assertThat(w.labelAgreements()).isEqualTo(expectedAgree);
@@ -162,7 +162,7 @@ class ShadowMirrorTest {
         assertThat(primaryCount("ok")).isEqualTo(30);
         assertThat(meters.find("weir.router.requests").tags("arm", "primary").counters())
                 .filteredOn(c -> !"ok".equals(c.getId().getTag("outcome"))).allSatisfy(c -> assertThat(c.count()).isZero());
-        WindowStats.Snapshot w = stats.drain(MODEL);
+        WindowStats.Snapshot w = stats.drain(MODEL, 0);
         assertThat(w.primary().requests()).isEqualTo(30);
         assertThat(w.primary().errors()).isZero();
         assertThat(w.shadow().failures()).isEqualTo(30);
