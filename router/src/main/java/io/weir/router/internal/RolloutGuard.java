@@ -44,7 +44,10 @@ import java.util.logging.Logger;
  * </pre>
  *
  * <p>Design: {@link #tick()} runs on one thread at a time (the facade's scheduler, or a test) under this object's
- * monitor, as does {@link #status}; golden checks complete on other threads into futures the tick only polls.
+ * monitor, as does {@link #status}; golden checks complete on other threads into futures the tick only polls. The
+ * store has other writers (admin operations, the file): a tick decides on a snapshot of the rollouts, so its edits are
+ * compare-and-set ({@link RolloutStore#updateIf}) and apply only while the rollout is still what the decision was made
+ * on; otherwise the tick writes nothing and the next one decides afresh.
  */
 public final class RolloutGuard {
     private static final Logger LOG = Logger.getLogger(RolloutGuard.class.getName());
@@ -133,7 +136,7 @@ public final class RolloutGuard {
         GoldenCheck.Verdict verdict = cfg.gates().golden() && st.golden != null && st.golden.isDone()
                 ? st.golden.join() : null;
         if (verdict != null && !verdict.passed()) {
-            rollback(model, "golden set of " + cfg.canary() + " failed: " + verdict.reason());
+            rollback(model, cfg, "golden set of " + cfg.canary() + " failed: " + verdict.reason());
             return;
         }
         long windowNanos = (long) (cfg.windowSeconds() * 1e9);
@@ -149,7 +152,7 @@ public final class RolloutGuard {
         st.lastWindow = describe(w, failures);
         String stageName = cfg.hasStages() ? "stage '" + cfg.currentStage().name() + "'" : "the canary";
         if (!failures.isEmpty()) {
-            rollback(model, "window " + st.windows + " of " + stageName + ": " + String.join("; ", failures));
+            rollback(model, cfg, "window " + st.windows + " of " + stageName + ": " + String.join("; ", failures));
             return;
         }
         st.stageRequests += judgedRequests(cfg, w);
@@ -166,14 +169,18 @@ public final class RolloutGuard {
         String passed = String.format(java.util.Locale.ROOT, "stage '%s' passed: %d candidate requests over %.0f s, %d windows",
                 stage.name(), st.stageRequests, lasted, st.windows);
         try {
+            // only onto the very config this was decided on: after any change meanwhile (a rollback, a pause, a new
+            // canary, other gates) it may not hold; the stage's progress stays, so the next window decides again
             if (cfg.stage() + 1 == cfg.stages().size()) {
-                store.update(model, new RolloutStore.Change(ACTOR, "promote", passed + "; all stages passed"), true,
-                        Transitions::promoted);
-                Counter.builder("weir.rollout.promotions").tag("model", model).register(meters).increment();
+                store.updateIf(model, cfg::equals, new RolloutStore.Change(ACTOR, "promote", passed + "; all stages passed"),
+                        true, Transitions::promoted).ifPresentOrElse(
+                        c -> Counter.builder("weir.rollout.promotions").tag("model", model).register(meters).increment(),
+                        () -> LOG.info(() -> "not promoting " + model + ": its rollout changed while the guard decided"));
             } else {
-                RolloutConfig next = store.update(model, new RolloutStore.Change(ACTOR, "advance", passed
-                        + "; entering stage '" + cfg.stages().get(cfg.stage() + 1).name() + "'"), true, Transitions::advanced);
-                tick(model, next, now); // open the next stage's first window now rather than at the next tick
+                store.updateIf(model, cfg::equals, new RolloutStore.Change(ACTOR, "advance", passed + "; entering stage '"
+                        + cfg.stages().get(cfg.stage() + 1).name() + "'"), true, Transitions::advanced).ifPresentOrElse(
+                        next -> tick(model, next, now), // open the next stage's first window now, not at the next tick
+                        () -> LOG.info(() -> "not advancing " + model + ": its rollout changed while the guard decided"));
             }
         } catch (WeirException e) {
             LOG.warning(() -> "cannot advance " + model + ": " + e.getMessage());
@@ -193,9 +200,20 @@ public final class RolloutGuard {
         return canary + shadow;
     }
 
-    private void rollback(String model, String reason) {
-        LOG.warning(() -> "rolling back the canary of " + model + ": " + reason);
-        store.update(model, new RolloutStore.Change(ACTOR, "rollback", reason), false, c -> Transitions.rolledBack(c, reason));
+    /**
+     * Rolls back the canary {@code cfg} was judged on, if it is still that canary of that primary and running: an
+     * operator's rollback or new canary that landed since wins. Any other change (a stage, a pause) does not clear the
+     * canary of what it was found to do, whose window is already drained.
+     */
+    private void rollback(String model, RolloutConfig cfg, String reason) {
+        boolean done = store.updateIf(model, c -> c.status() == RolloutConfig.Status.RUNNING
+                        && cfg.canary().equals(c.canary()) && cfg.primary().equals(c.primary()),
+                new RolloutStore.Change(ACTOR, "rollback", reason), false, c -> Transitions.rolledBack(c, reason)).isPresent();
+        if (!done) {
+            LOG.info(() -> "not rolling back " + model + " (" + reason + "): its canary changed while the guard decided");
+            return;
+        }
+        LOG.warning(() -> "rolled back the canary of " + model + ": " + reason);
         Counter.builder("weir.rollout.rollbacks").tag("model", model).register(meters).increment();
         states.remove(model);
         stats.stop(model);

@@ -22,6 +22,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.TreeMap;
+import java.util.function.Predicate;
 import java.util.function.UnaryOperator;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -124,6 +125,24 @@ public final class RolloutStore {
                 throw e;
             }
             return apply(model, next, change, checkReady);
+        }
+    }
+
+    /**
+     * {@link #update} only while the model's rollout still satisfies {@code expected}: a compare-and-set for the
+     * rollout guard, which decides on a snapshot and must not overwrite a change that landed since it took it.
+     *
+     * @return the new rollout, or empty when the current one no longer satisfies {@code expected} (or is gone): then
+     *         nothing is changed or audited
+     */
+    public Optional<RolloutConfig> updateIf(String model, Predicate<RolloutConfig> expected, Change change,
+                                            boolean checkReady, UnaryOperator<RolloutConfig> edit) {
+        synchronized (lock) {
+            RolloutConfig current = get(model).orElse(null);
+            if (current == null || !expected.test(current)) {
+                return Optional.empty();
+            }
+            return Optional.of(update(model, change, checkReady, edit));
         }
     }
 

@@ -8,10 +8,13 @@ import io.weir.router.Arm;
 import io.weir.router.FixedCatalog;
 import io.weir.router.GoldenCheck;
 import io.weir.router.ManualTicker;
+import io.weir.router.ModelCatalog;
 import io.weir.router.RolloutConfig;
 import io.weir.router.Route;
 import io.weir.router.ScriptedDispatcher;
 import io.weir.runtime.ErrorCode;
+import io.weir.runtime.ModelConfig;
+import io.weir.runtime.ModelKey;
 import io.weir.runtime.Tensor;
 import io.weir.runtime.WeirException;
 import org.junit.jupiter.api.AfterEach;
@@ -25,7 +28,9 @@ import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -73,6 +78,14 @@ class RolloutGuardTest {
 
     /** One window's requests from users 0..users-1, recorded as the gateway would, then the window's end. */
     private BitSet window(int users, Canary canary) {
+        BitSet onCanary = serve(users, canary);
+        ticker.advance(WINDOW);
+        guard.tick();
+        return onCanary;
+    }
+
+    /** Requests from users 0..users-1, recorded as the gateway would; returns the users the canary served. */
+    private BitSet serve(int users, Canary canary) {
         BitSet onCanary = new BitSet(users);
         for (int u = 0; u < users; u++) {
             int n = seq++;
@@ -93,8 +106,6 @@ class RolloutGuardTest {
                 }
             }
         }
-        ticker.advance(WINDOW);
-        guard.tick();
         return onCanary;
     }
 
@@ -225,6 +236,68 @@ class RolloutGuardTest {
         }
         assertThat(current().primary()).isEqualTo("1.1.0");
         assertThat(guardActions()).containsExactly("advance", "promote");
+    }
+
+    /** A guard whose catalog lookup in the middle of its tick (the canary's latency budget) first runs {@code admin}. */
+    private RolloutGuard guardRacing(AtomicBoolean armed, Runnable admin) {
+        ModelCatalog hooked = new ModelCatalog() {
+            @Override
+            public List<String> readyVersions(String model) {
+                return catalog.readyVersions(model);
+            }
+
+            @Override
+            public Optional<ModelConfig> config(ModelKey key) {
+                if (armed.getAndSet(false)) {
+                    admin.run();
+                }
+                return catalog.config(key);
+            }
+        };
+        return new RolloutGuard(store, stats, hooked, null, ticker, meters);
+    }
+
+    @Test
+    void anAdminRollbackDuringTheGuardsTickIsNotOverwrittenByItsPromotion() {
+        AtomicBoolean armed = new AtomicBoolean();
+        RolloutGuard racing = guardRacing(armed, () -> store.update(MODEL, new RolloutStore.Change("bob", "rollback",
+                "p95 regression"), false, c -> Transitions.rolledBack(c, "p95 regression")));
+        store.put(MODEL, rollout(0).put("stages", new JsonArray().add(stage("100%", 100, 100))),
+                new RolloutStore.Change("alice", "put", "start"));
+        racing.tick();
+        serve(1_000, Canary.HEALTHY);
+        ticker.advance(WINDOW);
+        racing.tick();
+        assertThat(current().canary()).as("60 s of the stage's 120").isEqualTo("1.1.0");
+        serve(1_000, Canary.HEALTHY);
+        ticker.advance(WINDOW);
+        armed.set(true);
+        racing.tick(); // decides to promote; bob's rollback lands before the guard writes
+        assertThat(armed).as("the admin rollback ran mid-tick").isFalse();
+        assertThat(current().primary()).isEqualTo("1.0.0");
+        assertThat(current().status()).isEqualTo(RolloutConfig.Status.ROLLED_BACK);
+        assertThat(current().statusReason()).isEqualTo("p95 regression");
+        assertThat(guardActions()).isEmpty();
+        assertThat(meters.find("weir.rollout.promotions").counter()).isNull();
+    }
+
+    @Test
+    void aNewCanaryPutDuringTheGuardsTickIsNotRolledBackForTheOldOnesFailures() {
+        catalog.load(MODEL, "2.0.0");
+        AtomicBoolean armed = new AtomicBoolean();
+        RolloutGuard racing = guardRacing(armed, () -> store.put(MODEL, current().toJson().put("canary", "2.0.0"),
+                new RolloutStore.Change("bob", "put", "next candidate")));
+        store.put(MODEL, rollout(50), new RolloutStore.Change("alice", "put", "start"));
+        racing.tick();
+        serve(1_000, new Canary(10, 10, 0, 0));
+        ticker.advance(WINDOW);
+        armed.set(true);
+        racing.tick(); // 1.1.0 fails its error rate; bob's new canary lands before the guard writes
+        assertThat(armed).as("the admin put ran mid-tick").isFalse();
+        assertThat(current().canary()).isEqualTo("2.0.0");
+        assertThat(current().status()).isEqualTo(RolloutConfig.Status.RUNNING);
+        assertThat(current().canaryWeight()).isEqualTo(50);
+        assertThat(guardActions()).isEmpty();
     }
 
     @Test
