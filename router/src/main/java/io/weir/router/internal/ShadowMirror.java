@@ -43,7 +43,7 @@ import java.util.logging.Logger;
  * A fixed set of daemon worker threads owns everything after that: each takes a task, sends the shadow request to the
  * dispatcher, waits for it (at most the shadow timeout; the workers' number bounds the shadow load on the dispatcher),
  * compares scores row by row with the primary's (absolute difference, label agreement under each version's label
- * threshold), and records the comparison in the meters, the guard's window and the sampled diff log. The primary's
+ * threshold; a non-finite score on either side makes the comparison a failure), and records the comparison in the meters, the guard's window and the sampled diff log. The primary's
  * request and result are only read. Invariant: every submitted task is counted exactly once as dropped, compared or
  * failed (tasks still queued at close are counted as dropped).
  *
@@ -238,6 +238,13 @@ public final class ShadowMirror implements AutoCloseable {
         }
         if (p.length != s.length) {
             return failure(route, ErrorCode.INTERNAL, "shadow returned " + s.length + " scores, primary " + p.length);
+        }
+        for (int i = 0; i < p.length; i++) {
+            // one NaN would make the window's summed difference NaN, which no threshold can judge
+            if (!Float.isFinite(p[i]) || !Float.isFinite(s[i])) {
+                return failure(route, ErrorCode.INTERNAL, "row " + i + " has a non-finite score: shadow " + s[i]
+                        + ", primary " + p[i]);
+            }
         }
         Meters m = meters(route.model(), route.shadowVersion());
         ModelConfig.Label pl = primaryConfig.label().orElse(null);

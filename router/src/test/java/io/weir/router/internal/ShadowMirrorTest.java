@@ -169,6 +169,25 @@ class ShadowMirrorTest {
     }
 
     @Test
+    void aNonFiniteShadowScoreIsAFailureNotAComparison(VertxTestContext ctx) throws InterruptedException {
+        start(64, 2);
+        dispatcher.offset("2.0.0", Float.NaN);
+        Checkpoint done = ctx.checkpoint(30);
+        mirror.onOutcome(o -> done.flag());
+        for (int i = 0; i < 30; i++) {
+            serve(i);
+        }
+        assertThat(ctx.awaitCompletion(10, TimeUnit.SECONDS)).isTrue();
+        assertThat(mirror.failed()).isEqualTo(30);
+        assertThat(shadowCount("internal")).isEqualTo(30);
+        WindowStats.ShadowSnapshot w = stats.drain(MODEL, 0).shadow();
+        assertThat(w.failures()).isEqualTo(30);
+        assertThat(w.comparisons()).isZero();
+        assertThat(w.absDiffSum()).as("nothing non-finite reaches the window's sum").isZero();
+        assertThat(diffs.recent(MODEL, "req-3", 10).getJsonObject(0).getString("message")).contains("NaN");
+    }
+
+    @Test
     void workSubmittedAfterCloseIsDroppedNotLost() {
         start(8, 1);
         mirror.close();
