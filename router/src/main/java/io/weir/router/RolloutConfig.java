@@ -202,8 +202,9 @@ public record RolloutConfig(
 
     /**
      * Everything wrong with this config, each naming the field; empty when it may serve. With a catalog, every
-     * version it names must be READY and the model must have a READY version; without one, only its structure is
-     * checked (used when rolling back, which must never be refused because a version went away).
+     * version that gets traffic (the primary, a running canary, a shadow sampled above 0) must be READY and the model
+     * must have a READY version; without one, only its structure is checked (used when rolling back, which must never
+     * be refused because a version went away).
      */
     public List<String> problems(ModelCatalog catalog) {
         List<String> p = new ArrayList<>();
@@ -273,8 +274,14 @@ public record RolloutConfig(
                 p.add("model '" + model + "' has no loaded version");
             } else {
                 ready(p, "primary", primary, ready);
-                ready(p, "canary", canary, ready);
-                ready(p, "shadow", shadow, ready);
+                // a version that gets no traffic need not be loaded: a rolled-back canary may have been unloaded
+                // since, and refusing it would keep the rollout file from loading at start-up
+                if (status == Status.RUNNING) {
+                    ready(p, "canary", canary, ready);
+                }
+                if (shadowSampleRate > 0) {
+                    ready(p, "shadow", shadow, ready);
+                }
             }
         }
         return p;

@@ -167,6 +167,27 @@ class RolloutStoreTest {
     }
 
     @Test
+    void aRolledBackCanaryNeedNotBeLoadedToStartButNeedsToBeToRunAgain() {
+        Path file = dir.resolve("rollouts.json");
+        RolloutStore store = store(file);
+        store.loadFile();
+        store.put("moderation", canary("1.1.0", 50).put("shadow", "2.0.0").put("shadow_sample_rate", 0.0),
+                by("alice", null));
+        store.update("moderation", by("bob", null), false, x -> Transitions.rolledBack(x, "p95 regression"));
+        catalog.unload("moderation", "1.1.0").unload("moderation", "2.0.0");
+
+        RolloutStore restarted = store(file);
+        restarted.loadFile();
+        RolloutConfig c = restarted.get("moderation").orElseThrow();
+        assertThat(c.status()).isEqualTo(RolloutConfig.Status.ROLLED_BACK);
+        assertThat(c.canary()).isEqualTo("1.1.0");
+        assertThatThrownBy(() -> restarted.put("moderation", c.toJson().put("status", "running"), by("alice", "retry")))
+                .hasMessageContaining("canary version '1.1.0' is not loaded");
+        assertThatThrownBy(() -> restarted.put("moderation", c.toJson().put("shadow_sample_rate", 0.1), by("alice", null)))
+                .hasMessageContaining("shadow version '2.0.0' is not loaded");
+    }
+
+    @Test
     void anInvalidFileAtStartUpRefusesToStart() throws IOException {
         Path file = dir.resolve("rollouts.json");
         Files.writeString(file, new JsonObject().put("models", new JsonObject().put("moderation", canary("1.1.0", 500))).encode());
