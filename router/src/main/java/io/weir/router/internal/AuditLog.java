@@ -22,7 +22,8 @@ import java.util.Deque;
  * }</pre>
  *
  * Kept in a bounded memory ring for the admin API and, when a file is given, appended (and flushed) to it before the
- * change is published, so a change that is serving is always on disk. Writers are serialised by the rollout store's
+ * change is written to the rollout file or published, so a change that is serving, or will after a restart, is always
+ * on disk here first. Writers are serialised by the rollout store's
  * lock; reads copy under this object's monitor.
  */
 public final class AuditLog {

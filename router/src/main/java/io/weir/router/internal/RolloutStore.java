@@ -33,12 +33,17 @@ import java.util.logging.Logger;
  * {@link #pollFile()}) and where every accepted change is written back, so the serving state — including the guard's
  * stage and a rollback — survives a restart.
  *
- * <p>Design: one writer at a time ({@code lock}): validate → write the file → append the audit record → publish a new
- * immutable {@link RoutingTable} through a volatile field. The router only reads that field. A rejected change
- * publishes nothing, so the previous table keeps serving; the rejection is audited and its reasons thrown (admin) or
- * logged (file). Normalisation applied to every change: a new canary version starts a new rollout (stage 0, running),
- * and while a staged rollout runs, the current stage decides the canary weight (and, for a shadow stage, mirrors to the
- * canary version).
+ * <p>Design: one writer at a time ({@code lock}): catch up with the file → validate → append the audit record → write
+ * the file → publish a new immutable {@link RoutingTable} through a volatile field. The router only reads that field.
+ * A rejected change publishes nothing, so the previous table keeps serving; the rejection is audited and its reasons
+ * thrown (admin) or logged (file). Invariants: whatever the file holds was audited first (a change whose record cannot
+ * be appended is neither written nor published; one whose file cannot be written is followed by a record saying it
+ * was not applied), and an edit of the file is never written over unread: before a change is made, an operator's edit
+ * not yet polled is applied (and audited) as a poll would have done, and the change applies on top of it. (There is
+ * no conflict error to refuse it with, and refusing would refuse rollbacks, which must always succeed.)
+ * Normalisation applied to every change: a new canary version starts a new rollout (stage 0, running), and while a
+ * staged rollout runs, the current stage decides the canary weight (and, for a shadow stage, mirrors to the canary
+ * version).
  */
 public final class RolloutStore {
     private static final Logger LOG = Logger.getLogger(RolloutStore.class.getName());
@@ -102,6 +107,7 @@ public final class RolloutStore {
 
     public RolloutConfig put(RolloutConfig next, Change change) {
         synchronized (lock) {
+            catchUpWithFile();
             return apply(next.model(), next, change, true);
         }
     }
@@ -116,6 +122,7 @@ public final class RolloutStore {
      */
     public RolloutConfig update(String model, Change change, boolean checkReady, UnaryOperator<RolloutConfig> edit) {
         synchronized (lock) {
+            catchUpWithFile();
             RolloutConfig prev = get(model).orElseThrow(() -> WeirException.notFound("model '" + model + "' has no rollout"));
             RolloutConfig next;
             try {
@@ -138,6 +145,7 @@ public final class RolloutStore {
     public Optional<RolloutConfig> updateIf(String model, Predicate<RolloutConfig> expected, Change change,
                                             boolean checkReady, UnaryOperator<RolloutConfig> edit) {
         synchronized (lock) {
+            catchUpWithFile();
             RolloutConfig current = get(model).orElse(null);
             if (current == null || !expected.test(current)) {
                 return Optional.empty();
@@ -148,11 +156,12 @@ public final class RolloutStore {
 
     public void remove(String model, Change change) {
         synchronized (lock) {
+            catchUpWithFile();
             RolloutConfig prev = get(model).orElseThrow(() -> WeirException.notFound("model '" + model + "' has no rollout"));
             Map<String, RolloutConfig> next = new TreeMap<>(all());
             next.remove(model);
-            persist(next);
             audit.append(change.actor(), change.action(), model, change.why(), true, null, prev.toJson(), null);
+            persistAudited(next, model, change, prev, null);
             publish(next);
         }
     }
@@ -173,9 +182,9 @@ public final class RolloutStore {
         }
         Map<String, RolloutConfig> all = new TreeMap<>(all());
         all.put(model, next);
-        persist(all);
         audit.append(change.actor(), change.action(), model, change.why(), true, null,
                 prev == null ? null : prev.toJson(), next.toJson());
+        persistAudited(all, model, change, prev, next);
         publish(all);
         LOG.info(() -> change.actor() + " " + change.action() + " " + model + ": " + summary(next)
                 + (change.why() == null ? "" : " (" + change.why() + ")"));
@@ -199,6 +208,27 @@ public final class RolloutStore {
             c = b.build();
         }
         return c;
+    }
+
+    /**
+     * Writes a change whose accepting record is already appended; when the file cannot be written, a second record
+     * says the change was not applied (best effort: the disk may be failing for the audit log too) and the caller
+     * publishes nothing. Caller holds lock.
+     */
+    private void persistAudited(Map<String, RolloutConfig> configs, String model, Change change, RolloutConfig prev,
+                                RolloutConfig next) {
+        try {
+            persist(configs);
+        } catch (UncheckedIOException e) {
+            try {
+                audit.append(change.actor(), change.action(), model, change.why(), false,
+                        "not applied: " + e.getMessage() + ": " + e.getCause().getMessage(),
+                        prev == null ? null : prev.toJson(), next == null ? null : next.toJson());
+            } catch (UncheckedIOException auditFailed) {
+                e.addSuppressed(auditFailed);
+            }
+            throw e;
+        }
     }
 
     private void publish(Map<String, RolloutConfig> configs) {
@@ -278,9 +308,6 @@ public final class RolloutStore {
             if (after.equals(before)) {
                 return FileOutcome.UNCHANGED;
             }
-            if (!after.equals(parsed)) {
-                persist(after);
-            }
             for (String model : before.keySet()) {
                 if (!after.containsKey(model)) {
                     audit.append(change.actor(), "remove", model, change.why(), true, null, before.get(model).toJson(), null);
@@ -293,10 +320,26 @@ public final class RolloutStore {
                             prev == null ? null : prev.toJson(), next.toJson());
                 }
             });
+            if (!after.equals(parsed)) {
+                try {
+                    persist(after); // the normalised form (a new canary's stage 0, the stage's weight)
+                } catch (UncheckedIOException e) {
+                    // the operator's valid, audited edit is in the file already: it serves; the next change writes it
+                    LOG.log(Level.WARNING, "cannot write the normalised rollouts back to " + file, e);
+                }
+            }
             publish(after);
             LOG.info(() -> "applied rollout file " + file + ": " + after.keySet());
             return FileOutcome.APPLIED;
         }
+    }
+
+    /**
+     * Applies an edit of the file made since the last poll, before a change is made and written over it. Caller holds
+     * lock (which is reentrant).
+     */
+    private void catchUpWithFile() {
+        pollFile();
     }
 
     private static void parse(byte[] bytes, Map<String, RolloutConfig> out) {

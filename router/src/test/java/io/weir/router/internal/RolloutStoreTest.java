@@ -10,6 +10,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -185,6 +186,61 @@ class RolloutStoreTest {
                 .hasMessageContaining("canary version '1.1.0' is not loaded");
         assertThatThrownBy(() -> restarted.put("moderation", c.toJson().put("shadow_sample_rate", 0.1), by("alice", null)))
                 .hasMessageContaining("shadow version '2.0.0' is not loaded");
+    }
+
+    @Test
+    void anAdminEditFirstAppliesAFileEditNotYetPolledInsteadOfWritingOverIt() throws IOException {
+        Path file = dir.resolve("rollouts.json");
+        RolloutStore store = store(file);
+        store.loadFile();
+        store.put("moderation", canary("1.1.0", 5), by("alice", null));
+        Files.writeString(file, new JsonObject().put("models", new JsonObject().put("moderation", canary("1.1.0", 30))).encode());
+
+        RolloutConfig c = store.update("moderation", new RolloutStore.Change("bob", "pause", null), true,
+                x -> Transitions.paused(x, true));
+        assertThat(c.canaryWeight()).as("the operator's edit").isEqualTo(30);
+        assertThat(c.paused()).isTrue();
+        JsonObject onDisk = new JsonObject(Files.readString(file)).getJsonObject("models").getJsonObject("moderation");
+        assertThat(onDisk.getDouble("canary_weight")).isEqualTo(30.0);
+        assertThat(onDisk.getBoolean("paused")).isTrue();
+        assertThat(auditLines()).extracting(r -> r.getString("actor") + " " + r.getString("action"))
+                .containsExactly("alice put", "file file", "bob pause");
+        assertThat(store.pollFile()).isEqualTo(RolloutStore.FileOutcome.UNCHANGED);
+    }
+
+    @Test
+    void aChangeWhoseAuditRecordCannotBeWrittenIsNotWrittenToTheFileEither() throws IOException {
+        Path file = dir.resolve("rollouts.json");
+        RolloutStore store = store(file);
+        store.loadFile();
+        store.put("moderation", canary("1.1.0", 5), by("alice", null));
+        String before = Files.readString(file);
+        Files.delete(dir.resolve("audit.jsonl"));
+        Files.createDirectory(dir.resolve("audit.jsonl")); // appending to it fails
+
+        assertThatThrownBy(() -> store.put("moderation", canary("1.1.0", 30), by("bob", null)))
+                .isInstanceOf(UncheckedIOException.class).hasMessageContaining("audit log");
+        assertThat(Files.readString(file)).as("no unaudited change on disk").isEqualTo(before);
+        assertThat(store.get("moderation").orElseThrow().canaryWeight()).isEqualTo(5);
+        assertThat(store.pollFile()).isEqualTo(RolloutStore.FileOutcome.UNCHANGED);
+    }
+
+    @Test
+    void aChangeThatCannotBeWrittenIsAuditedAsNotAppliedAndDoesNotServe() throws IOException {
+        Path file = dir.resolve("rollouts.json");
+        RolloutStore store = store(file);
+        store.loadFile();
+        store.put("moderation", canary("1.1.0", 5), by("alice", null));
+        Files.delete(file);
+        Files.createDirectories(file.resolve("in-the-way")); // a non-empty directory cannot be replaced by the file
+
+        assertThatThrownBy(() -> store.put("moderation", canary("1.1.0", 30), by("bob", null)))
+                .isInstanceOf(UncheckedIOException.class).hasMessageContaining("cannot write rollout file");
+        assertThat(store.get("moderation").orElseThrow().canaryWeight()).isEqualTo(5);
+        List<JsonObject> audit = auditLines();
+        assertThat(audit).extracting(r -> r.getString("actor") + " " + r.getBoolean("accepted"))
+                .containsExactly("alice true", "bob true", "bob false");
+        assertThat(audit.get(2).getString("reason")).startsWith("not applied: cannot write rollout file");
     }
 
     @Test
