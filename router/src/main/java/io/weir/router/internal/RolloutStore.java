@@ -9,12 +9,15 @@ import io.weir.runtime.WeirException;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -365,7 +368,10 @@ public final class RolloutStore {
         }
     }
 
-    /** Writes all rollouts to the file atomically (caller holds lock). */
+    /**
+     * Writes all rollouts to the file atomically and durably: a crash leaves the old file or the new one, whole; a
+     * failed write leaves the old one and no temporary file (caller holds lock).
+     */
     private void persist(Map<String, RolloutConfig> configs) {
         if (file == null) {
             return;
@@ -373,19 +379,49 @@ public final class RolloutStore {
         JsonObject models = new JsonObject();
         configs.forEach((k, v) -> models.put(k, v.toJson()));
         byte[] bytes = (new JsonObject().put("models", models).encodePrettily() + "\n").getBytes(StandardCharsets.UTF_8);
+        Path tmp = null;
         try {
             Path dir = Objects.requireNonNullElse(file.toAbsolutePath().getParent(), Path.of("."));
             Files.createDirectories(dir);
-            Path tmp = Files.createTempFile(dir, file.getFileName().toString(), ".tmp");
-            Files.write(tmp, bytes);
+            tmp = Files.createTempFile(dir, file.getFileName().toString(), ".tmp");
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+                ByteBuffer buf = ByteBuffer.wrap(bytes);
+                while (buf.hasRemaining()) {
+                    ch.write(buf);
+                }
+                ch.force(true); // the content is on disk before the rename can make it the file
+            }
             try {
                 Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             } catch (AtomicMoveNotSupportedException e) {
                 Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
             }
+            tmp = null;
+            // the rename lives in the directory: without this a crash may bring the old file back. If it fails, the
+            // file holds the change unpublished and lastFileBytes stays old, so the next poll applies it
+            syncDirectory(dir);
         } catch (IOException e) {
+            if (tmp != null) {
+                try {
+                    Files.deleteIfExists(tmp);
+                } catch (IOException cleanup) {
+                    e.addSuppressed(cleanup);
+                }
+            }
             throw new UncheckedIOException("cannot write rollout file " + file, e);
         }
         lastFileBytes = bytes;
+    }
+
+    private static void syncDirectory(Path dir) throws IOException {
+        FileChannel ch;
+        try {
+            ch = FileChannel.open(dir, StandardOpenOption.READ);
+        } catch (IOException e) {
+            return; // some platforms (Windows) cannot open a directory: there the rename is as durable as they make it
+        }
+        try (ch) {
+            ch.force(true);
+        }
     }
 }

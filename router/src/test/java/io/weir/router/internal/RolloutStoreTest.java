@@ -244,6 +244,21 @@ class RolloutStoreTest {
     }
 
     @Test
+    void aFailedWriteLeavesNoTempFileAndWhatWasThereInPlace() throws IOException {
+        Path file = dir.resolve("rollouts.json");
+        RolloutStore store = store(file);
+        store.loadFile();
+        Files.createDirectories(file.resolve("in-the-way")); // the rename onto a non-empty directory fails
+
+        assertThatThrownBy(() -> store.put("moderation", canary("1.1.0", 5), by("alice", null)))
+                .isInstanceOf(UncheckedIOException.class);
+        try (var left = Files.list(dir)) {
+            assertThat(left.map(p -> p.getFileName().toString())).containsExactlyInAnyOrder("rollouts.json", "audit.jsonl");
+        }
+        assertThat(file.resolve("in-the-way")).isDirectory();
+    }
+
+    @Test
     void anInvalidFileAtStartUpRefusesToStart() throws IOException {
         Path file = dir.resolve("rollouts.json");
         Files.writeString(file, new JsonObject().put("models", new JsonObject().put("moderation", canary("1.1.0", 500))).encode());
