@@ -13,7 +13,8 @@ public final class Gates {
 
     /**
      * Every gate the window fails, each saying what was measured against which threshold; empty when it passes.
-     * Statistics with fewer than {@code min_window_requests} samples are not judged. Shadow gates judge the shadow
+     * Statistics with fewer than {@code min_window_requests} samples are not judged, and score drift not
+     * before each arm has {@link #psiMinRows} scored rows. Shadow gates judge the shadow
      * only when it runs the canary's version (a shadow of another version says nothing about this canary). Every
      * comparison is written to pass only when the measure is within its threshold ({@code !(x <= max)} fails), so a
      * NaN measure fails its gate rather than slipping past it.
@@ -41,7 +42,8 @@ public final class Gates {
                         c.p95Ms(), g.maxP95RatioVsPrimary(), p.p95Ms()));
             }
         }
-        if (g.maxPsi() != null && c.scored() >= min && p.scored() >= min) {
+        if (g.maxPsi() != null && c.scored() >= Math.max(min, psiMinRows(g.maxPsi()))
+                && p.scored() >= Math.max(min, psiMinRows(g.maxPsi()))) {
             double psi = WindowStats.psi(p.scoreBins(), c.scoreBins());
             if (!(psi <= g.maxPsi())) {
                 out.add(String.format(Locale.ROOT, "canary score drift PSI %.3f above %.3f", psi, g.maxPsi()));
@@ -67,5 +69,15 @@ public final class Gates {
             }
         }
         return out;
+    }
+
+    /**
+     * Scored rows each arm needs before its drift is judged. Two samples of one distribution differ by chance: their
+     * PSI over {@code B} bins is about {@code (B - 1)(1/n1 + 1/n2)}, 0.36 for 50 rows a side over 10 bins, above the
+     * default threshold of 0.25, so a healthy one-row-a-request canary was rolled back on noise. With this many rows
+     * a side the chance part stays under a third of the threshold.
+     */
+    static long psiMinRows(double maxPsi) {
+        return maxPsi > 0 ? (long) Math.ceil(6.0 * (WindowStats.SCORE_BINS - 1) / maxPsi) : 0;
     }
 }

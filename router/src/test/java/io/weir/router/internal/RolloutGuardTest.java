@@ -197,12 +197,11 @@ class RolloutGuardTest {
     }
 
     /**
-     * 40 users a window at 50% and then 100%: fewer canary requests a window than min_window_requests (50). No PSI
-     * gate: over a few dozen scores in 10 bins the index of two samples of one distribution is ~0.3, mere noise.
+     * 40 users a window at 50% and then 100%: fewer canary requests a window than min_window_requests (50). The PSI
+     * gate stays on with its defaults: it waits for enough scored rows (Gates.psiMinRows) instead of reading noise.
      */
     private static JsonObject lowTraffic(int minRequests) {
-        return rollout(0).put("stages", new JsonArray().add(stage("50%", 50, minRequests)).add(stage("100%", 100, minRequests)))
-                .put("gates", new JsonObject().putNull("max_psi"));
+        return rollout(0).put("stages", new JsonArray().add(stage("50%", 50, minRequests)).add(stage("100%", 100, minRequests)));
     }
 
     private List<String> guardActions() {
