@@ -71,4 +71,16 @@ class ConfigTest {
         assertThat(fixed.getString("policy")).isEqualTo("fixed");
         assertThat(fixed.getInteger("max_queue_delay_us")).isEqualTo(500);
     }
+
+    /** In the file the object form is a JSON value, dotted or nested, not a group of keys to flatten. */
+    @Test
+    void batchingOverrideMayBeAJsonObjectInTheFileDottedOrNested() {
+        JsonObject policy = new JsonObject().put("policy", "fixed").put("max_queue_delay_us", 500);
+        assertThat(WeirConfig.from(new JsonObject().put("batching.policy", policy.copy()), Map.of()).batchingOverride())
+                .isEqualTo(policy);
+        assertThat(WeirConfig.from(new JsonObject().put("batching", new JsonObject().put("policy", policy.copy())), Map.of())
+                .batchingOverride()).isEqualTo(policy);
+        assertThatThrownBy(() -> WeirConfig.from(new JsonObject().put("batching.policy", new JsonObject().put("policy", "magic")), Map.of()))
+                .hasMessageContaining("batching.policy");
+    }
 }

@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Server configuration: one JSON file plus {@code WEIR_*} environment overrides, environment winning. With neither,
@@ -113,12 +114,17 @@ public record WeirConfig(
                 doubleIn(v, "http.deadline.lag.reserve", 0, 4));
     }
 
+    /** Keys whose value may itself be a JSON object: in the file that object is the value, not more keys. */
+    private static final Set<String> VALUE_OBJECTS = Set.of("batching.policy");
+
     private static void flatten(String prefix, JsonObject json, Map<String, String> out) {
         for (String name : json.fieldNames()) {
             Object value = json.getValue(name);
             String key = prefix.isEmpty() ? name : prefix + "." + name;
-            if (value instanceof JsonObject o) {
+            if (value instanceof JsonObject o && !VALUE_OBJECTS.contains(key)) {
                 flatten(key, o, out);
+            } else if (value instanceof JsonObject o) {
+                out.put(key, o.encode());
             } else {
                 out.put(key, String.valueOf(value));
             }
