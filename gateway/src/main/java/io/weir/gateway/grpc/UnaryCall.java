@@ -14,13 +14,14 @@ import java.util.function.BiFunction;
 
 /**
  * The lifecycle of one unary call: read the one request message, run the method, answer exactly once (a response,
- * or a status from the error table), and enforce the {@code grpc-timeout} deadline end to end: the method sees the
- * remaining budget (and hands it to the dispatcher or search as their deadline), and a timer answers
- * DEADLINE_EXCEEDED if the work has not answered by then, whatever it is doing.
+ * or a status from the error table; INVALID_ARGUMENT for a call with no request message), and
+ * enforce the {@code grpc-timeout} deadline end to end: the method sees the remaining budget (and hands it to the
+ * dispatcher or search as their deadline), and a timer answers DEADLINE_EXCEEDED if the work has not answered by
+ * then, whatever it is doing.
  *
- * <p>Threading: Vert.x delivers the request, its message, the timer and (because the methods complete their futures
- * on {@link #context()}) the method's result all on the call's event-loop context, so the {@code answered} flag
- * needs no synchronisation.
+ * <p>Threading: Vert.x delivers the request, its messages, its end, the timer and (because the methods complete their
+ * futures on {@link #context()}) the method's result all on the call's event-loop context, so the {@code received}
+ * and {@code answered} flags need no synchronisation.
  */
 final class UnaryCall<Req, Resp> {
     private final Vertx vertx;
@@ -30,6 +31,7 @@ final class UnaryCall<Req, Resp> {
     private final long receivedAt = System.nanoTime();
     private long timeoutNanos;
     private long timer = -1;
+    private boolean received;
     private boolean answered;
 
     private UnaryCall(Vertx vertx, GrpcServerRequest<Req, Resp> call, GrpcMetrics metrics) {
@@ -50,6 +52,13 @@ final class UnaryCall<Req, Resp> {
         call.exceptionHandler(err -> clientGone());
         call.errorHandler(err -> clientGone());
         call.invalidMessageHandler(err -> fail(WeirException.invalid("request message is not a valid " + call.fullMethodName() + " request")));
+        // A client's mistake, so INVALID_ARGUMENT from the error table (grpc-java says INTERNAL, which Weir keeps for
+        // its own faults and logs): without this answer a call half-closed empty stays open, with no deadline to end it.
+        call.endHandler(v -> {
+            if (!received) {
+                fail(WeirException.invalid("missing request message: " + call.fullMethodName() + " is unary"));
+            }
+        });
         try {
             timeoutNanos = GrpcDeadline.parseNanos(call.headers().get(GrpcDeadline.HEADER));
         } catch (WeirException e) {
@@ -65,6 +74,7 @@ final class UnaryCall<Req, Resp> {
             });
         }
         call.handler(request -> {
+            received = true;
             if (answered) {
                 return;
             }

@@ -46,6 +46,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import java.util.function.UnaryOperator;
 
 import static io.weir.gateway.grpc.GrpcTestServer.call;
@@ -320,6 +321,19 @@ class GrpcApiTest {
             req.headers().set(GrpcDeadline.HEADER, timeout);
             return GrpcTestServer.send(req, message);
         });
+    }
+
+    /** A unary call half-closed with no message is answered at once, not left open (no grpc-timeout to end it). */
+    @Test
+    void aUnaryCallWithoutARequestMessageIsInvalidArgument(VertxTestContext tc) {
+        client.request(address, GRPCInferenceServiceGrpcClient.ModelInfer).compose(req -> {
+            req.end();
+            return GrpcTestServer.<ModelInferRequest, ModelInferResponse>outcome(req);
+        }).timeout(10, TimeUnit.SECONDS).onComplete(tc.succeeding(o -> tc.verify(() -> {
+            assertThat(o.status()).isEqualTo(GrpcStatus.INVALID_ARGUMENT);
+            assertThat(o.message()).contains("missing request message");
+            tc.completeNow();
+        })));
     }
 
     @Test

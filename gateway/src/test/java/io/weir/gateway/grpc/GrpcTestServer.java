@@ -121,6 +121,11 @@ final class GrpcTestServer implements AutoCloseable {
 
     static <Req, Resp> Future<Outcome<Resp>> send(GrpcClientRequest<Req, Resp> req, Req message) {
         req.end(message);
+        return outcome(req);
+    }
+
+    /** What a request already sent ends with. */
+    static <Req, Resp> Future<Outcome<Resp>> outcome(GrpcClientRequest<Req, Resp> req) {
         return req.response().compose(resp -> {
             Promise<Outcome<Resp>> done = Promise.promise();
             List<Resp> messages = new ArrayList<>();
