@@ -14,7 +14,7 @@ import java.util.function.BiFunction;
 
 /**
  * The lifecycle of one unary call: read the one request message, run the method, answer exactly once (a response,
- * or a status from the error table; INVALID_ARGUMENT for a call with no request message), and
+ * or a status from the error table; INVALID_ARGUMENT for a call with no request message or more than one), and
  * enforce the {@code grpc-timeout} deadline end to end: the method sees the remaining budget (and hands it to the
  * dispatcher or search as their deadline), and a timer answers DEADLINE_EXCEEDED if the work has not answered by
  * then, whatever it is doing.
@@ -74,6 +74,12 @@ final class UnaryCall<Req, Resp> {
             });
         }
         call.handler(request -> {
+            if (received) {
+                // Each message would run the method again (another search, another inference and its routing
+                // outcome); the first one's result, if still to come, is dropped.
+                fail(WeirException.invalid(call.fullMethodName() + " is unary: more than one request message"));
+                return;
+            }
             received = true;
             if (answered) {
                 return;
