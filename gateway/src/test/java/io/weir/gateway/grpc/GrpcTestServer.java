@@ -1,5 +1,6 @@
 package io.weir.gateway.grpc;
 
+import io.netty.handler.codec.http.QueryStringDecoder;
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
 import io.vertx.core.Promise;
@@ -11,6 +12,7 @@ import io.vertx.core.net.SocketAddress;
 import io.vertx.grpc.client.GrpcClient;
 import io.vertx.grpc.client.GrpcClientOptions;
 import io.vertx.grpc.client.GrpcClientRequest;
+import io.vertx.grpc.client.GrpcClientResponse;
 import io.vertx.grpc.common.GrpcStatus;
 import io.vertx.grpc.common.ServiceMethod;
 import io.weir.gateway.WeirServer;
@@ -21,6 +23,7 @@ import io.weir.runtime.embedding.EmbeddingIndexFile;
 import io.weir.runtime.embedding.EmbeddingIndexStore;
 import io.weir.runtime.embedding.SimilarService;
 
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -131,10 +134,17 @@ final class GrpcTestServer implements AutoCloseable {
             List<Resp> messages = new ArrayList<>();
             resp.handler(messages::add);
             resp.exceptionHandler(done::tryFail);
-            resp.endHandler(v -> done.tryComplete(new Outcome<>(resp.status(), resp.statusMessage(), messages,
+            resp.endHandler(v -> done.tryComplete(new Outcome<>(resp.status(), statusMessage(resp), messages,
                     resp.trailers().get(GrpcErrors.RETRY_AFTER), resp.headers())));
             return done.future();
         });
+    }
+
+    /** Vert.x's client reads grpc-message from the headers only: a status after messages has it in the trailers. */
+    private static String statusMessage(GrpcClientResponse<?, ?> resp) {
+        String trailer = resp.trailers().get("grpc-message");
+        return resp.statusMessage() != null || trailer == null ? resp.statusMessage()
+                : QueryStringDecoder.decodeComponent(trailer, StandardCharsets.UTF_8);
     }
 
     @Override
