@@ -2,7 +2,8 @@ package io.weir.chaos;
 
 /**
  * What to do to a model's batches: wait {@code latencyMicros} before running each one, then fail it with probability
- * {@code failureRate} (as a device fault, which the batcher retries on the CPU, or as a plain failure).
+ * {@code failureRate} (as a device fault, which the batcher retries on the CPU, or as a plain failure, which answers
+ * every request of the batch INTERNAL: so that share of requests fails, once each).
  */
 public record Fault(long latencyMicros, double failureRate, boolean deviceFault) {
     public Fault {
