@@ -24,6 +24,7 @@ import java.util.concurrent.TimeUnit;
 public final class ModelService {
     private final ModelRegistry registry;
     private final InferenceDispatcher dispatcher;
+    private volatile boolean started;
     private volatile String startupFailure;
 
     public ModelService(ModelRegistry registry, InferenceDispatcher dispatcher) {
@@ -32,16 +33,28 @@ public final class ModelService {
     }
 
     /**
-     * Ready to take traffic: every model version loaded and warmed, and nothing that start-up needed failed (an
-     * invalid rollout file, say: serving without the operator's rollout would route traffic they did not ask for).
+     * Ready to take traffic: every model version loaded and warmed, start-up finished (the rollout file applied: until
+     * then traffic would go to each model's newest version, not the primary the operator configured), and nothing
+     * that start-up needed failed (an invalid rollout file, say: serving without the operator's rollout would route
+     * traffic they did not ask for).
      */
     public boolean ready() {
-        return startupFailure == null && registry.ready();
+        return started && startupFailure == null && registry.ready();
+    }
+
+    /** Marks start-up as finished: the models loaded (each version on its own, failures recorded) and rollouts started. */
+    public void startupFinished() {
+        started = true;
     }
 
     /** Marks start-up as failed: readiness stays false and the reason is logged and shown by the admin API. */
     public void startupFailed(String reason) {
         startupFailure = reason;
+    }
+
+    /** Whether start-up has finished or failed. */
+    public boolean startupSettled() {
+        return started || startupFailure != null;
     }
 
     /** Why start-up failed, or null. */

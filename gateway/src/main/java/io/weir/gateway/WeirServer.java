@@ -54,7 +54,7 @@ import java.util.logging.Logger;
 /**
  * Builds and runs one Weir server: model registry and backends, dispatcher, routing, and one HTTP verticle per
  * event loop. The HTTP port opens before the models finish loading, so liveness answers at once and readiness turns
- * true when every model has been loaded and warmed.
+ * true when every model has been loaded and warmed and the rollouts (the rollout file, validated against them) started.
  */
 public final class WeirServer implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(WeirServer.class.getName());
@@ -179,6 +179,7 @@ public final class WeirServer implements AutoCloseable {
                             registry.loadAll();
                             // The rollout file is validated against loaded versions, so it starts after loading.
                             rollouts.start();
+                            models.startupFinished();
                             return null;
                         }, false).onComplete(ar -> {
                             if (ar.failed()) {
@@ -258,12 +259,15 @@ public final class WeirServer implements AutoCloseable {
         return prometheus;
     }
 
-    /** Blocks until initial model loading has finished (for tools and tests that need a ready server). */
+    /**
+     * Blocks until start-up has finished or failed: initial model loading done and the rollouts started (for tools and
+     * tests that need a ready server).
+     */
     public void awaitLoaded(long timeoutMillis) throws InterruptedException {
         long end = System.currentTimeMillis() + timeoutMillis;
-        while (registry.statuses().isEmpty() || registry.statuses().stream().anyMatch(s -> s.state() == ModelRegistry.State.LOADING)) {
+        while (!models.startupSettled()) {
             if (System.currentTimeMillis() > end) {
-                throw new IllegalStateException("models still loading after " + timeoutMillis + " ms");
+                throw new IllegalStateException("start-up (models, rollouts) not finished after " + timeoutMillis + " ms");
             }
             Thread.sleep(20);
         }

@@ -16,7 +16,11 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -58,6 +62,34 @@ class StartupFailureTest {
                     assertThat(admin.bodyAsJsonObject().getString("startup_failure")).contains("rollouts did not start").contains("7.7.7");
                     tc.completeNow();
                 })));
+    }
+
+    /**
+     * Readiness waits for the rollout file, not only the models: at each model's load (the last one's included, when
+     * the registry alone turns ready) the server is not ready, since the file is read only after loading.
+     */
+    @Test
+    void theServerIsNotReadyBetweenTheModelsLoadingAndTheRolloutFileBeingRejected() throws Exception {
+        Path rollouts = dir.resolve("rollouts-too.json");
+        Files.writeString(rollouts, "{\"models\": {\"ranker\": {\"primary\": \"1.0.0\", \"canary\": \"7.7.7\", \"canary_weight\": 10}}}");
+        List<Boolean> readyAtEachLoad = new CopyOnWriteArrayList<>();
+        AtomicBoolean sawEveryModelLoaded = new AtomicBoolean();
+        // Listening from the moment the port is open: the models load after that, on a worker thread.
+        WeirServer other = WeirServer.start(TestServers.config(null, Map.of("rollout.file", rollouts.toString(),
+                        "audit.log", dir.resolve("audit-too.jsonl").toString())))
+                .onSuccess(s -> s.registry().onChange(key -> {
+                    sawEveryModelLoaded.compareAndSet(false, s.registry().ready());
+                    readyAtEachLoad.add(s.models().ready());
+                }))
+                .toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+        try {
+            other.awaitLoaded(120_000);
+            assertThat(sawEveryModelLoaded).as("the last model's load was seen").isTrue();
+            assertThat(readyAtEachLoad).doesNotContain(true);
+            assertThat(other.models().ready()).isFalse();
+        } finally {
+            other.close();
+        }
     }
 
     /** The rollout file is checked after the models load, on a worker thread: wait (bounded) for that verdict. */

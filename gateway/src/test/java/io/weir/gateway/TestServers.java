@@ -12,6 +12,13 @@ final class TestServers {
     }
 
     static WeirServer start(Path repository, Map<String, Object> extra) throws Exception {
+        WeirServer server = WeirServer.start(config(repository, extra)).toCompletionStage().toCompletableFuture().get();
+        server.awaitLoaded(120_000);
+        return server;
+    }
+
+    /** The tests' config: a free loopback port, the demo repository unless another is given, no edge shedding. */
+    static WeirConfig config(Path repository, Map<String, Object> extra) {
         JsonObject json = new JsonObject().put("http.port", 0).put("http.host", "127.0.0.1")
                 .put("model.repository", repository == null ? "demo" : repository.toString())
                 .put("cpu.threads", 2)
@@ -19,8 +26,6 @@ final class TestServers {
                 // Edge shedding has its own test (EdgeSheddingTest), which turns it back on.
                 .put("http.shed.budget.fraction", 0);
         extra.forEach(json::put);
-        WeirServer server = WeirServer.start(WeirConfig.from(json, Map.of())).toCompletionStage().toCompletableFuture().get();
-        server.awaitLoaded(120_000);
-        return server;
+        return WeirConfig.from(json, Map.of());
     }
 }
