@@ -100,6 +100,9 @@ public final class WeirServer implements AutoCloseable {
                         .addDisabledMetricsCategory(MetricsDomain.HTTP_SERVER)))
                 .withMetrics(new MicrometerMetricsFactory(prometheus))
                 .build();
+        // What a failed start closes besides Vert.x (newest first): the pools, sessions and threads it had started.
+        List<AutoCloseable> opened = new ArrayList<>();
+        opened.add(prometheus::close);
         try {
             Path repoPath = repositoryPath(config);
             ModelRepository repository = ModelRepository.open(repoPath);
@@ -118,7 +121,8 @@ public final class WeirServer implements AutoCloseable {
                 backends.replaceAll(b -> new ChaosBackend(b, faults));
                 LOG.warning("chaos.enabled: fault injection is installed (PUT /admin/chaos/faults/{model}); never in production");
             }
-            ModelRegistry registry = new ModelRegistry(repository, backends);
+            ModelRegistry registry = new ModelRegistry(repository, backends);   // closes the backends too
+            opened.add(registry);
             // The adaptive policy grows batches when the cores are busy with the HTTP path too (AdaptivePolicy's note).
             HostCpuLoad cpuLoad = HostCpuLoad.shared();
             LOG.info("CPU load for adaptive batching: " + cpuLoad.description());
@@ -131,6 +135,7 @@ public final class WeirServer implements AutoCloseable {
                 batching = batching.withPolicyOverride(config.batchingOverride());
             }
             BatchingDispatcher dispatcher = new BatchingDispatcher(registry, Ticker.system(), config.cpuThreads(), prometheus, batching);
+            opened.add(dispatcher);
             ModelService models = new ModelService(registry, dispatcher);
             io.micrometer.core.instrument.Gauge.builder("weir.models.ready", models, m -> m.ready() ? 1 : 0)
                     .description("1 once every model version is loaded and warmed and start-up succeeded").register(prometheus);
@@ -142,6 +147,7 @@ public final class WeirServer implements AutoCloseable {
                 rb.configFile(Path.of(config.rolloutFile()));
             }
             Rollouts rollouts = rb.build();
+            opened.add(rollouts);
             Routing routing = new RolloutRouting(models, rollouts.router());
 
             Path indexDir = config.embeddingIndexDir().isBlank() ? repoPath.resolve("embeddings") : Path.of(config.embeddingIndexDir());
@@ -151,10 +157,12 @@ public final class WeirServer implements AutoCloseable {
             VectorSearch.Factory searches = cuda != null && cuda.availability().available()
                     ? cuda.vectorSearchFactory(config.cpuThreads()) : VectorSearch.cpu(config.cpuThreads());
             EmbeddingIndexStore store = EmbeddingIndexStore.open(indexDir, Ticker.system(), searches);
+            opened.add(store);
             if (config.embeddingRefreshSeconds() > 0) {
                 store.refreshEvery(Duration.ofSeconds(config.embeddingRefreshSeconds()));
             }
             SimilarService similar = new SimilarService(store, Ticker.system(), SimilarService.Options.defaults()).start();
+            opened.add(similar);
             SimilarAdmin.bindMetrics(prometheus, similar);
             var grpc = GrpcEndpoints.create(models, routing, similar, models::ready, prometheus, config.maxInferBodyBytes());
             RolloutAdminApi rolloutAdmin = new RolloutAdminApi(rollouts);
@@ -193,11 +201,24 @@ public final class WeirServer implements AutoCloseable {
                     .recover(err -> {
                         // Fail at once: a close callback would run on event loops that are shutting down.
                         vertx.close();
+                        closeAll(opened, err);
                         return Future.failedFuture(err);
                     });
         } catch (IOException | RuntimeException e) {
             vertx.close();
+            closeAll(opened, e);
             return Future.failedFuture(e);
+        }
+    }
+
+    /** Closes what a failed start had opened, newest first; a failure to close one is added to the start's failure. */
+    private static void closeAll(List<AutoCloseable> opened, Throwable startFailure) {
+        for (int i = opened.size() - 1; i >= 0; i--) {
+            try {
+                opened.get(i).close();
+            } catch (Exception e) {
+                startFailure.addSuppressed(e);
+            }
         }
     }
 

@@ -16,17 +16,24 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.net.BindException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * An invalid rollout file at start-up keeps the server alive (liveness) but never ready: serving without the
- * operator's rollout would send traffic where they did not ask. The reason is on the admin API.
+ * operator's rollout would send traffic where they did not ask. The reason is on the admin API. A start that fails
+ * outright closes what it had started.
  */
 @ExtendWith(VertxExtension.class)
 class StartupFailureTest {
@@ -90,6 +97,34 @@ class StartupFailureTest {
         } finally {
             other.close();
         }
+    }
+
+    /**
+     * A start that fails (its port taken) closes what it had started, not only Vert.x: no thread it started outlives
+     * it (the embedding search's batcher and index refresher are the ones running by then).
+     */
+    @Test
+    void aStartThatFailsLeavesNoThreadOfItsOwn() throws Exception {
+        try (ServerSocket taken = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            Set<Thread> before = weirThreads();
+            assertThatThrownBy(() -> WeirServer.start(TestServers.config(null, Map.of("http.port", taken.getLocalPort(),
+                            "audit.log", dir.resolve("audit-failed.jsonl").toString())))
+                    .toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS))
+                    .hasRootCauseInstanceOf(BindException.class);
+            Set<Thread> left = weirThreads();
+            left.removeAll(before);
+            for (Thread t : left) {
+                t.join(5_000);   // an executor's thread ends just after its shutdown
+            }
+            assertThat(left).filteredOn(Thread::isAlive).extracting(Thread::getName).isEmpty();
+        }
+    }
+
+    /** Live threads that Weir names, but the host CPU reading that every server in the JVM shares. */
+    private static Set<Thread> weirThreads() {
+        Set<Thread> threads = new HashSet<>(Thread.getAllStackTraces().keySet());
+        threads.removeIf(t -> !t.getName().startsWith("weir-") || t.getName().equals("weir-cpu-load"));
+        return threads;
     }
 
     /** The rollout file is checked after the models load, on a worker thread: wait (bounded) for that verdict. */
