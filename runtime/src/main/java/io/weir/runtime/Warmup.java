@@ -1,6 +1,7 @@
 package io.weir.runtime;
 
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -27,8 +28,13 @@ public final class Warmup {
 
     /** Inputs of the declared shapes filled with zeros (empty strings for BYTES). */
     public static Map<String, Tensor> zeros(ModelConfig config, int rows) {
+        return zeros(config.inputs(), rows);
+    }
+
+    /** Tensors of {@code rows} rows of each of {@code specs}, filled with zeros (empty strings for BYTES). */
+    public static Map<String, Tensor> zeros(List<TensorSpec> specs, int rows) {
         Map<String, Tensor> in = new LinkedHashMap<>();
-        for (TensorSpec spec : config.inputs()) {
+        for (TensorSpec spec : specs) {
             long[] shape = spec.shape();
             shape[0] = rows;
             int n = Math.multiplyExact(rows, spec.rowWidth());

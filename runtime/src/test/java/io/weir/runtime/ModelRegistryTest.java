@@ -13,7 +13,6 @@ import org.junit.jupiter.params.provider.CsvSource;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -68,23 +67,7 @@ class ModelRegistryTest {
                     if (runFails) {
                         throw new InferenceException("injected: the device refused the batch", true);
                     }
-                    int rows = inputs.values().iterator().next().rows();
-                    Map<String, Tensor> out = new LinkedHashMap<>();
-                    for (TensorSpec spec : artifact.config().outputs()) {
-                        long[] shape = spec.shape();
-                        shape[0] = rows;
-                        int n = rows * spec.rowWidth();
-                        out.put(spec.name(), switch (spec.dataType()) {
-                            case FP32 -> Tensor.ofFloats(shape, new float[n]);
-                            case INT64 -> Tensor.ofLongs(shape, new long[n]);
-                            case BYTES -> {
-                                byte[][] b = new byte[n][];
-                                java.util.Arrays.fill(b, new byte[0]);
-                                yield Tensor.ofBytes(shape, b);
-                            }
-                        });
-                    }
-                    return out;
+                    return Warmup.zeros(artifact.config().outputs(), inputs.values().iterator().next().rows());
                 }
 
                 @Override
