@@ -133,14 +133,16 @@ public final class CudaBackend implements Backend {
         CudaDevice d;
         try {
             d = CudaDevice.open(config.deviceOrdinal(), ticker);
-        } catch (GpuException | IllegalArgumentException e) {
+        } catch (GpuException | IllegalArgumentException | LinkageError e) {
+            // LinkageError: an older driver lacking a symbol the bindings name: unavailable, not an Error out of
+            // availability() (which every later call would retry, leaking a context each time)
             return Availability.no("cannot open CUDA device " + config.deviceOrdinal() + ": " + e.getMessage());
         }
         if (config.selfTest()) {
             List<GpuSelfTest.Check> checks;
             try {
                 checks = d.selfTest(config.gemm() == GemmEngine.LT);
-            } catch (GpuException | IllegalStateException e) {
+            } catch (GpuException | IllegalStateException | LinkageError e) {
                 d.close();
                 return Availability.no("GPU self-test failed: " + e);
             }

@@ -181,11 +181,24 @@ final class CudaWorker implements AutoCloseable {
         }
     }
 
-    /** Grows the buffers (to the next power of two) when a batch is larger than any before. */
+    /**
+     * Grows the buffers (to the next power of two, at least 1) when a batch is larger than any before. The capacity is
+     * 0 after a failed allocation, and then a one-row batch must get one row, not the 0 that rounding 0 up gives.
+     */
     private void ensureCapacity(int rows) {
         if (rows > capacity) {
-            allocate(Integer.highestOneBit(rows - 1) << 1);
+            allocate(roundUpCapacity(rows));
         }
+    }
+
+    static int roundUpCapacity(int rows) {
+        if (rows <= 1) {
+            return 1;
+        }
+        if (rows > 1 << 30) {
+            throw new IllegalArgumentException(rows + " rows exceed what one worker's buffers are sized for");
+        }
+        return Integer.highestOneBit(rows - 1) << 1;
     }
 
     /**

@@ -52,4 +52,16 @@ class CudaBackendTest {
         assertThatThrownBy(() -> new CudaBackend.Config(0, 0, true, false, c.acquireTimeout(), true))
                 .isInstanceOf(IllegalArgumentException.class);
     }
+
+    @Test
+    void aWorkerGrowsItsBuffersToAPowerOfTwoAndNeverToZeroRows() {
+        // After a failed allocation a worker's capacity is 0: the next batch, of one row, must get one row.
+        assertThat(CudaWorker.roundUpCapacity(1)).isEqualTo(1);
+        assertThat(CudaWorker.roundUpCapacity(2)).isEqualTo(2);
+        assertThat(CudaWorker.roundUpCapacity(3)).isEqualTo(4);
+        assertThat(CudaWorker.roundUpCapacity(5)).isEqualTo(8);
+        assertThat(CudaWorker.roundUpCapacity(257)).isEqualTo(512);
+        assertThat(CudaWorker.roundUpCapacity(1 << 30)).isEqualTo(1 << 30);
+        assertThatThrownBy(() -> CudaWorker.roundUpCapacity((1 << 30) + 1)).isInstanceOf(IllegalArgumentException.class);
+    }
 }
