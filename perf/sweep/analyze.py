@@ -15,7 +15,10 @@ accepts adaptive-k5 for adaptive's defaults and fixed-1.0ms for fixed-1ms): how 
 each other, and whether their within-budget verdicts agree, is the resolution targets 1 and 2 are measured with.
 
 Definitions (stated again in PERF.md):
-  * latency: the simulation's fine timing, from the virtual user's start (its scheduled arrival) to the response;
+  * latency: the simulation's fine timing, from the virtual user's start to the response. Not from the scheduled
+    arrival: Gatling does not expose it, so when Gatling itself falls behind its schedule under overload, that lag is
+    not counted (coordinated omission) and the latencies of such points are low by an unknown amount.
+    BoundedPoolLoad's CSVs (run-sweep.sh --generator bounded) time from the scheduled arrival ("due");
   * a rate is *within budget* for a policy when at least 99% of the offered requests were answered 200 and the p95
     of those answers is at most the budget;
   * the best fixed setting at a rate is the fixed-* policy with the lowest p95 among those within budget there (or,

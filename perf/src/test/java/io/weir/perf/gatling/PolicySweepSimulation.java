@@ -51,7 +51,10 @@ import static io.gatling.javaapi.http.HttpDsl.status;
  * arrivals, independent of responses) for warm-up + measurement seconds; the rates run one after another
  * ({@code andThen}, so the next starts once the previous one's requests are answered). Requests that start in the
  * warm-up part are sent but not counted. For each measured request the simulation keeps Gatling's response time
- * (ms, {@code responseTimeInMillis}), a finer time taken around the request in the virtual user (ns) and the HTTP
+ * (ms, {@code responseTimeInMillis}), a finer time taken around the request in the virtual user (ns: from the user's
+ * first step, not from its scheduled arrival, which Gatling does not expose; when Gatling itself falls behind its
+ * schedule under overload, users start late and that lag is not in the latency, i.e. coordinated omission;
+ * {@link BoundedPoolLoad} times from the scheduled arrival instead) and the HTTP
  * status; at the end it appends one CSV row per rate: sent, OK (200), 429, 504, other failures, goodput, and the
  * 50/95/99th percentiles and max over OK responses and over all responses. It also reads the gateway's
  * {@code weir_batcher_*} metrics when each rate starts and when its arrivals stop (warm-up included), so the row
@@ -233,7 +236,7 @@ public class PolicySweepSimulation extends Simulation {
         volatile String policy = POLICY;   // the CSV label; in interleaved runs the policy switched to before the step
         int failedSwitches;               // round-robin: this policy's slices whose switch the gateway did not acknowledge
         final AtomicLong startNanos = new AtomicLong();
-        final List<long[]> samples = new ArrayList<>();   // {status, gatlingMs, fineNanos, arrivalNanos}
+        final List<long[]> samples = new ArrayList<>();   // {status, gatlingMs, fineNanos, arrivalNanos (the user's start)}
         final List<Window> slices = new ArrayList<>();   // round-robin: this policy's measured slices
         volatile Probe atBegin = Probe.NONE;      // the rate's first arrival (gateway metrics read here)
         volatile Probe atStart = Probe.NONE;      // start of the measurement window (CPU ticks only)
@@ -509,6 +512,9 @@ public class PolicySweepSimulation extends Simulation {
         return exec(session -> {
             long now = System.nanoTime();
             Step step = counting.stepFor(now);
+            // Read when the user's first step runs: as late as Gatling started the user, so a backlog in Gatling
+            // itself (behind its injection schedule under overload) is neither in the latency nor in the arrival that
+            // decides the counting window. Gatling keeps the scheduled time to itself.
             Session s = session.set("measured", step != null).set("sentAt", System.nanoTime());
             return step == null ? s : s.set("step", step);
         }).exec(http(session -> session.getBoolean("measured") ? "measured" : "warmup").post(path(MODEL))
