@@ -10,6 +10,10 @@ be given: each point (model, policy, rate) is then the run's point of median ran
 by (not within budget, p95), i.e. a measured point, not an average; every policy is treated the same way. The
 verdicts are also given per run.
 
+--goodput-from-sent takes each point's counting span as sent / offered rate (goodput ok x offered / sent, CPU per
+request scaled to match): a correction for round-robin CSVs written before the simulation summed its slices' real
+counting spans into measure_s (span_from_sent says why it holds and where it does not).
+
 --twin FIRST=SECOND (repeatable) adds an A/A check for a sweep that ran one policy twice under two names (run-sweep.sh
 accepts adaptive-k5 for adaptive's defaults and fixed-1.0ms for fixed-1ms): how often the twins' p95s are within 10% of
 each other, and whether their within-budget verdicts agree, is the resolution targets 1 and 2 are measured with.
@@ -46,15 +50,37 @@ def num(s):
         return math.nan
 
 
-def load(path):
+def load(path, goodput_from_sent=False):
     rows = []
     with open(path, newline="") as f:
         for r in csv.DictReader(f):
             if r.get("closed_users", "0") not in ("0", ""):
                 continue
             r = {k: (v if k in ("model", "policy") else num(v)) for k, v in r.items()}
+            if goodput_from_sent:
+                span_from_sent(r)
             rows.append(r)
     return rows
+
+
+def span_from_sent(r):
+    """--goodput-from-sent, for round-robin CSVs written before PolicySweepSimulation summed each slice's real
+    counting span: their measure_s is the nominal rounds x (slice - guard - tail), but a slice counts from its switch's
+    acknowledgement plus the guard, so every slice after a run's first lost the acknowledgement's time (about 1% at
+    half load, up to 25% for one slice at 2x), and goodput (ok / measure_s) read low and CPU per request (ticks over
+    the nominal windows / requests counted) high by that factor. The generator's arrivals are Poisson at the offered
+    rate, so sent / offered rate estimates the seconds in which requests were really counted: goodput becomes
+    ok x offered / sent, and both CPUs per request are scaled by that span over measure_s (cores x span / sent).
+    Where Gatling itself fell behind its schedule through a slice, it started fewer users than the offered rate in the
+    span, and this credits the gateway with the unsent ones at the same share answered 200."""
+    if not (r["sent"] > 0 and r["offered_rps"] > 0 and r["measure_s"] > 0):
+        return
+    span = r["sent"] / r["offered_rps"]
+    scale = span / r["measure_s"]
+    r["goodput_rps"] = r["ok"] / span
+    for k in ("server_cpu_ms_per_req", "generator_cpu_ms_per_req"):
+        r[k] = r[k] * scale
+    r["measure_s"] = span
 
 
 def within(r, budget):
@@ -269,6 +295,10 @@ def main():
     ap.add_argument("--generator-apart", action="store_true",
                     help="the load generator ran on other CPUs than the gateway's --cores (device-sweep.sh): judge"
                          " against the server-alone ceiling instead of the one shared with the generator")
+    ap.add_argument("--goodput-from-sent", action="store_true",
+                    help="estimate each point's counting span as sent / offered rate (goodput = ok x offered / sent,"
+                         " CPU per request scaled to match): for round-robin CSVs written before the simulation"
+                         " summed its slices' real spans (see span_from_sent)")
     ap.add_argument("--twin", action="append", default=[], metavar="FIRST=SECOND",
                     help="an A/A check: SECOND is FIRST's settings under another name (e.g. adaptive=adaptive-k5)")
     args = ap.parse_args()
@@ -282,9 +312,13 @@ def main():
     models = [x for x in args.inputs if "=" in x]
     if not csvs or not models:
         ap.error("give at least one CSV and one model")
-    runs = [load(path) for path in csvs]
+    runs = [load(path, args.goodput_from_sent) for path in csvs]
     out = sys.stdout
-    summary = {"cores": args.cores, "runs": csvs, "models": {}}
+    summary = {"cores": args.cores, "runs": csvs, "goodput_from_sent": args.goodput_from_sent, "models": {}}
+    if args.goodput_from_sent:
+        out.write("Goodput is ok x offered rate / sent, and CPU per request is scaled to the same span"
+                  " (--goodput-from-sent): the measure_s of these CSVs left out the time each slice's policy switch"
+                  " took to be acknowledged.\n")
     chosen = []
 
     for spec in models:

@@ -83,6 +83,26 @@ final class InterleavedPolicies {
     }
 
     /**
+     * How long round-robin slice {@code k} counted arrivals, in ns: the span in which {@link #sliceInForce} answers
+     * {@code k}, from its switch's acknowledgement plus the guard to the tail before the next switch was sent (or
+     * before the span's end); 0 when its switch was never sent or never acknowledged. A switch the gateway acknowledges
+     * late shortens its slice, so the slice's answers per second are its answers over this span, not over the nominal
+     * slice (the acknowledgement took tens of ms at half load and up to several hundred at 2x).
+     */
+    static long countingNanos(int k, long[] sent, long[] done, long spanEnd, long guard, long tail) {
+        for (int i = 0; i <= k; i++) {
+            if (sent[i] == 0) {
+                return 0;   // sliceInForce never looks past a switch not yet sent
+            }
+        }
+        if (done[k] < 0) {
+            return 0;
+        }
+        long next = k + 1 < sent.length && sent[k + 1] != 0 ? sent[k + 1] : spanEnd;
+        return Math.max(0, Math.min(next, spanEnd) - tail - (done[k] + guard));
+    }
+
+    /**
      * How bunched arrivals are: the 99th percentile and the maximum of the arrivals counted in each {@code binNanos}
      * bin from the first arrival to the last, as "p99/max" ("-" for none). A Poisson stream at 3375/s gives about 49/56
      * in 10 ms bins; a generator that falls behind and catches up shows larger numbers.
