@@ -140,9 +140,16 @@ def table(out, policies, rates, by, heading, cell):
         out.write(f"| {p} | " + " | ".join(cells) + " |\n")
 
 
+def p95_key(r):
+    """A point's p95 for ordering: a point with no 200 answers has none (NaN), and NaN compares false with
+    everything, so sorted() and min() would leave it wherever the input order put it; it ranks last instead."""
+    v = r["fine_ok_p95_ms"]
+    return math.inf if math.isnan(v) else v
+
+
 def median_run(points, budget):
     """The point of median rank among repeat runs, ordered by (not within budget, p95)."""
-    ranked = sorted(points, key=lambda r: (not within(r, budget), r["fine_ok_p95_ms"]))
+    ranked = sorted(points, key=lambda r: (not within(r, budget), p95_key(r)))
     return ranked[len(ranked) // 2]
 
 
@@ -160,13 +167,13 @@ def best_at_rate(by, settings, x, budget):
     pool = [by[p][x] for p in settings if x in by[p]]
     if not pool:
         return None
-    return min([r for r in pool if within(r, budget)] or pool, key=lambda r: r["fine_ok_p95_ms"])
+    return min([r for r in pool if within(r, budget)] or pool, key=p95_key)
 
 
 def best_fixed_by_rate(by, fixed_present, rates, best_rate):
     """Target 1's best fixed setting: the highest rate within budget, then the lowest p95 at any rate."""
     return max(fixed_present, key=lambda p: (best_rate[p], -min(
-        (by[p][x]["fine_ok_p95_ms"] for x in rates if x in by[p]), default=math.inf)))
+        (p95_key(by[p][x]) for x in rates if x in by[p]), default=math.inf)))
 
 
 def against_best(by, cand, settings, x, budget):
