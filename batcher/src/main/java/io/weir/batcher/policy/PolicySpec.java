@@ -5,6 +5,8 @@ import io.vertx.core.json.JsonObject;
 import io.weir.runtime.ModelConfig;
 
 import java.util.Arrays;
+import java.util.Map;
+import java.util.Set;
 
 /**
  * A model's batching configuration, read from {@code ModelConfig.batching()}:
@@ -14,7 +16,8 @@ import java.util.Arrays;
  *  "max_batch_rows": 64,                           // default and upper bound: the model's max_batch_rows
  *  "max_queue_delay_us": 2000,                     // fixed: longest wait from enqueue (default 0);
  *                                                  // adaptive: optional extra cap on waiting (default: none)
- *  "preferred_batch_rows": [8, 16, 32],            // fixed: flush as soon as one of these can be formed
+ *  "preferred_batch_rows": [8, 16, 32],            // fixed: flush when exactly one of these waits, or more than
+ *                                                  // the largest (Triton's dynamic batcher)
  *  "headroom": 1.5,                                // adaptive: target capacity / measured arrival rate
  *  "min_samples": 5,                               // adaptive: batches observed before it starts waiting
  *  "safety_margin": 0.1,                           // adaptive: fraction of the budget kept in reserve
@@ -23,7 +26,8 @@ import java.util.Arrays;
  *  "pressure_batch_requests": 30}                  // adaptive: requests waiting that end a CPU-pressure hold early
  * }</pre>
  *
- * Unknown policies and out-of-range values fail with a message naming the key. The two pressure defaults are
+ * Unknown policies, keys the chosen policy does not read, and null, mistyped or out-of-range values fail with a message
+ * naming the key. The two pressure defaults are
  * measured ones: {@link AdaptivePolicy}'s design note says why, docs/PERF.md ("The CPU-pressure hold's defaults")
  * has the runs.
  */
@@ -53,56 +57,98 @@ public record PolicySpec(Kind kind, int maxBatchRows, long maxQueueDelayNanos, i
         return parse(override != null ? override : model.batching(), model.maxBatchRows());
     }
 
+    /** The settings each policy reads; any other key is refused rather than silently ignored. */
+    private static final Map<Kind, Set<String>> KEYS = Map.of(
+            Kind.NONE, Set.of("policy", "max_batch_rows"),
+            Kind.FIXED, Set.of("policy", "max_batch_rows", "max_queue_delay_us", "preferred_batch_rows"),
+            Kind.ADAPTIVE, Set.of("policy", "max_batch_rows", "max_queue_delay_us", "headroom", "min_samples",
+                    "safety_margin", "pressure_threshold", "pressure_wait_fraction", "pressure_batch_requests"));
+    /** The longest delay whose nanoseconds a long holds. */
+    private static final long MAX_DELAY_US = Long.MAX_VALUE / 1_000;
+
     public static PolicySpec parse(JsonObject json, int modelMaxRows) {
-        Kind kind = switch (json.getString("policy", "adaptive")) {
+        Object policy = json.containsKey("policy") ? json.getValue("policy") : "adaptive";
+        Kind kind = switch (policy instanceof String p ? p : "") {
             case "none" -> Kind.NONE;
             case "fixed" -> Kind.FIXED;
             case "adaptive" -> Kind.ADAPTIVE;
             default -> throw new IllegalArgumentException("batching.policy must be 'none', 'fixed' or 'adaptive'");
         };
-        int maxRows = json.getInteger("max_batch_rows", modelMaxRows);
-        if (maxRows < 1) {
-            throw new IllegalArgumentException("batching.max_batch_rows must be at least 1");
-        }
-        maxRows = Math.min(maxRows, modelMaxRows);
-        long delayUs = json.getLong("max_queue_delay_us", kind == Kind.ADAPTIVE ? -1L : 0L);
-        if (kind != Kind.ADAPTIVE && delayUs < 0) {
-            throw new IllegalArgumentException("batching.max_queue_delay_us must not be negative");
-        }
-        JsonArray pref = json.getJsonArray("preferred_batch_rows", new JsonArray());
-        int[] preferred = new int[pref.size()];
-        for (int i = 0; i < preferred.length; i++) {
-            preferred[i] = pref.getInteger(i);
-            if (preferred[i] < 1 || preferred[i] > maxRows) {
-                throw new IllegalArgumentException("batching.preferred_batch_rows[" + i + "] must be in [1, " + maxRows + "]");
+        for (String key : json.fieldNames()) {
+            // A key of another policy, or a misspelled one (Triton's max_queue_delay_microseconds), would otherwise
+            // leave its default in force with no word said: a fixed policy that never waits, say.
+            if (!KEYS.get(kind).contains(key)) {
+                throw new IllegalArgumentException("batching." + key + " is not a setting of the '"
+                        + kind.name().toLowerCase(java.util.Locale.ROOT) + "' policy (its settings: "
+                        + new java.util.TreeSet<>(KEYS.get(kind)) + ")");
             }
         }
-        double headroom = json.getDouble("headroom", 1.5);
+        int maxRows = (int) integer(json, "max_batch_rows", modelMaxRows, 1, Integer.MAX_VALUE);
+        maxRows = Math.min(maxRows, modelMaxRows);
+        long delayUs = json.containsKey("max_queue_delay_us")
+                ? integer(json, "max_queue_delay_us", 0, 0, MAX_DELAY_US)
+                : kind == Kind.ADAPTIVE ? -1L : 0L;
+        Object prefValue = json.getValue("preferred_batch_rows", new JsonArray());
+        if (!(prefValue instanceof JsonArray pref)) {
+            throw new IllegalArgumentException("batching.preferred_batch_rows must be an array of row counts");
+        }
+        int[] preferred = new int[pref.size()];
+        for (int i = 0; i < preferred.length; i++) {
+            if (!(pref.getValue(i) instanceof Number n) || n.doubleValue() != n.longValue()
+                    || n.longValue() < 1 || n.longValue() > maxRows) {
+                throw new IllegalArgumentException("batching.preferred_batch_rows[" + i + "] must be in [1, " + maxRows + "]");
+            }
+            preferred[i] = n.intValue();
+        }
+        double headroom = number(json, "headroom", 1.5);
         if (!(headroom >= 1) || !Double.isFinite(headroom)) {
             throw new IllegalArgumentException("batching.headroom must be a number >= 1");
         }
-        int minSamples = json.getInteger("min_samples", 5);
-        if (minSamples < 1) {
-            throw new IllegalArgumentException("batching.min_samples must be at least 1");
-        }
-        double margin = json.getDouble("safety_margin", 0.1);
+        int minSamples = (int) integer(json, "min_samples", 5, 1, Integer.MAX_VALUE);
+        double margin = number(json, "safety_margin", 0.1);
         if (!(margin >= 0 && margin < 1)) {
             throw new IllegalArgumentException("batching.safety_margin must be in [0, 1)");
         }
-        double pressureThreshold = json.getDouble("pressure_threshold", DEFAULT_PRESSURE_THRESHOLD);
+        double pressureThreshold = number(json, "pressure_threshold", DEFAULT_PRESSURE_THRESHOLD);
         if (!(pressureThreshold > 0 && pressureThreshold <= 1)) {
             throw new IllegalArgumentException("batching.pressure_threshold must be in (0, 1]");
         }
-        double pressureWait = json.getDouble("pressure_wait_fraction", 0.04);
+        double pressureWait = number(json, "pressure_wait_fraction", 0.04);
         if (!(pressureWait >= 0 && pressureWait <= 0.5)) {
             throw new IllegalArgumentException("batching.pressure_wait_fraction must be in [0, 0.5]");
         }
-        int pressureBatch = json.getInteger("pressure_batch_requests", DEFAULT_PRESSURE_BATCH_REQUESTS);
-        if (pressureBatch < 2) {
-            throw new IllegalArgumentException("batching.pressure_batch_requests must be at least 2");
-        }
+        int pressureBatch = (int) integer(json, "pressure_batch_requests", DEFAULT_PRESSURE_BATCH_REQUESTS, 2, Integer.MAX_VALUE);
         return new PolicySpec(kind, maxRows, delayUs < 0 ? Long.MAX_VALUE : delayUs * 1_000, preferred, headroom,
                 minSamples, margin, pressureThreshold, pressureWait, pressureBatch);
+    }
+
+    /**
+     * A whole number in {@code [min, max]} at {@code key}, or {@code otherwise} when the key is absent: null, a string,
+     * a fraction or a value out of range is refused naming the key (JsonObject's own getters would unbox a null, cast a
+     * string, or truncate 4294967297 to 1).
+     */
+    private static long integer(JsonObject json, String key, long otherwise, long min, long max) {
+        if (!json.containsKey(key)) {
+            return otherwise;
+        }
+        Object v = json.getValue(key);
+        if (!(v instanceof Number n) || !(n.doubleValue() == Math.rint(n.doubleValue()))
+                || !(n.doubleValue() >= min && n.doubleValue() <= max)) {
+            throw new IllegalArgumentException("batching." + key + " must be a whole number in [" + min + ", " + max
+                    + "], was " + v);
+        }
+        return n.longValue();
+    }
+
+    /** A number at {@code key}, or {@code otherwise} when absent; anything but a number is refused naming the key. */
+    private static double number(JsonObject json, String key, double otherwise) {
+        if (!json.containsKey(key)) {
+            return otherwise;
+        }
+        if (!(json.getValue(key) instanceof Number n)) {
+            throw new IllegalArgumentException("batching." + key + " must be a number, was " + json.getValue(key));
+        }
+        return n.doubleValue();
     }
 
     /** A fresh policy instance (policies keep per-version feedback state, so each version gets its own). */

@@ -67,18 +67,20 @@ class BatchFormerTest {
     }
 
     @Test
-    void fixedPolicyFlushesAtTheCapAndAtTheLargestPreferredSize() throws Exception {
+    void fixedPolicyFlushesAtTheCapAndAtAPreferredSizeAsTritonDoes() throws Exception {
         try (LaneHarness h = new LaneHarness(dir, fixed(1_000_000, 4, 6), 8, 100, false, Map.of(), 4)) {
             for (int i = 0; i < 3; i++) {
                 h.arrive(i, 1, Priority.NORMAL);
             }
             h.decide();
-            assertThat(h.cpuPool.queued()).isZero();
             h.arrive(3, 2, Priority.NORMAL);
             h.decide();
+            // 5 rows: past the preferred 4, short of 6, which one more row could still make: Triton waits.
+            assertThat(h.cpuPool.queued()).isZero();
+            h.arrive(4, 1, Priority.NORMAL);
+            h.decide();
             h.cpuPool.runAll();
-            // 5 rows waiting: the largest preferred size that whole requests can fill is 4, taken in order.
-            assertThat(h.batchSizes(h.cpu)).containsExactly(3);
+            assertThat(h.batchSizes(h.cpu)).as("exactly the preferred 6").containsExactly(6);
             h.cpu.reset();
 
             for (int i = 10; i < 20; i++) {
@@ -86,12 +88,26 @@ class BatchFormerTest {
             }
             h.decide();
             h.cpuPool.runAll();
-            assertThat(h.batchSizes(h.cpu)).containsExactly(8, 4);
-            // Why each batch started: two at the preferred size (3 and then 4 requests), one at the cap (7).
-            assertThat(h.count("weir.batcher.flushes", "policy", "fixed", "reason", "preferred")).isEqualTo(2);
-            assertThat(h.count("weir.batcher.flushed.requests", "policy", "fixed", "reason", "preferred")).isEqualTo(7);
+            // 10 rows: the cap's 8 first; then 2 left, no preferred size: they wait (for the delay, or their deadline).
+            assertThat(h.batchSizes(h.cpu)).containsExactly(8);
+            assertThat(h.count("weir.batcher.flushes", "policy", "fixed", "reason", "preferred")).isEqualTo(1);
+            assertThat(h.count("weir.batcher.flushed.requests", "policy", "fixed", "reason", "preferred")).isEqualTo(5);
             assertThat(h.count("weir.batcher.flushes", "policy", "fixed", "reason", "full")).isEqualTo(1);
-            assertThat(h.count("weir.batcher.flushed.requests", "policy", "fixed", "reason", "full")).isEqualTo(7);
+            assertThat(h.count("weir.batcher.flushed.requests", "policy", "fixed", "reason", "full")).isEqualTo(8);
+        }
+    }
+
+    @Test
+    void fixedPolicySendsWhatFitsTheLargestPreferredSizeOnceTheNextRequestWouldPassIt() throws Exception {
+        try (LaneHarness h = new LaneHarness(dir, fixed(5_000, 8, 16), 32, 100, false, Map.of(), 4)) {
+            // 3-row requests one at a time: 6 and 12 are not preferred sizes, 18 passes 16, so the 15 rows that fit go.
+            for (int i = 0; i < 6; i++) {
+                h.arrive(i, 3, Priority.NORMAL);
+                h.decide();
+            }
+            h.cpuPool.runAll();
+            assertThat(h.batchSizes(h.cpu)).containsExactly(15);
+            assertThat(h.count("weir.batcher.flushes", "policy", "fixed", "reason", "preferred")).isEqualTo(1);
         }
     }
 

@@ -50,10 +50,34 @@ class PolicyTest {
         assertThat(fixed.preferredBatchRows()).containsExactly(4, 16);
         assertThatThrownBy(() -> PolicySpec.parse(new JsonObject().put("policy", "greedy"), 8))
                 .hasMessageContaining("batching.policy");
-        assertThatThrownBy(() -> PolicySpec.parse(new JsonObject().put("preferred_batch_rows", new JsonArray().add(9)), 8))
+        assertThatThrownBy(() -> PolicySpec.parse(new JsonObject().put("policy", "fixed")
+                .put("preferred_batch_rows", new JsonArray().add(9)), 8))
                 .hasMessageContaining("preferred_batch_rows[0]");
         assertThatThrownBy(() -> PolicySpec.parse(new JsonObject().put("policy", "fixed").put("max_queue_delay_us", -1), 8))
                 .hasMessageContaining("max_queue_delay_us");
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {
+            "{'policy':'fixed','max_queue_delay_microseconds':2000} | batching.max_queue_delay_microseconds is not a setting of the 'fixed' policy",
+            "{'policy':'adaptive','preferred_batch_rows':[8]} | batching.preferred_batch_rows is not a setting of the 'adaptive' policy",
+            "{'policy':'none','max_queue_delay_us':100} | batching.max_queue_delay_us is not a setting of the 'none' policy",
+            "{'policy':null} | batching.policy must be",
+            "{'max_batch_rows':null} | batching.max_batch_rows must be a whole number",
+            "{'max_batch_rows':4294967297} | batching.max_batch_rows must be a whole number",
+            "{'max_batch_rows':'8'} | batching.max_batch_rows must be a whole number",
+            "{'min_samples':2.5} | batching.min_samples must be a whole number",
+            "{'headroom':null} | batching.headroom must be a number",
+            "{'policy':'fixed','max_queue_delay_us':1e19} | batching.max_queue_delay_us must be a whole number",
+            "{'max_queue_delay_us':-500} | batching.max_queue_delay_us must be a whole number",
+            "{'policy':'fixed','preferred_batch_rows':[4,null]} | batching.preferred_batch_rows[1]",
+            "{'policy':'fixed','preferred_batch_rows':4} | batching.preferred_batch_rows must be an array",
+    })
+    void specRefusesKeysItWouldIgnoreAndValuesItWouldMisreadNamingTheKey(String row) {
+        String[] parts = row.split(" \\| ");
+        JsonObject json = new JsonObject(parts[0].replace('\'', '"'));
+        assertThatThrownBy(() -> PolicySpec.parse(json, 32)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining(parts[1]);
     }
 
     @ParameterizedTest
