@@ -363,7 +363,16 @@ class HttpApiTest {
                         "{\"inputs\":[{\"name\":\"x\",\"datatype\":\"FP32\",\"shape\":[1,16],\"data\":[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0]}]}", 400, "INVALID_ARGUMENT"),
                 Arguments.of("v2 fractional int64", "/v2/models/echo/infer", echoWith("1").replace("[1,2,3,4]", "[1,2,3,4.5]"), 400, "INVALID_ARGUMENT"),
                 Arguments.of("v2 shape overflowing a long", "/v2/models/echo/infer",
-                        echoWith("1").replace("\"shape\":[1,16]", "\"shape\":[9223372036854775807,16]"), 400, "INVALID_ARGUMENT"));
+                        echoWith("1").replace("\"shape\":[1,16]", "\"shape\":[9223372036854775807,16]"), 400, "INVALID_ARGUMENT"),
+                // 2^64 + 2: past 64 bits, which longValue() would wrap to 2
+                Arguments.of("v2 shape past 64 bits", "/v2/models/echo/infer",
+                        echoWith("1").replace("\"shape\":[1,16]", "\"shape\":[18446744073709551618,16]"), 400, "INVALID_ARGUMENT"),
+                // 16 values, but nested unlike the shape [1, 16]
+                Arguments.of("v2 ragged nesting", "/v2/models/echo/infer",
+                        echoWith("1").replace("[1,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15]", "[[1,1,2],[[3]],4,5,6,7,8,9,10,11,12,13,14,15]"),
+                        400, "INVALID_ARGUMENT"),
+                Arguments.of("v2 BYTES with a lone surrogate", "/v2/models/echo/infer",
+                        echoWith("1").replace("[\"t\"]", "[\"\\ud800x\"]"), 400, "INVALID_ARGUMENT"));
     }
 
     static String echoWith(String firstX) {

@@ -44,8 +44,12 @@ public record ModelConfig(
 
     /** Turns a score into a label. */
     public record Label(double threshold, String positive, String negative) {
+        /**
+         * The label of an FP32 score, compared in FP32: the score is a float widened to double, so against the
+         * threshold 0.7 a score written as 0.7 (0.699999988...) would otherwise fall below it.
+         */
         public String of(double score) {
-            return score >= threshold ? positive : negative;
+            return (float) score >= (float) threshold ? positive : negative;
         }
     }
 

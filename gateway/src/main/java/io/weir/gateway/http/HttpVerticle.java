@@ -363,11 +363,21 @@ public final class HttpVerticle extends VerticleBase {
     }
 
     private String routeOf(String path) {
+        return routeOf(path, config.deprecatedApiVersion());
+    }
+
+    /** The route name of a request path, as metrics and the edge guard know it. */
+    static String routeOf(String path, String deprecatedApiVersion) {
         if (path == null) {
             return "other";
         }
-        String deprecated = config.deprecatedApiVersion() == null || config.deprecatedApiVersion().isBlank()
-                ? null : "/" + config.deprecatedApiVersion() + "/";
+        if (path.length() > 1 && path.endsWith("/")) {
+            // Vert.x routes /v1/moderate/ to the moderate handler: it must meet the same guard (as "other" it had a
+            // threshold of 0 and was never shed).
+            path = path.substring(0, path.length() - 1);
+        }
+        String deprecated = deprecatedApiVersion == null || deprecatedApiVersion.isBlank()
+                ? null : "/" + deprecatedApiVersion + "/";
         String suffix = deprecated != null && path.startsWith(deprecated) ? "_deprecated" : "";
         if (path.endsWith("/rank:score")) {
             return "rank" + suffix;

@@ -187,6 +187,17 @@ final class NativeApi {
         models.submit(ctx.vertx().getOrCreateContext(), request)
                 .onSuccess(result -> {
                     Tensor scores = result.outputs().get(contract.output());
+                    for (float f : scores.floats()) {
+                        if (!Float.isFinite(f)) {
+                            // JSON has no NaN (it would go out as a string), and a NaN moderation score would
+                            // compare as below the threshold: "ok". A model that cannot score is a fault, not an answer.
+                            WeirException e = new WeirException(io.weir.runtime.ErrorCode.INTERNAL, key
+                                    + " produced a non-finite score (" + f + ")");
+                            HttpErrors.send(ctx, e, requestId);
+                            routing.failed(sel, e, Bodies.elapsedNanos(ctx));
+                            return;
+                        }
+                    }
                     Buffer out = ResponseJson.object(g -> {
                         shaper.write(g, modelConfig, scores);
                         g.writeStringField("served_model_version", key.version());

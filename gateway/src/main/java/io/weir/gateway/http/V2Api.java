@@ -216,7 +216,7 @@ final class V2Api {
             if (!(data instanceof JsonArray da)) {
                 throw WeirException.invalid("input '" + name + "'.data must be an array (binary tensor data is not supported)");
             }
-            flatten(da, flat, name);
+            flatten(da, flat, name, shape);
             if (flat.size() != count) {
                 throw WeirException.invalid("input '" + name + "' has " + flat.size() + " values but shape " + shapeText(shape) + " needs " + count);
             }
@@ -236,21 +236,51 @@ final class V2Api {
         }
         long[] s = new long[arr.size()];
         for (int i = 0; i < s.length; i++) {
-            if (!(arr.getValue(i) instanceof Number n) || n.doubleValue() != Math.rint(n.doubleValue()) || n.longValue() < 0) {
-                throw WeirException.invalid("input '" + name + "'.shape must hold non-negative integers");
+            Object v = arr.getValue(i);
+            // Integer or Long only (a BigInteger past 64 bits would wrap in longValue(): 2^64 + 2 read as 2).
+            if (!(v instanceof Integer || v instanceof Long) || ((Number) v).longValue() < 0) {
+                throw WeirException.invalid("input '" + name + "'.shape must hold non-negative 64-bit integers");
             }
-            s[i] = n.longValue();
+            s[i] = ((Number) v).longValue();
         }
         return s;
     }
 
-    private static void flatten(JsonArray arr, List<Object> out, String name) {
+    /**
+     * The data's values in row-major order. KServe v2 allows the data flat or nested; nested, it must follow the
+     * shape exactly (every level as long as its dimension, values only at the last), or a ragged array with the
+     * right count would be taken as some other arrangement of the values.
+     */
+    private static void flatten(JsonArray arr, List<Object> out, String name, long[] shape) {
+        boolean nested = false;
+        for (int i = 0; i < arr.size() && !nested; i++) {
+            nested = arr.getValue(i) instanceof JsonArray;
+        }
+        if (!nested) {
+            for (int i = 0; i < arr.size(); i++) {
+                out.add(arr.getValue(i));
+            }
+            return;
+        }
+        flattenShaped(arr, out, name, shape, 0);
+    }
+
+    private static void flattenShaped(JsonArray arr, List<Object> out, String name, long[] shape, int depth) {
+        if (depth >= shape.length || arr.size() != shape[depth]) {
+            throw WeirException.invalid("input '" + name + "'.data is nested unlike its shape " + shapeText(shape)
+                    + " (give it flat, or nested exactly as the shape)");
+        }
+        boolean last = depth == shape.length - 1;
         for (int i = 0; i < arr.size(); i++) {
             Object v = arr.getValue(i);
-            if (v instanceof JsonArray nested) {
-                flatten(nested, out, name);
-            } else {
+            if (last == v instanceof JsonArray) {
+                throw WeirException.invalid("input '" + name + "'.data is nested unlike its shape " + shapeText(shape)
+                        + " (give it flat, or nested exactly as the shape)");
+            }
+            if (last) {
                 out.add(v);
+            } else {
+                flattenShaped((JsonArray) v, out, name, shape, depth + 1);
             }
         }
     }
@@ -289,7 +319,14 @@ final class V2Api {
                     if (!(flat.get(i) instanceof String s)) {
                         throw WeirException.invalid("input '" + name + "' must hold strings (value " + i + " is " + describe(flat.get(i)) + ")");
                     }
-                    b[i] = s.getBytes(StandardCharsets.UTF_8);
+                    try {
+                        // A strict encoder: String.getBytes would turn a lone surrogate into '?' without a word.
+                        java.nio.ByteBuffer bb = StandardCharsets.UTF_8.newEncoder().encode(java.nio.CharBuffer.wrap(s));
+                        b[i] = new byte[bb.remaining()];
+                        bb.get(b[i]);
+                    } catch (java.nio.charset.CharacterCodingException e) {
+                        throw WeirException.invalid("input '" + name + "' value " + i + " is not valid Unicode (a lone surrogate)");
+                    }
                 }
                 return Tensor.ofBytes(shape, b);
             }
