@@ -79,6 +79,64 @@ public record WeirConfig(
         return from(new JsonObject(), Map.of());
     }
 
+    private static final java.util.logging.Logger LOG = java.util.logging.Logger.getLogger(WeirConfig.class.getName());
+
+    private static String envName(String key) {
+        return "WEIR_" + key.toUpperCase(Locale.ROOT).replace('.', '_');
+    }
+
+    /**
+     * {@code WEIR_*} variables one or two edits (a letter added, dropped or changed; two letters swapped) away from a
+     * setting's name, with the setting meant ({@code WEIR_HTTP_PROT
+     * (did you mean WEIR_HTTP_PORT?)}). A misspelled file key is refused, but the environment carries other
+     * {@code WEIR_*} variables (the launcher's, the scripts'), so an unknown one cannot be refused; one this close to a
+     * setting is a typo that would otherwise leave the default in force without a word.
+     */
+    static java.util.List<String> suspectedTypos(Map<String, String> env) {
+        java.util.List<String> out = new java.util.ArrayList<>();
+        Set<String> names = new java.util.HashSet<>();
+        KEYS.keySet().forEach(k -> names.add(envName(k)));
+        for (String name : new java.util.TreeSet<>(env.keySet())) {
+            if (!name.startsWith("WEIR_") || names.contains(name)) {
+                continue;
+            }
+            for (String known : names) {
+                if (editDistanceAtMost2(name, known)) {
+                    out.add(name + " (did you mean " + known + "?)");
+                    break;
+                }
+            }
+        }
+        return out;
+    }
+
+    private static boolean editDistanceAtMost2(String a, String b) {
+        if (Math.abs(a.length() - b.length()) > 2) {
+            return false;
+        }
+        int[] prev = new int[b.length() + 1];
+        int[] cur = new int[b.length() + 1];
+        for (int j = 0; j <= b.length(); j++) {
+            prev[j] = j;
+        }
+        for (int i = 1; i <= a.length(); i++) {
+            cur[0] = i;
+            int rowMin = cur[0];
+            for (int j = 1; j <= b.length(); j++) {
+                int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
+                cur[j] = Math.min(Math.min(cur[j - 1] + 1, prev[j] + 1), prev[j - 1] + cost);
+                rowMin = Math.min(rowMin, cur[j]);
+            }
+            if (rowMin > 2) {
+                return false;
+            }
+            int[] t = prev;
+            prev = cur;
+            cur = t;
+        }
+        return prev[b.length()] <= 2;
+    }
+
     /** Loads the file (if any) and applies the environment. */
     public static WeirConfig load(Path file, Map<String, String> env) throws IOException {
         JsonObject json = file == null ? new JsonObject() : new JsonObject(Files.readString(file));
@@ -91,11 +149,12 @@ public record WeirConfig(
         KEYS.forEach((key, meta) -> v.put(key, meta[0]));
         flatten("", json, v);
         for (String key : KEYS.keySet()) {
-            String envName = "WEIR_" + key.toUpperCase(Locale.ROOT).replace('.', '_');
+            String envName = envName(key);
             if (env.containsKey(envName)) {
                 v.put(key, env.get(envName));
             }
         }
+        suspectedTypos(env).forEach(t -> LOG.warning("environment variable " + t + " is not a setting and is ignored"));
         for (String key : v.keySet()) {
             if (!KEYS.containsKey(key)) {
                 throw new IllegalArgumentException("unknown configuration key '" + key + "'");
