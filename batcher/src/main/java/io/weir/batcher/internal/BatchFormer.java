@@ -179,7 +179,9 @@ final class BatchFormer implements EventHandler<RequestSlot>, PendingView {
     }
 
     private void expire(Pending p, String stage) {
-        lane.metrics.timedOut(stage);
+        if (!p.abandoned()) {
+            lane.metrics.timedOut(stage); // a request, not each part of it
+        }
         p.fail(WeirException.deadline("deadline passed after "
                 + (lane.ticker.nanos() - p.request.enqueueNanos()) / 1_000_000 + " ms waiting for a batch"));
     }

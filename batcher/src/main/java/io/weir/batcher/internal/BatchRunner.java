@@ -105,6 +105,11 @@ final class BatchRunner {
             if (p.answered()) {
                 continue;
             }
+            if (p.abandoned()) {
+                // Another part of its request failed: the answer is given, this part's compute would be thrown away.
+                p.fail(WeirException.unavailable("another part of this request failed"));
+                continue;
+            }
             if (p.deadlineNanos - start <= 0) {
                 lane.metrics.timedOut("before_compute");
                 p.fail(WeirException.deadline("deadline passed after " + (start - p.request.enqueueNanos()) / 1_000_000

@@ -59,4 +59,9 @@ public final class Pending {
     boolean answered() {
         return answered.get();
     }
+
+    /** Another part of this split request failed it already (see {@link Completion#abandoned}). */
+    boolean abandoned() {
+        return completion.abandoned();
+    }
 }

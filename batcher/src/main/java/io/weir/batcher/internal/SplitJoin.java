@@ -16,8 +16,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * A request of more rows than the model's max batch, cut into parts of at most {@code maxRows} rows that batch
  * independently; the answer is the parts' outputs stitched back in order. The first failing part fails the whole
- * request (the future ignores the rest); parts answer from worker threads in any order, {@code remaining} decides
- * who stitches.
+ * request (the future ignores the rest, and the parts still waiting are {@link Completion#abandoned}: dropped without
+ * compute, and not counted again as timeouts); parts answer from worker threads in any order, {@code remaining}
+ * decides who stitches.
  */
 public final class SplitJoin {
     private final CompletableFuture<InferenceResult> target;
@@ -66,6 +67,11 @@ public final class SplitJoin {
             @Override
             public void fail(Throwable error) {
                 target.completeExceptionally(error);
+            }
+
+            @Override
+            public boolean abandoned() {
+                return target.isCompletedExceptionally();
             }
         };
     }

@@ -112,6 +112,34 @@ class BatchFormerTest {
     }
 
     @Test
+    void aSplitRequestThatExpiresCountsAsOneTimeout() throws Exception {
+        // Parts of 4, 4 and 2 rows, 10 in all under the 16-row cap: they wait together for the delay, past the deadline.
+        try (LaneHarness h = new LaneHarness(dir, fixed(1_000_000), 16, 100, false, Map.of(), 1)) {
+            CompletableFuture<InferenceResult> f = h.arriveSplit(1, 10, 4, h.clock.nanos() + 1_000_000);
+            h.decide();
+            h.advanceTo(h.clock.nanos() + 2_000_000);
+            assertThat(failure(f).code()).isEqualTo(io.weir.runtime.ErrorCode.DEADLINE_EXCEEDED);
+            assertThat(h.count("weir.batcher.timeouts", "stage", "queue")).as("three parts, one request").isEqualTo(1);
+            assertThat(h.lane.queuedRequests()).isZero();
+        }
+    }
+
+    @Test
+    void thePartsOfASplitRequestThatFailedAreNotComputed() throws Exception {
+        try (LaneHarness h = new LaneHarness(dir, fixed(0), 4, 100, false, Map.of(), 4)) {
+            h.cpu.failNext(1);
+            CompletableFuture<InferenceResult> f = h.arriveSplit(1, 10, 4, h.clock.nanos() + h.budgetNanos);
+            h.decide();
+            assertThat(h.cpuPool.queued()).as("a batch a part").isEqualTo(3);
+            h.cpuPool.runAll();
+            assertThat(failure(f).code()).isEqualTo(io.weir.runtime.ErrorCode.INTERNAL);
+            assertThat(h.cpu.calls()).as("the first part's batch failed the request: the others are dropped").isEqualTo(1);
+            assertThat(h.lane.inFlightBatches()).isZero();
+            assertThat(h.duplicates.sum()).isZero();
+        }
+    }
+
+    @Test
     void noneRunsEveryRequestAlone() throws Exception {
         try (LaneHarness h = new LaneHarness(dir, new JsonObject().put("policy", "none"), 8, 100, false, Map.of(), 8)) {
             for (int i = 0; i < 4; i++) {

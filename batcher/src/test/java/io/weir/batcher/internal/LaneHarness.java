@@ -83,6 +83,19 @@ final class LaneHarness implements AutoCloseable {
         return f;
     }
 
+    /** A request of {@code rows} rows split into parts of at most {@code maxRows}, as admission splits it. */
+    CompletableFuture<InferenceResult> arriveSplit(int id, int rows, int maxRows, long deadline) {
+        CompletableFuture<InferenceResult> f = new CompletableFuture<>();
+        for (SplitJoin.Part part : SplitJoin.split(TestModels.request(key, id, rows, clock.nanos(), deadline,
+                Priority.NORMAL), maxRows, f)) {
+            Pending p = new Pending(part.request(), deadline, part.completion(), duplicates);
+            lane.queuedRequests.incrementAndGet();
+            lane.queuedRows.addAndGet(p.rows());
+            lane.former.accept(p, clock.nanos());
+        }
+        return f;
+    }
+
     /** The batching thread's decision at the current time (after arrivals or at its timer). */
     void decide() {
         lane.former.decide(clock.nanos());
