@@ -6,6 +6,7 @@ package io.weir.runtime;
  */
 public enum ErrorCode {
     INVALID_ARGUMENT(400, 3),
+    UNAUTHENTICATED(401, 16),
     NOT_FOUND(404, 5),
     PAYLOAD_TOO_LARGE(413, 3),
     RESOURCE_EXHAUSTED(429, 8),

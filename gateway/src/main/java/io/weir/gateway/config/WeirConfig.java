@@ -41,7 +41,8 @@ public record WeirConfig(
         int embeddingRefreshSeconds,
         double shedBudgetFraction,
         int shedMinLagMillis,
-        double deadlineLagReserve) {
+        double deadlineLagReserve,
+        String adminToken) {
 
     /** Every key with its default and meaning, in the order the README lists them. */
     public static final Map<String, String[]> KEYS = keys();
@@ -60,6 +61,7 @@ public record WeirConfig(
         k.put("limits.rank.candidates", new String[] {"50", "most candidates per rank request"});
         k.put("limits.moderate.text.chars", new String[] {"300", "longest moderation text, in characters"});
         k.put("admin.enabled", new String[] {"true", "serve /admin (bind to loopback or protect it)"});
+        k.put("admin.token", new String[] {"", "when set, /admin answers only requests with 'Authorization: Bearer <token>' (401 otherwise)"});
         k.put("api.deprecated.version", new String[] {"v1beta1", "an older API prefix still served, with Deprecation and Sunset headers ('' to disable)"});
         k.put("api.deprecated.sunset", new String[] {"Wed, 30 Jun 2027 00:00:00 GMT", "the Sunset date announced for it"});
         k.put("batching.policy", new String[] {"", "override every model's batching: none, fixed, adaptive, or a JSON object such as {\"policy\":\"fixed\",\"max_queue_delay_us\":500} ('' keeps each model's)"});
@@ -170,7 +172,7 @@ public record WeirConfig(
                 policy(v.get("batching.policy")), bool(v, "gpu.enabled"), v.get("rollout.file"), v.get("audit.log"),
                 bool(v, "chaos.enabled"), v.get("embedding.index.dir"), intIn(v, "embedding.index.refresh.seconds", 0, 86_400 * 7),
                 fraction(v, "http.shed.budget.fraction"), intIn(v, "http.shed.min.lag.ms", 1, 60_000),
-                doubleIn(v, "http.deadline.lag.reserve", 0, 4));
+                doubleIn(v, "http.deadline.lag.reserve", 0, 4), v.get("admin.token"));
     }
 
     /** Keys whose value may itself be a JSON object: in the file that object is the value, not more keys. */
@@ -261,6 +263,15 @@ public record WeirConfig(
         return new WeirConfig(httpHost, port, modelRepository, cpuThreads, queueCapacity, rankModel, moderateModel,
                 maxRankBodyBytes, maxInferBodyBytes, maxCandidates, maxTextChars, adminEnabled, deprecatedApiVersion,
                 deprecatedApiSunset, batchingPolicy, gpuEnabled, rolloutFile, auditLog, chaosEnabled, embeddingIndexDir,
-                embeddingRefreshSeconds, shedBudgetFraction, shedMinLagMillis, deadlineLagReserve);
+                embeddingRefreshSeconds, shedBudgetFraction, shedMinLagMillis, deadlineLagReserve, adminToken);
+    }
+
+    /** The settings that say which server this is, the admin token masked: a config may be logged. */
+    @Override
+    public String toString() {
+        return "WeirConfig[httpHost=" + httpHost + ", httpPort=" + httpPort + ", modelRepository=" + modelRepository
+                + ", cpuThreads=" + cpuThreads + ", adminEnabled=" + adminEnabled
+                + ", adminToken=" + (adminToken == null || adminToken.isEmpty() ? "" : "***")
+                + ", batchingPolicy=" + batchingPolicy + ", rolloutFile=" + rolloutFile + ", auditLog=" + auditLog + "]";
     }
 }

@@ -118,6 +118,10 @@ public final class HttpVerticle extends VerticleBase {
                 .handler(named("v2_infer", v2::infer));
 
         if (config.adminEnabled()) {
+            if (!config.adminToken().isEmpty()) {
+                // First on /admin, before any admin route (the router's own and the extra ones below) can match.
+                router.route("/admin/*").handler(this::authorizeAdmin);
+            }
             router.get("/admin/models").handler(named("admin", admin::list));
             for (String action : new String[] {"load", "reload", "unload"}) {
                 router.post("/admin/models/:model/versions/:version/" + action).handler(named("admin", ctx -> admin.lifecycle(ctx, action)));
@@ -207,6 +211,23 @@ public final class HttpVerticle extends VerticleBase {
         metrics.shed(route);
         answerUnparsed(ctx, route, WeirException.exhausted("the gateway is overloaded (event loop "
                 + guard.lagNanos(now) / 1_000_000 + " ms behind); retry later", 1));
+    }
+
+    /**
+     * With {@code admin.token} set, an admin request must carry {@code Authorization: Bearer <token>}; compared in
+     * constant time, so that the answer's timing does not tell how much of a guess was right.
+     */
+    private void authorizeAdmin(RoutingContext ctx) {
+        String given = ctx.request().getHeader("authorization");
+        byte[] expected = ("Bearer " + config.adminToken()).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        if (given != null && java.security.MessageDigest.isEqual(
+                given.getBytes(java.nio.charset.StandardCharsets.UTF_8), expected)) {
+            ctx.next();
+            return;
+        }
+        ctx.response().putHeader("www-authenticate", "Bearer");
+        HttpErrors.send(ctx, new WeirException(io.weir.runtime.ErrorCode.UNAUTHENTICATED,
+                "the admin API needs 'Authorization: Bearer <admin.token>'"), RequestContext.requestId(ctx));
     }
 
     /** A 429 or 504 decided at the edge: no parse, but the native API's answer still echoes the body's request_id. */
