@@ -87,10 +87,9 @@ public final class HttpVerticle extends VerticleBase {
                 .setPreallocateBodyBuffer(true);
         BodyHandler inferBody = BodyHandler.create(false).setBodyLimit(config.maxInferBodyBytes())
                 .setPreallocateBodyBuffer(true);
-        Handler<RoutingContext> shed = this::shedWhenBehind;
 
-        router.postWithRegex("/v1/rank:score").handler(smallBody).handler(shed).handler(named("rank", nativeApi::rank));
-        router.post("/v1/moderate").handler(smallBody).handler(shed).handler(named("moderate", nativeApi::moderate));
+        router.postWithRegex("/v1/rank:score").handler(smallBody).handler(shed("rank")).handler(named("rank", nativeApi::rank));
+        router.post("/v1/moderate").handler(smallBody).handler(shed("moderate")).handler(named("moderate", nativeApi::moderate));
         String old = config.deprecatedApiVersion();
         if (old != null && !old.isBlank()) {
             Handler<RoutingContext> deprecation = ctx -> {
@@ -101,8 +100,8 @@ public final class HttpVerticle extends VerticleBase {
                 ctx.next();
             };
             router.postWithRegex("/" + java.util.regex.Pattern.quote(old) + "/rank:score").handler(smallBody)
-                    .handler(deprecation).handler(shed).handler(named("rank_deprecated", nativeApi::rank));
-            router.post("/" + old + "/moderate").handler(smallBody).handler(deprecation).handler(shed)
+                    .handler(deprecation).handler(shed("rank_deprecated")).handler(named("rank_deprecated", nativeApi::rank));
+            router.post("/" + old + "/moderate").handler(smallBody).handler(deprecation).handler(shed("moderate_deprecated"))
                     .handler(named("moderate_deprecated", nativeApi::moderate));
         }
 
@@ -113,8 +112,8 @@ public final class HttpVerticle extends VerticleBase {
         router.get("/v2/models/:model/ready").handler(named("v2_model_ready", v2::modelReady));
         router.get("/v2/models/:model/versions/:version").handler(named("v2_model_metadata", v2::modelMetadata));
         router.get("/v2/models/:model/versions/:version/ready").handler(named("v2_model_ready", v2::modelReady));
-        router.post("/v2/models/:model/infer").handler(inferBody).handler(shed).handler(named("v2_infer", v2::infer));
-        router.post("/v2/models/:model/versions/:version/infer").handler(inferBody).handler(shed)
+        router.post("/v2/models/:model/infer").handler(inferBody).handler(shed("v2_infer")).handler(named("v2_infer", v2::infer));
+        router.post("/v2/models/:model/versions/:version/infer").handler(inferBody).handler(shed("v2_infer"))
                 .handler(named("v2_infer", v2::infer));
 
         if (config.adminEnabled()) {
@@ -192,9 +191,17 @@ public final class HttpVerticle extends VerticleBase {
         }
     }
 
-    private void shedWhenBehind(RoutingContext ctx) {
+    /**
+     * The edge guard of one inference route, named where the route is registered: whatever path Vert.x matched to
+     * it (a trailing slash, say), the guard knows which route and model it is guarding.
+     */
+    private Handler<RoutingContext> shed(String route) {
+        return ctx -> shedWhenBehind(ctx, route);
+    }
+
+    private void shedWhenBehind(RoutingContext ctx, String route) {
         if (config.shedBudgetFraction() <= 0) {
-            admit(ctx, System.nanoTime());
+            admit(ctx, System.nanoTime(), route);
             return;
         }
         if (warmUpLeft > 0) {
@@ -203,9 +210,8 @@ public final class HttpVerticle extends VerticleBase {
             return;
         }
         long now = System.nanoTime();
-        String route = routeOf(ctx.request().path());
         if (!guard.overloaded(now, shedThresholdNanos(route, ctx, now))) {
-            admit(ctx, now);
+            admit(ctx, now, route);
             return;
         }
         metrics.shed(route);
@@ -254,13 +260,12 @@ public final class HttpVerticle extends VerticleBase {
      * default: on the development VM it lowered that p99, but 2 cost the ranker goodput past its CPU ceiling (runs
      * 113-114) and 1 was measured in three rounds only (run 115).
      */
-    private void admit(RoutingContext ctx, long now) {
+    private void admit(RoutingContext ctx, long now, String route) {
         if (config.deadlineLagReserve() > 0) {
             long lag = guard.lagNanos(now);
             long unseen = (long) (config.deadlineLagReserve() * lag);
             long timeoutMs = unseen > 0 ? headerTimeoutMillisOrZero(ctx) : 0;
             if (timeoutMs > 0 && TimeUnit.MILLISECONDS.toNanos(timeoutMs) <= unseen) {   // saturates, never negative
-                String route = routeOf(ctx.request().path());
                 metrics.expiredAtEdge(route);
                 answerUnparsed(ctx, route, WeirException.deadline("the " + timeoutMs + " ms timeout ran out unseen (event loop "
                         + lag / 1_000_000 + " ms behind, counted " + config.deadlineLagReserve() + " times)"));
@@ -387,14 +392,13 @@ public final class HttpVerticle extends VerticleBase {
         return routeOf(path, config.deprecatedApiVersion());
     }
 
-    /** The route name of a request path, as metrics and the edge guard know it. */
+    /** The route name of a request path, for a failure before the route's own handler named it. */
     static String routeOf(String path, String deprecatedApiVersion) {
         if (path == null) {
             return "other";
         }
         if (path.length() > 1 && path.endsWith("/")) {
-            // Vert.x routes /v1/moderate/ to the moderate handler: it must meet the same guard (as "other" it had a
-            // threshold of 0 and was never shed).
+            // Vert.x routes /v1/moderate/ to the moderate route: a failure there is the moderate route's too.
             path = path.substring(0, path.length() - 1);
         }
         String deprecated = deprecatedApiVersion == null || deprecatedApiVersion.isBlank()

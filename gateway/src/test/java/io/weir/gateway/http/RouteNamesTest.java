@@ -5,7 +5,10 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-/** The route a path counts as, for metrics and for the edge guard's threshold: every path Vert.x serves a route on. */
+/**
+ * The route a path counts as when it fails before its route named it (a body over the limit, say): every path Vert.x
+ * serves a route on.
+ */
 class RouteNamesTest {
     @ParameterizedTest
     @CsvSource({
