@@ -1,6 +1,7 @@
 package io.weir.gateway.grpc;
 
 import com.google.protobuf.ByteString;
+import io.weir.gateway.InputShapes;
 import io.weir.gateway.grpc.proto.inference.InferTensorContents;
 import io.weir.gateway.grpc.proto.inference.ModelInferRequest;
 import io.weir.gateway.grpc.proto.inference.ModelInferResponse;
@@ -25,7 +26,6 @@ import java.util.Map;
  * clients send them). Stateless.
  */
 final class GrpcTensors {
-    private static final long MAX_ELEMENTS = 64L << 20;
 
     private GrpcTensors() {
     }
@@ -57,39 +57,15 @@ final class GrpcTensors {
                 throw WeirException.invalid("input '" + name + "' has datatype " + t.getDatatype() + "; the model expects " + spec.dataType());
             }
             long[] shape = t.getShapeList().stream().mapToLong(Long::longValue).toArray();
-            long[] declared = spec.shape();
-            if (shape.length != declared.length) {
-                throw WeirException.invalid("input '" + name + "' has rank " + shape.length + "; the model expects shape " + Arrays.toString(declared));
-            }
-            for (int d = 1; d < shape.length; d++) {
-                if (shape[d] != declared[d]) {
-                    throw WeirException.invalid("input '" + name + "' has shape " + Arrays.toString(shape) + "; the model expects " + Arrays.toString(declared));
-                }
-            }
-            if (shape[0] < 1) {
-                throw WeirException.invalid("input '" + name + "' needs at least one row");
-            }
-            if (rows >= 0 && shape[0] != rows) {
-                throw WeirException.invalid("all inputs must have the same batch size; '" + name + "' has " + shape[0] + ", others " + rows);
-            }
-            // Bounded at each step, so the product cannot wrap (the batch size, first, is the client's: any long),
-            // and before the batch size is taken as an int.
-            long count = 1;
-            for (long d : shape) {
-                count *= d;
-                if (count > MAX_ELEMENTS) {
-                    throw WeirException.invalid("input '" + name + "' is too large: shape " + Arrays.toString(shape)
-                            + " is more than " + MAX_ELEMENTS + " values");
-                }
-            }
+            int count = InputShapes.check(name, shape, spec, rows, Arrays::toString);
             rows = (int) shape[0];
             if (raw) {
                 if (t.hasContents()) {
                     throw WeirException.invalid("input '" + name + "' has contents although raw_input_contents is used");
                 }
-                tensors.put(name, fromRaw(name, type, shape, (int) count, request.getRawInputContents(i)));
+                tensors.put(name, fromRaw(name, type, shape, count, request.getRawInputContents(i)));
             } else {
-                tensors.put(name, fromContents(name, type, shape, (int) count, t.getContents()));
+                tensors.put(name, fromContents(name, type, shape, count, t.getContents()));
             }
         }
         for (TensorSpec spec : config.inputs()) {

@@ -4,6 +4,7 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
 import io.weir.batcher.InferenceRequest;
+import io.weir.gateway.InputShapes;
 import io.weir.gateway.ModelService;
 import io.weir.runtime.DataType;
 import io.weir.runtime.ModelConfig;
@@ -28,8 +29,6 @@ import java.util.Map;
 final class V2Api {
     static final String SERVER_NAME = "weir";
     static final String SERVER_VERSION = "0.1.0";
-    /** The most values one input may hold, as over gRPC. */
-    private static final long MAX_VALUES = 64L << 20;
 
     private final ModelService models;
     private final Routing routing;
@@ -185,33 +184,9 @@ final class V2Api {
                 throw WeirException.invalid("input '" + name + "' has datatype " + dt + "; the model expects " + spec.dataType());
             }
             long[] shape = parseShape(t.getValue("shape"), name);
-            long[] declared = spec.shape();
-            if (shape.length != declared.length) {
-                throw WeirException.invalid("input '" + name + "' has rank " + shape.length + "; the model expects shape " + shapeText(declared));
-            }
-            for (int d = 1; d < shape.length; d++) {
-                if (shape[d] != declared[d]) {
-                    throw WeirException.invalid("input '" + name + "' has shape " + shapeText(shape) + "; the model expects " + shapeText(declared));
-                }
-            }
-            if (shape[0] < 1) {
-                throw WeirException.invalid("input '" + name + "' needs at least one row");
-            }
-            if (rows >= 0 && shape[0] != rows) {
-                throw WeirException.invalid("all inputs must have the same batch size; '" + name + "' has " + shape[0] + ", others " + rows);
-            }
-            // Bounded at each step, so the product cannot wrap: the batch size (first) is the client's, any long;
-            // the other dimensions are the model's.
-            long count = 1;
-            for (long d : shape) {
-                count *= d;
-                if (count > MAX_VALUES) {
-                    throw WeirException.invalid("input '" + name + "' is too large: shape " + shapeText(shape)
-                            + " is more than " + MAX_VALUES + " values");
-                }
-            }
+            int count = InputShapes.check(name, shape, spec, rows, V2Api::shapeText);
             rows = (int) shape[0];
-            List<Object> flat = new ArrayList<>((int) count);
+            List<Object> flat = new ArrayList<>(count);
             Object data = t.getValue("data");
             if (!(data instanceof JsonArray da)) {
                 throw WeirException.invalid("input '" + name + "'.data must be an array (binary tensor data is not supported)");
@@ -266,17 +241,17 @@ final class V2Api {
     }
 
     private static void flattenShaped(JsonArray arr, List<Object> out, String name, long[] shape, int depth) {
-        if (depth >= shape.length || arr.size() != shape[depth]) {
+        boolean last = depth == shape.length - 1;
+        boolean shaped = depth < shape.length && arr.size() == shape[depth];
+        for (int i = 0; i < arr.size() && shaped; i++) {
+            shaped = last != arr.getValue(i) instanceof JsonArray;
+        }
+        if (!shaped) {
             throw WeirException.invalid("input '" + name + "'.data is nested unlike its shape " + shapeText(shape)
                     + " (give it flat, or nested exactly as the shape)");
         }
-        boolean last = depth == shape.length - 1;
         for (int i = 0; i < arr.size(); i++) {
             Object v = arr.getValue(i);
-            if (last == v instanceof JsonArray) {
-                throw WeirException.invalid("input '" + name + "'.data is nested unlike its shape " + shapeText(shape)
-                        + " (give it flat, or nested exactly as the shape)");
-            }
             if (last) {
                 out.add(v);
             } else {
