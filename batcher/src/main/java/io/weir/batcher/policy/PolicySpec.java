@@ -94,11 +94,7 @@ public record PolicySpec(Kind kind, int maxBatchRows, long maxQueueDelayNanos, i
         }
         int[] preferred = new int[pref.size()];
         for (int i = 0; i < preferred.length; i++) {
-            if (!(pref.getValue(i) instanceof Number n) || n.doubleValue() != n.longValue()
-                    || n.longValue() < 1 || n.longValue() > maxRows) {
-                throw new IllegalArgumentException("batching.preferred_batch_rows[" + i + "] must be in [1, " + maxRows + "]");
-            }
-            preferred[i] = n.intValue();
+            preferred[i] = (int) wholeNumber(pref.getValue(i), "preferred_batch_rows[" + i + "]", 1, maxRows);
         }
         double headroom = number(json, "headroom", 1.5);
         if (!(headroom >= 1) || !Double.isFinite(headroom)) {
@@ -128,10 +124,10 @@ public record PolicySpec(Kind kind, int maxBatchRows, long maxQueueDelayNanos, i
      * string, or truncate 4294967297 to 1).
      */
     private static long integer(JsonObject json, String key, long otherwise, long min, long max) {
-        if (!json.containsKey(key)) {
-            return otherwise;
-        }
-        Object v = json.getValue(key);
+        return json.containsKey(key) ? wholeNumber(json.getValue(key), key, min, max) : otherwise;
+    }
+
+    private static long wholeNumber(Object v, String key, long min, long max) {
         if (!(v instanceof Number n) || !(n.doubleValue() == Math.rint(n.doubleValue()))
                 || !(n.doubleValue() >= min && n.doubleValue() <= max)) {
             throw new IllegalArgumentException("batching." + key + " must be a whole number in [" + min + ", " + max
