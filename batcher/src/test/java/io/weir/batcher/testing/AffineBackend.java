@@ -19,7 +19,8 @@ import java.util.function.IntToLongFunction;
 /**
  * A real backend for tests that computes {@code y = 2·x + offset} row by row, so that a row delivered to the wrong
  * request, or rows out of order, give a wrong answer. The test controls its latency (advancing a {@link FakeTicker}
- * by {@code latency(rows)}, no sleeping), makes calls fail, or holds them at a gate.
+ * by {@code latency(rows)}, no sleeping; or, for tests on real threads, a random real duration), makes calls fail
+ * (the next few, every one, or each with a probability), or holds them at a gate.
  */
 public final class AffineBackend implements Backend {
     private final String name;
@@ -31,8 +32,12 @@ public final class AffineBackend implements Backend {
     private volatile Semaphore gate;
     private final List<List<Float>> batches = new CopyOnWriteArrayList<>();
     private final AtomicInteger calls = new AtomicInteger();
+    private final AtomicInteger injectedFailures = new AtomicInteger();
     private volatile CountDownLatch entered = new CountDownLatch(0);
     private volatile Throwable throwNext;
+    private volatile double failureChance;
+    private volatile int sleepMaxMicros;
+    private final java.util.SplittableRandom chance = new java.util.SplittableRandom(7);
 
     /** @param clock advanced by each call's latency; null for a backend without simulated latency */
     public AffineBackend(String name, FakeTicker clock) {
@@ -71,6 +76,28 @@ public final class AffineBackend implements Backend {
         this.throwNext = t;
     }
 
+    /** Each call fails as a device fault with this probability (drawn from a seeded generator, under its lock). */
+    public void failWithChance(double probability) {
+        this.failureChance = probability;
+    }
+
+    /** Each call lasts a real (wall-clock) time drawn up to {@code maxMicros}, for tests on real threads. */
+    public void sleepUpTo(int maxMicros) {
+        this.sleepMaxMicros = maxMicros;
+    }
+
+    private boolean draw(double probability) {
+        synchronized (chance) {
+            return chance.nextDouble() < probability;
+        }
+    }
+
+    private long drawMicros(int max) {
+        synchronized (chance) {
+            return chance.nextLong(max + 1L);
+        }
+    }
+
     public void failAlways(boolean fail, boolean asDeviceFault) {
         this.failAlways = fail;
         this.deviceFault = asDeviceFault;
@@ -101,6 +128,11 @@ public final class AffineBackend implements Backend {
 
     public int calls() {
         return calls.get();
+    }
+
+    /** Calls that failed by injection since this backend was made. */
+    public int injectedFailures() {
+        return injectedFailures.get();
     }
 
     public void reset() {
@@ -147,7 +179,13 @@ public final class AffineBackend implements Backend {
             if (clock != null) {
                 clock.advance(latency.applyAsLong(rows));
             }
-            if (failAlways || failuresToInject.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+            int sleep = sleepMaxMicros;
+            if (sleep > 0) {
+                java.util.concurrent.locks.LockSupport.parkNanos(drawMicros(sleep) * 1_000);
+            }
+            double p = failureChance;
+            if (failAlways || failuresToInject.getAndUpdate(n -> Math.max(0, n - 1)) > 0 || (p > 0 && draw(p))) {
+                injectedFailures.incrementAndGet();
                 throw new InferenceException(name + " failed (injected)", deviceFault);
             }
             Float[] seen = new Float[rows];
