@@ -35,6 +35,7 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.DoubleSupplier;
+import java.util.logging.Logger;
 
 /**
  * The batching dispatcher: requests from every event loop meet on one Disruptor ring per model version, and a
@@ -49,11 +50,14 @@ import java.util.function.DoubleSupplier;
  * per version, created when the version loads (or on first use, for versions loaded before the dispatcher existed)
  * and torn down when the registry unloads the version; a reload keeps the lane and swaps its config. A run-time
  * policy override ({@link #overridePolicy}) and the creation of a lane hold the dispatcher's monitor, so a version that
- * loads while an override is applied gets it either way. Every admitted request is answered exactly once: by its batch, by expiry, or with UNAVAILABLE
- * when its version is unloaded before it ran. Deadlines: a request's deadline is the earlier of its own
+ * loads while an override is applied gets it either way. Every admitted request is answered exactly once: by its
+ * batch (an unloaded version still computes what it admitted before the unload), by expiry, or with UNAVAILABLE when
+ * the dispatcher closes before it ran. Deadlines: a request's deadline is the earlier of its own
  * {@code deadlineNanos} and enqueue + the model's latency budget.
  */
 public final class BatchingDispatcher implements InferenceDispatcher {
+    private static final Logger LOG = Logger.getLogger(BatchingDispatcher.class.getName());
+    private static final long CLOSE_WAIT_SECONDS = 10;
     private final ModelRegistry registry;
     private final Ticker ticker;
     private final MeterRegistry meters;
@@ -228,7 +232,7 @@ public final class BatchingDispatcher implements InferenceDispatcher {
         if (now.isPresent()) {
             Lane lane = lanes.get(key);
             if (lane != null) {
-                lane.reconfigure(now.get().config());
+                lane.reconfigure(now.get());
             } else if (!closed) {
                 // Build the ring and start its thread when the version loads, so that the first request does not
                 // pay for them out of its latency budget.
@@ -248,7 +252,7 @@ public final class BatchingDispatcher implements InferenceDispatcher {
             lane = lanes.remove(key);
         }
         if (lane != null) {
-            lane.close();
+            lane.close(true); // the registry retires the version's handle only after this: what waits is computed on it
         }
         backends.forget(key);
     }
@@ -329,5 +333,18 @@ public final class BatchingDispatcher implements InferenceDispatcher {
         open.forEach(Lane::close);
         cpuPool.shutdown();
         devicePools.values().forEach(ExecutorService::shutdown);
+        // The registry closes the backends next: batches still computing should end first, not in a closed runtime.
+        awaitTermination(cpuPool);
+        devicePools.values().forEach(BatchingDispatcher::awaitTermination);
+    }
+
+    private static void awaitTermination(ExecutorService pool) {
+        try {
+            if (!pool.awaitTermination(CLOSE_WAIT_SECONDS, TimeUnit.SECONDS)) {
+                LOG.warning(() -> "batches still computing " + CLOSE_WAIT_SECONDS + " s after the dispatcher closed");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 }

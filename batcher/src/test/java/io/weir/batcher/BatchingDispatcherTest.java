@@ -202,7 +202,7 @@ class BatchingDispatcherTest {
     }
 
     @Test
-    void unloadingAVersionAnswersWhatWaitsAndTearsTheLaneDown() throws Exception {
+    void unloadingAVersionComputesWhatItAdmittedAndTearsTheLaneDown() throws Exception {
         AffineBackend cpu = start(TestModels.config("affine", 4, 60_000, new JsonObject().put("policy", "none")),
                 Ticker.system(), null, 1, BatchingOptions.defaults());
         cpu.hold(1);
@@ -212,25 +212,40 @@ class BatchingDispatcherTest {
         for (int i = 1; i < 8; i++) {
             fs.add(submit(i, 1));
         }
+        // One computing, one handed to the worker, six waiting for a slot in the batcher's queue.
         registry.unload(KEY);
-        cpu.release();
-        int ok = 0;
-        int unavailable = 0;
-        for (int i = 0; i < fs.size(); i++) {
-            InferenceResult r = fs.get(i).handle((res, e) -> res).get(10, TimeUnit.SECONDS);
-            if (r != null) {
-                assertThat(r.outputs().get("y").floats()).containsExactly(TestModels.expected(i, 1));
-                ok++;
-            } else {
-                assertThat(error(fs.get(i)).code()).isEqualTo(ErrorCode.UNAVAILABLE);
-                unavailable++;
-            }
-        }
-        assertThat(ok).as("the running batch and the one handed to the worker finish").isBetween(1, 2);
-        assertThat(ok + unavailable).isEqualTo(8);
-        assertThat(error(submit(99, 1)).code()).isEqualTo(ErrorCode.UNAVAILABLE);
+        assertThat(error(submit(99, 1)).code()).as("admitted after the unload").isEqualTo(ErrorCode.UNAVAILABLE);
         assertThat(dispatcher.policyOf(KEY)).isEmpty();
         assertThat(meters.find("weir.batcher.queued.rows").gauge()).isNull();
+        cpu.release();
+        for (int i = 0; i < fs.size(); i++) {
+            assertThat(fs.get(i).get(10, TimeUnit.SECONDS).outputs().get("y").floats()).as("request %d", i)
+                    .containsExactly(TestModels.expected(i, 1));
+        }
+        assertThat(cpu.batches()).as("'none' still runs each request alone").hasSize(8);
+        assertThat(dispatcher.doubleAnswers()).isZero();
+    }
+
+    @Test
+    void requestsWaitingForABatchAtAnUnloadAreBatchedAtOnceOnTheUnloadedVersion() throws Exception {
+        // A fixed delay of a minute: nothing would start before the unload but the unload itself.
+        AffineBackend cpu = start(TestModels.config("affine", 8, 120_000,
+                        new JsonObject().put("policy", "fixed").put("max_queue_delay_us", 60_000_000)),
+                Ticker.system(), null, 1, BatchingOptions.defaults());
+        List<CompletableFuture<InferenceResult>> fs = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            fs.add(submit(i, 3));
+        }
+        assertThat(fs).noneMatch(CompletableFuture::isDone);
+        var executable = registry.peek(KEY).orElseThrow();
+        registry.unload(KEY);
+        for (int i = 0; i < fs.size(); i++) {
+            assertThat(fs.get(i).get(10, TimeUnit.SECONDS).outputs().get("y").floats()).as("request %d", i)
+                    .containsExactly(TestModels.expected(i, 3));
+        }
+        // 15 rows under an 8-row cap: whole requests, oldest first, as many as fit.
+        assertThat(cpu.batches()).extracting(List::size).containsExactly(6, 6, 3);
+        assertThat(executable.inFlight()).as("the batches' leases given back").isZero();
     }
 
     @Test

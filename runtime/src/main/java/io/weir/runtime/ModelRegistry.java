@@ -124,7 +124,11 @@ public final class ModelRegistry implements AutoCloseable {
         return h.backendRefusals().isEmpty() ? "" : " (not on " + h.backendRefusals() + ")";
     }
 
-    /** Stops serving a version; requests already running on it finish. */
+    /**
+     * Stops serving a version: new requests no longer find it, while those already admitted finish on it. The
+     * listeners hear of the unload before the handle is retired, so that a listener holding admitted work (the
+     * batcher's queue) can still take leases on it for that work; the executables close when the last lease ends.
+     */
     public Status unload(ModelKey key) {
         synchronized (locks.computeIfAbsent(key, k -> new Object())) {
             ModelHandle old = handles.remove(key);
@@ -133,10 +137,13 @@ public final class ModelRegistry implements AutoCloseable {
                 return null;
             }
             states.put(key, s);
-            if (old != null) {
-                old.retire();
+            try {
+                listeners.forEach(l -> l.accept(key));
+            } finally {
+                if (old != null) {
+                    old.retire();
+                }
             }
-            listeners.forEach(l -> l.accept(key));
             return s;
         }
     }

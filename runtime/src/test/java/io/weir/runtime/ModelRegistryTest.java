@@ -127,6 +127,30 @@ class ModelRegistryTest {
         }
     }
 
+    @Test
+    void anUnloadsListenersCanStillLeaseTheVersionForWorkItAdmittedAndTheLastLeaseClosesIt() {
+        DeviceStandIn gpu = new DeviceStandIn();
+        try (ModelRegistry r = new ModelRegistry(ModelRepository.open(DemoRepository.materialize()),
+                List.of(gpu, new OnnxRuntimeBackend(1)))) {
+            r.loadAll();
+            ModelHandle unloaded = r.peek(MODERATION).orElseThrow();
+            List<ModelHandle> leasedByListener = new ArrayList<>();
+            r.onChange(key -> {
+                assertThat(r.peek(key)).as("new requests no longer find it").isEmpty();
+                if (unloaded.tryAcquire()) { // as the batcher does for the requests still in its queue
+                    leasedByListener.add(unloaded);
+                }
+            });
+            int closedBefore = gpu.closed.get();
+            r.unload(MODERATION);
+            assertThat(leasedByListener).containsExactly(unloaded);
+            assertThat(unloaded.tryAcquire()).as("no lease after the unload returned").isFalse();
+            assertThat(gpu.closed.get()).as("open while the listener's work runs").isEqualTo(closedBefore);
+            leasedByListener.getFirst().release();
+            assertThat(gpu.closed.get()).isEqualTo(closedBefore + 1);
+        }
+    }
+
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', value = {
             "max_batch_rows null | 'max_batch_rows' is null",

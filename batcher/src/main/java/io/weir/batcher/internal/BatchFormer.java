@@ -64,8 +64,36 @@ final class BatchFormer implements EventHandler<RequestSlot>, PendingView {
         decide(lane.ticker.nanos());
     }
 
+    /**
+     * The ring is shutting down, everything published was taken in. An unload batches what still waits at once, up
+     * to the policy's cap, so that what was admitted is answered by the version it was admitted for (Triton finishes
+     * in-flight requests on an unload too); a shutdown of the dispatcher, or a failure to start those batches, answers
+     * it UNAVAILABLE.
+     */
     @Override
     public void onShutdown() {
+        try {
+            drainOnShutdown();
+        } finally {
+            lane.shutDown.countDown();
+        }
+    }
+
+    private void drainOnShutdown() {
+        if (lane.computeOnShutdown()) {
+            long t = lane.ticker.nanos();
+            try {
+                if (earliestDeadline - t <= 0) {
+                    expireDue(t);
+                }
+                BatchPolicy policy = settings.policy();
+                while (!high.isEmpty() || !normal.isEmpty()) {
+                    flush(new Flush(policy.maxBatchRows(), policy.maxBatchRequests(), Flush.Reason.UNLOAD), t);
+                }
+            } catch (RuntimeException | Error e) {
+                LOG.log(Level.SEVERE, "batching what waited for " + lane.key + " at its unload failed", e);
+            }
+        }
         failAll(WeirException.unavailable(lane.key + " was unloaded"));
     }
 

@@ -38,7 +38,7 @@ final class BatchRunner {
     }
 
     void start(List<Pending> requests, int rows, long now) {
-        ModelHandle handle = lane.registry.acquire(lane.key).orElse(null);
+        ModelHandle handle = lane.lease().orElse(null);
         if (handle == null) {
             WeirException e = WeirException.unavailable(lane.key + " is not loaded");
             requests.forEach(p -> p.fail(e));

@@ -18,6 +18,8 @@ import io.weir.runtime.Ticker;
 import io.weir.runtime.WeirException;
 
 import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -39,10 +41,13 @@ import java.util.logging.Logger;
  * RESOURCE_EXHAUSTED). The ring has twice that many slots because a slot is freed only when the batching thread
  * publishes its sequence after a run of events, which can trail the moment its request left the queue; without the
  * headroom, how many requests fit would depend on that thread's timing.
- * Lifecycle: {@code gate} counts producers inside {@link #admit}; {@link #close()} sets its CLOSED bit (no new
- * producer gets in), waits for those inside to leave, then shuts the ring down: the batching thread drains what was
- * published and answers everything still waiting UNAVAILABLE in {@code onShutdown}. Nothing admitted is lost.
- * Reload: {@link #reconfigure} swaps {@code settings}; the batching thread picks the new policy up at its next
+ * Lifecycle: {@code gate} counts producers inside {@link #admit}; {@link #close(boolean)} sets its CLOSED bit (no new
+ * producer gets in), waits for those inside to leave, then shuts the ring down: the batching thread takes in what
+ * was published, and in {@code onShutdown} either batches everything still waiting at once (an unload: what was
+ * admitted before it is computed on the version it was admitted for, through a lease on {@code handle}, which the
+ * registry retires only after this close returns) or answers it UNAVAILABLE (the dispatcher shutting down). Nothing
+ * admitted is lost.
+ * Reload: {@link #reconfigure} swaps {@code settings} and {@code handle}; the batching thread picks the new policy up at its next
  * decision. An operator's run-time override ({@link #override}) is kept with the lane, so a later reload of the
  * same version keeps it; the two writers of {@code settings} hold the lane's monitor, readers only the volatile.
  */
@@ -73,11 +78,16 @@ public final class Lane implements AutoCloseable {
     private volatile JsonObject policyOverride;
     private final AtomicInteger gate = new AtomicInteger();
     private volatile Settings settings;
+    /** The newest handle of the version this lane was given; leased only for batches formed after an unload. */
+    private volatile ModelHandle handle;
+    private volatile boolean computeOnShutdown;
+    /** Counted down by the batching thread when {@code onShutdown} is done: what waited is batched or answered. */
+    final CountDownLatch shutDown = new CountDownLatch(1);
     private Disruptor<RequestSlot> disruptor;
     private RingBuffer<RequestSlot> ring;
 
     /**
-     * @param handle a handle of the version (only its config and backend list are read)
+     * @param handle a handle of the version (its config and backend list; leased by batches formed after an unload)
      */
     public Lane(ModelHandle handle, ModelRegistry registry, Ticker ticker, Backends backends, LaneMetrics metrics,
                 JsonObject policyOverride, int capacity, WaitMode waitMode, LongAdder duplicates) {
@@ -89,6 +99,7 @@ public final class Lane implements AutoCloseable {
         this.policyOverride = policyOverride;
         this.capacity = capacity;
         this.duplicates = duplicates;
+        this.handle = handle;
         long devices = handle.backends().stream().filter(b -> !b.equals(Backends.CPU)).count();
         this.parallelism = backends.cpuThreads() + (int) devices * backends.deviceWorkers();
         this.maxInFlight = parallelism + 1;
@@ -144,8 +155,32 @@ public final class Lane implements AutoCloseable {
     }
 
     /** A reload of the same version: new config and a fresh policy, taken up at the next batching decision. */
-    public synchronized void reconfigure(ModelConfig config) {
+    public synchronized void reconfigure(ModelHandle reloaded) {
+        handle = reloaded;
+        reconfigure(reloaded.config());
+    }
+
+    synchronized void reconfigure(ModelConfig config) {
         settings = settingsFor(config);
+    }
+
+    /**
+     * A lease on the version for a batch about to start: the registry's newest handle, or, once the version was
+     * unloaded, the handle this lane last had, for as long as the registry has not retired it (while this lane
+     * closes). Empty when neither can be leased.
+     */
+    Optional<ModelHandle> lease() {
+        Optional<ModelHandle> newest = registry.acquire(key);
+        if (newest.isPresent()) {
+            return newest;
+        }
+        ModelHandle last = handle;
+        return last.tryAcquire() ? Optional.of(last) : Optional.empty();
+    }
+
+    /** Whether the batching thread computes what still waits when the ring shuts down ({@link #close(boolean)}). */
+    boolean computeOnShutdown() {
+        return computeOnShutdown;
     }
 
     /**
@@ -286,8 +321,18 @@ public final class Lane implements AutoCloseable {
         return metrics;
     }
 
+    /** Shuts the lane down answering what still waits UNAVAILABLE: the dispatcher is closing. */
     @Override
     public void close() {
+        close(false);
+    }
+
+    /**
+     * @param computeWaiting true when the version is being unloaded and is still leasable: what was admitted is
+     *                       batched at once and computed on it; false: answered UNAVAILABLE
+     */
+    public void close(boolean computeWaiting) {
+        computeOnShutdown = computeWaiting;
         while (true) {
             int v = gate.get();
             if ((v & CLOSED) != 0 || gate.compareAndSet(v, v | CLOSED)) {
@@ -302,6 +347,15 @@ public final class Lane implements AutoCloseable {
                 disruptor.shutdown(10, TimeUnit.SECONDS);
             } catch (com.lmax.disruptor.TimeoutException e) {
                 disruptor.halt();
+            }
+            // halt() only signals the batching thread: its onShutdown still has to batch (and so lease the version,
+            // which the registry retires once this returns) or answer what waits.
+            try {
+                if (!shutDown.await(10, TimeUnit.SECONDS)) {
+                    LOG.severe(() -> "the batching thread of " + key + " did not finish its shutdown in 10 s");
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
             }
         }
         metrics.close();

@@ -14,6 +14,11 @@ public interface BatchPolicy {
     /** The largest batch this policy forms, in rows; never more than the model's {@code max_batch_rows}. */
     int maxBatchRows();
 
+    /** The most requests this policy puts in one batch ({@code none}: one). */
+    default int maxBatchRequests() {
+        return Integer.MAX_VALUE;
+    }
+
     Decision decide(PendingView pending, long nowNanos);
 
     /**
@@ -62,7 +67,9 @@ public interface BatchPolicy {
             /** Under CPU pressure, but less than one more request is expected before a hold would end ({@code adaptive}). */
             HOLD_SKIPPED,
             /** Waiting longer would break the earliest deadline or {@code max_queue_delay_us} ({@code adaptive}). */
-            DEADLINE;
+            DEADLINE,
+            /** The version is being unloaded: what it admitted is batched at once (the batcher, not a policy). */
+            UNLOAD;
 
             /** The metric tag: the name in lower case. */
             public String tag() {

@@ -19,7 +19,12 @@ final class NoBatchingPolicy implements BatchPolicy {
     }
 
     @Override
+    public int maxBatchRequests() {
+        return 1;
+    }
+
+    @Override
     public Decision decide(PendingView pending, long nowNanos) {
-        return pending.freeSlots() > 0 ? new Flush(maxRows, 1, Flush.Reason.SINGLE) : Wait.FOR_CHANGE;
+        return pending.freeSlots() > 0 ? new Flush(maxRows, maxBatchRequests(), Flush.Reason.SINGLE) : Wait.FOR_CHANGE;
     }
 }
