@@ -1,0 +1,237 @@
+package io.weir.chaos.drill;
+
+import io.vertx.core.json.DecodeException;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * A drill: the load it offers (a constant open-model rate cycling through request templates) and its phases, each
+ * with the faults it sets and clears when it starts and what clients must see while it lasts. Parsed strictly: an
+ * unknown key, a missing or mistyped value is refused with the path of the offending field, so that a typo in a drill
+ * cannot quietly test nothing.
+ *
+ * <pre>{@code
+ * {"name": "slow-ranker", "rate_per_s": 100, "connections": 32,
+ *  "requests": [{"path": "/v1/rank:score", "body": {...}}],
+ *  "phases": [
+ *    {"name": "baseline", "seconds": 10, "expect": {"statuses": [200], "min_ok_share": 0.99}},
+ *    {"name": "slow device", "seconds": 20, "inject": [{"model": "ranker", "latency_ms": 250}],
+ *     "expect": {"statuses": [200, 429, 504]}},
+ *    {"name": "recovery", "seconds": 15, "clear": [{"model": "ranker"}],
+ *     "expect": {"statuses": [200, 429, 504], "recover_within_s": 5, "min_ok_share": 0.99, "max_ok_p95_ms": 120}}]}
+ * }</pre>
+ */
+public record DrillPlan(String name, String description, double ratePerSecond, int connections, long timeoutMillis,
+                        List<RequestTemplate> requests, List<Phase> phases) {
+    private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._-]{1,64}");
+
+    /** A request the drill sends (POST), cycled through in order. */
+    public record RequestTemplate(String path, JsonObject body) {
+    }
+
+    /** A fault set through {@code PUT /admin/chaos/faults/:model} ({@code backend} null: every backend). */
+    public record Injection(String model, String backend, JsonObject fault) {
+    }
+
+    /** A fault removed through {@code DELETE /admin/chaos/faults/:model} ({@code backend} null: the model's own). */
+    public record Clearing(String model, String backend) {
+    }
+
+    /**
+     * What clients must see during a phase. Every phase also requires, whatever it says here: no request lost, no
+     * answer with another request's id, every 429 with a Retry-After, every error in the error table's shape.
+     *
+     * @param statuses       the HTTP statuses allowed (200 alone unless the phase lists others)
+     * @param minOkShare     the least share of requests answered 200, or NaN for no bound
+     * @param maxOkP95Millis the highest p95 of the 200s, timed from each request's scheduled send, or NaN
+     * @param recoverWithinS the phase must become healthy (1-s windows meeting the two bounds above, 99% 200s when
+     *                       no share is given) within this many seconds and stay so; the bounds then apply from that
+     *                       moment on. NaN: the bounds apply to the whole phase.
+     */
+    public record Expectation(Set<Integer> statuses, double minOkShare, double maxOkP95Millis, double recoverWithinS) {
+        static final Expectation DEFAULT = new Expectation(Set.of(200), Double.NaN, Double.NaN, Double.NaN);
+    }
+
+    public record Phase(String name, double seconds, List<Injection> inject, List<Clearing> clear,
+                        Expectation expect) {
+    }
+
+    /** Parses a drill file's text; throws {@link IllegalArgumentException} naming the offending field. */
+    public static DrillPlan parse(String json) {
+        JsonObject o;
+        try {
+            o = new JsonObject(json);
+        } catch (DecodeException | ClassCastException e) {
+            throw new IllegalArgumentException("a drill is a JSON object: " + e.getMessage());
+        }
+        return parse(o);
+    }
+
+    public static DrillPlan parse(JsonObject o) {
+        only(o, "drill", "name", "description", "rate_per_s", "connections", "timeout_ms", "requests", "phases");
+        String name = string(o, "name", "drill");
+        if (!NAME.matcher(name).matches()) {
+            throw new IllegalArgumentException("drill.name must be 1-64 letters, digits, '.', '_' or '-', was '" + name + "'");
+        }
+        String description = o.containsKey("description") ? string(o, "description", "drill") : "";
+        double rate = required(o, "rate_per_s", "drill", 0.1, 20_000);
+        int connections = (int) whole(o, "connections", "drill", 1, 1024, 32);
+        long timeout = whole(o, "timeout_ms", "drill", 100, 60_000, 10_000);
+        JsonArray requestsJson = array(o, "requests", "drill");
+        List<RequestTemplate> requests = new ArrayList<>();
+        for (int i = 0; i < requestsJson.size(); i++) {
+            String at = "drill.requests[" + i + "]";
+            JsonObject r = object(requestsJson.getValue(i), at);
+            only(r, at, "path", "body");
+            String path = string(r, "path", at);
+            if (!path.startsWith("/") || path.startsWith("/admin")) {
+                throw new IllegalArgumentException(at + ".path must be an inference path starting with '/', was '" + path + "'");
+            }
+            JsonObject body = object(r.getValue("body"), at + ".body");
+            for (String id : new String[] {"request_id", "id"}) {
+                if (body.containsKey(id)) {
+                    throw new IllegalArgumentException(at + ".body must not carry '" + id + "': the drill gives every"
+                            + " request its own id (x-request-id) and checks that its answer echoes it");
+                }
+            }
+            requests.add(new RequestTemplate(path, body));
+        }
+        JsonArray phasesJson = array(o, "phases", "drill");
+        List<Phase> phases = new ArrayList<>();
+        for (int i = 0; i < phasesJson.size(); i++) {
+            phases.add(phase(object(phasesJson.getValue(i), "drill.phases[" + i + "]"), "drill.phases[" + i + "]"));
+        }
+        return new DrillPlan(name, description, rate, connections, timeout, List.copyOf(requests), List.copyOf(phases));
+    }
+
+    /** Whole seconds the drill's phases last. */
+    public double seconds() {
+        return phases.stream().mapToDouble(Phase::seconds).sum();
+    }
+
+    private static Phase phase(JsonObject p, String at) {
+        only(p, at, "name", "seconds", "inject", "clear", "expect");
+        String name = string(p, "name", at);
+        double seconds = required(p, "seconds", at, 0.5, 3600);
+        List<Injection> inject = new ArrayList<>();
+        if (p.containsKey("inject")) {
+            JsonArray a = array(p, "inject", at);
+            for (int i = 0; i < a.size(); i++) {
+                String fat = at + ".inject[" + i + "]";
+                JsonObject f = object(a.getValue(i), fat);
+                only(f, fat, "model", "backend", "latency_ms", "failure_rate", "device_fault");
+                String model = string(f, "model", fat);
+                String backend = f.containsKey("backend") ? string(f, "backend", fat) : null;
+                JsonObject fault = f.copy();
+                fault.remove("model");
+                if (fault.isEmpty() || fault.size() == 1 && fault.containsKey("backend")) {
+                    throw new IllegalArgumentException(fat + " sets no fault: give latency_ms, failure_rate or both");
+                }
+                inject.add(new Injection(model, backend, fault));
+            }
+        }
+        List<Clearing> clear = new ArrayList<>();
+        if (p.containsKey("clear")) {
+            JsonArray a = array(p, "clear", at);
+            for (int i = 0; i < a.size(); i++) {
+                String cat = at + ".clear[" + i + "]";
+                JsonObject c = object(a.getValue(i), cat);
+                only(c, cat, "model", "backend");
+                clear.add(new Clearing(string(c, "model", cat), c.containsKey("backend") ? string(c, "backend", cat) : null));
+            }
+        }
+        Expectation expect = Expectation.DEFAULT;
+        if (p.containsKey("expect")) {
+            String eat = at + ".expect";
+            JsonObject e = object(p.getValue("expect"), eat);
+            only(e, eat, "statuses", "min_ok_share", "max_ok_p95_ms", "recover_within_s");
+            Set<Integer> statuses = new LinkedHashSet<>();
+            if (e.containsKey("statuses")) {
+                JsonArray s = array(e, "statuses", eat);
+                for (int i = 0; i < s.size(); i++) {
+                    if (!(s.getValue(i) instanceof Integer code) || code < 100 || code > 599) {
+                        throw new IllegalArgumentException(eat + ".statuses[" + i + "] must be an HTTP status, was " + s.getValue(i));
+                    }
+                    statuses.add(code);
+                }
+            } else {
+                statuses.add(200);
+            }
+            expect = new Expectation(Set.copyOf(statuses), optional(e, "min_ok_share", eat, 0, 1),
+                    optional(e, "max_ok_p95_ms", eat, 0.001, 3_600_000), optional(e, "recover_within_s", eat, 0, seconds));
+        }
+        return new Phase(name, seconds, List.copyOf(inject), List.copyOf(clear), expect);
+    }
+
+    private static void only(JsonObject o, String at, String... keys) {
+        Set<String> known = Set.of(keys);
+        for (String k : o.fieldNames()) {
+            if (!known.contains(k)) {
+                throw new IllegalArgumentException(at + " has an unknown key '" + k + "' (known: " + String.join(", ", keys) + ")");
+            }
+        }
+    }
+
+    private static String string(JsonObject o, String key, String at) {
+        if (!(o.getValue(key) instanceof String s) || s.isBlank()) {
+            throw new IllegalArgumentException(at + "." + key + " must be a non-empty string");
+        }
+        return s;
+    }
+
+    private static JsonArray array(JsonObject o, String key, String at) {
+        if (!(o.getValue(key) instanceof JsonArray a) || a.isEmpty()) {
+            throw new IllegalArgumentException(at + "." + key + " must be a non-empty array");
+        }
+        return a;
+    }
+
+    private static JsonObject object(Object v, String at) {
+        if (v instanceof JsonObject o) {
+            return o;
+        }
+        if (v instanceof Map<?, ?> m) {
+            @SuppressWarnings("unchecked")
+            Map<String, Object> map = (Map<String, Object>) m;
+            return new JsonObject(map);
+        }
+        throw new IllegalArgumentException(at + " must be a JSON object");
+    }
+
+    private static double required(JsonObject o, String key, String at, double min, double max) {
+        if (o.getValue(key) == null) {
+            throw new IllegalArgumentException(at + "." + key + " is required: a number from " + min + " to " + max);
+        }
+        return optional(o, key, at, min, max);
+    }
+
+    /** A number in [min, max], or NaN when the key is absent (an explicit null is refused). */
+    private static double optional(JsonObject o, String key, String at, double min, double max) {
+        Object v = o.getValue(key);
+        if (v == null && !o.containsKey(key)) {
+            return Double.NaN;
+        }
+        if (!(v instanceof Number n) || !Double.isFinite(n.doubleValue()) || n.doubleValue() < min || n.doubleValue() > max) {
+            throw new IllegalArgumentException(at + "." + key + " must be a number from " + min + " to " + max + ", was " + v);
+        }
+        return n.doubleValue();
+    }
+
+    private static long whole(JsonObject o, String key, String at, long min, long max, long absent) {
+        double v = optional(o, key, at, min, max);
+        if (Double.isNaN(v)) {
+            return absent;
+        }
+        if (v != Math.rint(v)) {
+            throw new IllegalArgumentException(at + "." + key + " must be a whole number, was " + o.getValue(key));
+        }
+        return (long) v;
+    }
+}

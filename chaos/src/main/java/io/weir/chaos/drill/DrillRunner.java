@@ -1,0 +1,340 @@
+package io.weir.chaos.drill;
+
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClientAgent;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.PoolOptions;
+import io.vertx.core.http.RequestOptions;
+import io.vertx.core.json.DecodeException;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+
+import java.net.InetAddress;
+import java.net.URI;
+import java.net.UnknownHostException;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.concurrent.locks.LockSupport;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * Runs a {@link DrillPlan} against a running gateway and reports what clients got.
+ *
+ * <p>Design note. One scheduling thread (the caller's) sends at the plan's constant rate, open model: a request's
+ * send time is fixed by the schedule, never by earlier answers, and its latency counts from that scheduled time, so
+ * a gateway that stalls is charged for the requests that queued in this client meanwhile (coordinated omission is
+ * handled here, once). Requests go through a Vert.x HTTP/1.1 client whose pool holds at most the plan's connections,
+ * as a real client's does. Every request is issued on one event-loop context, and its answer checked and recorded there
+ * into a concurrent queue, read only after the last answer (or its timeout): a request issued from the scheduling
+ * thread itself had its answer's head delivered to a callback that ran after the body had already gone by, so the
+ * body never came and neither did a timeout (measured: 4-20 of 3000 requests lost that way at 200 requests/s). Faults are set and cleared through a second, small client, so that the
+ * admin calls never queue behind the load. Every fault this drill set is cleared when it ends, however it ends.
+ *
+ * <p>Each request carries its own {@code x-request-id} ({@code <drill>-<n>}); an answer must echo it. Preconditions,
+ * checked before any load: the chaos admin API answers (the gateway runs with {@code chaos.enabled}), no fault is in
+ * force already (it would confound the drill), and every backend a phase injects into serves the model it names.
+ */
+public final class DrillRunner {
+    private static final Logger LOG = Logger.getLogger(DrillRunner.class.getName());
+    private static final long ADMIN_TIMEOUT_MS = 10_000;
+    private static final String FAULTS = "/admin/chaos/faults";
+
+    private final URI base;
+    private final String adminToken;
+
+    /**
+     * @param base       the gateway, {@code http://<loopback address>:<port>}
+     * @param adminToken the gateway's {@code admin.token}, or null/empty when it has none
+     * @throws IllegalArgumentException for a base that is not a plain loopback HTTP address
+     */
+    public DrillRunner(URI base, String adminToken) {
+        if (!"http".equals(base.getScheme()) || base.getHost() == null || base.getPort() <= 0
+                || base.getPath() != null && !base.getPath().isEmpty() && !base.getPath().equals("/")) {
+            throw new IllegalArgumentException("the gateway must be given as http://<host>:<port>, was " + base);
+        }
+        try {
+            if (!InetAddress.getByName(base.getHost()).isLoopbackAddress()) {
+                throw new IllegalArgumentException("drills send only to loopback addresses (reach a remote gateway"
+                        + " through a port-forward or tunnel), was " + base.getHost());
+            }
+        } catch (UnknownHostException e) {
+            throw new IllegalArgumentException("unknown host " + base.getHost());
+        }
+        this.base = base;
+        this.adminToken = adminToken == null ? "" : adminToken;
+    }
+
+    /**
+     * @throws IllegalStateException when a precondition fails or the gateway refuses a fault (nothing was measured)
+     */
+    public DrillReport run(DrillPlan plan) throws InterruptedException {
+        Vertx vertx = Vertx.vertx();
+        Context loop = vertx.getOrCreateContext();
+        HttpClientAgent load = vertx.createHttpClient(new HttpClientOptions().setDefaultHost(base.getHost())
+                .setDefaultPort(base.getPort()).setKeepAlive(true), new PoolOptions().setHttp1MaxSize(plan.connections()));
+        HttpClientAgent admin = vertx.createHttpClient(new HttpClientOptions().setDefaultHost(base.getHost())
+                .setDefaultPort(base.getPort()), new PoolOptions().setHttp1MaxSize(2));
+        Set<DrillPlan.Clearing> set = new LinkedHashSet<>();
+        try {
+            preflight(loop, admin, plan);
+            return new Load(plan, loop, load, admin, set).run();
+        } finally {
+            for (DrillPlan.Clearing c : set) {
+                try {
+                    clear(loop, admin, c);
+                } catch (RuntimeException e) {
+                    LOG.log(Level.SEVERE, "could not clear the fault on " + target(c.model(), c.backend())
+                            + " after the drill: clear it by hand (DELETE " + FAULTS + "/" + c.model() + ")", e);
+                }
+            }
+            vertx.close().toCompletionStage().toCompletableFuture().join();
+        }
+    }
+
+    /** The load and the phases: the caller's thread schedules, the client's event loop records. */
+    private final class Load {
+        private final DrillPlan plan;
+        private final Context loop;
+        private final HttpClientAgent load;
+        private final HttpClientAgent admin;
+        private final Set<DrillPlan.Clearing> set;
+        private final Buffer[] bodies;
+        private final ConcurrentLinkedQueue<DrillReport.Outcome> outcomes = new ConcurrentLinkedQueue<>();
+        /** Requests sent and not yet answered or timed out: id to {phase, offset, due}. */
+        private final ConcurrentHashMap<String, long[]> outstanding = new ConcurrentHashMap<>();
+        private final AtomicLong sequence = new AtomicLong();
+        /** When each phase's fault changes began (nanoTime), read by the event loop as answers come. */
+        private final AtomicLongArray changedAt;
+
+        Load(DrillPlan plan, Context loop, HttpClientAgent load, HttpClientAgent admin, Set<DrillPlan.Clearing> set) {
+            this.plan = plan;
+            this.loop = loop;
+            this.load = load;
+            this.admin = admin;
+            this.set = set;
+            this.bodies = plan.requests().stream().map(r -> r.body().toBuffer()).toArray(Buffer[]::new);
+            this.changedAt = new AtomicLongArray(plan.phases().size() + 1);
+            for (int i = 0; i < changedAt.length(); i++) {
+                changedAt.set(i, Long.MAX_VALUE);
+            }
+        }
+
+        DrillReport run() throws InterruptedException {
+            double intervalNanos = 1e9 / plan.ratePerSecond();
+            long n = 0;
+            for (int i = 0; i < plan.phases().size(); i++) {
+                DrillPlan.Phase phase = plan.phases().get(i);
+                changedAt.set(i, System.nanoTime());
+                for (DrillPlan.Clearing c : phase.clear()) {
+                    clear(loop, admin, c);
+                    set.remove(c);
+                }
+                for (DrillPlan.Injection f : phase.inject()) {
+                    inject(loop, admin, f);
+                    set.add(new DrillPlan.Clearing(f.model(), f.backend()));
+                }
+                long start = System.nanoTime();
+                long length = (long) (phase.seconds() * 1e9);
+                for (long k = 0; ; k++) {
+                    long offset = (long) (k * intervalNanos);
+                    if (offset >= length) {
+                        break;
+                    }
+                    long due = start + offset;
+                    long wait = due - System.nanoTime();
+                    if (wait > 20_000) {
+                        LockSupport.parkNanos(wait);
+                    }
+                    int p = i;
+                    long sent = n++;
+                    String id = plan.name() + "-" + sequence.incrementAndGet();
+                    outstanding.put(id, new long[] {p, offset, due});
+                    loop.runOnContext(v -> send(id, p, offset, due, sent));
+                }
+            }
+            long grace = plan.timeoutMillis() + 5_000;
+            long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(grace);
+            while (!outstanding.isEmpty() && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            // The client's own timeout should have ended these: whatever is left got no answer, so it is lost.
+            long now = System.nanoTime();
+            outstanding.forEach((id, sent) -> {
+                if (outstanding.remove(id) != null) {
+                    outcomes.add(new DrillReport.Outcome((int) sent[0], sent[1], DrillReport.LOST, now - sent[2],
+                            id + " got no answer " + grace + " ms after the last send", true));
+                }
+            });
+            return DrillReport.of(plan, base.toString(), List.copyOf(outcomes));
+        }
+
+        private void send(String id, int phase, long offset, long due, long n) {
+            DrillPlan.RequestTemplate template = plan.requests().get((int) (n % bodies.length));
+            Buffer body = bodies[(int) (n % bodies.length)];
+            RequestOptions options = new RequestOptions().setMethod(HttpMethod.POST).setURI(template.path())
+                    .putHeader("content-type", "application/json").putHeader("x-request-id", id)
+                    .setConnectTimeout(plan.timeoutMillis()).setIdleTimeout(plan.timeoutMillis());
+            load.request(options)
+                    .compose(request -> request.send(body))
+                    .compose(response -> response.body().map(b -> problem(response, b, id)))
+                    .onComplete(ar -> {
+                        if (outstanding.remove(id) == null) {
+                            return; // counted lost at the end already
+                        }
+                        long end = System.nanoTime();
+                        long latency = end - due;
+                        boolean crossed = end > changedAt.get(phase + 1);
+                        if (ar.succeeded()) {
+                            Answer a = ar.result();
+                            outcomes.add(new DrillReport.Outcome(phase, offset, a.status(), latency, a.problem(), crossed));
+                        } else {
+                            outcomes.add(new DrillReport.Outcome(phase, offset, DrillReport.LOST, latency,
+                                    id + " got no answer: " + ar.cause(), crossed));
+                        }
+                    });
+        }
+    }
+
+    private record Answer(int status, String problem) {
+    }
+
+    /** What is wrong with an answer, as a client of the error table sees it, or null. */
+    static Answer problem(HttpClientResponse response, Buffer body, String id) {
+        int status = response.statusCode();
+        String echoed = response.getHeader("x-request-id");
+        if (!id.equals(echoed)) {
+            return new Answer(status, id + " was answered " + status + " with request id " + echoed);
+        }
+        if (status == 429 && response.getHeader("retry-after") == null) {
+            return new Answer(status, id + " was answered 429 without Retry-After");
+        }
+        JsonObject json;
+        try {
+            json = body.toJsonObject();
+        } catch (DecodeException | ClassCastException e) {
+            return new Answer(status, id + " was answered " + status + " with a body that is not a JSON object: " + clip(body));
+        }
+        if (status != 200) {
+            Object error = json.getValue("error");
+            if (!(error instanceof JsonObject e) || !(e.getValue("code") instanceof String)
+                    || !(e.getValue("message") instanceof String) || !id.equals(json.getValue("request_id"))) {
+                return new Answer(status, id + " was answered " + status + " with an error body out of the error"
+                        + " table's shape: " + clip(body));
+            }
+        }
+        return new Answer(status, null);
+    }
+
+    private static String clip(Buffer body) {
+        String s = body.toString();
+        return s.length() <= 200 ? s : s.substring(0, 200) + "…";
+    }
+
+    private void preflight(Context loop, HttpClientAgent admin, DrillPlan plan) {
+        JsonObject faults = call(loop, admin, HttpMethod.GET, FAULTS, null, "read the faults in force");
+        JsonObject inForce = faults.getJsonObject("faults", new JsonObject());
+        if (!inForce.isEmpty()) {
+            throw new IllegalStateException("faults are already in force (" + inForce.encode() + "): clear them first,"
+                    + " or the drill would measure them too");
+        }
+        JsonObject models = call(loop, admin, HttpMethod.GET, "/admin/models", null, "list the models");
+        for (DrillPlan.Phase phase : plan.phases()) {
+            for (DrillPlan.Injection f : phase.inject()) {
+                if (f.backend() != null && !served(models, f.model(), f.backend())) {
+                    throw new IllegalStateException("phase '" + phase.name() + "' injects into " + f.model() + " on "
+                            + f.backend() + ", but no ready version of " + f.model() + " runs on " + f.backend()
+                            + " here (" + backendsOf(models) + "): this drill needs that backend");
+                }
+            }
+        }
+    }
+
+    private static boolean served(JsonObject models, String model, String backend) {
+        for (Object o : models.getJsonArray("models", new JsonArray())) {
+            if (o instanceof JsonObject m && "READY".equals(m.getString("state"))
+                    && (model.equals("*") || model.equals(m.getString("model")))
+                    && m.getJsonArray("backends", new JsonArray()).contains(backend)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static String backendsOf(JsonObject models) {
+        List<String> out = new ArrayList<>();
+        for (Object o : models.getJsonArray("backends", new JsonArray())) {
+            if (o instanceof JsonObject b) {
+                out.add(b.getString("name") + (Boolean.TRUE.equals(b.getBoolean("available")) ? "" : " unavailable: "
+                        + b.getString("reason")));
+            }
+        }
+        return "backends: " + String.join("; ", out);
+    }
+
+    private void inject(Context loop, HttpClientAgent admin, DrillPlan.Injection f) {
+        call(loop, admin, HttpMethod.PUT, FAULTS + "/" + f.model(), f.fault(), "inject " + f.fault().encode() + " into " + f.model());
+    }
+
+    private void clear(Context loop, HttpClientAgent admin, DrillPlan.Clearing c) {
+        String query = c.backend() == null ? "" : "?backend=" + java.net.URLEncoder.encode(c.backend(), java.nio.charset.StandardCharsets.UTF_8);
+        call(loop, admin, HttpMethod.DELETE, FAULTS + "/" + c.model() + query, null, "clear the fault on " + target(c.model(), c.backend()));
+    }
+
+    private static String target(String model, String backend) {
+        return backend == null ? model : model + " on " + backend;
+    }
+
+    /** One admin call, waited for; anything but a 200 with a JSON object is an {@link IllegalStateException}. */
+    private JsonObject call(Context loop, HttpClientAgent admin, HttpMethod method, String uri, JsonObject body, String what) {
+        RequestOptions options = new RequestOptions().setMethod(method).setURI(uri).setIdleTimeout(ADMIN_TIMEOUT_MS)
+                .setConnectTimeout(ADMIN_TIMEOUT_MS);
+        if (!adminToken.isEmpty()) {
+            options.putHeader("authorization", "Bearer " + adminToken);
+        }
+        if (body != null) {
+            options.putHeader("content-type", "application/json");
+        }
+        Promise<JsonObject> answered = Promise.promise();
+        loop.runOnContext(v -> admin.request(options)
+                .compose(r -> body == null ? r.send() : r.send(body.toBuffer()))
+                .compose(r -> r.body().map(b -> {
+                    if (r.statusCode() == 200) {
+                        return b.toJsonObject();
+                    }
+                    String hint = r.statusCode() == 404 && uri.startsWith(FAULTS)
+                            ? ": the gateway's chaos admin API is off; start it with chaos.enabled=true (WEIR_CHAOS_ENABLED=true)"
+                            : r.statusCode() == 401 ? ": give the gateway's admin.token in WEIR_ADMIN_TOKEN" : "";
+                    throw new IllegalStateException("could not " + what + ": " + method + " " + uri + " answered "
+                            + r.statusCode() + " " + b + hint);
+                })).onComplete(answered));
+        Future<JsonObject> answer = answered.future();
+        try {
+            return answer.toCompletionStage().toCompletableFuture().get(ADMIN_TIMEOUT_MS + 1_000, TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause();
+            throw cause instanceof IllegalStateException ise ? ise
+                    : new IllegalStateException("could not " + what + " at " + base + ": " + cause, cause);
+        } catch (TimeoutException e) {
+            throw new IllegalStateException("could not " + what + ": no answer from " + base + " in " + ADMIN_TIMEOUT_MS + " ms");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while trying to " + what);
+        }
+    }
+}

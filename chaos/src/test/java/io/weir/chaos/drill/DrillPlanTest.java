@@ -1,0 +1,90 @@
+package io.weir.chaos.drill;
+
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class DrillPlanTest {
+    static final String MINIMAL = """
+            {"name": "d", "rate_per_s": 50,
+             "requests": [{"path": "/v1/moderate", "body": {"text": "hi"}}],
+             "phases": [{"name": "baseline", "seconds": 2},
+                        {"name": "fault", "seconds": 3, "inject": [{"model": "moderation", "failure_rate": 1.0}],
+                         "expect": {"statuses": [500]}},
+                        {"name": "recovery", "seconds": 3, "clear": [{"model": "moderation"}],
+                         "expect": {"recover_within_s": 1, "min_ok_share": 0.99}}]}""";
+
+    @Test
+    void aPlanReadsWithItsDefaults() {
+        DrillPlan plan = DrillPlan.parse(MINIMAL);
+        assertThat(plan.connections()).isEqualTo(32);
+        assertThat(plan.timeoutMillis()).isEqualTo(10_000);
+        assertThat(plan.seconds()).isEqualTo(8);
+        assertThat(plan.phases().get(0).expect().statuses()).containsExactly(200);
+        assertThat(plan.phases().get(0).expect().minOkShare()).isNaN();
+        DrillPlan.Injection f = plan.phases().get(1).inject().getFirst();
+        assertThat(f.model()).isEqualTo("moderation");
+        assertThat(f.backend()).isNull();
+        assertThat(f.fault()).isEqualTo(new JsonObject().put("failure_rate", 1.0));
+        assertThat(plan.phases().get(2).clear()).containsExactly(new DrillPlan.Clearing("moderation", null));
+        assertThat(plan.phases().get(2).expect().recoverWithinS()).isEqualTo(1);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+            "a typo in a key           | \"rate_per_s\": 50              | \"rate_per_sec\": 50              | drill has an unknown key 'rate_per_sec'",
+            "no rate                   | \"rate_per_s\": 50,             | ''                                | drill.rate_per_s is required",
+            "a fractional connection   | \"rate_per_s\": 50              | \"rate_per_s\": 50, \"connections\": 2.5 | drill.connections must be a whole number",
+            "a status out of range     | \"statuses\": [500]             | \"statuses\": [5000]              | drill.phases[1].expect.statuses[0] must be an HTTP status",
+            "recovery past the phase   | \"recover_within_s\": 1          | \"recover_within_s\": 9           | drill.phases[2].expect.recover_within_s must be a number from 0.0 to 3.0",
+            "an injection without fault| \"failure_rate\": 1.0           | \"backend\": \"cuda\"               | drill.phases[1].inject[0] sets no fault",
+            "a body carrying its id    | {\"text\": \"hi\"}              | {\"text\": \"hi\", \"request_id\": \"x\"} | must not carry 'request_id'",
+            "an admin path             | /v1/moderate                   | /admin/models                     | must be an inference path",
+            "a bad name                | \"name\": \"d\"                 | \"name\": \"a drill\"             | drill.name must be",
+            "an explicit null          | \"min_ok_share\": 0.99          | \"min_ok_share\": null            | drill.phases[2].expect.min_ok_share must be a number",
+    })
+    void aBadPlanIsRefusedNamingTheField(String what, String from, String to, String message) {
+        String broken = MINIMAL.replace(from, to);
+        assertThat(broken).as("the edit applies").isNotEqualTo(MINIMAL);
+        assertThatThrownBy(() -> DrillPlan.parse(broken)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining(message);
+    }
+
+    @Test
+    void notJsonIsRefused() {
+        assertThatThrownBy(() -> DrillPlan.parse("phases: []")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("a drill is a JSON object");
+    }
+
+    @Test
+    void everyShippedDrillReads() throws IOException {
+        List<Path> drills;
+        try (Stream<Path> files = Files.list(Path.of("drills"))) {
+            drills = files.filter(p -> p.toString().endsWith(".json")).sorted().toList();
+        }
+        assertThat(drills).hasSizeGreaterThanOrEqualTo(3);
+        for (Path p : drills) {
+            DrillPlan plan = DrillPlan.parse(Files.readString(p));
+            assertThat(plan.name() + ".json").as(p.toString()).isEqualTo(p.getFileName().toString());
+            assertThat(plan.description()).as(p.toString()).isNotEmpty();
+            // Whatever a drill injects, a later phase clears.
+            for (int i = 0; i < plan.phases().size(); i++) {
+                for (DrillPlan.Injection f : plan.phases().get(i).inject()) {
+                    DrillPlan.Clearing c = new DrillPlan.Clearing(f.model(), f.backend());
+                    assertThat(plan.phases().subList(i + 1, plan.phases().size()).stream()
+                            .anyMatch(later -> later.clear().contains(c))).as(p + ": " + c + " cleared later").isTrue();
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,131 @@
+package io.weir.gateway;
+
+import io.vertx.core.json.JsonObject;
+import io.weir.chaos.drill.DrillPlan;
+import io.weir.chaos.drill.DrillReport;
+import io.weir.chaos.drill.DrillRunner;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * Drills run against a live gateway, as SREs run them with {@code bin/weir-drill}: a drill whose faults the server
+ * handles as promised passes, with every request answered once in the error table's shape; a drill that expects
+ * something else fails and says where; a drill that cannot mean anything (chaos off, a backend the server lacks)
+ * does not run. Whatever a drill injected is cleared when it ends.
+ */
+class DrillRunnerTest {
+    @TempDir
+    static Path dir;
+    private static WeirServer server;
+    private static WeirServer plainServer;
+
+    @BeforeAll
+    static void startServers() throws Exception {
+        server = TestServers.start(null, Map.of("chaos.enabled", true, "audit.log", dir.resolve("a.jsonl").toString()));
+        plainServer = TestServers.start(null, Map.of("audit.log", dir.resolve("b.jsonl").toString()));
+    }
+
+    @AfterAll
+    static void stopServers() {
+        server.close();
+        plainServer.close();
+    }
+
+    private static URI base(WeirServer s) {
+        return URI.create("http://127.0.0.1:" + s.port());
+    }
+
+    /** Baseline, every moderation batch failing, recovery; {@code faultStatuses} is what the fault phase allows. */
+    private static DrillPlan failingModeration(String faultStatuses) {
+        return DrillPlan.parse("""
+                {"name": "failing-moderation", "rate_per_s": 60, "connections": 8,
+                 "requests": [{"path": "/v1/moderate", "body": {"text": "thanks, that was helpful"}},
+                              {"path": "/v1/moderate", "body": {"text": "where is my refund?"}}],
+                 "phases": [{"name": "baseline", "seconds": 1},
+                            {"name": "failing", "seconds": 1.5, "inject": [{"model": "moderation", "failure_rate": 1.0}],
+                             "expect": {"statuses": %s}},
+                            {"name": "recovery", "seconds": 2, "clear": [{"model": "moderation"}],
+                             "expect": {"recover_within_s": 1, "min_ok_share": 0.99}}]}""".formatted(faultStatuses));
+    }
+
+    private static JsonObject faultsInForce() throws Exception {
+        HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                base(server).resolve("/admin/chaos/faults")).build(), HttpResponse.BodyHandlers.ofString());
+        return new JsonObject(r.body()).getJsonObject("faults");
+    }
+
+    @Test
+    void aDrillWhoseFaultTheGatewayHandlesAsPromisedPasses() throws Exception {
+        DrillReport report = new DrillRunner(base(server), null).run(failingModeration("[500]"));
+        assertThat(report.passed()).as(report.toText()).isTrue();
+        DrillReport.PhaseReport baseline = report.phases().get(0);
+        DrillReport.PhaseReport failing = report.phases().get(1);
+        DrillReport.PhaseReport recovery = report.phases().get(2);
+        // Sent on schedule; answered under the phase's fault, but for the few still in flight when the next phase
+        // changed the faults (a few ms of 60 requests/s), which the report allows the next phase's statuses.
+        assertThat(baseline.sent()).isEqualTo(60);
+        assertThat(baseline.statuses().get(200)).isGreaterThanOrEqualTo(57);
+        assertThat(failing.sent()).isEqualTo(90);
+        assertThat(failing.statuses().get(500)).as("the fault was in force").isGreaterThanOrEqualTo(87);
+        assertThat(recovery.statuses()).containsEntry(200, recovery.sent());
+        assertThat(recovery.recoveredAfterS()).isEqualTo(0);
+        assertThat(report.phases()).allSatisfy(p -> {
+            assertThat(p.lost()).isZero();
+            assertThat(p.malformed()).isZero();
+        });
+        assertThat(faultsInForce()).isEmpty();
+    }
+
+    @Test
+    void aDrillThatExpectsOtherwiseFailsNamingThePhaseAndTheStatusAndClearsItsFault() throws Exception {
+        // Ends with the fault still in force: the runner clears it on its way out.
+        DrillPlan plan = DrillPlan.parse("""
+                {"name": "expects-the-impossible", "rate_per_s": 40, "connections": 4,
+                 "requests": [{"path": "/v1/moderate", "body": {"text": "hello"}}],
+                 "phases": [{"name": "failing", "seconds": 1, "inject": [{"model": "moderation", "failure_rate": 1.0}]}]}""");
+        DrillReport report = new DrillRunner(base(server), null).run(plan);
+        assertThat(report.passed()).isFalse();
+        assertThat(report.phases().getFirst().failures()).containsExactly("40 answer(s) with status 500, not allowed here [200]");
+        assertThat(report.toText()).contains("failing: 40 answer(s) with status 500");
+        assertThat(faultsInForce()).as("cleared by the runner").isEmpty();
+    }
+
+    @Test
+    void aDrillAgainstAGatewayWithoutChaosDoesNotRun() {
+        assertThatThrownBy(() -> new DrillRunner(base(plainServer), null).run(failingModeration("[500]")))
+                .isInstanceOf(IllegalStateException.class).hasMessageContaining("chaos.enabled=true");
+    }
+
+    @Test
+    void aDrillThatNeedsABackendTheGatewayLacksDoesNotRun() throws Exception {
+        DrillPlan plan = DrillPlan.parse("""
+                {"name": "failing-tpu", "rate_per_s": 10,
+                 "requests": [{"path": "/v1/moderate", "body": {"text": "hello"}}],
+                 "phases": [{"name": "failing", "seconds": 1, "inject": [{"model": "moderation", "backend": "tpu",
+                             "failure_rate": 1.0, "device_fault": true}]},
+                            {"name": "recovery", "seconds": 1, "clear": [{"model": "moderation", "backend": "tpu"}]}]}""");
+        assertThatThrownBy(() -> new DrillRunner(base(server), null).run(plan)).isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("injects into moderation on tpu, but no ready version of moderation runs on tpu");
+        assertThat(faultsInForce()).isEmpty();
+    }
+
+    @Test
+    void drillsSendOnlyToLoopback() {
+        assertThatThrownBy(() -> new DrillRunner(URI.create("http://192.0.2.1:8080"), null))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("only to loopback");
+        assertThatThrownBy(() -> new DrillRunner(URI.create("https://127.0.0.1:8080"), null))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("http://<host>:<port>");
+    }
+}
