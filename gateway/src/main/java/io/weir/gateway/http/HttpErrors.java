@@ -19,6 +19,8 @@ import java.util.logging.Logger;
  */
 public final class HttpErrors {
     private static final Logger LOG = Logger.getLogger(HttpErrors.class.getName());
+    /** One stack trace a message every 10 s: a failing batch gives all its requests the same cause. */
+    private static final LogThrottle THROTTLED = new LogThrottle(LOG, 10_000_000_000L, io.weir.runtime.Ticker.system());
 
     private HttpErrors() {
     }
@@ -31,14 +33,14 @@ public final class HttpErrors {
         }
         if (c instanceof WeirException w) {
             if (w.code() == ErrorCode.INTERNAL && w.getCause() != null) {
-                LOG.log(Level.WARNING, "internal error: " + w.getMessage(), w.getCause());
+                THROTTLED.log(Level.WARNING, "internal error: " + w.getMessage(), w.getCause());
             }
             return w;
         }
         if (c instanceof DecodeException d) {
             return WeirException.invalid("request body is not valid JSON: " + Bodies.firstLine(d.getMessage()));
         }
-        LOG.log(Level.SEVERE, "unexpected failure", c);
+        THROTTLED.log(Level.SEVERE, "unexpected failure: " + c.getClass().getName(), c);
         return new WeirException(ErrorCode.INTERNAL, "internal error");
     }
 
