@@ -339,12 +339,12 @@ public final class BoundedPoolLoad {
         return budget.asLong();
     }
 
-    /** Sends one request; false when its deadline passed in the client's queue, recorded and not sent. */
     /** What is left of a request's propagated deadline now; Long.MAX_VALUE when the client propagates none. */
     private long budgetLeftNanos(long scheduledNanos) {
         return deadlineNanos > 0 ? deadlineNanos - (System.nanoTime() - scheduledNanos) : Long.MAX_VALUE;
     }
 
+    /** Sends one request; false when its deadline passed in the client's queue, recorded and not sent. */
     private boolean send(PolicySweepSimulation.Step step, long scheduledNanos, boolean measured) {
         if (budgetLeftNanos(scheduledNanos) < MIN_SEND_BUDGET_NANOS) {
             new Exchange(step, scheduledNanos, measured).expire();
