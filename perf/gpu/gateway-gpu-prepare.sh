@@ -22,9 +22,10 @@ echo "modules: $mods"
 "$JAVA_HOME/bin/jlink" --add-modules "$mods" --compress=zip-9 --no-header-files --no-man-pages --strip-debug --output "$gpu/gwjdk"
 strip --strip-unneeded "$gpu/gwjdk/lib/server/libjvm.so" 2>/dev/null || true
 (cd "$gpu" && tar -cJf gwjdk.tar.xz gwjdk)
-# Smoke: the jlinked runtime serves a rank request (on the CPU here), then stops.
+# Smoke: the jlinked runtime serves a rank request (on the CPU here) and runs a short chaos drill against itself
+# (the check's last step runs one on the GPU), then stops.
 port=18181
-ORT_DISABLE_TELEMETRY=1 WEIR_HTTP_PORT=$port "$gpu/gwjdk/bin/java" --enable-native-access=ALL-UNNAMED \
+ORT_DISABLE_TELEMETRY=1 WEIR_HTTP_PORT=$port WEIR_CHAOS_ENABLED=true "$gpu/gwjdk/bin/java" --enable-native-access=ALL-UNNAMED \
   --sun-misc-unsafe-memory-access=allow -cp "$gpu/gw/*" io.weir.gateway.Main > "$gpu/gw-smoke.log" 2>&1 &
 smoke=$!
 trap 'kill $smoke 2>/dev/null' EXIT
@@ -33,5 +34,14 @@ curl -sf "http://127.0.0.1:$port/v1/rank:score" -H 'content-type: application/js
   -d '{"user_id":"u","candidates":[{"item_id":"a","features":{"price":3,"category":"toys"}}]}' \
   || { echo "smoke request failed; server log:"; tail -20 "$gpu/gw-smoke.log"; exit 1; }
 echo
+cat > "$gpu/smoke-drill.json" <<'JSON'
+{"name": "smoke", "rate_per_s": 50, "connections": 4,
+ "requests": [{"path": "/v1/moderate", "body": {"text": "thanks, that was helpful"}}],
+ "phases": [{"name": "baseline", "seconds": 1},
+            {"name": "failing", "seconds": 1, "inject": [{"model": "moderation", "failure_rate": 1.0}], "expect": {"statuses": [500]}},
+            {"name": "recovery", "seconds": 1, "clear": [{"model": "moderation"}]}]}
+JSON
+"$gpu/gwjdk/bin/java" -cp "$gpu/gw/*" io.weir.chaos.drill.DrillMain --plan "$gpu/smoke-drill.json" \
+  --base "http://127.0.0.1:$port" || { echo "smoke drill failed; server log:"; tail -20 "$gpu/gw-smoke.log"; exit 1; }
 kill $smoke
 du -sh "$gpu/gw" "$gpu/gwjdk.tar.xz"

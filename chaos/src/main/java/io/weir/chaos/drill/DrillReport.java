@@ -217,7 +217,7 @@ public record DrillReport(String drill, String target, List<PhaseReport> phases)
                     : Double.isInfinite(p.recoveredAfterS()) ? "never" : fmt(p.recoveredAfterS()) + " s";
             out.append(String.format(Locale.ROOT, "%-20s %6.1f %7d %-28s %5d %9d %22s %10s  %s%n", clip(p.name()),
                     p.seconds(), p.sent(), byStatus, p.lost(), p.malformed(),
-                    fmt(p.okP50Ms()) + " / " + fmt(p.okP95Ms()) + " / " + fmt(p.okP99Ms()), recovered,
+                    p.okP50Ms() >= 0 ? fmt(p.okP50Ms()) + " / " + fmt(p.okP95Ms()) + " / " + fmt(p.okP99Ms()) : "-", recovered,
                     p.passed() ? "ok" : "FAILED"));
         }
         for (PhaseReport p : phases) {
