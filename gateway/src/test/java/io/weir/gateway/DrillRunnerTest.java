@@ -122,6 +122,42 @@ class DrillRunnerTest {
     }
 
     @Test
+    void aDrillThatInjectsIntoAModelTheGatewayLacksDoesNotRun() {
+        DrillPlan plan = DrillPlan.parse("""
+                {"name": "typo", "rate_per_s": 10,
+                 "requests": [{"path": "/v1/moderate", "body": {"text": "hello"}}],
+                 "phases": [{"name": "failing", "seconds": 1, "inject": [{"model": "moderaton", "failure_rate": 1.0}]}]}""");
+        assertThatThrownBy(() -> new DrillRunner(base(server), null).run(plan)).isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("injects into moderaton, which has no ready version here");
+    }
+
+    @Test
+    void anInterruptedDrillStopsItsLoadAndClearsItsFault() throws Exception {
+        DrillPlan plan = DrillPlan.parse("""
+                {"name": "interrupted", "rate_per_s": 20, "connections": 4,
+                 "requests": [{"path": "/v1/moderate", "body": {"text": "hello"}}],
+                 "phases": [{"name": "failing", "seconds": 30, "inject": [{"model": "moderation", "failure_rate": 1.0}],
+                             "expect": {"statuses": [500]}}]}""");
+        java.util.concurrent.CompletableFuture<Throwable> ended = new java.util.concurrent.CompletableFuture<>();
+        Thread drill = Thread.ofPlatform().start(() -> {
+            try {
+                new DrillRunner(base(server), null).run(plan);
+                ended.complete(null);
+            } catch (Throwable t) {
+                ended.complete(t);
+            }
+        });
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (faultsInForce().isEmpty() && System.nanoTime() < deadline) {
+            Thread.onSpinWait();
+        }
+        assertThat(faultsInForce()).as("the drill's fault is in force").isNotEmpty();
+        drill.interrupt();
+        assertThat(ended.get(15, java.util.concurrent.TimeUnit.SECONDS)).isInstanceOf(InterruptedException.class);
+        assertThat(faultsInForce()).as("cleared on the way out").isEmpty();
+    }
+
+    @Test
     void drillsSendOnlyToLoopback() {
         assertThatThrownBy(() -> new DrillRunner(URI.create("http://192.0.2.1:8080"), null))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("only to loopback");

@@ -31,6 +31,7 @@ import java.util.regex.Pattern;
 public record DrillPlan(String name, String description, double ratePerSecond, int connections, long timeoutMillis,
                         List<RequestTemplate> requests, List<Phase> phases) {
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._-]{1,64}");
+    private static final Pattern INFERENCE_PATH = Pattern.compile("(/[A-Za-z0-9._:-]+)+");
 
     /** A request the drill sends (POST), cycled through in order. */
     public record RequestTemplate(String path, JsonObject body) {
@@ -53,7 +54,8 @@ public record DrillPlan(String name, String description, double ratePerSecond, i
      * @param maxOkP95Millis the highest p95 of the 200s, timed from each request's scheduled send, or NaN
      * @param recoverWithinS the phase must become healthy (1-s windows meeting the two bounds above, 99% 200s when
      *                       no share is given) within this many seconds and stay so; the bounds then apply from that
-     *                       moment on. NaN: the bounds apply to the whole phase.
+     *                       moment on. Measured in whole windows: under 1 means healthy from the first window.
+     *                       NaN: the bounds apply to the whole phase.
      */
     public record Expectation(Set<Integer> statuses, double minOkShare, double maxOkP95Millis, double recoverWithinS) {
         static final Expectation DEFAULT = new Expectation(Set.of(200), Double.NaN, Double.NaN, Double.NaN);
@@ -91,8 +93,10 @@ public record DrillPlan(String name, String description, double ratePerSecond, i
             JsonObject r = object(requestsJson.getValue(i), at);
             only(r, at, "path", "body");
             String path = string(r, "path", at);
-            if (!path.startsWith("/") || path.startsWith("/admin")) {
-                throw new IllegalArgumentException(at + ".path must be an inference path starting with '/', was '" + path + "'");
+            if (!INFERENCE_PATH.matcher(path).matches() || path.contains("//") || path.contains("/.")
+                    || path.startsWith("/admin") || path.equals("/metrics")) {
+                throw new IllegalArgumentException(at + ".path must be an inference path ('/' then letters, digits,"
+                        + " '-', '_', ':', '.', no '..', '//', query or escapes, not /admin), was '" + path + "'");
             }
             JsonObject body = object(r.getValue("body"), at + ".body");
             for (String id : new String[] {"request_id", "id"}) {
@@ -105,13 +109,24 @@ public record DrillPlan(String name, String description, double ratePerSecond, i
         }
         JsonArray phasesJson = array(o, "phases", "drill");
         List<Phase> phases = new ArrayList<>();
+        Set<Clearing> inForce = new LinkedHashSet<>();
         for (int i = 0; i < phasesJson.size(); i++) {
-            phases.add(phase(object(phasesJson.getValue(i), "drill.phases[" + i + "]"), "drill.phases[" + i + "]"));
+            String at = "drill.phases[" + i + "]";
+            Phase phase = phase(object(phasesJson.getValue(i), at), at);
+            for (int c = 0; c < phase.clear().size(); c++) {
+                // A clear removes exactly the target it names: {ranker} does not remove {ranker, backend cpu}.
+                if (!inForce.remove(phase.clear().get(c))) {
+                    throw new IllegalArgumentException(at + ".clear[" + c + "] clears " + phase.clear().get(c)
+                            + ", which no earlier phase injected (in force: " + inForce + ")");
+                }
+            }
+            phase.inject().forEach(f -> inForce.add(new Clearing(f.model(), f.backend())));
+            phases.add(phase);
         }
         return new DrillPlan(name, description, rate, connections, timeout, List.copyOf(requests), List.copyOf(phases));
     }
 
-    /** Whole seconds the drill's phases last. */
+    /** Seconds the drill's phases last, together. */
     public double seconds() {
         return phases.stream().mapToDouble(Phase::seconds).sum();
     }
@@ -129,11 +144,16 @@ public record DrillPlan(String name, String description, double ratePerSecond, i
                 only(f, fat, "model", "backend", "latency_ms", "failure_rate", "device_fault");
                 String model = string(f, "model", fat);
                 String backend = f.containsKey("backend") ? string(f, "backend", fat) : null;
+                double latency = optional(f, "latency_ms", fat, 0, 60_000);
+                double rate = optional(f, "failure_rate", fat, 0, 1);
+                if (!(latency > 0) && !(rate > 0)) {
+                    throw new IllegalArgumentException(fat + " sets no fault: give a latency_ms or a failure_rate above 0");
+                }
+                if (f.containsKey("device_fault") && !(f.getValue("device_fault") instanceof Boolean)) {
+                    throw new IllegalArgumentException(fat + ".device_fault must be true or false");
+                }
                 JsonObject fault = f.copy();
                 fault.remove("model");
-                if (fault.isEmpty() || fault.size() == 1 && fault.containsKey("backend")) {
-                    throw new IllegalArgumentException(fat + " sets no fault: give latency_ms, failure_rate or both");
-                }
                 inject.add(new Injection(model, backend, fault));
             }
         }
@@ -166,6 +186,11 @@ public record DrillPlan(String name, String description, double ratePerSecond, i
             }
             expect = new Expectation(Set.copyOf(statuses), optional(e, "min_ok_share", eat, 0, 1),
                     optional(e, "max_ok_p95_ms", eat, 0.001, 3_600_000), optional(e, "recover_within_s", eat, 0, seconds));
+            if (!statuses.contains(200) && (expect.minOkShare() > 0 || !Double.isNaN(expect.maxOkP95Millis())
+                    || !Double.isNaN(expect.recoverWithinS()))) {
+                throw new IllegalArgumentException(eat + " bounds the 200s (min_ok_share, max_ok_p95_ms or"
+                        + " recover_within_s) but does not allow status 200: it could never pass");
+            }
         }
         return new Phase(name, seconds, List.copyOf(inject), List.copyOf(clear), expect);
     }

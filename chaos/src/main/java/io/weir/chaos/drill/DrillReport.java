@@ -144,7 +144,8 @@ public record DrillReport(String drill, String target, List<PhaseReport> phases)
                         + ", expected at most " + fmt(expect.maxOkP95Millis()) + " ms");
             }
         }
-        long[] all = okLatencies(outcomes);
+        // Shown as judged: from the recovery on when the phase has one (all of it if it never recovered).
+        long[] all = okLatencies(judged.isEmpty() ? outcomes : judged);
         return new PhaseReport(phase.name(), phase.seconds(), outcomes.size(), Map.copyOf(statuses), lost, malformed,
                 List.copyOf(examples), percentileMs(all, 0.50), percentileMs(all, 0.95), percentileMs(all, 0.99),
                 recovered, List.copyOf(failures));
@@ -219,6 +220,9 @@ public record DrillReport(String drill, String target, List<PhaseReport> phases)
                     p.seconds(), p.sent(), byStatus, p.lost(), p.malformed(),
                     p.okP50Ms() >= 0 ? fmt(p.okP50Ms()) + " / " + fmt(p.okP95Ms()) + " / " + fmt(p.okP99Ms()) : "-", recovered,
                     p.passed() ? "ok" : "FAILED"));
+        }
+        if (phases.stream().anyMatch(p -> Double.isFinite(p.recoveredAfterS()))) {
+            out.append("  (the 200s' percentiles of a phase that recovered count from its recovery)\n");
         }
         for (PhaseReport p : phases) {
             for (String f : p.failures()) {

@@ -6,6 +6,7 @@ import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientAgent;
+import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpMethod;
@@ -19,7 +20,6 @@ import java.net.InetAddress;
 import java.net.URI;
 import java.net.UnknownHostException;
 import java.util.ArrayList;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -29,6 +29,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -82,6 +83,7 @@ public final class DrillRunner {
 
     /**
      * @throws IllegalStateException when a precondition fails or the gateway refuses a fault (nothing was measured)
+     * @throws InterruptedException  when the calling thread is interrupted: the load stops, the faults are cleared
      */
     public DrillReport run(DrillPlan plan) throws InterruptedException {
         Vertx vertx = Vertx.vertx();
@@ -90,25 +92,47 @@ public final class DrillRunner {
                 .setDefaultPort(base.getPort()).setKeepAlive(true), new PoolOptions().setHttp1MaxSize(plan.connections()));
         HttpClientAgent admin = vertx.createHttpClient(new HttpClientOptions().setDefaultHost(base.getHost())
                 .setDefaultPort(base.getPort()), new PoolOptions().setHttp1MaxSize(2));
-        Set<DrillPlan.Clearing> set = new LinkedHashSet<>();
+        // Faults in force that this drill set: cleared when it ends, and by a shutdown hook if the JVM ends first
+        // (Ctrl-C, SIGTERM), so that a drill never leaves a gateway failing.
+        Set<DrillPlan.Clearing> set = ConcurrentHashMap.newKeySet();
+        Thread hook = new Thread(() -> clearAll(loop, admin, set), "weir-drill-cleanup");
+        Runtime.getRuntime().addShutdownHook(hook);
         try {
             preflight(loop, admin, plan);
             return new Load(plan, loop, load, admin, set).run();
         } finally {
-            for (DrillPlan.Clearing c : set) {
-                try {
-                    clear(loop, admin, c);
-                } catch (RuntimeException e) {
-                    LOG.log(Level.SEVERE, "could not clear the fault on " + target(c.model(), c.backend())
-                            + " after the drill: clear it by hand (DELETE " + FAULTS + "/" + c.model() + ")", e);
-                }
+            // An interrupt must not stop the clean-up: its admin calls wait for answers.
+            boolean interrupted = Thread.interrupted();
+            clearAll(loop, admin, set);
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException e) {
+                // the JVM is shutting down: the hook runs (and finds nothing left to clear)
             }
             vertx.close().toCompletionStage().toCompletableFuture().join();
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 
-    /** The load and the phases: the caller's thread schedules, the client's event loop records. */
+    private void clearAll(Context loop, HttpClientAgent admin, Set<DrillPlan.Clearing> set) {
+        for (DrillPlan.Clearing c : set) {
+            try {
+                clear(loop, admin, c);
+                set.remove(c);
+            } catch (RuntimeException e) {
+                LOG.log(Level.SEVERE, "could not clear the fault on " + target(c.model(), c.backend())
+                        + " after the drill: clear it by hand (DELETE " + FAULTS + "/" + c.model() + ")", e);
+            }
+        }
+    }
+
+    /** The load and the phases: the caller's thread schedules, the client's event loop sends and records. */
     private final class Load {
+        /** A request crossing into the next phase may have that phase's status only if it was sent this close to it. */
+        private static final long CROSSING_NANOS = TimeUnit.SECONDS.toNanos(1);
+
         private final DrillPlan plan;
         private final Context loop;
         private final HttpClientAgent load;
@@ -116,7 +140,11 @@ public final class DrillRunner {
         private final Set<DrillPlan.Clearing> set;
         private final Buffer[] bodies;
         private final ConcurrentLinkedQueue<DrillReport.Outcome> outcomes = new ConcurrentLinkedQueue<>();
-        /** Requests sent and not yet answered or timed out: id to {phase, offset, due}. */
+        /**
+         * Requests scheduled and not yet recorded: id to {phase, offset, due}. An answer, the request's timer and the
+         * final sweep each record a request only through {@code compute} on its entry, which also removes it, so a
+         * request is recorded exactly once and is in {@code outcomes} before it leaves this map.
+         */
         private final ConcurrentHashMap<String, long[]> outstanding = new ConcurrentHashMap<>();
         private final AtomicLong sequence = new AtomicLong();
         /** When each phase's fault changes began (nanoTime), read by the event loop as answers come. */
@@ -146,8 +174,8 @@ public final class DrillRunner {
                     set.remove(c);
                 }
                 for (DrillPlan.Injection f : phase.inject()) {
+                    set.add(new DrillPlan.Clearing(f.model(), f.backend())); // before: a refused PUT changes nothing
                     inject(loop, admin, f);
-                    set.add(new DrillPlan.Clearing(f.model(), f.backend()));
                 }
                 long start = System.nanoTime();
                 long length = (long) (phase.seconds() * 1e9);
@@ -157,31 +185,51 @@ public final class DrillRunner {
                         break;
                     }
                     long due = start + offset;
-                    long wait = due - System.nanoTime();
-                    if (wait > 20_000) {
-                        LockSupport.parkNanos(wait);
-                    }
+                    sleepUntil(due);
                     int p = i;
                     long sent = n++;
                     String id = plan.name() + "-" + sequence.incrementAndGet();
                     outstanding.put(id, new long[] {p, offset, due});
                     loop.runOnContext(v -> send(id, p, offset, due, sent));
                 }
+                sleepUntil(start + length); // the phase lasts its length, not until its last send
             }
+            // Every request has its own timer: by then each was answered or recorded lost. The margin is for the
+            // event loop itself; whatever is left after it is recorded lost here.
             long grace = plan.timeoutMillis() + 5_000;
             long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(grace);
             while (!outstanding.isEmpty() && System.nanoTime() < deadline) {
                 Thread.sleep(10);
             }
-            // The client's own timeout should have ended these: whatever is left got no answer, so it is lost.
-            long now = System.nanoTime();
-            outstanding.forEach((id, sent) -> {
-                if (outstanding.remove(id) != null) {
-                    outcomes.add(new DrillReport.Outcome((int) sent[0], sent[1], DrillReport.LOST, now - sent[2],
-                            id + " got no answer " + grace + " ms after the last send", true));
-                }
-            });
+            for (String id : List.copyOf(outstanding.keySet())) {
+                record(id, DrillReport.LOST, null, id + " got no answer " + grace + " ms after the last send");
+            }
             return DrillReport.of(plan, base.toString(), List.copyOf(outcomes));
+        }
+
+        private static void sleepUntil(long nanoTime) throws InterruptedException {
+            long wait;
+            while ((wait = nanoTime - System.nanoTime()) > 20_000) {
+                LockSupport.parkNanos(wait);
+                if (Thread.interrupted()) {
+                    throw new InterruptedException("the drill was interrupted");
+                }
+            }
+        }
+
+        /** Records a request's end once (see {@code outstanding}); a second end of the same request is ignored. */
+        private void record(String id, int status, String problemOrNull, String lostWhy) {
+            long end = System.nanoTime();
+            outstanding.compute(id, (k, sent) -> {
+                if (sent != null) {
+                    int phase = (int) sent[0];
+                    long change = changedAt.get(phase + 1);
+                    boolean crossed = end > change && change - sent[2] <= CROSSING_NANOS;
+                    outcomes.add(new DrillReport.Outcome(phase, sent[1], status, end - sent[2],
+                            status == DrillReport.LOST ? lostWhy : problemOrNull, crossed));
+                }
+                return null;
+            });
         }
 
         private void send(String id, int phase, long offset, long due, long n) {
@@ -190,22 +238,28 @@ public final class DrillRunner {
             RequestOptions options = new RequestOptions().setMethod(HttpMethod.POST).setURI(template.path())
                     .putHeader("content-type", "application/json").putHeader("x-request-id", id)
                     .setConnectTimeout(plan.timeoutMillis()).setIdleTimeout(plan.timeoutMillis());
+            // The whole request, a wait for a pooled connection included, gets timeout_ms from its scheduled time.
+            AtomicReference<HttpClientRequest> sentRequest = new AtomicReference<>();
+            long timeoutMs = Math.max(1, plan.timeoutMillis() - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - due));
+            long timer = loop.owner().setTimer(timeoutMs, t -> {
+                record(id, DrillReport.LOST, null, id + " got no answer within " + plan.timeoutMillis() + " ms");
+                HttpClientRequest r = sentRequest.get();
+                if (r != null) {
+                    r.reset();
+                }
+            });
             load.request(options)
-                    .compose(request -> request.send(body))
+                    .compose(request -> {
+                        sentRequest.set(request);
+                        return request.send(body);
+                    })
                     .compose(response -> response.body().map(b -> problem(response, b, id)))
                     .onComplete(ar -> {
-                        if (outstanding.remove(id) == null) {
-                            return; // counted lost at the end already
-                        }
-                        long end = System.nanoTime();
-                        long latency = end - due;
-                        boolean crossed = end > changedAt.get(phase + 1);
+                        loop.owner().cancelTimer(timer);
                         if (ar.succeeded()) {
-                            Answer a = ar.result();
-                            outcomes.add(new DrillReport.Outcome(phase, offset, a.status(), latency, a.problem(), crossed));
+                            record(id, ar.result().status(), ar.result().problem(), null);
                         } else {
-                            outcomes.add(new DrillReport.Outcome(phase, offset, DrillReport.LOST, latency,
-                                    id + " got no answer: " + ar.cause(), crossed));
+                            record(id, DrillReport.LOST, null, id + " got no answer: " + ar.cause());
                         }
                     });
         }
@@ -256,6 +310,10 @@ public final class DrillRunner {
         JsonObject models = call(loop, admin, HttpMethod.GET, "/admin/models", null, "list the models");
         for (DrillPlan.Phase phase : plan.phases()) {
             for (DrillPlan.Injection f : phase.inject()) {
+                if (!served(models, f.model(), null)) {
+                    throw new IllegalStateException("phase '" + phase.name() + "' injects into " + f.model()
+                            + ", which has no ready version here: the fault would hit nothing");
+                }
                 if (f.backend() != null && !served(models, f.model(), f.backend())) {
                     throw new IllegalStateException("phase '" + phase.name() + "' injects into " + f.model() + " on "
                             + f.backend() + ", but no ready version of " + f.model() + " runs on " + f.backend()
@@ -265,11 +323,12 @@ public final class DrillRunner {
         }
     }
 
+    /** Whether a ready version of {@code model} ({@code *}: any) runs on {@code backend} (null: on any). */
     private static boolean served(JsonObject models, String model, String backend) {
         for (Object o : models.getJsonArray("models", new JsonArray())) {
             if (o instanceof JsonObject m && "READY".equals(m.getString("state"))
                     && (model.equals("*") || model.equals(m.getString("model")))
-                    && m.getJsonArray("backends", new JsonArray()).contains(backend)) {
+                    && (backend == null || m.getJsonArray("backends", new JsonArray()).contains(backend))) {
                 return true;
             }
         }

@@ -52,6 +52,14 @@ class DrillPlanTest {
             "an admin path             | /v1/moderate                   | /admin/models                     | must be an inference path",
             "a bad name                | \"name\": \"d\"                 | \"name\": \"a drill\"             | drill.name must be",
             "an explicit null          | \"min_ok_share\": 0.99          | \"min_ok_share\": null            | drill.phases[2].expect.min_ok_share must be a number",
+            "a path climbing out       | /v1/moderate                   | /v1/../admin/models               | must be an inference path",
+            "a doubled slash           | /v1/moderate                   | //admin/models                    | must be an inference path",
+            "an escaped path           | /v1/moderate                   | /v1/%2e%2e/admin                  | must be an inference path",
+            "a rate past certainty     | \"failure_rate\": 1.0           | \"failure_rate\": 1.5             | drill.phases[1].inject[0].failure_rate must be a number from 0.0 to 1.0",
+            "a device fault that fails nothing | \"failure_rate\": 1.0   | \"device_fault\": true            | drill.phases[1].inject[0] sets no fault",
+            "a latency that is text    | \"failure_rate\": 1.0           | \"latency_ms\": \"lots\"         | drill.phases[1].inject[0].latency_ms must be a number",
+            "a bound no 500 can meet   | \"statuses\": [500]             | \"statuses\": [500], \"min_ok_share\": 0.5 | does not allow status 200: it could never pass",
+            "a clear of another target | \"clear\": [{\"model\": \"moderation\"}] | \"clear\": [{\"model\": \"moderation\", \"backend\": \"cpu\"}] | which no earlier phase injected",
     })
     void aBadPlanIsRefusedNamingTheField(String what, String from, String to, String message) {
         String broken = MINIMAL.replace(from, to);

@@ -15,8 +15,10 @@ import java.util.logging.Logger;
  * <p>Threads: called from every event loop at once. Each message has a window (its start and how many records it left
  * out), replaced by compare-and-set when it ends, so exactly one caller logs per window; counts of a window that ends
  * while another thread adds to it may be off by the racing few, which a summary line tolerates. At most
- * {@value #MAX_MESSAGES} messages are tracked: past that, the map is cleared (messages carry request-specific text
- * only by mistake, and then each would log once an interval anyway).
+ * {@value #MAX_MESSAGES} messages are tracked: when a new one finds the map full, windows that ended are dropped, each
+ * saying first how many it left out; if none ended, the new message is logged untracked (messages carry
+ * request-specific text only by mistake). A window's count is written when its message comes back after the window
+ * ends; the request metrics ({@code weir_http_requests_seconds_count} by code) carry the totals meanwhile.
  */
 final class LogThrottle {
     static final int MAX_MESSAGES = 256;
@@ -40,8 +42,9 @@ final class LogThrottle {
         while (true) {
             Window w = windows.get(message);
             if (w == null) {
-                if (windows.size() >= MAX_MESSAGES) {
-                    windows.clear();
+                if (windows.size() >= MAX_MESSAGES && !evictEnded(now)) {
+                    log.log(level, message, cause);
+                    return;
                 }
                 if (windows.putIfAbsent(message, new Window(now, 0)) == null) {
                     log.log(level, message, cause);
@@ -57,5 +60,21 @@ final class LogThrottle {
                 return;
             }
         }
+    }
+
+    /** Drops the windows that ended, logging what each left out; whether any was dropped. */
+    private boolean evictEnded(long now) {
+        boolean any = false;
+        for (Map.Entry<String, Window> e : windows.entrySet()) {
+            Window w = e.getValue();
+            if (now - w.startNanos() >= intervalNanos && windows.remove(e.getKey(), w)) {
+                any = true;
+                if (w.suppressed() > 0) {
+                    log.log(Level.WARNING, e.getKey() + ": " + w.suppressed() + " more like it in the "
+                            + (now - w.startNanos()) / 1_000_000_000L + " s before, not logged");
+                }
+            }
+        }
+        return any;
     }
 }

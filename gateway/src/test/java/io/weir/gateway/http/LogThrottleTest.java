@@ -69,12 +69,25 @@ class LogThrottleTest {
     }
 
     @Test
-    void tooManyDistinctMessagesDoNotGrowItWithoutBound() {
-        for (int i = 0; i < 3 * LogThrottle.MAX_MESSAGES; i++) {
+    void aFullTableDropsEndedWindowsSayingWhatTheyLeftOutAndNeverGrowsPastItsBound() {
+        for (int i = 0; i < 500; i++) {
+            throttle.log(Level.WARNING, "hot", null);
+        }
+        for (int i = 0; i < LogThrottle.MAX_MESSAGES - 1; i++) {
             throttle.log(Level.WARNING, "message " + i, null);
         }
-        assertThat(records).as("each new message logs").hasSize(3 * LogThrottle.MAX_MESSAGES);
-        throttle.log(Level.WARNING, "message " + (3 * LogThrottle.MAX_MESSAGES - 1), null);
-        assertThat(records).as("a recent one is still throttled").hasSize(3 * LogThrottle.MAX_MESSAGES);
+        assertThat(records).hasSize(LogThrottle.MAX_MESSAGES);
+        // Full, nothing ended yet: a new message is logged, not tracked.
+        throttle.log(Level.WARNING, "one more", null);
+        throttle.log(Level.WARNING, "one more", null);
+        assertThat(records).hasSize(LogThrottle.MAX_MESSAGES + 2);
+
+        now.addAndGet(11 * SECOND);
+        throttle.log(Level.WARNING, "another", null);
+        assertThat(records).extracting(LogRecord::getMessage).contains("hot: 499 more like it in the 11 s before, not logged")
+                .last().isEqualTo("another");
+        throttle.log(Level.WARNING, "another", null);
+        assertThat(records.getLast().getMessage()).as("tracked again: the second is held back").isEqualTo("another");
+        assertThat(records.stream().filter(r -> r.getMessage().equals("another")).count()).isEqualTo(1);
     }
 }
