@@ -235,9 +235,10 @@ public final class BatchingDispatcher implements InferenceDispatcher {
                 lane.reconfigure(now.get());
             } else if (!closed) {
                 // Build the ring and start its thread when the version loads, so that the first request does not
-                // pay for them out of its latency budget.
+                // pay for them out of its latency budget. A request may have built it meanwhile from the handle it
+                // peeked before this load: the lane takes the newest handle either way.
                 try {
-                    lane(now.get());
+                    lane(now.get()).reconfigure(now.get());
                 } catch (WeirException e) {
                     if (e.code() != ErrorCode.UNAVAILABLE) {
                         throw e;

@@ -15,6 +15,7 @@ import io.weir.runtime.ModelRegistry;
 import io.weir.runtime.Ticker;
 import io.weir.runtime.WeirException;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.RepeatedTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
@@ -228,24 +229,59 @@ class BatchingDispatcherTest {
 
     @Test
     void requestsWaitingForABatchAtAnUnloadAreBatchedAtOnceOnTheUnloadedVersion() throws Exception {
-        // A fixed delay of a minute: nothing would start before the unload but the unload itself.
+        // A fixed delay of a minute and 5 rows under an 8-row cap: nothing would start before the unload but the unload.
         AffineBackend cpu = start(TestModels.config("affine", 8, 120_000,
                         new JsonObject().put("policy", "fixed").put("max_queue_delay_us", 60_000_000)),
                 Ticker.system(), null, 1, BatchingOptions.defaults());
         List<CompletableFuture<InferenceResult>> fs = new ArrayList<>();
         for (int i = 0; i < 5; i++) {
-            fs.add(submit(i, 3));
+            fs.add(submit(i, 1));
         }
-        assertThat(fs).noneMatch(CompletableFuture::isDone);
         var executable = registry.peek(KEY).orElseThrow();
         registry.unload(KEY);
         for (int i = 0; i < fs.size(); i++) {
             assertThat(fs.get(i).get(10, TimeUnit.SECONDS).outputs().get("y").floats()).as("request %d", i)
-                    .containsExactly(TestModels.expected(i, 3));
+                    .containsExactly(TestModels.expected(i, 1));
         }
-        // 15 rows under an 8-row cap: whole requests, oldest first, as many as fit.
-        assertThat(cpu.batches()).extracting(List::size).containsExactly(6, 6, 3);
+        assertThat(cpu.batches()).extracting(List::size).as("one batch, formed by the unload").containsExactly(5);
         assertThat(executable.inFlight()).as("the batches' leases given back").isZero();
+        assertThat(meters.getMeters()).as("no series of the unloaded version left")
+                .noneMatch(m -> "1.0.0".equals(m.getId().getTag("version")));
+    }
+
+    @Test
+    void anUnloadBatchesWithThePolicyInForceThen() throws Exception {
+        AffineBackend cpu = start(TestModels.config("affine", 8, 120_000,
+                        new JsonObject().put("policy", "fixed").put("max_queue_delay_us", 60_000_000)),
+                Ticker.system(), null, 1, BatchingOptions.defaults());
+        List<CompletableFuture<InferenceResult>> fs = new ArrayList<>();
+        for (int i = 0; i < 2; i++) {
+            fs.add(submit(i, 1));
+        }
+        // Nothing wakes the batching thread between the override and the unload.
+        dispatcher.overridePolicy("affine", new JsonObject().put("policy", "none"));
+        registry.unload(KEY);
+        for (CompletableFuture<InferenceResult> f : fs) {
+            f.get(10, TimeUnit.SECONDS);
+        }
+        assertThat(cpu.batches()).extracting(List::size).as("'none': one request a batch").containsExactly(1, 1);
+    }
+
+    @RepeatedTest(25)
+    void aVersionUnloadedRightAfterItsFirstRequestsAnswersThemAll() throws Exception {
+        // The lane is built by the first request, and the unload may come before its batching thread ever ran.
+        start(TestModels.config("affine", 8, 120_000,
+                        new JsonObject().put("policy", "fixed").put("max_queue_delay_us", 60_000_000)),
+                Ticker.system(), null, 1, BatchingOptions.defaults());
+        List<CompletableFuture<InferenceResult>> fs = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            fs.add(submit(i, 1));
+        }
+        registry.unload(KEY);
+        for (int i = 0; i < fs.size(); i++) {
+            assertThat(fs.get(i).get(10, TimeUnit.SECONDS).outputs().get("y").floats()).as("request %d", i)
+                    .containsExactly(TestModels.expected(i, 1));
+        }
     }
 
     @Test

@@ -71,6 +71,11 @@ final class BatchFormer implements EventHandler<RequestSlot>, PendingView {
      * it UNAVAILABLE.
      */
     @Override
+    public void onStart() {
+        lane.started.countDown();
+    }
+
+    @Override
     public void onShutdown() {
         try {
             drainOnShutdown();
@@ -80,6 +85,8 @@ final class BatchFormer implements EventHandler<RequestSlot>, PendingView {
     }
 
     private void drainOnShutdown() {
+        // An override or reload may have come after the last decision: batch under the policy in force now.
+        settings = lane.settings();
         if (lane.computeOnShutdown()) {
             long t = lane.ticker.nanos();
             try {

@@ -81,6 +81,8 @@ public final class Lane implements AutoCloseable {
     /** The newest handle of the version this lane was given; leased only for batches formed after an unload. */
     private volatile ModelHandle handle;
     private volatile boolean computeOnShutdown;
+    /** Counted down by the batching thread in {@code onStart}: from then on a shutdown drains the ring. */
+    final CountDownLatch started = new CountDownLatch(1);
     /** Counted down by the batching thread when {@code onShutdown} is done: what waited is batched or answered. */
     final CountDownLatch shutDown = new CountDownLatch(1);
     private Disruptor<RequestSlot> disruptor;
@@ -140,6 +142,19 @@ public final class Lane implements AutoCloseable {
         });
         disruptor.handleEventsWith(former);
         ring = disruptor.start();
+        // Disruptor's shutdown() waits for a backlog only on processors already running: one closed before its
+        // thread ran would halt it with everything published still in the ring, never answered.
+        await(started, "start");
+    }
+
+    private void await(CountDownLatch latch, String what) {
+        try {
+            if (!latch.await(10, TimeUnit.SECONDS)) {
+                LOG.severe(() -> "the batching thread of " + key + " did not " + what + " in 10 s");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     Settings settings() {
@@ -350,14 +365,10 @@ public final class Lane implements AutoCloseable {
             }
             // halt() only signals the batching thread: its onShutdown still has to batch (and so lease the version,
             // which the registry retires once this returns) or answer what waits.
-            try {
-                if (!shutDown.await(10, TimeUnit.SECONDS)) {
-                    LOG.severe(() -> "the batching thread of " + key + " did not finish its shutdown in 10 s");
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+            await(shutDown, "finish its shutdown");
         }
+        // Batches formed just now still run: their meters are detached from here on (LaneMetrics.close), so that a
+        // version loaded again under the same key registers its own.
         metrics.close();
     }
 }

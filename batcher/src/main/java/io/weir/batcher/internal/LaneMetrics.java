@@ -7,6 +7,7 @@ import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.weir.batcher.LatencySnapshot;
 import io.weir.batcher.LatencySnapshot.Stage;
 import io.weir.batcher.policy.BatchPolicy.Flush;
@@ -22,6 +23,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
@@ -34,7 +36,7 @@ import java.util.function.Supplier;
  * must use open injection (arrivals independent of responses) for the same reason.
  *
  * <p>Threads: meters and recorders are thread-safe and recorded from workers; meters are created lazily per backend
- * (computeIfAbsent) and all removed from the registry on {@link #close()}. {@link #snapshot} is synchronized: it
+ * (computeIfAbsent) and all removed from the registry on {@link #close()}; any made later stay out of it. {@link #snapshot} is synchronized: it
  * rolls the recorders at most once per interval and otherwise returns the last roll, so several readers see the same
  * interval instead of stealing samples from each other.
  */
@@ -49,6 +51,8 @@ public final class LaneMetrics implements AutoCloseable {
     private final Map<String, Counter> counters = new ConcurrentHashMap<>();
     /** Per policy name, per reason: {batches, requests}. Written by the batching thread only; read by the registry. */
     private final Map<String, EnumMap<Flush.Reason, Counter[]>> flushes = new ConcurrentHashMap<>();
+    private boolean closed;
+    private MeterRegistry detached;
     private long lastRoll = Long.MIN_VALUE;
     private List<LatencySnapshot> last = List.of();
 
@@ -71,18 +75,31 @@ public final class LaneMetrics implements AutoCloseable {
 
         BackendMeters(String backend) {
             Tags t = tags.and("backend", backend);
-            queueWait = add(Timer.builder("weir.batcher.queue.wait").description("Enqueue to compute start")
-                    .tags(t).register(registry));
-            compute = add(Timer.builder("weir.batcher.compute").description("Backend call per batch")
-                    .tags(t).register(registry));
-            batchRows = add(DistributionSummary.builder("weir.batcher.batch.rows").description("Rows per batch")
-                    .baseUnit("rows").tags(t).register(registry));
-            batchRequests = add(DistributionSummary.builder("weir.batcher.batch.requests")
-                    .description("Requests per batch").baseUnit("requests").tags(t).register(registry));
+            queueWait = register(r -> Timer.builder("weir.batcher.queue.wait").description("Enqueue to compute start")
+                    .tags(t).register(r));
+            compute = register(r -> Timer.builder("weir.batcher.compute").description("Backend call per batch")
+                    .tags(t).register(r));
+            batchRows = register(r -> DistributionSummary.builder("weir.batcher.batch.rows").description("Rows per batch")
+                    .baseUnit("rows").tags(t).register(r));
+            batchRequests = register(r -> DistributionSummary.builder("weir.batcher.batch.requests")
+                    .description("Requests per batch").baseUnit("requests").tags(t).register(r));
         }
     }
 
-    private <M extends Meter> M add(M meter) {
+    /**
+     * Makes a meter in the registry and keeps it to remove on {@link #close()}; after the close (a batch that ran on
+     * after an unload) in a private registry instead, so that an unloaded version leaves no series behind and never
+     * takes over, and then removes, a meter of the same name that a reload of the version registered meanwhile.
+     * Meters are made on first use only, so the lock costs nothing on the request path.
+     */
+    private synchronized <M extends Meter> M register(Function<MeterRegistry, M> make) {
+        if (closed) {
+            if (detached == null) {
+                detached = new SimpleMeterRegistry();
+            }
+            return make.apply(detached);
+        }
+        M meter = make.apply(registry);
         meters.add(meter);
         return meter;
     }
@@ -92,13 +109,13 @@ public final class LaneMetrics implements AutoCloseable {
     }
 
     void gauge(String name, String description, Supplier<Number> value) {
-        add(Gauge.builder(name, value).description(description).tags(tags).register(registry));
+        register(r -> Gauge.builder(name, value).description(description).tags(tags).register(r));
     }
 
     private Counter counter(String name, String description, String... extraTags) {
         String id = name + String.join("|", extraTags);
-        return counters.computeIfAbsent(id, k -> add(Counter.builder(name).description(description)
-                .tags(tags.and(extraTags)).register(registry)));
+        return counters.computeIfAbsent(id, k -> register(r -> Counter.builder(name).description(description)
+                .tags(tags.and(extraTags)).register(r)));
     }
 
     /** {@code reason}: ring_full, predicted_wait, oversize, invalid. */
@@ -183,7 +200,8 @@ public final class LaneMetrics implements AutoCloseable {
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
+        closed = true;
         meters.forEach(registry::remove);
         meters.clear();
     }
