@@ -116,5 +116,18 @@ class ChaosBackendTest {
         assertThat(faults.faultFor(KEY, "cuda")).contains(modelOnCuda);
         assertThat(faults.faultFor(new ModelKey("other", "1.0.0"), "cuda")).contains(any);
         assertThatThrownBy(() -> new Fault(0, 1.5, false)).hasMessageContaining("failure_rate");
+
+        // One version of the model (a bad canary beside a healthy primary), and that version on one backend.
+        Fault version = new Fault(4, 0, false);
+        Fault versionOnCuda = new Fault(5, 0, true);
+        faults.set("m", KEY.version(), null, version);
+        faults.set("m", KEY.version(), "cuda", versionOnCuda);
+        assertThat(faults.faultFor(KEY, "cpu")).contains(version);
+        assertThat(faults.faultFor(KEY, "cuda")).contains(versionOnCuda);
+        assertThat(faults.faultFor(new ModelKey("m", "9.9.9"), "cpu")).as("another version of m").contains(model);
+        assertThat(faults.snapshot()).containsKeys("m@" + KEY.version(), "m@" + KEY.version() + "/cuda");
+        faults.clear("m", KEY.version(), null);
+        assertThat(faults.faultFor(KEY, "cpu")).contains(model);
+        assertThatThrownBy(() -> faults.set(FaultInjector.ANY_MODEL, "1.0.0", null, any)).hasMessageContaining("'*'");
     }
 }

@@ -122,13 +122,34 @@ class DrillRunnerTest {
     }
 
     @Test
+    void aFailingCanaryIsRolledBackByTheGuardAndClientsGetThePrimaryAgain() throws Exception {
+        // The shipped bad-canary drill, shortened: its rollout, its fault on the canary version alone, its bounds.
+        JsonObject shipped = new JsonObject(java.nio.file.Files.readString(Path.of("..", "chaos", "drills", "bad-canary.json")));
+        shipped.put("rate_per_s", 80);
+        shipped.getJsonArray("phases").getJsonObject(0).put("seconds", 2);
+        shipped.getJsonArray("phases").getJsonObject(1).put("seconds", 7)
+                .getJsonObject("expect").put("recover_within_s", 6);
+        shipped.getJsonArray("phases").getJsonObject(2).put("seconds", 1);
+        DrillReport report = new DrillRunner(base(server), null).run(DrillPlan.parse(shipped));
+        assertThat(report.passed()).as(report.toText()).isTrue();
+        DrillReport.PhaseReport failing = report.phases().get(1);
+        assertThat(failing.statuses().get(500)).as("the canary's users saw the fault until the rollback").isPositive();
+        assertThat(failing.recoveredAfterS()).isLessThanOrEqualTo(6);
+
+        HttpResponse<String> audit = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                base(server).resolve("/admin/rollouts/ranker/audit?limit=10")).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(audit.body()).contains("\"actor\":\"guard\",\"action\":\"rollback\"").contains("canary error rate");
+        assertThat(faultsInForce()).isEmpty();
+    }
+
+    @Test
     void aDrillThatInjectsIntoAModelTheGatewayLacksDoesNotRun() {
         DrillPlan plan = DrillPlan.parse("""
                 {"name": "typo", "rate_per_s": 10,
                  "requests": [{"path": "/v1/moderate", "body": {"text": "hello"}}],
                  "phases": [{"name": "failing", "seconds": 1, "inject": [{"model": "moderaton", "failure_rate": 1.0}]}]}""");
         assertThatThrownBy(() -> new DrillRunner(base(server), null).run(plan)).isInstanceOf(IllegalStateException.class)
-                .hasMessageContaining("injects into moderaton, which has no ready version here");
+                .hasMessageContaining("injects into moderaton, which is not a ready version here");
     }
 
     @Test

@@ -32,17 +32,37 @@ public record DrillPlan(String name, String description, double ratePerSecond, i
                         List<RequestTemplate> requests, List<Phase> phases) {
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._-]{1,64}");
     private static final Pattern INFERENCE_PATH = Pattern.compile("(/[A-Za-z0-9._:-]+)+");
+    private static final Pattern VERSION = Pattern.compile("\\d{1,18}(\\.\\d{1,18}){0,2}");
+    private static final Set<String> ADMIN_METHODS = Set.of("GET", "PUT", "POST", "DELETE");
 
     /** A request the drill sends (POST), cycled through in order. */
     public record RequestTemplate(String path, JsonObject body) {
     }
 
-    /** A fault set through {@code PUT /admin/chaos/faults/:model} ({@code backend} null: every backend). */
-    public record Injection(String model, String backend, JsonObject fault) {
+    /**
+     * A fault set through {@code PUT /admin/chaos/faults/:model}: {@code version} null for every version of the model,
+     * {@code backend} null for every backend.
+     */
+    public record Injection(String model, String version, String backend, JsonObject fault) {
+        Clearing target() {
+            return new Clearing(model, version, backend);
+        }
     }
 
-    /** A fault removed through {@code DELETE /admin/chaos/faults/:model} ({@code backend} null: the model's own). */
-    public record Clearing(String model, String backend) {
+    /** A fault removed through {@code DELETE /admin/chaos/faults/:model}: exactly the target an injection named. */
+    public record Clearing(String model, String version, String backend) {
+        @Override
+        public String toString() {
+            return model + (version == null ? "" : "@" + version) + (backend == null ? "" : " on " + backend);
+        }
+    }
+
+    /**
+     * An admin call made when its phase starts, after its clears and before its injections: a rollout set up or
+     * removed, a batching policy overridden. Not undone when the drill ends; the plan undoes what it set in a later
+     * phase.
+     */
+    public record AdminCall(String method, String path, JsonObject body) {
     }
 
     /**
@@ -61,8 +81,8 @@ public record DrillPlan(String name, String description, double ratePerSecond, i
         static final Expectation DEFAULT = new Expectation(Set.of(200), Double.NaN, Double.NaN, Double.NaN);
     }
 
-    public record Phase(String name, double seconds, List<Injection> inject, List<Clearing> clear,
-                        Expectation expect) {
+    public record Phase(String name, double seconds, List<AdminCall> admin, List<Injection> inject,
+                        List<Clearing> clear, Expectation expect) {
     }
 
     /** Parses a drill file's text; throws {@link IllegalArgumentException} naming the offending field. */
@@ -120,7 +140,7 @@ public record DrillPlan(String name, String description, double ratePerSecond, i
                             + ", which no earlier phase injected (in force: " + inForce + ")");
                 }
             }
-            phase.inject().forEach(f -> inForce.add(new Clearing(f.model(), f.backend())));
+            phase.inject().forEach(f -> inForce.add(f.target()));
             phases.add(phase);
         }
         return new DrillPlan(name, description, rate, connections, timeout, List.copyOf(requests), List.copyOf(phases));
@@ -132,17 +152,38 @@ public record DrillPlan(String name, String description, double ratePerSecond, i
     }
 
     private static Phase phase(JsonObject p, String at) {
-        only(p, at, "name", "seconds", "inject", "clear", "expect");
+        only(p, at, "name", "seconds", "admin", "inject", "clear", "expect");
         String name = string(p, "name", at);
         double seconds = required(p, "seconds", at, 0.5, 3600);
+        List<AdminCall> admin = new ArrayList<>();
+        if (p.containsKey("admin")) {
+            JsonArray a = array(p, "admin", at);
+            for (int i = 0; i < a.size(); i++) {
+                String aat = at + ".admin[" + i + "]";
+                JsonObject c = object(a.getValue(i), aat);
+                only(c, aat, "method", "path", "body");
+                String method = string(c, "method", aat);
+                if (!ADMIN_METHODS.contains(method)) {
+                    throw new IllegalArgumentException(aat + ".method must be one of " + ADMIN_METHODS + ", was " + method);
+                }
+                String path = string(c, "path", aat);
+                if (!INFERENCE_PATH.matcher(path).matches() || !path.startsWith("/admin/") || path.startsWith("/admin/chaos")
+                        || path.contains("/.")) {
+                    throw new IllegalArgumentException(aat + ".path must be an /admin/ path (not /admin/chaos: the drill"
+                            + " sets and clears faults itself), was '" + path + "'");
+                }
+                admin.add(new AdminCall(method, path, c.containsKey("body") ? object(c.getValue("body"), aat + ".body") : null));
+            }
+        }
         List<Injection> inject = new ArrayList<>();
         if (p.containsKey("inject")) {
             JsonArray a = array(p, "inject", at);
             for (int i = 0; i < a.size(); i++) {
                 String fat = at + ".inject[" + i + "]";
                 JsonObject f = object(a.getValue(i), fat);
-                only(f, fat, "model", "backend", "latency_ms", "failure_rate", "device_fault");
+                only(f, fat, "model", "version", "backend", "latency_ms", "failure_rate", "device_fault");
                 String model = string(f, "model", fat);
+                String version = version(f, fat);
                 String backend = f.containsKey("backend") ? string(f, "backend", fat) : null;
                 double latency = optional(f, "latency_ms", fat, 0, 60_000);
                 double rate = optional(f, "failure_rate", fat, 0, 1);
@@ -154,7 +195,7 @@ public record DrillPlan(String name, String description, double ratePerSecond, i
                 }
                 JsonObject fault = f.copy();
                 fault.remove("model");
-                inject.add(new Injection(model, backend, fault));
+                inject.add(new Injection(model, version, backend, fault));
             }
         }
         List<Clearing> clear = new ArrayList<>();
@@ -163,8 +204,9 @@ public record DrillPlan(String name, String description, double ratePerSecond, i
             for (int i = 0; i < a.size(); i++) {
                 String cat = at + ".clear[" + i + "]";
                 JsonObject c = object(a.getValue(i), cat);
-                only(c, cat, "model", "backend");
-                clear.add(new Clearing(string(c, "model", cat), c.containsKey("backend") ? string(c, "backend", cat) : null));
+                only(c, cat, "model", "version", "backend");
+                clear.add(new Clearing(string(c, "model", cat), version(c, cat),
+                        c.containsKey("backend") ? string(c, "backend", cat) : null));
             }
         }
         Expectation expect = Expectation.DEFAULT;
@@ -192,7 +234,21 @@ public record DrillPlan(String name, String description, double ratePerSecond, i
                         + " recover_within_s) but does not allow status 200: it could never pass");
             }
         }
-        return new Phase(name, seconds, List.copyOf(inject), List.copyOf(clear), expect);
+        return new Phase(name, seconds, List.copyOf(admin), List.copyOf(inject), List.copyOf(clear), expect);
+    }
+
+    private static String version(JsonObject o, String at) {
+        if (!o.containsKey("version")) {
+            return null;
+        }
+        String v = string(o, "version", at);
+        if (!VERSION.matcher(v).matches()) {
+            throw new IllegalArgumentException(at + ".version must be a version such as 1.1.0, was '" + v + "'");
+        }
+        if (string(o, "model", at).equals("*")) {
+            throw new IllegalArgumentException(at + ".version belongs to one model, not to '*'");
+        }
+        return v;
     }
 
     private static void only(JsonObject o, String at, String... keys) {

@@ -18,6 +18,8 @@ import io.vertx.core.json.JsonObject;
 
 import java.net.InetAddress;
 import java.net.URI;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
 import java.net.UnknownHostException;
 import java.util.ArrayList;
 import java.util.List;
@@ -122,8 +124,8 @@ public final class DrillRunner {
                 clear(loop, admin, c);
                 set.remove(c);
             } catch (RuntimeException e) {
-                LOG.log(Level.SEVERE, "could not clear the fault on " + target(c.model(), c.backend())
-                        + " after the drill: clear it by hand (DELETE " + FAULTS + "/" + c.model() + ")", e);
+                LOG.log(Level.SEVERE, "could not clear the fault on " + c + " after the drill: clear it by hand (DELETE "
+                        + FAULTS + "/" + c.model() + ")", e);
             }
         }
     }
@@ -169,12 +171,18 @@ public final class DrillRunner {
             for (int i = 0; i < plan.phases().size(); i++) {
                 DrillPlan.Phase phase = plan.phases().get(i);
                 changedAt.set(i, System.nanoTime());
+                // Faults cleared first, then the admin calls, then new faults: a rollout removed at the end must not
+                // send traffic to a version still failing, and one set up at the start is in place before its fault.
                 for (DrillPlan.Clearing c : phase.clear()) {
                     clear(loop, admin, c);
                     set.remove(c);
                 }
+                for (DrillPlan.AdminCall a : phase.admin()) {
+                    call(loop, admin, HttpMethod.valueOf(a.method()), a.path(), a.body(),
+                            "make phase '" + phase.name() + "''s admin call " + a.method() + " " + a.path());
+                }
                 for (DrillPlan.Injection f : phase.inject()) {
-                    set.add(new DrillPlan.Clearing(f.model(), f.backend())); // before: a refused PUT changes nothing
+                    set.add(f.target()); // before the PUT: a refused one changes nothing, a lost answer may have
                     inject(loop, admin, f);
                 }
                 long start = System.nanoTime();
@@ -310,11 +318,11 @@ public final class DrillRunner {
         JsonObject models = call(loop, admin, HttpMethod.GET, "/admin/models", null, "list the models");
         for (DrillPlan.Phase phase : plan.phases()) {
             for (DrillPlan.Injection f : phase.inject()) {
-                if (!served(models, f.model(), null)) {
-                    throw new IllegalStateException("phase '" + phase.name() + "' injects into " + f.model()
-                            + ", which has no ready version here: the fault would hit nothing");
+                if (!served(models, f.model(), f.version(), null)) {
+                    throw new IllegalStateException("phase '" + phase.name() + "' injects into " + f.target()
+                            + ", which is not a ready version here: the fault would hit nothing");
                 }
-                if (f.backend() != null && !served(models, f.model(), f.backend())) {
+                if (f.backend() != null && !served(models, f.model(), f.version(), f.backend())) {
                     throw new IllegalStateException("phase '" + phase.name() + "' injects into " + f.model() + " on "
                             + f.backend() + ", but no ready version of " + f.model() + " runs on " + f.backend()
                             + " here (" + backendsOf(models) + "): this drill needs that backend");
@@ -323,11 +331,15 @@ public final class DrillRunner {
         }
     }
 
-    /** Whether a ready version of {@code model} ({@code *}: any) runs on {@code backend} (null: on any). */
-    private static boolean served(JsonObject models, String model, String backend) {
+    /**
+     * Whether a ready version of {@code model} ({@code *}: any), that version when given, runs on {@code backend}
+     * (null: on any).
+     */
+    private static boolean served(JsonObject models, String model, String version, String backend) {
         for (Object o : models.getJsonArray("models", new JsonArray())) {
             if (o instanceof JsonObject m && "READY".equals(m.getString("state"))
                     && (model.equals("*") || model.equals(m.getString("model")))
+                    && (version == null || version.equals(m.getString("version")))
                     && (backend == null || m.getJsonArray("backends", new JsonArray()).contains(backend))) {
                 return true;
             }
@@ -347,16 +359,19 @@ public final class DrillRunner {
     }
 
     private void inject(Context loop, HttpClientAgent admin, DrillPlan.Injection f) {
-        call(loop, admin, HttpMethod.PUT, FAULTS + "/" + f.model(), f.fault(), "inject " + f.fault().encode() + " into " + f.model());
+        call(loop, admin, HttpMethod.PUT, FAULTS + "/" + f.model(), f.fault(), "inject " + f.fault().encode() + " into " + f.target());
     }
 
     private void clear(Context loop, HttpClientAgent admin, DrillPlan.Clearing c) {
-        String query = c.backend() == null ? "" : "?backend=" + java.net.URLEncoder.encode(c.backend(), java.nio.charset.StandardCharsets.UTF_8);
-        call(loop, admin, HttpMethod.DELETE, FAULTS + "/" + c.model() + query, null, "clear the fault on " + target(c.model(), c.backend()));
-    }
-
-    private static String target(String model, String backend) {
-        return backend == null ? model : model + " on " + backend;
+        List<String> query = new ArrayList<>();
+        if (c.version() != null) {
+            query.add("version=" + URLEncoder.encode(c.version(), StandardCharsets.UTF_8));
+        }
+        if (c.backend() != null) {
+            query.add("backend=" + URLEncoder.encode(c.backend(), StandardCharsets.UTF_8));
+        }
+        call(loop, admin, HttpMethod.DELETE, FAULTS + "/" + c.model() + (query.isEmpty() ? "" : "?" + String.join("&", query)),
+                null, "clear the fault on " + c);
     }
 
     /** One admin call, waited for; anything but a 200 with a JSON object is an {@link IllegalStateException}. */

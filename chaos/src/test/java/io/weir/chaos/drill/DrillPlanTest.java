@@ -36,7 +36,7 @@ class DrillPlanTest {
         assertThat(f.model()).isEqualTo("moderation");
         assertThat(f.backend()).isNull();
         assertThat(f.fault()).isEqualTo(new JsonObject().put("failure_rate", 1.0));
-        assertThat(plan.phases().get(2).clear()).containsExactly(new DrillPlan.Clearing("moderation", null));
+        assertThat(plan.phases().get(2).clear()).containsExactly(new DrillPlan.Clearing("moderation", null, null));
         assertThat(plan.phases().get(2).expect().recoverWithinS()).isEqualTo(1);
     }
 
@@ -59,6 +59,11 @@ class DrillPlanTest {
             "a device fault that fails nothing | \"failure_rate\": 1.0   | \"device_fault\": true            | drill.phases[1].inject[0] sets no fault",
             "a latency that is text    | \"failure_rate\": 1.0           | \"latency_ms\": \"lots\"         | drill.phases[1].inject[0].latency_ms must be a number",
             "a bound no 500 can meet   | \"statuses\": [500]             | \"statuses\": [500], \"min_ok_share\": 0.5 | does not allow status 200: it could never pass",
+            "a version of every model  | {\"model\": \"moderation\", \"failure_rate\": 1.0} | {\"model\": \"*\", \"version\": \"1.0.0\", \"failure_rate\": 1.0} | belongs to one model, not to '*'",
+            "a version that is not one  | {\"model\": \"moderation\", \"failure_rate\": 1.0} | {\"model\": \"moderation\", \"version\": \"latest\", \"failure_rate\": 1.0} | must be a version such as 1.1.0",
+            "an admin call on chaos    | \"seconds\": 2}                | \"seconds\": 2, \"admin\": [{\"method\": \"DELETE\", \"path\": \"/admin/chaos/faults/x\"}]} | not /admin/chaos",
+            "an admin call off admin   | \"seconds\": 2}                | \"seconds\": 2, \"admin\": [{\"method\": \"POST\", \"path\": \"/v1/moderate\"}]} | must be an /admin/ path",
+            "an admin call's method    | \"seconds\": 2}                | \"seconds\": 2, \"admin\": [{\"method\": \"PATCH\", \"path\": \"/admin/rollouts/r\"}]} | method must be one of",
             "a clear of another target | \"clear\": [{\"model\": \"moderation\"}] | \"clear\": [{\"model\": \"moderation\", \"backend\": \"cpu\"}] | which no earlier phase injected",
     })
     void aBadPlanIsRefusedNamingTheField(String what, String from, String to, String message) {
@@ -66,6 +71,28 @@ class DrillPlanTest {
         assertThat(broken).as("the edit applies").isNotEqualTo(MINIMAL);
         assertThatThrownBy(() -> DrillPlan.parse(broken)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining(message);
+    }
+
+    @Test
+    void aVersionedFaultIsClearedByTheSameTargetAndAdminCallsKeepTheirOrder() {
+        DrillPlan plan = DrillPlan.parse("""
+                {"name": "d", "rate_per_s": 50,
+                 "requests": [{"path": "/v1/rank:score", "body": {"user_id": "u", "candidates": []}}],
+                 "phases": [{"name": "set up", "seconds": 1,
+                             "admin": [{"method": "PUT", "path": "/admin/rollouts/ranker", "body": {"primary": "1.0.0"}}],
+                             "inject": [{"model": "ranker", "version": "1.1.0", "failure_rate": 1.0}]},
+                            {"name": "tear down", "seconds": 1, "clear": [{"model": "ranker", "version": "1.1.0"}],
+                             "admin": [{"method": "DELETE", "path": "/admin/rollouts/ranker"}]}]}""");
+        assertThat(plan.phases().get(0).admin()).containsExactly(new DrillPlan.AdminCall("PUT", "/admin/rollouts/ranker",
+                new JsonObject().put("primary", "1.0.0")));
+        assertThat(plan.phases().get(0).inject().getFirst().fault())
+                .isEqualTo(new JsonObject().put("version", "1.1.0").put("failure_rate", 1.0));
+        assertThat(plan.phases().get(1).clear()).containsExactly(new DrillPlan.Clearing("ranker", "1.1.0", null));
+        assertThatThrownBy(() -> DrillPlan.parse("""
+                {"name": "d", "rate_per_s": 50, "requests": [{"path": "/v1/moderate", "body": {}}],
+                 "phases": [{"name": "a", "seconds": 1, "inject": [{"model": "ranker", "version": "1.1.0", "failure_rate": 1}]},
+                            {"name": "b", "seconds": 1, "clear": [{"model": "ranker"}]}]}"""))
+                .hasMessageContaining("clears ranker, which no earlier phase injected (in force: [ranker@1.1.0])");
     }
 
     @Test
@@ -88,7 +115,7 @@ class DrillPlanTest {
             // Whatever a drill injects, a later phase clears.
             for (int i = 0; i < plan.phases().size(); i++) {
                 for (DrillPlan.Injection f : plan.phases().get(i).inject()) {
-                    DrillPlan.Clearing c = new DrillPlan.Clearing(f.model(), f.backend());
+                    DrillPlan.Clearing c = f.target();
                     assertThat(plan.phases().subList(i + 1, plan.phases().size()).stream()
                             .anyMatch(later -> later.clear().contains(c))).as(p + ": " + c + " cleared later").isTrue();
                 }

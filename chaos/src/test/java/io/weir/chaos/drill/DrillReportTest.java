@@ -13,7 +13,7 @@ class DrillReportTest {
     private static final long MS = 1_000_000;
 
     private static DrillPlan.Phase phase(double seconds, DrillPlan.Expectation expect) {
-        return new DrillPlan.Phase("p", seconds, List.of(), List.of(), expect);
+        return new DrillPlan.Phase("p", seconds, List.of(), List.of(), List.of(), expect);
     }
 
     private static DrillPlan.Expectation expect(Set<Integer> statuses, double minShare, double maxP95, double recover) {

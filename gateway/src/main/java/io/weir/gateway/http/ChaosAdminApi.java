@@ -7,13 +7,15 @@ import io.vertx.ext.web.handler.BodyHandler;
 import io.weir.chaos.Fault;
 import io.weir.chaos.FaultInjector;
 import io.weir.runtime.WeirException;
+import io.weir.runtime.repository.Versions;
 
 import java.util.function.Consumer;
 
 /**
  * Drill controls, mounted only when {@code chaos.enabled}: {@code GET /admin/chaos/faults},
- * {@code PUT /admin/chaos/faults/:model} with {@code {"latency_ms", "failure_rate", "device_fault", "backend"}}
- * ({@code *} targets every model), {@code DELETE /admin/chaos/faults/:model} (and {@code ?backend=}).
+ * {@code PUT /admin/chaos/faults/:model} with {@code {"latency_ms", "failure_rate", "device_fault", "backend",
+ * "version"}} ({@code *} targets every model; a version narrows it to one version of the model, a canary say),
+ * {@code DELETE /admin/chaos/faults/:model} (and {@code ?backend=}, {@code ?version=}).
  */
 public final class ChaosAdminApi implements Consumer<Router> {
     private final FaultInjector faults;
@@ -27,7 +29,7 @@ public final class ChaosAdminApi implements Consumer<Router> {
         router.get("/admin/chaos/faults").handler(ctx -> Bodies.sendJson(ctx, 200, list(), null, null));
         router.put("/admin/chaos/faults/:model").handler(BodyHandler.create(false).setBodyLimit(4096)).handler(this::put);
         router.delete("/admin/chaos/faults/:model").handler(ctx -> {
-            faults.clear(ctx.pathParam("model"), ctx.queryParams().get("backend"));
+            faults.clear(ctx.pathParam("model"), ctx.queryParams().get("version"), ctx.queryParams().get("backend"));
             Bodies.sendJson(ctx, 200, list(), null, null);
         });
     }
@@ -44,7 +46,15 @@ public final class ChaosAdminApi implements Consumer<Router> {
                 throw WeirException.invalid(e.getMessage());
             }
             String backend = body.getValue("backend") instanceof String b && !b.isBlank() ? b : null;
-            faults.set(ctx.pathParam("model"), backend, fault);
+            Object version = body.getValue("version");
+            if (version != null && !(version instanceof String v && Versions.isVersion(v))) {
+                throw WeirException.invalid("version must be a semantic version such as 1.1.0, was " + version);
+            }
+            try {
+                faults.set(ctx.pathParam("model"), (String) version, backend, fault);
+            } catch (IllegalArgumentException e) {
+                throw WeirException.invalid(e.getMessage());
+            }
             Bodies.sendJson(ctx, 200, list(), null, null);
         } catch (RuntimeException e) {
             HttpErrors.send(ctx, e, RequestContext.requestId(ctx));
