@@ -56,7 +56,7 @@ class ChaosDrillTest {
     @AfterEach
     void clearFaults(Vertx vertx) throws Exception {
         WebClient c = WebClient.create(vertx, new WebClientOptions().setDefaultHost("127.0.0.1").setDefaultPort(server.port()));
-        for (String m : List.of("ranker", "moderation", "echo")) {
+        for (String m : List.of("ranker", "moderation", "echo", "ranker?version=1.1.0")) {
             c.delete("/admin/chaos/faults/" + m).send().toCompletionStage().toCompletableFuture().get();
         }
     }
@@ -148,9 +148,54 @@ class ChaosDrillTest {
     void badFaultsAreRejected(Vertx vertx, VertxTestContext tc) {
         WebClient c = client(vertx);
         c.put("/admin/chaos/faults/echo").sendJsonObject(new JsonObject().put("failure_rate", 2))
+                .compose(r -> {
+                    tc.verify(() -> {
+                        assertThat(r.statusCode()).isEqualTo(400);
+                        assertThat(r.bodyAsJsonObject().getJsonObject("error").getString("message")).contains("failure_rate");
+                    });
+                    return c.put("/admin/chaos/faults/echo").sendJsonObject(new JsonObject().put("failure_rate", 1)
+                            .put("version", "latest"));
+                })
+                .compose(r -> {
+                    tc.verify(() -> assertThat(r.bodyAsJsonObject().getJsonObject("error").getString("message"))
+                            .contains("version must be a semantic version"));
+                    return c.put("/admin/chaos/faults/*").sendJsonObject(new JsonObject().put("failure_rate", 1)
+                            .put("version", "1.0.0"));
+                })
+                .compose(r -> {
+                    tc.verify(() -> {
+                        assertThat(r.statusCode()).isEqualTo(400);
+                        assertThat(r.bodyAsJsonObject().getJsonObject("error").getString("message")).contains("not to '*'");
+                    });
+                    return c.get("/admin/chaos/faults").send();
+                })
                 .onComplete(tc.succeeding(r -> tc.verify(() -> {
-                    assertThat(r.statusCode()).isEqualTo(400);
-                    assertThat(r.bodyAsJsonObject().getJsonObject("error").getString("message")).contains("failure_rate");
+                    assertThat(r.bodyAsJsonObject().getJsonObject("faults")).as("nothing refused was set").isEmpty();
+                    tc.completeNow();
+                })));
+    }
+
+    @Test
+    void aFaultOnOneVersionLeavesTheOthersServing(Vertx vertx, VertxTestContext tc) {
+        WebClient c = client(vertx);
+        JsonObject pinnedOld = HttpApiTest.rankRequest(2).put("model_version", "1.0.0");
+        JsonObject pinnedNew = HttpApiTest.rankRequest(2).put("model_version", "1.1.0");
+        c.put("/admin/chaos/faults/ranker").sendJsonObject(new JsonObject().put("failure_rate", 1.0).put("version", "1.1.0"))
+                .compose(r -> c.post("/v1/rank:score").sendJsonObject(pinnedNew))
+                .compose(r -> {
+                    tc.verify(() -> assertThat(r.statusCode()).as(r.bodyAsString()).isEqualTo(500));
+                    return c.post("/v1/rank:score").sendJsonObject(pinnedOld);
+                })
+                .compose(r -> {
+                    tc.verify(() -> assertThat(r.statusCode()).as(r.bodyAsString()).isEqualTo(200));
+                    return c.delete("/admin/chaos/faults/ranker?version=1.1.0").send();
+                })
+                .compose(r -> {
+                    tc.verify(() -> assertThat(r.bodyAsJsonObject().getJsonObject("faults")).isEmpty());
+                    return c.post("/v1/rank:score").sendJsonObject(pinnedNew);
+                })
+                .onComplete(tc.succeeding(r -> tc.verify(() -> {
+                    assertThat(r.statusCode()).isEqualTo(200);
                     tc.completeNow();
                 })));
     }
