@@ -32,12 +32,14 @@ public final class FaultInjector {
         byTarget.put(target(model, version, backend), fault);
     }
 
-    public void clear(String model, String backend) {
-        clear(model, null, backend);
+    /** @return whether a fault was in force for exactly that target */
+    public boolean clear(String model, String backend) {
+        return clear(model, null, backend);
     }
 
-    public void clear(String model, String version, String backend) {
-        byTarget.remove(target(model, version, backend));
+    /** @return whether a fault was in force for exactly that target */
+    public boolean clear(String model, String version, String backend) {
+        return byTarget.remove(target(model, version, backend)) != null;
     }
 
     public void clearAll() {

@@ -167,6 +167,16 @@ class ChaosDrillTest {
                         assertThat(r.statusCode()).isEqualTo(400);
                         assertThat(r.bodyAsJsonObject().getJsonObject("error").getString("message")).contains("not to '*'");
                     });
+                    return c.put("/admin/chaos/faults/ranker@1.0.0").sendJsonObject(new JsonObject().put("failure_rate", 1));
+                })
+                .compose(r -> {
+                    tc.verify(() -> assertThat(r.bodyAsJsonObject().getJsonObject("error").getString("message"))
+                            .contains("a plain model name or '*'"));
+                    return c.put("/admin/chaos/faults/echo").sendJsonObject(new JsonObject().put("failure_rate", 1).put("backend", 5));
+                })
+                .compose(r -> {
+                    tc.verify(() -> assertThat(r.bodyAsJsonObject().getJsonObject("error").getString("message"))
+                            .contains("backend must be"));
                     return c.get("/admin/chaos/faults").send();
                 })
                 .onComplete(tc.succeeding(r -> tc.verify(() -> {
@@ -191,7 +201,14 @@ class ChaosDrillTest {
                     return c.delete("/admin/chaos/faults/ranker?version=1.1.0").send();
                 })
                 .compose(r -> {
-                    tc.verify(() -> assertThat(r.bodyAsJsonObject().getJsonObject("faults")).isEmpty());
+                    tc.verify(() -> {
+                        assertThat(r.bodyAsJsonObject().getJsonObject("faults")).isEmpty();
+                        assertThat(r.bodyAsJsonObject().getBoolean("removed")).isTrue();
+                    });
+                    return c.delete("/admin/chaos/faults/ranker?version=1.1.0&backend=%20").send();
+                })
+                .compose(r -> {
+                    tc.verify(() -> assertThat(r.bodyAsJsonObject().getBoolean("removed")).as("nothing left to remove").isFalse());
                     return c.post("/v1/rank:score").sendJsonObject(pinnedNew);
                 })
                 .onComplete(tc.succeeding(r -> tc.verify(() -> {

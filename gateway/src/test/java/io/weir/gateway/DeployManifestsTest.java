@@ -184,7 +184,7 @@ class DeployManifestsTest {
             String sources = mainSources();
 
             Pattern selector = Pattern.compile("(weir_[a-z0-9_]+)(\\{([^}]*)})?");
-            Pattern label = Pattern.compile("([a-z_]+)=~?\"([^\"]*)\"");
+            Pattern label = Pattern.compile("([a-z_]+)(=~?)\"([^\"]*)\"");
             int read = 0;
             for (String expr : exprs) {
                 Matcher s = selector.matcher(expr);
@@ -201,8 +201,15 @@ class DeployManifestsTest {
                         Matcher l = label.matcher(s.group(3));
                         while (l.find()) {
                             // A route is there once it served; an error code's series only once that error happened,
-                            // so for those the label itself is what must exist.
-                            wanted.add(l.group(1).equals("route") ? l.group(1) + "=\"" + l.group(2) + "\"" : l.group(1) + "=\"");
+                            // so for those, and for any regex matcher, the label itself is what must exist.
+                            boolean exactRoute = l.group(1).equals("route") && l.group(2).equals("=");
+                            if (l.group(1).equals("route") && !exactRoute) {
+                                for (String alternative : l.group(3).split("\\|")) {
+                                    assertThat(sources).as("route %s, read by: %s", alternative, expr)
+                                            .contains("named(\"" + alternative + "\"");
+                                }
+                            }
+                            wanted.add(exactRoute ? l.group(1) + "=\"" + l.group(3) + "\"" : l.group(1) + "=\"");
                         }
                     }
                     assertThat(scrape.lines().filter(line -> line.startsWith(name + "{") || line.startsWith(name + " "))

@@ -126,19 +126,72 @@ class DrillRunnerTest {
         // The shipped bad-canary drill, shortened: its rollout, its fault on the canary version alone, its bounds.
         JsonObject shipped = new JsonObject(java.nio.file.Files.readString(Path.of("..", "chaos", "drills", "bad-canary.json")));
         shipped.put("rate_per_s", 80);
-        shipped.getJsonArray("phases").getJsonObject(0).put("seconds", 2);
-        shipped.getJsonArray("phases").getJsonObject(1).put("seconds", 7)
-                .getJsonObject("expect").put("recover_within_s", 6);
-        shipped.getJsonArray("phases").getJsonObject(2).put("seconds", 1);
+        io.vertx.core.json.JsonArray phases = shipped.getJsonArray("phases");
+        assertThat(phases.stream().map(p -> ((JsonObject) p).getString("name")))
+                .containsExactly("warm-up", "canary at 50%", "canary fails", "after");
+        phases.getJsonObject(0).put("seconds", 1);
+        phases.getJsonObject(1).put("seconds", 2);
+        phases.getJsonObject(2).put("seconds", 7).getJsonObject("expect").put("recover_within_s", 6);
+        phases.getJsonObject(3).put("seconds", 1);
         DrillReport report = new DrillRunner(base(server), null).run(DrillPlan.parse(shipped));
         assertThat(report.passed()).as(report.toText()).isTrue();
-        DrillReport.PhaseReport failing = report.phases().get(1);
+        DrillReport.PhaseReport failing = report.phases().get(2);
         assertThat(failing.statuses().get(500)).as("the canary's users saw the fault until the rollback").isPositive();
         assertThat(failing.recoveredAfterS()).isLessThanOrEqualTo(6);
 
         HttpResponse<String> audit = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
                 base(server).resolve("/admin/rollouts/ranker/audit?limit=10")).build(), HttpResponse.BodyHandlers.ofString());
         assertThat(audit.body()).contains("\"actor\":\"guard\",\"action\":\"rollback\"").contains("canary error rate");
+        assertThat(faultsInForce()).isEmpty();
+    }
+
+    private static int rolloutStatus() throws Exception {
+        return HttpClient.newHttpClient().send(HttpRequest.newBuilder(base(server).resolve("/admin/rollouts/ranker")).build(),
+                HttpResponse.BodyHandlers.ofString()).statusCode();
+    }
+
+    private static DrillPlan badCanary() throws Exception {
+        return DrillPlan.parse(java.nio.file.Files.readString(Path.of("..", "chaos", "drills", "bad-canary.json")));
+    }
+
+    @Test
+    void theBadCanaryDrillRefusesToReplaceARolloutAnOperatorConfigured() throws Exception {
+        HttpClient http = HttpClient.newHttpClient();
+        HttpResponse<String> put = http.send(HttpRequest.newBuilder(base(server).resolve("/admin/rollouts/ranker"))
+                .header("content-type", "application/json").PUT(HttpRequest.BodyPublishers.ofString(
+                        "{\"primary\": \"1.0.0\", \"actor\": \"operator\", \"why\": \"pin\"}")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(put.statusCode()).as(put.body()).isEqualTo(200);
+        try {
+            assertThatThrownBy(() -> new DrillRunner(base(server), null).run(badCanary()))
+                    .isInstanceOf(IllegalStateException.class).hasMessageContaining("already configured here");
+            assertThat(rolloutStatus()).as("the operator's rollout is untouched").isEqualTo(200);
+        } finally {
+            http.send(HttpRequest.newBuilder(base(server).resolve("/admin/rollouts/ranker")).DELETE().build(),
+                    HttpResponse.BodyHandlers.ofString());
+        }
+    }
+
+    @Test
+    void anInterruptedBadCanaryDrillRemovesItsRolloutAndItsFault() throws Exception {
+        DrillPlan plan = badCanary();
+        java.util.concurrent.CompletableFuture<Throwable> ended = new java.util.concurrent.CompletableFuture<>();
+        Thread drill = Thread.ofPlatform().start(() -> {
+            try {
+                new DrillRunner(base(server), null).run(plan);
+                ended.complete(null);
+            } catch (Throwable t) {
+                ended.complete(t);
+            }
+        });
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (rolloutStatus() != 200 && System.nanoTime() < deadline) {
+            Thread.onSpinWait();
+        }
+        assertThat(rolloutStatus()).as("the drill's rollout is in place").isEqualTo(200);
+        drill.interrupt();
+        assertThat(ended.get(15, java.util.concurrent.TimeUnit.SECONDS)).isInstanceOf(InterruptedException.class);
+        assertThat(rolloutStatus()).as("undone on the way out").isEqualTo(404);
         assertThat(faultsInForce()).isEmpty();
     }
 

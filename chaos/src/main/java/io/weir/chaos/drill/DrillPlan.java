@@ -3,6 +3,7 @@ package io.weir.chaos.drill;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import io.weir.runtime.repository.Versions;
 
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -32,7 +33,6 @@ public record DrillPlan(String name, String description, double ratePerSecond, i
                         List<RequestTemplate> requests, List<Phase> phases) {
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._-]{1,64}");
     private static final Pattern INFERENCE_PATH = Pattern.compile("(/[A-Za-z0-9._:-]+)+");
-    private static final Pattern VERSION = Pattern.compile("\\d{1,18}(\\.\\d{1,18}){0,2}");
     private static final Set<String> ADMIN_METHODS = Set.of("GET", "PUT", "POST", "DELETE");
 
     /** A request the drill sends (POST), cycled through in order. */
@@ -59,10 +59,20 @@ public record DrillPlan(String name, String description, double ratePerSecond, i
 
     /**
      * An admin call made when its phase starts, after its clears and before its injections: a rollout set up or
-     * removed, a batching policy overridden. Not undone when the drill ends; the plan undoes what it set in a later
-     * phase.
+     * removed, a batching policy overridden, or a state read and checked.
+     *
+     * @param body   the request body, or null
+     * @param undo   the call that undoes this one (a rollout PUT is undone by its DELETE), or null: made when the drill
+     *               ends however it ends, unless a later phase made that very call. A PUT undone by a DELETE of its
+     *               own path must not replace anything: the drill refuses to run when the path already answers.
+     * @param expect what the answer's JSON must contain (objects compared key by key, other values by equality), or
+     *               null; a mismatch fails the phase
      */
-    public record AdminCall(String method, String path, JsonObject body) {
+    public record AdminCall(String method, String path, JsonObject body, AdminCall undo, JsonObject expect) {
+        /** Whether this call is {@code other}, as an undo is matched: the same method and path. */
+        boolean sameAs(AdminCall other) {
+            return method.equals(other.method) && path.equals(other.path);
+        }
     }
 
     /**
@@ -76,9 +86,24 @@ public record DrillPlan(String name, String description, double ratePerSecond, i
      *                       no share is given) within this many seconds and stay so; the bounds then apply from that
      *                       moment on. Measured in whole windows: under 1 means healthy from the first window.
      *                       NaN: the bounds apply to the whole phase.
+     * @param atLeast        the fewest answers of a status the phase must see, by status: that the fault was felt
+     *                       (a bad canary's 500s before its rollback), not only that nothing else went wrong
+     * @param recoverFrom    the statuses the fault causes: when given, a recovery window is healthy when none of its
+     *                       answers has one of them (and the p95 bound holds), so that a shed unrelated to the fault
+     *                       does not move the recovery; empty: a healthy window has the share of 200s
      */
-    public record Expectation(Set<Integer> statuses, double minOkShare, double maxOkP95Millis, double recoverWithinS) {
-        static final Expectation DEFAULT = new Expectation(Set.of(200), Double.NaN, Double.NaN, Double.NaN);
+    public record Expectation(Set<Integer> statuses, double minOkShare, double maxOkP95Millis, double recoverWithinS,
+                              Map<Integer, Integer> atLeast, Set<Integer> recoverFrom) {
+        static final Expectation DEFAULT = new Expectation(Set.of(200), Double.NaN, Double.NaN, Double.NaN, Map.of(), Set.of());
+
+        public Expectation(Set<Integer> statuses, double minOkShare, double maxOkP95Millis, double recoverWithinS) {
+            this(statuses, minOkShare, maxOkP95Millis, recoverWithinS, Map.of(), Set.of());
+        }
+
+        public Expectation(Set<Integer> statuses, double minOkShare, double maxOkP95Millis, double recoverWithinS,
+                           Map<Integer, Integer> atLeast) {
+            this(statuses, minOkShare, maxOkP95Millis, recoverWithinS, atLeast, Set.of());
+        }
     }
 
     public record Phase(String name, double seconds, List<AdminCall> admin, List<Injection> inject,
@@ -160,19 +185,7 @@ public record DrillPlan(String name, String description, double ratePerSecond, i
             JsonArray a = array(p, "admin", at);
             for (int i = 0; i < a.size(); i++) {
                 String aat = at + ".admin[" + i + "]";
-                JsonObject c = object(a.getValue(i), aat);
-                only(c, aat, "method", "path", "body");
-                String method = string(c, "method", aat);
-                if (!ADMIN_METHODS.contains(method)) {
-                    throw new IllegalArgumentException(aat + ".method must be one of " + ADMIN_METHODS + ", was " + method);
-                }
-                String path = string(c, "path", aat);
-                if (!INFERENCE_PATH.matcher(path).matches() || !path.startsWith("/admin/") || path.startsWith("/admin/chaos")
-                        || path.contains("/.")) {
-                    throw new IllegalArgumentException(aat + ".path must be an /admin/ path (not /admin/chaos: the drill"
-                            + " sets and clears faults itself), was '" + path + "'");
-                }
-                admin.add(new AdminCall(method, path, c.containsKey("body") ? object(c.getValue("body"), aat + ".body") : null));
+                admin.add(adminCall(object(a.getValue(i), aat), aat, true));
             }
         }
         List<Injection> inject = new ArrayList<>();
@@ -213,7 +226,7 @@ public record DrillPlan(String name, String description, double ratePerSecond, i
         if (p.containsKey("expect")) {
             String eat = at + ".expect";
             JsonObject e = object(p.getValue("expect"), eat);
-            only(e, eat, "statuses", "min_ok_share", "max_ok_p95_ms", "recover_within_s");
+            only(e, eat, "statuses", "min_ok_share", "max_ok_p95_ms", "recover_within_s", "at_least", "recover_from");
             Set<Integer> statuses = new LinkedHashSet<>();
             if (e.containsKey("statuses")) {
                 JsonArray s = array(e, "statuses", eat);
@@ -226,8 +239,39 @@ public record DrillPlan(String name, String description, double ratePerSecond, i
             } else {
                 statuses.add(200);
             }
+            Map<Integer, Integer> atLeast = new java.util.TreeMap<>();
+            if (e.containsKey("at_least")) {
+                JsonObject a = object(e.getValue("at_least"), eat + ".at_least");
+                for (String k : a.fieldNames()) {
+                    int code;
+                    try {
+                        code = Integer.parseInt(k);
+                    } catch (NumberFormatException x) {
+                        code = -1;
+                    }
+                    if (!statuses.contains(code)) {
+                        throw new IllegalArgumentException(eat + ".at_least names '" + k + "', not a status the phase allows");
+                    }
+                    atLeast.put(code, (int) whole(a, k, eat + ".at_least", 1, 100_000_000, 0));
+                }
+            }
+            Set<Integer> recoverFrom = new LinkedHashSet<>();
+            if (e.containsKey("recover_from")) {
+                JsonArray r = array(e, "recover_from", eat);
+                for (int i = 0; i < r.size(); i++) {
+                    if (!(r.getValue(i) instanceof Integer code) || !statuses.contains(code) || code == 200) {
+                        throw new IllegalArgumentException(eat + ".recover_from[" + i + "] must be a status other than 200"
+                                + " that the phase allows, was " + r.getValue(i));
+                    }
+                    recoverFrom.add(code);
+                }
+                if (!e.containsKey("recover_within_s")) {
+                    throw new IllegalArgumentException(eat + ".recover_from needs recover_within_s");
+                }
+            }
             expect = new Expectation(Set.copyOf(statuses), optional(e, "min_ok_share", eat, 0, 1),
-                    optional(e, "max_ok_p95_ms", eat, 0.001, 3_600_000), optional(e, "recover_within_s", eat, 0, seconds));
+                    optional(e, "max_ok_p95_ms", eat, 0.001, 3_600_000), optional(e, "recover_within_s", eat, 0, seconds),
+                    Map.copyOf(atLeast), Set.copyOf(recoverFrom));
             if (!statuses.contains(200) && (expect.minOkShare() > 0 || !Double.isNaN(expect.maxOkP95Millis())
                     || !Double.isNaN(expect.recoverWithinS()))) {
                 throw new IllegalArgumentException(eat + " bounds the 200s (min_ok_share, max_ok_p95_ms or"
@@ -237,12 +281,34 @@ public record DrillPlan(String name, String description, double ratePerSecond, i
         return new Phase(name, seconds, List.copyOf(admin), List.copyOf(inject), List.copyOf(clear), expect);
     }
 
+    private static AdminCall adminCall(JsonObject c, String at, boolean outer) {
+        if (outer) {
+            only(c, at, "method", "path", "body", "undo", "expect");
+        } else {
+            only(c, at, "method", "path", "body");
+        }
+        String method = string(c, "method", at);
+        if (!ADMIN_METHODS.contains(method)) {
+            throw new IllegalArgumentException(at + ".method must be one of " + ADMIN_METHODS + ", was " + method);
+        }
+        String path = string(c, "path", at);
+        if (!INFERENCE_PATH.matcher(path).matches() || !path.startsWith("/admin/") || path.startsWith("/admin/chaos")
+                || path.contains("/.")) {
+            throw new IllegalArgumentException(at + ".path must be an /admin/ path (not /admin/chaos: the drill"
+                    + " sets and clears faults itself), was '" + path + "'");
+        }
+        JsonObject body = c.containsKey("body") ? object(c.getValue("body"), at + ".body") : null;
+        AdminCall undo = c.containsKey("undo") ? adminCall(object(c.getValue("undo"), at + ".undo"), at + ".undo", false) : null;
+        JsonObject expect = c.containsKey("expect") ? object(c.getValue("expect"), at + ".expect") : null;
+        return new AdminCall(method, path, body, undo, expect);
+    }
+
     private static String version(JsonObject o, String at) {
         if (!o.containsKey("version")) {
             return null;
         }
         String v = string(o, "version", at);
-        if (!VERSION.matcher(v).matches()) {
+        if (!Versions.isVersion(v)) {
             throw new IllegalArgumentException(at + ".version must be a version such as 1.1.0, was '" + v + "'");
         }
         if (string(o, "model", at).equals("*")) {

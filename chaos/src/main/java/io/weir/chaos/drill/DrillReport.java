@@ -61,6 +61,11 @@ public record DrillReport(String drill, String target, List<PhaseReport> phases)
     }
 
     public static DrillReport of(DrillPlan plan, String target, List<Outcome> outcomes) {
+        return of(plan, target, outcomes, Map.of());
+    }
+
+    /** @param checks by phase index, what its admin calls' checks found wrong */
+    public static DrillReport of(DrillPlan plan, String target, List<Outcome> outcomes, Map<Integer, List<String>> checks) {
         List<List<Outcome>> byPhase = new ArrayList<>();
         plan.phases().forEach(p -> byPhase.add(new ArrayList<>()));
         for (Outcome o : outcomes) {
@@ -69,7 +74,15 @@ public record DrillReport(String drill, String target, List<PhaseReport> phases)
         List<PhaseReport> reports = new ArrayList<>();
         for (int i = 0; i < plan.phases().size(); i++) {
             Set<Integer> next = i + 1 < plan.phases().size() ? plan.phases().get(i + 1).expect().statuses() : Set.of();
-            reports.add(phase(plan.phases().get(i), byPhase.get(i), next));
+            PhaseReport r = phase(plan.phases().get(i), byPhase.get(i), next);
+            List<String> found = checks.getOrDefault(i, List.of());
+            if (!found.isEmpty()) {
+                List<String> failures = new ArrayList<>(found);
+                failures.addAll(r.failures());
+                r = new PhaseReport(r.name(), r.seconds(), r.sent(), r.statuses(), r.lost(), r.malformed(), r.examples(),
+                        r.okP50Ms(), r.okP95Ms(), r.okP99Ms(), r.recoveredAfterS(), List.copyOf(failures));
+            }
+            reports.add(r);
         }
         return new DrillReport(plan.name(), target, List.copyOf(reports));
     }
@@ -114,6 +127,12 @@ public record DrillReport(String drill, String target, List<PhaseReport> phases)
         }
         disallowed.forEach((status, n) -> failures.add(n + " answer(s) with status " + status + ", not allowed here "
                 + expect.statuses()));
+        expect.atLeast().forEach((status, n) -> {
+            int seen = statuses.getOrDefault(status, 0);
+            if (seen < n) {
+                failures.add(seen + " answer(s) with status " + status + ", expected at least " + n + ": the fault was not felt");
+            }
+        });
 
         double recovered = Double.NaN;
         long from = 0;
@@ -153,7 +172,8 @@ public record DrillReport(String drill, String target, List<PhaseReport> phases)
 
     /**
      * The start of the first 1-s window (from the phase's start) after which every window is healthy: at least the
-     * phase's share of 200s (99% when it names none) and, when it bounds it, a p95 of the 200s within bound. A window
+     * phase's share of 200s (99% when it names none), or, when the phase names the statuses its fault causes
+     * ({@code recover_from}), none of those; and, when it bounds it, a p95 of the 200s within bound. A window
      * with no request is neither healthy nor unhealthy. Infinite when the last window is not healthy.
      */
     static double recoveredAfterSeconds(DrillPlan.Phase phase, List<Outcome> outcomes) {
@@ -174,7 +194,9 @@ public record DrillReport(String drill, String target, List<PhaseReport> phases)
                 continue;
             }
             long[] ok = okLatencies(in);
-            boolean healthy = (double) ok.length / in.size() >= share
+            boolean answered = expect.recoverFrom().isEmpty() ? (double) ok.length / in.size() >= share
+                    : in.stream().noneMatch(o -> o.status() == LOST || expect.recoverFrom().contains(o.status()));
+            boolean healthy = answered
                     && (Double.isNaN(expect.maxOkP95Millis()) || ok.length > 0 && percentileMs(ok, 0.95) <= expect.maxOkP95Millis());
             if (!healthy) {
                 break;

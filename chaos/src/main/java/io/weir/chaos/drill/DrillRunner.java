@@ -23,6 +23,7 @@ import java.nio.charset.StandardCharsets;
 import java.net.UnknownHostException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -97,15 +98,21 @@ public final class DrillRunner {
         // Faults in force that this drill set: cleared when it ends, and by a shutdown hook if the JVM ends first
         // (Ctrl-C, SIGTERM), so that a drill never leaves a gateway failing.
         Set<DrillPlan.Clearing> set = ConcurrentHashMap.newKeySet();
-        Thread hook = new Thread(() -> clearAll(loop, admin, set), "weir-drill-cleanup");
+        // Undos of the admin calls made, newest first: run at the end unless a later phase made the same call.
+        java.util.Deque<DrillPlan.AdminCall> undos = new java.util.concurrent.ConcurrentLinkedDeque<>();
+        Thread hook = new Thread(() -> {
+            clearAll(loop, admin, set);
+            undoAll(loop, admin, undos);
+        }, "weir-drill-cleanup");
         Runtime.getRuntime().addShutdownHook(hook);
         try {
             preflight(loop, admin, plan);
-            return new Load(plan, loop, load, admin, set).run();
+            return new Load(plan, loop, load, admin, set, undos).run();
         } finally {
             // An interrupt must not stop the clean-up: its admin calls wait for answers.
             boolean interrupted = Thread.interrupted();
             clearAll(loop, admin, set);
+            undoAll(loop, admin, undos);
             try {
                 Runtime.getRuntime().removeShutdownHook(hook);
             } catch (IllegalStateException e) {
@@ -130,6 +137,18 @@ public final class DrillRunner {
         }
     }
 
+    private void undoAll(Context loop, HttpClientAgent admin, java.util.Deque<DrillPlan.AdminCall> undos) {
+        DrillPlan.AdminCall u;
+        while ((u = undos.pollFirst()) != null) {
+            try {
+                call(loop, admin, HttpMethod.valueOf(u.method()), u.path(), u.body(), "undo with " + u.method() + " " + u.path());
+            } catch (RuntimeException e) {
+                LOG.log(Level.SEVERE, "could not undo the drill's admin call: do it by hand (" + u.method() + " "
+                        + u.path() + ")", e);
+            }
+        }
+    }
+
     /** The load and the phases: the caller's thread schedules, the client's event loop sends and records. */
     private final class Load {
         /** A request crossing into the next phase may have that phase's status only if it was sent this close to it. */
@@ -140,6 +159,9 @@ public final class DrillRunner {
         private final HttpClientAgent load;
         private final HttpClientAgent admin;
         private final Set<DrillPlan.Clearing> set;
+        private final java.util.Deque<DrillPlan.AdminCall> undos;
+        /** By phase index, what its admin calls' checks found wrong; the scheduling thread only. */
+        private final Map<Integer, List<String>> checks = new java.util.HashMap<>();
         private final Buffer[] bodies;
         private final ConcurrentLinkedQueue<DrillReport.Outcome> outcomes = new ConcurrentLinkedQueue<>();
         /**
@@ -152,8 +174,10 @@ public final class DrillRunner {
         /** When each phase's fault changes began (nanoTime), read by the event loop as answers come. */
         private final AtomicLongArray changedAt;
 
-        Load(DrillPlan plan, Context loop, HttpClientAgent load, HttpClientAgent admin, Set<DrillPlan.Clearing> set) {
+        Load(DrillPlan plan, Context loop, HttpClientAgent load, HttpClientAgent admin, Set<DrillPlan.Clearing> set,
+             java.util.Deque<DrillPlan.AdminCall> undos) {
             this.plan = plan;
+            this.undos = undos;
             this.loop = loop;
             this.load = load;
             this.admin = admin;
@@ -178,8 +202,16 @@ public final class DrillRunner {
                     set.remove(c);
                 }
                 for (DrillPlan.AdminCall a : phase.admin()) {
-                    call(loop, admin, HttpMethod.valueOf(a.method()), a.path(), a.body(),
+                    JsonObject answer = call(loop, admin, HttpMethod.valueOf(a.method()), a.path(), a.body(),
                             "make phase '" + phase.name() + "''s admin call " + a.method() + " " + a.path());
+                    undos.removeIf(a::sameAs); // the plan undid it itself
+                    if (a.undo() != null) {
+                        undos.addFirst(a.undo());
+                    }
+                    if (a.expect() != null && !contains(answer, a.expect())) {
+                        checks.computeIfAbsent(i, k -> new ArrayList<>()).add(a.method() + " " + a.path()
+                                + " answered " + answer.encode() + ", expected it to contain " + a.expect().encode());
+                    }
                 }
                 for (DrillPlan.Injection f : phase.inject()) {
                     set.add(f.target()); // before the PUT: a refused one changes nothing, a lost answer may have
@@ -212,7 +244,7 @@ public final class DrillRunner {
             for (String id : List.copyOf(outstanding.keySet())) {
                 record(id, DrillReport.LOST, null, id + " got no answer " + grace + " ms after the last send");
             }
-            return DrillReport.of(plan, base.toString(), List.copyOf(outcomes));
+            return DrillReport.of(plan, base.toString(), List.copyOf(outcomes), checks);
         }
 
         private static void sleepUntil(long nanoTime) throws InterruptedException {
@@ -308,6 +340,25 @@ public final class DrillRunner {
         return s.length() <= 200 ? s : s.substring(0, 200) + "…";
     }
 
+    /** Whether {@code actual} contains {@code expected}: objects key by key, anything else by equality. */
+    static boolean contains(Object actual, Object expected) {
+        if (expected instanceof JsonObject e) {
+            if (!(actual instanceof JsonObject a)) {
+                return false;
+            }
+            for (String k : e.fieldNames()) {
+                if (!a.containsKey(k) || !contains(a.getValue(k), e.getValue(k))) {
+                    return false;
+                }
+            }
+            return true;
+        }
+        if (expected instanceof Number e && actual instanceof Number a) {
+            return e.doubleValue() == a.doubleValue();
+        }
+        return java.util.Objects.equals(actual, expected);
+    }
+
     private void preflight(Context loop, HttpClientAgent admin, DrillPlan plan) {
         JsonObject faults = call(loop, admin, HttpMethod.GET, FAULTS, null, "read the faults in force");
         JsonObject inForce = faults.getJsonObject("faults", new JsonObject());
@@ -316,6 +367,17 @@ public final class DrillRunner {
                     + " or the drill would measure them too");
         }
         JsonObject models = call(loop, admin, HttpMethod.GET, "/admin/models", null, "list the models");
+        for (DrillPlan.Phase phase : plan.phases()) {
+            for (DrillPlan.AdminCall a : phase.admin()) {
+                // A PUT the drill undoes by deleting its path must not replace what an operator configured there.
+                if (a.method().equals("PUT") && a.undo() != null && a.undo().method().equals("DELETE")
+                        && a.undo().path().equals(a.path()) && answers(loop, admin, a.path())) {
+                    throw new IllegalStateException("phase '" + phase.name() + "' would replace " + a.path()
+                            + ", which is already configured here, and remove it when the drill ends: remove it first"
+                            + " or drill another gateway");
+                }
+            }
+        }
         for (DrillPlan.Phase phase : plan.phases()) {
             for (DrillPlan.Injection f : phase.inject()) {
                 if (!served(models, f.model(), f.version(), null)) {
@@ -372,6 +434,19 @@ public final class DrillRunner {
         }
         call(loop, admin, HttpMethod.DELETE, FAULTS + "/" + c.model() + (query.isEmpty() ? "" : "?" + String.join("&", query)),
                 null, "clear the fault on " + c);
+    }
+
+    /** Whether a GET of {@code path} answers 200 (404: nothing there). */
+    private boolean answers(Context loop, HttpClientAgent admin, String path) {
+        try {
+            call(loop, admin, HttpMethod.GET, path, null, "read " + path);
+            return true;
+        } catch (IllegalStateException e) {
+            if (e.getMessage().contains(" answered 404 ")) {
+                return false;
+            }
+            throw e;
+        }
     }
 
     /** One admin call, waited for; anything but a 200 with a JSON object is an {@link IllegalStateException}. */

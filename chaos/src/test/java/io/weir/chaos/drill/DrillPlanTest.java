@@ -64,6 +64,8 @@ class DrillPlanTest {
             "an admin call on chaos    | \"seconds\": 2}                | \"seconds\": 2, \"admin\": [{\"method\": \"DELETE\", \"path\": \"/admin/chaos/faults/x\"}]} | not /admin/chaos",
             "an admin call off admin   | \"seconds\": 2}                | \"seconds\": 2, \"admin\": [{\"method\": \"POST\", \"path\": \"/v1/moderate\"}]} | must be an /admin/ path",
             "an admin call's method    | \"seconds\": 2}                | \"seconds\": 2, \"admin\": [{\"method\": \"PATCH\", \"path\": \"/admin/rollouts/r\"}]} | method must be one of",
+            "at least a status it refuses | \"statuses\": [500]          | \"statuses\": [500], \"at_least\": {\"504\": 1} | at_least names '504', not a status the phase allows",
+            "an undo with its own undo | \"seconds\": 2}                | \"seconds\": 2, \"admin\": [{\"method\": \"PUT\", \"path\": \"/admin/rollouts/r\", \"undo\": {\"method\": \"DELETE\", \"path\": \"/admin/rollouts/r\", \"undo\": {}}}]} | has an unknown key 'undo'",
             "a clear of another target | \"clear\": [{\"model\": \"moderation\"}] | \"clear\": [{\"model\": \"moderation\", \"backend\": \"cpu\"}] | which no earlier phase injected",
     })
     void aBadPlanIsRefusedNamingTheField(String what, String from, String to, String message) {
@@ -84,7 +86,7 @@ class DrillPlanTest {
                             {"name": "tear down", "seconds": 1, "clear": [{"model": "ranker", "version": "1.1.0"}],
                              "admin": [{"method": "DELETE", "path": "/admin/rollouts/ranker"}]}]}""");
         assertThat(plan.phases().get(0).admin()).containsExactly(new DrillPlan.AdminCall("PUT", "/admin/rollouts/ranker",
-                new JsonObject().put("primary", "1.0.0")));
+                new JsonObject().put("primary", "1.0.0"), null, null));
         assertThat(plan.phases().get(0).inject().getFirst().fault())
                 .isEqualTo(new JsonObject().put("version", "1.1.0").put("failure_rate", 1.0));
         assertThat(plan.phases().get(1).clear()).containsExactly(new DrillPlan.Clearing("ranker", "1.1.0", null));

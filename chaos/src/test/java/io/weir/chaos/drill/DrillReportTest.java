@@ -76,6 +76,42 @@ class DrillReportTest {
     }
 
     @Test
+    void aPhaseThatMustFeelItsFaultFailsWithoutIt() {
+        DrillPlan.Expectation mustSee500 = new DrillPlan.Expectation(Set.of(200, 500), Double.NaN, Double.NaN, Double.NaN,
+                java.util.Map.of(500, 1));
+        DrillReport.PhaseReport none = DrillReport.phase(phase(1, mustSee500), steady(0, 1, 10, 200, 5));
+        assertThat(none.failures()).containsExactly("0 answer(s) with status 500, expected at least 1: the fault was not felt");
+        List<DrillReport.Outcome> felt = new ArrayList<>(steady(0, 1, 10, 200, 5));
+        felt.add(new DrillReport.Outcome(0, 0, 500, MS, null));
+        assertThat(DrillReport.phase(phase(1, mustSee500), felt).failures()).isEmpty();
+    }
+
+    @Test
+    void anAdminChecksFindingsFailItsPhase() {
+        DrillPlan plan = DrillPlan.parse(DrillPlanTest.MINIMAL);
+        List<DrillReport.Outcome> outcomes = new ArrayList<>();
+        steady(0, 2, 10, 200, 5).forEach(o -> outcomes.add(new DrillReport.Outcome(0, o.offsetNanos(), 200, o.latencyNanos(), null)));
+        steady(0, 3, 10, 500, 5).forEach(o -> outcomes.add(new DrillReport.Outcome(1, o.offsetNanos(), 500, o.latencyNanos(), null)));
+        steady(0, 3, 10, 200, 5).forEach(o -> outcomes.add(new DrillReport.Outcome(2, o.offsetNanos(), 200, o.latencyNanos(), null)));
+        DrillReport report = DrillReport.of(plan, "http://127.0.0.1:1", outcomes,
+                java.util.Map.of(2, List.of("GET /admin/rollouts/ranker answered {}, expected it to contain {\"x\":1}")));
+        assertThat(report.passed()).isFalse();
+        assertThat(report.phases().get(2).failures()).containsExactly("GET /admin/rollouts/ranker answered {}, expected it to contain {\"x\":1}");
+        assertThat(report.phases().get(0).passed()).isTrue();
+    }
+
+    @Test
+    void anAdminAnswerContainsWhatACheckExpectsKeyByKey() {
+        io.vertx.core.json.JsonObject answer = new io.vertx.core.json.JsonObject(
+                "{\"rollout\": {\"status\": \"rolled_back\", \"canary_weight\": 0.0, \"stages\": []}, \"guard\": {}}");
+        assertThat(DrillRunner.contains(answer, new io.vertx.core.json.JsonObject("{\"rollout\": {\"status\": \"rolled_back\"}}"))).isTrue();
+        assertThat(DrillRunner.contains(answer, new io.vertx.core.json.JsonObject("{\"rollout\": {\"canary_weight\": 0}}"))).isTrue();
+        assertThat(DrillRunner.contains(answer, new io.vertx.core.json.JsonObject("{\"rollout\": {\"status\": \"running\"}}"))).isFalse();
+        assertThat(DrillRunner.contains(answer, new io.vertx.core.json.JsonObject("{\"rollout\": {\"paused\": false}}"))).isFalse();
+        assertThat(DrillRunner.contains(answer, new io.vertx.core.json.JsonObject("{\"guard\": {\"watching\": true}}"))).isFalse();
+    }
+
+    @Test
     void sharesAndP95AreHeldToTheirBounds() {
         List<DrillReport.Outcome> outcomes = new ArrayList<>(steady(0, 1, 90, 200, 100));
         outcomes.addAll(steady(0, 1, 10, 429, 1));
@@ -100,6 +136,21 @@ class DrillReportTest {
         DrillReport.PhaseReport slow = DrillReport.phase(phase(6, expect(Set.of(200, 429, 504), 0.99, 20, 3)), outcomes);
         assertThat(slow.recoveredAfterS()).isInfinite();
         assertThat(slow.failures()).contains("did not recover within the phase's 6.0 s");
+    }
+
+    @Test
+    void recoveringFromTheFaultsStatusesIgnoresAShedUnrelatedToIt() {
+        // 500s for 2 s, then 200s with a few 429s (an edge shed in a GC pause) in the fourth second.
+        List<DrillReport.Outcome> outcomes = new ArrayList<>(steady(0, 2, 100, 500, 5));
+        outcomes.addAll(steady(2, 4, 100, 200, 5));
+        outcomes.addAll(steady(3.5, 0.03, 100, 429, 1));
+        DrillPlan.Expectation byShare = expect(Set.of(200, 429, 500), 0.99, Double.NaN, 5);
+        assertThat(DrillReport.phase(phase(6, byShare), outcomes).recoveredAfterS()).as("a shed moves it").isEqualTo(4);
+        DrillPlan.Expectation fromFault = new DrillPlan.Expectation(Set.of(200, 429, 500), 0.95, Double.NaN, 5,
+                java.util.Map.of(), Set.of(500));
+        DrillReport.PhaseReport r = DrillReport.phase(phase(6, fromFault), outcomes);
+        assertThat(r.recoveredAfterS()).isEqualTo(2);
+        assertThat(r.failures()).isEmpty();
     }
 
     @Test

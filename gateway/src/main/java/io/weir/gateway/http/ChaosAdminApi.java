@@ -29,8 +29,14 @@ public final class ChaosAdminApi implements Consumer<Router> {
         router.get("/admin/chaos/faults").handler(ctx -> Bodies.sendJson(ctx, 200, list(), null, null));
         router.put("/admin/chaos/faults/:model").handler(BodyHandler.create(false).setBodyLimit(4096)).handler(this::put);
         router.delete("/admin/chaos/faults/:model").handler(ctx -> {
-            faults.clear(ctx.pathParam("model"), ctx.queryParams().get("version"), ctx.queryParams().get("backend"));
-            Bodies.sendJson(ctx, 200, list(), null, null);
+            try {
+                String model = model(ctx);
+                boolean removed = faults.clear(model, blankToNull(ctx.queryParams().get("version")),
+                        blankToNull(ctx.queryParams().get("backend")));
+                Bodies.sendJson(ctx, 200, list().put("removed", removed), null, null);
+            } catch (RuntimeException e) {
+                HttpErrors.send(ctx, e, RequestContext.requestId(ctx));
+            }
         });
     }
 
@@ -45,13 +51,17 @@ public final class ChaosAdminApi implements Consumer<Router> {
             } catch (IllegalArgumentException | ClassCastException e) {
                 throw WeirException.invalid(e.getMessage());
             }
-            String backend = body.getValue("backend") instanceof String b && !b.isBlank() ? b : null;
+            Object backendValue = body.getValue("backend");
+            if (backendValue != null && !(backendValue instanceof String)) {
+                throw WeirException.invalid("backend must be a backend's name such as cuda, was " + backendValue);
+            }
+            String backend = blankToNull((String) backendValue);
             Object version = body.getValue("version");
             if (version != null && !(version instanceof String v && Versions.isVersion(v))) {
                 throw WeirException.invalid("version must be a semantic version such as 1.1.0, was " + version);
             }
             try {
-                faults.set(ctx.pathParam("model"), (String) version, backend, fault);
+                faults.set(model(ctx), (String) version, backend, fault);
             } catch (IllegalArgumentException e) {
                 throw WeirException.invalid(e.getMessage());
             }
@@ -59,6 +69,19 @@ public final class ChaosAdminApi implements Consumer<Router> {
         } catch (RuntimeException e) {
             HttpErrors.send(ctx, e, RequestContext.requestId(ctx));
         }
+    }
+
+    /** The path's model: a plain model name or {@code *} (a name with '@' or '/' would make a target nothing matches). */
+    private static String model(RoutingContext ctx) {
+        String model = ctx.pathParam("model");
+        if (!model.equals(FaultInjector.ANY_MODEL) && !Versions.isSafeName(model)) {
+            throw WeirException.invalid("the model must be a plain model name or '*', was '" + model + "'");
+        }
+        return model;
+    }
+
+    private static String blankToNull(String s) {
+        return s == null || s.isBlank() ? null : s;
     }
 
     private static double number(JsonObject body, String key) {
