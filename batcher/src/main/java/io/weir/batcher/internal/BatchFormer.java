@@ -64,17 +64,18 @@ final class BatchFormer implements EventHandler<RequestSlot>, PendingView {
         decide(lane.ticker.nanos());
     }
 
+    /** The batching thread runs: a shutdown from now on takes in everything published first ({@link Lane#start}). */
+    @Override
+    public void onStart() {
+        lane.started.countDown();
+    }
+
     /**
      * The ring is shutting down, everything published was taken in. An unload batches what still waits at once, up
      * to the policy's cap, so that what was admitted is answered by the version it was admitted for (Triton finishes
      * in-flight requests on an unload too); a shutdown of the dispatcher, or a failure to start those batches, answers
      * it UNAVAILABLE.
      */
-    @Override
-    public void onStart() {
-        lane.started.countDown();
-    }
-
     @Override
     public void onShutdown() {
         try {

@@ -47,9 +47,9 @@ import java.util.logging.Logger;
  * admitted before it is computed on the version it was admitted for, through a lease on {@code handle}, which the
  * registry retires only after this close returns) or answers it UNAVAILABLE (the dispatcher shutting down). Nothing
  * admitted is lost.
- * Reload: {@link #reconfigure} swaps {@code settings} and {@code handle}; the batching thread picks the new policy up at its next
- * decision. An operator's run-time override ({@link #override}) is kept with the lane, so a later reload of the
- * same version keeps it; the two writers of {@code settings} hold the lane's monitor, readers only the volatile.
+ * Reload: {@link #reconfigure} swaps {@code settings} and {@code handle}; the batching thread picks the new policy up
+ * at its next decision. An operator's run-time override ({@link #override}) is kept with the lane, so a later reload
+ * of the same version keeps it; the two writers of {@code settings} hold the lane's monitor, readers only the volatile.
  */
 public final class Lane implements AutoCloseable {
     private static final int CLOSED = 1 << 30;

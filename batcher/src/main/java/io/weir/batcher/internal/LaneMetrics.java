@@ -36,9 +36,9 @@ import java.util.function.Supplier;
  * must use open injection (arrivals independent of responses) for the same reason.
  *
  * <p>Threads: meters and recorders are thread-safe and recorded from workers; meters are created lazily per backend
- * (computeIfAbsent) and all removed from the registry on {@link #close()}; any made later stay out of it. {@link #snapshot} is synchronized: it
- * rolls the recorders at most once per interval and otherwise returns the last roll, so several readers see the same
- * interval instead of stealing samples from each other.
+ * (computeIfAbsent) and all removed from the registry on {@link #close()}; any made later stay out of it.
+ * {@link #snapshot} is synchronized: it rolls the recorders at most once per interval and otherwise returns the last
+ * roll, so several readers see the same interval instead of stealing samples from each other.
  */
 public final class LaneMetrics implements AutoCloseable {
     private final ModelKey key;
