@@ -232,6 +232,18 @@ class DrillRunnerTest {
     }
 
     @Test
+    void eachPhaseOffersItsOwnRate() throws Exception {
+        DrillPlan plan = DrillPlan.parse("""
+                {"name": "rates", "rate_per_s": 20, "client_deadline_ms": 2000,
+                 "requests": [{"path": "/v1/moderate", "body": {"text": "hello"}}],
+                 "phases": [{"name": "steady", "seconds": 1},
+                            {"name": "surge", "seconds": 1, "rate_per_s": 60}]}""");
+        DrillReport report = new DrillRunner(base(server), null).run(plan);
+        assertThat(report.passed()).as(report.toText()).isTrue();
+        assertThat(report.phases()).extracting(DrillReport.PhaseReport::sent).containsExactly(20, 60);
+    }
+
+    @Test
     void drillsSendOnlyToLoopback() {
         assertThatThrownBy(() -> new DrillRunner(URI.create("http://192.0.2.1:8080"), null))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("only to loopback");

@@ -13,7 +13,9 @@ import java.util.Set;
 import java.util.regex.Pattern;
 
 /**
- * A drill: the load it offers (a constant open-model rate cycling through request templates) and its phases, each
+ * A drill: the load it offers (a constant open-model rate cycling through request templates; {@code client_deadline_ms}
+ * makes it propagate a deadline as gRPC clients do: each request carries in {@code x-weir-timeout-ms} what is left of
+ * it when a connection is free, and one whose deadline passed first is not sent and counts as a 504) and its phases, each
  * with the faults it sets and clears when it starts and what clients must see while it lasts. Parsed strictly: an
  * unknown key, a missing or mistyped value is refused with the path of the offending field, so that a typo in a drill
  * cannot quietly test nothing.
@@ -23,6 +25,7 @@ import java.util.regex.Pattern;
  *  "requests": [{"path": "/v1/rank:score", "body": {...}}],
  *  "phases": [
  *    {"name": "baseline", "seconds": 10, "expect": {"statuses": [200], "min_ok_share": 0.99}},
+ *    (a phase may offer its own "rate_per_s": a surge)
  *    {"name": "slow device", "seconds": 20, "inject": [{"model": "ranker", "latency_ms": 250}],
  *     "expect": {"statuses": [200, 429, 504]}},
  *    {"name": "recovery", "seconds": 15, "clear": [{"model": "ranker"}],
@@ -30,7 +33,7 @@ import java.util.regex.Pattern;
  * }</pre>
  */
 public record DrillPlan(String name, String description, double ratePerSecond, int connections, long timeoutMillis,
-                        List<RequestTemplate> requests, List<Phase> phases) {
+                        long clientDeadlineMillis, List<RequestTemplate> requests, List<Phase> phases) {
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._-]{1,64}");
     private static final Pattern INFERENCE_PATH = Pattern.compile("(/[A-Za-z0-9._:-]+)+");
     private static final Set<String> ADMIN_METHODS = Set.of("GET", "PUT", "POST", "DELETE");
@@ -106,8 +109,21 @@ public record DrillPlan(String name, String description, double ratePerSecond, i
         }
     }
 
-    public record Phase(String name, double seconds, List<AdminCall> admin, List<Injection> inject,
-                        List<Clearing> clear, Expectation expect) {
+    /**
+     * @param ratePerSecond this phase's offered rate (a {@code rate_per_s} of its own: a surge), or NaN for the
+     *                      drill's
+     */
+    public record Phase(String name, double seconds, double ratePerSecond, List<AdminCall> admin,
+                        List<Injection> inject, List<Clearing> clear, Expectation expect) {
+        public Phase(String name, double seconds, List<AdminCall> admin, List<Injection> inject, List<Clearing> clear,
+                     Expectation expect) {
+            this(name, seconds, Double.NaN, admin, inject, clear, expect);
+        }
+
+        /** The rate this phase offers, its own or the drill's. */
+        public double rate(DrillPlan plan) {
+            return Double.isNaN(ratePerSecond) ? plan.ratePerSecond() : ratePerSecond;
+        }
     }
 
     /** Parses a drill file's text; throws {@link IllegalArgumentException} naming the offending field. */
@@ -122,7 +138,8 @@ public record DrillPlan(String name, String description, double ratePerSecond, i
     }
 
     public static DrillPlan parse(JsonObject o) {
-        only(o, "drill", "name", "description", "rate_per_s", "connections", "timeout_ms", "requests", "phases");
+        only(o, "drill", "name", "description", "rate_per_s", "connections", "timeout_ms", "client_deadline_ms", "requests",
+                "phases");
         String name = string(o, "name", "drill");
         if (!NAME.matcher(name).matches()) {
             throw new IllegalArgumentException("drill.name must be 1-64 letters, digits, '.', '_' or '-', was '" + name + "'");
@@ -131,6 +148,7 @@ public record DrillPlan(String name, String description, double ratePerSecond, i
         double rate = required(o, "rate_per_s", "drill", 0.1, 20_000);
         int connections = (int) whole(o, "connections", "drill", 1, 1024, 32);
         long timeout = whole(o, "timeout_ms", "drill", 100, 60_000, 10_000);
+        long clientDeadline = whole(o, "client_deadline_ms", "drill", 1, 60_000, 0);
         JsonArray requestsJson = array(o, "requests", "drill");
         List<RequestTemplate> requests = new ArrayList<>();
         for (int i = 0; i < requestsJson.size(); i++) {
@@ -168,7 +186,8 @@ public record DrillPlan(String name, String description, double ratePerSecond, i
             phase.inject().forEach(f -> inForce.add(f.target()));
             phases.add(phase);
         }
-        return new DrillPlan(name, description, rate, connections, timeout, List.copyOf(requests), List.copyOf(phases));
+        return new DrillPlan(name, description, rate, connections, timeout, clientDeadline, List.copyOf(requests),
+                List.copyOf(phases));
     }
 
     /** Seconds the drill's phases last, together. */
@@ -177,9 +196,10 @@ public record DrillPlan(String name, String description, double ratePerSecond, i
     }
 
     private static Phase phase(JsonObject p, String at) {
-        only(p, at, "name", "seconds", "admin", "inject", "clear", "expect");
+        only(p, at, "name", "seconds", "rate_per_s", "admin", "inject", "clear", "expect");
         String name = string(p, "name", at);
         double seconds = required(p, "seconds", at, 0.5, 3600);
+        double phaseRate = optional(p, "rate_per_s", at, 0.1, 20_000);
         List<AdminCall> admin = new ArrayList<>();
         if (p.containsKey("admin")) {
             JsonArray a = array(p, "admin", at);
@@ -278,7 +298,7 @@ public record DrillPlan(String name, String description, double ratePerSecond, i
                         + " recover_within_s) but does not allow status 200: it could never pass");
             }
         }
-        return new Phase(name, seconds, List.copyOf(admin), List.copyOf(inject), List.copyOf(clear), expect);
+        return new Phase(name, seconds, phaseRate, List.copyOf(admin), List.copyOf(inject), List.copyOf(clear), expect);
     }
 
     private static AdminCall adminCall(JsonObject c, String at, boolean outer) {

@@ -15,7 +15,22 @@ import java.util.TreeMap;
  * A drill's verdict, phase by phase, computed from what every request it sent got ({@link Outcome}s). Pure: the same
  * outcomes give the same report, so the rules are tested without a server.
  */
-public record DrillReport(String drill, String target, List<PhaseReport> phases) {
+public record DrillReport(String drill, String target, List<PhaseReport> phases, List<Double> clientLagP95Ms) {
+    /** A p95 of the client's own send lag above this is reported: the phase's latencies are partly the drill's. */
+    static final double CLIENT_LAG_NOTE_MS = 5;
+
+    public DrillReport(String drill, String target, List<PhaseReport> phases) {
+        this(drill, target, phases, List.of());
+    }
+
+    /**
+     * The same report with the p95 of how late the client issued each phase's requests against their schedule
+     * (sorted nanoseconds per phase).
+     */
+    public DrillReport withClientLag(List<long[]> sortedLagNanos) {
+        return new DrillReport(drill, target, phases, sortedLagNanos.stream().map(l -> percentileMs(l, 0.95)).toList());
+    }
+
     /** The status recorded for a request that got no answer (timeout, connection refused or reset). */
     public static final int LOST = -1;
     private static final int EXAMPLES = 3;
@@ -243,6 +258,14 @@ public record DrillReport(String drill, String target, List<PhaseReport> phases)
                     p.okP50Ms() >= 0 ? fmt(p.okP50Ms()) + " / " + fmt(p.okP95Ms()) + " / " + fmt(p.okP99Ms()) : "-", recovered,
                     p.passed() ? "ok" : "FAILED"));
         }
+        for (int i = 0; i < Math.min(phases.size(), clientLagP95Ms.size()); i++) {
+            double lag = clientLagP95Ms.get(i);
+            if (lag > CLIENT_LAG_NOTE_MS) {
+                out.append(String.format(Locale.ROOT, "  %s: the drill client itself issued its requests up to %.1f ms"
+                        + " late (p95): the latencies include that; on a shared or small machine lower the rate or run"
+                        + " the drill from elsewhere%n", phases.get(i).name(), lag));
+            }
+        }
         if (phases.stream().anyMatch(p -> Double.isFinite(p.recoveredAfterS()))) {
             out.append("  (the 200s' percentiles of a phase that recovered count from its recovery)\n");
         }
@@ -273,6 +296,9 @@ public record DrillReport(String drill, String target, List<PhaseReport> phases)
                     .put("ok_p99_ms", finiteOrNull(p.okP99Ms()))
                     .put("recovered_after_s", Double.isInfinite(p.recoveredAfterS()) ? "never" : finiteOrNull(p.recoveredAfterS()))
                     .put("passed", p.passed()).put("failures", new JsonArray(p.failures())));
+        }
+        for (int i = 0; i < Math.min(ps.size(), clientLagP95Ms.size()); i++) {
+            ps.getJsonObject(i).put("client_send_lag_p95_ms", finiteOrNull(clientLagP95Ms.get(i)));
         }
         return new JsonObject().put("drill", drill).put("target", target).put("passed", passed()).put("phases", ps);
     }

@@ -98,6 +98,16 @@ class DrillPlanTest {
     }
 
     @Test
+    void aPhaseMayOfferItsOwnRateAndTheDrillMayPropagateADeadline() {
+        DrillPlan plan = DrillPlan.parse(MINIMAL.replace("\"rate_per_s\": 50,", "\"rate_per_s\": 50, \"client_deadline_ms\": 80,")
+                .replace("{\"name\": \"baseline\", \"seconds\": 2}", "{\"name\": \"baseline\", \"seconds\": 2, \"rate_per_s\": 400}"));
+        assertThat(plan.clientDeadlineMillis()).isEqualTo(80);
+        assertThat(plan.phases().get(0).rate(plan)).isEqualTo(400);
+        assertThat(plan.phases().get(1).rate(plan)).isEqualTo(50);
+        assertThat(DrillPlan.parse(MINIMAL).clientDeadlineMillis()).as("off unless asked").isZero();
+    }
+
+    @Test
     void notJsonIsRefused() {
         assertThatThrownBy(() -> DrillPlan.parse("phases: []")).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("a drill is a JSON object");
