@@ -172,9 +172,11 @@ class DrillRunnerTest {
         }
     }
 
-    @Test
-    void anInterruptedBadCanaryDrillRemovesItsRolloutAndItsFault() throws Exception {
-        DrillPlan plan = badCanary();
+    /**
+     * Runs {@code plan} on a thread of its own, interrupts it once {@code inForce} says what it set is in place (within
+     * 10 s, else the test fails), and returns how the run ended.
+     */
+    private static Throwable interruptedOnce(DrillPlan plan, java.util.concurrent.Callable<Boolean> inForce) throws Exception {
         java.util.concurrent.CompletableFuture<Throwable> ended = new java.util.concurrent.CompletableFuture<>();
         Thread drill = Thread.ofPlatform().start(() -> {
             try {
@@ -185,12 +187,17 @@ class DrillRunnerTest {
             }
         });
         long deadline = System.nanoTime() + 10_000_000_000L;
-        while (rolloutStatus() != 200 && System.nanoTime() < deadline) {
+        while (!inForce.call() && System.nanoTime() < deadline) {
             Thread.onSpinWait();
         }
-        assertThat(rolloutStatus()).as("the drill's rollout is in place").isEqualTo(200);
+        assertThat(inForce.call()).as("what the drill sets is in place").isTrue();
         drill.interrupt();
-        assertThat(ended.get(15, java.util.concurrent.TimeUnit.SECONDS)).isInstanceOf(InterruptedException.class);
+        return ended.get(15, java.util.concurrent.TimeUnit.SECONDS);
+    }
+
+    @Test
+    void anInterruptedBadCanaryDrillRemovesItsRolloutAndItsFault() throws Exception {
+        assertThat(interruptedOnce(badCanary(), () -> rolloutStatus() == 200)).isInstanceOf(InterruptedException.class);
         assertThat(rolloutStatus()).as("undone on the way out").isEqualTo(404);
         assertThat(faultsInForce()).isEmpty();
     }
@@ -212,22 +219,7 @@ class DrillRunnerTest {
                  "requests": [{"path": "/v1/moderate", "body": {"text": "hello"}}],
                  "phases": [{"name": "failing", "seconds": 30, "inject": [{"model": "moderation", "failure_rate": 1.0}],
                              "expect": {"statuses": [500]}}]}""");
-        java.util.concurrent.CompletableFuture<Throwable> ended = new java.util.concurrent.CompletableFuture<>();
-        Thread drill = Thread.ofPlatform().start(() -> {
-            try {
-                new DrillRunner(base(server), null).run(plan);
-                ended.complete(null);
-            } catch (Throwable t) {
-                ended.complete(t);
-            }
-        });
-        long deadline = System.nanoTime() + 10_000_000_000L;
-        while (faultsInForce().isEmpty() && System.nanoTime() < deadline) {
-            Thread.onSpinWait();
-        }
-        assertThat(faultsInForce()).as("the drill's fault is in force").isNotEmpty();
-        drill.interrupt();
-        assertThat(ended.get(15, java.util.concurrent.TimeUnit.SECONDS)).isInstanceOf(InterruptedException.class);
+        assertThat(interruptedOnce(plan, () -> !faultsInForce().isEmpty())).isInstanceOf(InterruptedException.class);
         assertThat(faultsInForce()).as("cleared on the way out").isEmpty();
     }
 
