@@ -72,9 +72,9 @@ public record DrillPlan(String name, String description, double ratePerSecond, i
      *               null; a mismatch fails the phase
      */
     public record AdminCall(String method, String path, JsonObject body, AdminCall undo, JsonObject expect) {
-        /** Whether this call is {@code other}, as an undo is matched: the same method and path. */
+        /** Whether this call is {@code other}, as an undo is matched: the same method, path and body. */
         boolean sameAs(AdminCall other) {
-            return method.equals(other.method) && path.equals(other.path);
+            return method.equals(other.method) && path.equals(other.path) && java.util.Objects.equals(body, other.body);
         }
     }
 
@@ -149,6 +149,10 @@ public record DrillPlan(String name, String description, double ratePerSecond, i
         int connections = (int) whole(o, "connections", "drill", 1, 1024, 32);
         long timeout = whole(o, "timeout_ms", "drill", 100, 60_000, 10_000);
         long clientDeadline = whole(o, "client_deadline_ms", "drill", 1, 60_000, 0);
+        if (clientDeadline > timeout) {
+            throw new IllegalArgumentException("drill.client_deadline_ms (" + clientDeadline + ") must not exceed"
+                    + " timeout_ms (" + timeout + "): the gateway would answer requests the drill already counted lost");
+        }
         JsonArray requestsJson = array(o, "requests", "drill");
         List<RequestTemplate> requests = new ArrayList<>();
         for (int i = 0; i < requestsJson.size(); i++) {

@@ -26,6 +26,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -100,7 +101,19 @@ public final class DrillRunner {
         Set<DrillPlan.Clearing> set = ConcurrentHashMap.newKeySet();
         // Undos of the admin calls made, newest first: run at the end unless a later phase made the same call.
         java.util.Deque<DrillPlan.AdminCall> undos = new java.util.concurrent.ConcurrentLinkedDeque<>();
+        // On SIGINT/SIGTERM the hook stops the drill's own thread and waits for its clean-up (which must not race the
+        // phases still running, nor lose its calls to a closing client); it cleans up itself only if that never comes.
+        Thread runner = Thread.currentThread();
+        CountDownLatch cleanedUp = new CountDownLatch(1);
         Thread hook = new Thread(() -> {
+            runner.interrupt();
+            try {
+                if (cleanedUp.await(30, TimeUnit.SECONDS)) {
+                    return;
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
             clearAll(loop, admin, set);
             undoAll(loop, admin, undos);
         }, "weir-drill-cleanup");
@@ -113,6 +126,7 @@ public final class DrillRunner {
             boolean interrupted = Thread.interrupted();
             clearAll(loop, admin, set);
             undoAll(loop, admin, undos);
+            cleanedUp.countDown();
             try {
                 Runtime.getRuntime().removeShutdownHook(hook);
             } catch (IllegalStateException e) {
@@ -142,6 +156,11 @@ public final class DrillRunner {
         while ((u = undos.pollFirst()) != null) {
             try {
                 call(loop, admin, HttpMethod.valueOf(u.method()), u.path(), u.body(), "undo with " + u.method() + " " + u.path());
+            } catch (IllegalStateException e) {
+                if (!e.getMessage().contains(" answered 404 ")) { // 404: nothing left to undo (the call it undoes failed)
+                    LOG.log(Level.SEVERE, "could not undo the drill's admin call: do it by hand (" + u.method() + " "
+                            + u.path() + ")", e);
+                }
             } catch (RuntimeException e) {
                 LOG.log(Level.SEVERE, "could not undo the drill's admin call: do it by hand (" + u.method() + " "
                         + u.path() + ")", e);
@@ -209,12 +228,13 @@ public final class DrillRunner {
                     set.remove(c);
                 }
                 for (DrillPlan.AdminCall a : phase.admin()) {
-                    JsonObject answer = call(loop, admin, HttpMethod.valueOf(a.method()), a.path(), a.body(),
-                            "make phase '" + phase.name() + "''s admin call " + a.method() + " " + a.path());
-                    undos.removeIf(a::sameAs); // the plan undid it itself
-                    if (a.undo() != null) {
+                    // Bookkept before the call: one that lands but whose answer never comes must still be undone.
+                    undos.removeIf(a::sameAs); // the plan undoes it itself
+                    if (a.undo() != null && undos.stream().noneMatch(a.undo()::sameAs)) {
                         undos.addFirst(a.undo());
                     }
+                    JsonObject answer = call(loop, admin, HttpMethod.valueOf(a.method()), a.path(), a.body(),
+                            "make phase '" + phase.name() + "''s admin call " + a.method() + " " + a.path());
                     if (a.expect() != null && !contains(answer, a.expect())) {
                         checks.computeIfAbsent(i, k -> new ArrayList<>()).add(a.method() + " " + a.path()
                                 + " answered " + answer.encode() + ", expected it to contain " + a.expect().encode());

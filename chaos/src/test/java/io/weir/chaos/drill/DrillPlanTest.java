@@ -108,6 +108,25 @@ class DrillPlanTest {
     }
 
     @Test
+    void anUndoMatchesOnlyTheSameCallBodyIncluded() {
+        DrillPlan.AdminCall restore = new DrillPlan.AdminCall("PUT", "/admin/models/m/batching",
+                new JsonObject().put("policy", "adaptive"), null, null);
+        assertThat(restore.sameAs(new DrillPlan.AdminCall("PUT", "/admin/models/m/batching",
+                new JsonObject().put("policy", "adaptive"), null, null))).isTrue();
+        assertThat(restore.sameAs(new DrillPlan.AdminCall("PUT", "/admin/models/m/batching",
+                new JsonObject().put("policy", "none"), null, null))).as("a further change is not the restore").isFalse();
+        assertThat(restore.sameAs(new DrillPlan.AdminCall("PUT", "/admin/models/m/batching", null, null, null))).isFalse();
+        assertThat(restore.sameAs(new DrillPlan.AdminCall("DELETE", "/admin/models/m/batching", null, null, null))).isFalse();
+    }
+
+    @Test
+    void aClientDeadlinePastTheRequestTimeoutIsRefused() {
+        assertThatThrownBy(() -> DrillPlan.parse(MINIMAL.replace("\"rate_per_s\": 50,",
+                "\"rate_per_s\": 50, \"timeout_ms\": 1000, \"client_deadline_ms\": 2000,")))
+                .hasMessageContaining("must not exceed timeout_ms");
+    }
+
+    @Test
     void notJsonIsRefused() {
         assertThatThrownBy(() -> DrillPlan.parse("phases: []")).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("a drill is a JSON object");
