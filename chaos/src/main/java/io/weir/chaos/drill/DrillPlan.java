@@ -15,7 +15,8 @@ import java.util.regex.Pattern;
 /**
  * A drill: the load it offers (a constant open-model rate cycling through request templates; {@code client_deadline_ms}
  * makes it propagate a deadline as gRPC clients do: each request carries in {@code x-weir-timeout-ms} what is left of
- * it when a connection is free, and one whose deadline passed first is not sent and counts as a 504) and its phases, each
+ * it when a connection is free, and one whose deadline passed first is not sent, shown as "unsent" and judged as a 504)
+ * and its phases, each
  * with the faults it sets and clears when it starts and what clients must see while it lasts. Parsed strictly: an
  * unknown key, a missing or mistyped value is refused with the path of the offending field, so that a typo in a drill
  * cannot quietly test nothing.

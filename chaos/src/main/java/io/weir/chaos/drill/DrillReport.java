@@ -33,6 +33,12 @@ public record DrillReport(String drill, String target, List<PhaseReport> phases,
 
     /** The status recorded for a request that got no answer (timeout, connection refused or reset). */
     public static final int LOST = -1;
+    /**
+     * The status recorded for a request not sent because its propagated deadline ran out while it waited for a
+     * connection ({@code client_deadline_ms}): the client's verdict, shown apart ("unsent") so that a stall of the
+     * drill client is not read as the gateway's 504s; a phase that allows 504 allows it.
+     */
+    public static final int UNSENT = -2;
     private static final int EXAMPLES = 3;
     private static final long WINDOW_NANOS = 1_000_000_000L;
     /** The share of 200s a recovery window needs when the phase names none. */
@@ -119,7 +125,8 @@ public record DrillReport(String drill, String target, List<PhaseReport> phases,
                 lost++;
             } else {
                 statuses.merge(o.status(), 1, Integer::sum);
-                if (!expect.statuses().contains(o.status()) && !(o.crossedChange() && nextStatuses.contains(o.status()))) {
+                int judgedAs = o.status() == UNSENT ? 504 : o.status();
+                if (!expect.statuses().contains(judgedAs) && !(o.crossedChange() && nextStatuses.contains(judgedAs))) {
                     disallowed.merge(o.status(), 1, Integer::sum);
                 }
                 if (o.problem() != null) {
@@ -140,8 +147,10 @@ public record DrillReport(String drill, String target, List<PhaseReport> phases,
         if (malformed > 0) {
             failures.add(malformed + " answer(s) malformed");
         }
-        disallowed.forEach((status, n) -> failures.add(n + " answer(s) with status " + status + ", not allowed here "
-                + expect.statuses()));
+        disallowed.forEach((status, n) -> failures.add(status == UNSENT
+                ? n + " request(s) left unsent, their deadline gone while they waited for a connection (a 504, not"
+                        + " allowed here " + expect.statuses() + ")"
+                : n + " answer(s) with status " + status + ", not allowed here " + expect.statuses()));
         expect.atLeast().forEach((status, n) -> {
             int seen = statuses.getOrDefault(status, 0);
             if (seen < n) {
@@ -210,7 +219,8 @@ public record DrillReport(String drill, String target, List<PhaseReport> phases,
             }
             long[] ok = okLatencies(in);
             boolean answered = expect.recoverFrom().isEmpty() ? (double) ok.length / in.size() >= share
-                    : in.stream().noneMatch(o -> o.status() == LOST || expect.recoverFrom().contains(o.status()));
+                    : in.stream().noneMatch(o -> o.status() == LOST
+                            || expect.recoverFrom().contains(o.status() == UNSENT ? 504 : o.status()));
             boolean healthy = answered
                     && (Double.isNaN(expect.maxOkP95Millis()) || ok.length > 0 && percentileMs(ok, 0.95) <= expect.maxOkP95Millis());
             if (!healthy) {
@@ -250,7 +260,8 @@ public record DrillReport(String drill, String target, List<PhaseReport> phases,
         for (PhaseReport p : phases) {
             StringBuilder byStatus = new StringBuilder();
             p.statuses().entrySet().stream().sorted(Map.Entry.comparingByKey())
-                    .forEach(e -> byStatus.append(byStatus.isEmpty() ? "" : " ").append(e.getKey()).append(':').append(e.getValue()));
+                    .forEach(e -> byStatus.append(byStatus.isEmpty() ? "" : " ").append(label(e.getKey())).append(':')
+                            .append(e.getValue()));
             String recovered = Double.isNaN(p.recoveredAfterS()) ? "-"
                     : Double.isInfinite(p.recoveredAfterS()) ? "never" : fmt(p.recoveredAfterS()) + " s";
             out.append(String.format(Locale.ROOT, "%-20s %6.1f %7d %-28s %5d %9d %22s %10s  %s%n", clip(p.name()),
@@ -280,6 +291,10 @@ public record DrillReport(String drill, String target, List<PhaseReport> phases,
         return out.toString();
     }
 
+    private static String label(int status) {
+        return status == UNSENT ? "unsent" : Integer.toString(status);
+    }
+
     private static String clip(String s) {
         return s.length() <= 20 ? s : s.substring(0, 19) + "…";
     }
@@ -288,7 +303,7 @@ public record DrillReport(String drill, String target, List<PhaseReport> phases,
         JsonArray ps = new JsonArray();
         for (PhaseReport p : phases) {
             JsonObject statuses = new JsonObject();
-            p.statuses().forEach((k, v) -> statuses.put(Integer.toString(k), v));
+            p.statuses().forEach((k, v) -> statuses.put(label(k), v));
             ps.add(new JsonObject().put("name", p.name()).put("seconds", p.seconds()).put("sent", p.sent())
                     .put("statuses", statuses).put("lost", p.lost()).put("malformed", p.malformed())
                     .put("examples", new JsonArray(p.examples()))

@@ -343,7 +343,7 @@ public final class DrillRunner {
                         if (ar.succeeded()) {
                             record(id, ar.result().status(), ar.result().problem(), null);
                         } else if (ar.cause() instanceof ExpiredInClient) {
-                            record(id, 504, null, null); // not sent: the gateway would have answered DEADLINE_EXCEEDED
+                            record(id, DrillReport.UNSENT, null, null); // judged as the 504 the gateway would give
                         } else {
                             record(id, DrillReport.LOST, null, id + " got no answer: " + ar.cause());
                         }
@@ -354,7 +354,7 @@ public final class DrillRunner {
     private record Answer(int status, String problem) {
     }
 
-    /** A request whose propagated deadline ran out while it waited for a connection: not sent, counted as 504. */
+    /** A request whose propagated deadline ran out while it waited for a connection: not sent ({@link DrillReport#UNSENT}). */
     private static final class ExpiredInClient extends RuntimeException {
         ExpiredInClient() {
             super("the client's deadline passed before a connection was free", null, false, false);

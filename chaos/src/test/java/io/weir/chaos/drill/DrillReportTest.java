@@ -112,6 +112,21 @@ class DrillReportTest {
     }
 
     @Test
+    void requestsLeftUnsentByTheClientAreShownApartAndJudgedAs504() {
+        List<DrillReport.Outcome> outcomes = new ArrayList<>(steady(0, 1, 10, 200, 5));
+        outcomes.add(new DrillReport.Outcome(0, 0, DrillReport.UNSENT, 90 * MS, null));
+        DrillReport.PhaseReport strict = DrillReport.phase(phase(1, expect(Set.of(200, 429), Double.NaN, Double.NaN, Double.NaN)), outcomes);
+        assertThat(strict.failures()).containsExactly("1 request(s) left unsent, their deadline gone while they waited for"
+                + " a connection (a 504, not allowed here [200, 429])".replace("[200, 429]", Set.of(200, 429).toString()));
+        assertThat(strict.lost()).isZero();
+        DrillReport.PhaseReport allows504 = DrillReport.phase(phase(1, expect(Set.of(200, 504), Double.NaN, Double.NaN, Double.NaN)), outcomes);
+        assertThat(allows504.failures()).isEmpty();
+        DrillReport report = new DrillReport("d", "t", List.of(allows504));
+        assertThat(report.toText()).contains("unsent:1 200:10");
+        assertThat(report.toJson().getJsonArray("phases").getJsonObject(0).getJsonObject("statuses").getInteger("unsent")).isEqualTo(1);
+    }
+
+    @Test
     void sharesAndP95AreHeldToTheirBounds() {
         List<DrillReport.Outcome> outcomes = new ArrayList<>(steady(0, 1, 90, 200, 100));
         outcomes.addAll(steady(0, 1, 10, 429, 1));
