@@ -95,25 +95,25 @@ public record DrillReport(String drill, String target, List<PhaseReport> phases,
         List<PhaseReport> reports = new ArrayList<>();
         for (int i = 0; i < plan.phases().size(); i++) {
             Set<Integer> next = i + 1 < plan.phases().size() ? plan.phases().get(i + 1).expect().statuses() : Set.of();
-            PhaseReport r = phase(plan.phases().get(i), byPhase.get(i), next);
-            List<String> found = checks.getOrDefault(i, List.of());
-            if (!found.isEmpty()) {
-                List<String> failures = new ArrayList<>(found);
-                failures.addAll(r.failures());
-                r = new PhaseReport(r.name(), r.seconds(), r.sent(), r.statuses(), r.lost(), r.malformed(), r.examples(),
-                        r.okP50Ms(), r.okP95Ms(), r.okP99Ms(), r.recoveredAfterS(), List.copyOf(failures));
-            }
-            reports.add(r);
+            reports.add(phase(plan.phases().get(i), byPhase.get(i), next, checks.getOrDefault(i, List.of())));
         }
         return new DrillReport(plan.name(), target, List.copyOf(reports));
     }
 
     static PhaseReport phase(DrillPlan.Phase phase, List<Outcome> outcomes) {
-        return phase(phase, outcomes, Set.of());
+        return phase(phase, outcomes, Set.of(), List.of());
     }
 
-    /** @param nextStatuses the statuses the next phase allows: also allowed for a request that crossed into it */
     static PhaseReport phase(DrillPlan.Phase phase, List<Outcome> outcomes, Set<Integer> nextStatuses) {
+        return phase(phase, outcomes, nextStatuses, List.of());
+    }
+
+    /**
+     * @param nextStatuses the statuses the next phase allows: also allowed for a request that crossed into it
+     * @param checks       what the phase's admin checks found wrong: its first failures
+     */
+    static PhaseReport phase(DrillPlan.Phase phase, List<Outcome> outcomes, Set<Integer> nextStatuses,
+                             List<String> checks) {
         DrillPlan.Expectation expect = phase.expect();
         Map<Integer, Integer> statuses = new TreeMap<>();
         Map<Integer, Integer> disallowed = new TreeMap<>();
@@ -137,7 +137,7 @@ public record DrillReport(String drill, String target, List<PhaseReport> phases,
                 examples.add(o.problem());
             }
         }
-        List<String> failures = new ArrayList<>();
+        List<String> failures = new ArrayList<>(checks);
         if (outcomes.isEmpty()) {
             failures.add("no request was sent");
         }

@@ -157,7 +157,7 @@ public final class DrillRunner {
             try {
                 call(loop, admin, HttpMethod.valueOf(u.method()), u.path(), u.body(), "undo with " + u.method() + " " + u.path());
             } catch (IllegalStateException e) {
-                if (!e.getMessage().contains(" answered 404 ")) { // 404: nothing left to undo (the call it undoes failed)
+                if (!(e instanceof AdminRefusal r && r.status == 404)) { // nothing left to undo: the call it undoes failed
                     LOG.log(Level.SEVERE, "could not undo the drill's admin call: do it by hand (" + u.method() + " "
                             + u.path() + ")", e);
                 }
@@ -354,6 +354,16 @@ public final class DrillRunner {
     private record Answer(int status, String problem) {
     }
 
+    /** An admin call answered with a status other than 200. */
+    private static final class AdminRefusal extends IllegalStateException {
+        final int status;
+
+        AdminRefusal(int status, String message) {
+            super(message);
+            this.status = status;
+        }
+    }
+
     /** A request whose propagated deadline ran out while it waited for a connection: not sent ({@link DrillReport#UNSENT}). */
     private static final class ExpiredInClient extends RuntimeException {
         ExpiredInClient() {
@@ -496,7 +506,7 @@ public final class DrillRunner {
             call(loop, admin, HttpMethod.GET, path, null, "read " + path);
             return true;
         } catch (IllegalStateException e) {
-            if (e.getMessage().contains(" answered 404 ")) {
+            if (e instanceof AdminRefusal r && r.status == 404) {
                 return false;
             }
             throw e;
@@ -523,7 +533,7 @@ public final class DrillRunner {
                     String hint = r.statusCode() == 404 && uri.startsWith(FAULTS)
                             ? ": the gateway's chaos admin API is off; start it with chaos.enabled=true (WEIR_CHAOS_ENABLED=true)"
                             : r.statusCode() == 401 ? ": give the gateway's admin.token in WEIR_ADMIN_TOKEN" : "";
-                    throw new IllegalStateException("could not " + what + ": " + method + " " + uri + " answered "
+                    throw new AdminRefusal(r.statusCode(), "could not " + what + ": " + method + " " + uri + " answered "
                             + r.statusCode() + " " + b + hint);
                 })).onComplete(answered));
         Future<JsonObject> answer = answered.future();
