@@ -18,7 +18,9 @@ import io.weir.runtime.Ticker;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.Map;
 import java.util.Objects;
+import java.util.TreeMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -44,6 +46,8 @@ public final class Rollouts implements AutoCloseable {
     private final RolloutAdmin admin;
     private final Duration tickEvery;
     private ScheduledExecutorService scheduler;
+    /** Whether this replica decides its rollouts (see {@link #lead}); a standalone server always does. */
+    private volatile boolean leading;
 
     private Rollouts(Builder b) {
         MeterRegistry meters = b.meters != null ? b.meters : new SimpleMeterRegistry();
@@ -61,6 +65,7 @@ public final class Rollouts implements AutoCloseable {
         this.router = new DefaultRouter(store, b.catalog, stats, shadow);
         this.admin = new DefaultRolloutAdmin(store, guard, diffs);
         this.tickEvery = b.tickEvery;
+        this.leading = b.leading;
     }
 
     /**
@@ -93,10 +98,60 @@ public final class Rollouts implements AutoCloseable {
         }
     }
 
-    /** Applies a changed config file, then lets the guard close windows, judge gates, advance or roll back. */
+    /**
+     * Applies a changed config file, then lets the guard close windows, judge gates, advance or roll back — on the
+     * leading replica only: a follower's rollouts are the leader's ({@link #follow}).
+     */
     public void tick() {
+        if (!leading) {
+            return;
+        }
         store.pollFile();
         guard.tick();
+    }
+
+    /**
+     * Makes this replica the one that decides its cluster's rollouts (the file, the admin API, the guard), or a follower
+     * that takes them from the leader. A follower's guard forgets its windows and stages: when it leads again it opens
+     * fresh windows on the stage it then serves (the stage's time and requests start over, which only delays an
+     * advance), so that it never judges a window it did not watch whole.
+     */
+    public void lead(boolean lead) {
+        if (leading == lead) {
+            return;
+        }
+        leading = lead;
+        if (!lead) {
+            guard.forget();
+        }
+        LOG.info(lead ? "this replica now decides the rollouts" : "this replica now follows the cluster's rollout leader");
+    }
+
+    public boolean leading() {
+        return leading;
+    }
+
+    /** Every model's rollout as {@code {"<model>": <rollout>}}: what a follower of this replica applies. */
+    public JsonObject state() {
+        JsonObject models = new JsonObject();
+        store.all().forEach((model, c) -> models.put(model, c.toJson()));
+        return models;
+    }
+
+    /**
+     * Applies the leader's {@link #state()} (all or none; see {@link RolloutStore#follow}).
+     *
+     * @throws io.weir.runtime.WeirException INVALID_ARGUMENT when it does not parse
+     */
+    public RolloutStore.FollowOutcome follow(JsonObject leaderState, String leader) {
+        Map<String, RolloutConfig> rollouts = new TreeMap<>();
+        for (String model : leaderState.fieldNames()) {
+            if (!(leaderState.getValue(model) instanceof JsonObject body)) {
+                throw io.weir.runtime.WeirException.invalid("the leader's rollout of '" + model + "' is not an object");
+            }
+            rollouts.put(model, RolloutConfig.fromJson(model, body));
+        }
+        return store.follow(rollouts, leader);
     }
 
     private void tickQuietly() {
@@ -142,10 +197,17 @@ public final class Rollouts implements AutoCloseable {
         private Path goldenRoot;
         private Duration goldenTimeout = Duration.ofSeconds(5);
         private Duration tickEvery = Duration.ofSeconds(1);
+        private boolean leading = true;
 
         private Builder(ModelCatalog catalog, InferenceDispatcher dispatcher) {
             this.catalog = Objects.requireNonNull(catalog);
             this.dispatcher = Objects.requireNonNull(dispatcher);
+        }
+
+        /** False to start as a cluster follower, deciding nothing until {@link Rollouts#lead} says so; default true. */
+        public Builder leading(boolean v) {
+            leading = v;
+            return this;
         }
 
         /** The clock windows and stage durations run on; default the dispatcher's. */

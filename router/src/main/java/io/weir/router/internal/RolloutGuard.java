@@ -91,6 +91,14 @@ public final class RolloutGuard {
         this.meters = meters;
     }
 
+    /** Drops every model's stage progress and window (this replica stopped deciding its rollouts). */
+    public synchronized void forget() {
+        for (String model : Set.copyOf(states.keySet())) {
+            states.remove(model);
+            stats.stop(model);
+        }
+    }
+
     public synchronized void tick() {
         long now = ticker.nanos();
         Map<String, RolloutConfig> all = store.all();

@@ -66,6 +66,8 @@ public final class RolloutStore {
     /** The file content last read or written (guarded by lock), so a poll ignores our own writes and repeats. */
     private byte[] lastFileBytes;
     private String lastFileRejection;
+    /** The reason the leader's rollouts were last refused (guarded by lock), so a refusal repeating every sync is audited once. */
+    private String lastFollowRejection;
 
     /** @param file the rollout config file, or null to keep rollouts in memory only */
     public RolloutStore(ModelCatalog catalog, AuditLog audit, Path file) {
@@ -334,6 +336,62 @@ public final class RolloutStore {
             publish(after);
             LOG.info(() -> "applied rollout file " + file + ": " + after.keySet());
             return FileOutcome.APPLIED;
+        }
+    }
+
+    /** What {@link #follow} did with a leader's rollouts. */
+    public enum FollowOutcome { UNCHANGED, APPLIED, REJECTED }
+
+    /**
+     * Makes this replica's rollouts the leader's (a cluster follower's only writer): all of them, each change audited as
+     * action {@code follow} by actor {@code leader <node>}, or — when one names a version not loaded here (a replica
+     * still on an older model repository) — none of them: the rejection is audited and logged once per distinct
+     * reason, and the current rollouts keep serving until a later state of the leader's can be applied. The leader's
+     * rollouts are already normalised and judged; this does not re-judge them. The file, if any, is written
+     * best-effort so that it matches what serves when this replica leads or restarts; the leader's state is the truth
+     * either way, so a write failure does not stop it from serving.
+     */
+    public FollowOutcome follow(Map<String, RolloutConfig> leaderRollouts, String leader) {
+        synchronized (lock) {
+            Map<String, RolloutConfig> before = all();
+            Map<String, RolloutConfig> after = new TreeMap<>(leaderRollouts);
+            if (after.equals(before)) {
+                lastFollowRejection = null;
+                return FollowOutcome.UNCHANGED;
+            }
+            Change change = new Change("leader " + leader, "follow", "rollouts of the cluster's leader");
+            List<String> problems = new ArrayList<>();
+            after.forEach((model, next) -> next.problems(catalog).forEach(p -> problems.add(model + ": " + p)));
+            if (!problems.isEmpty()) {
+                String reason = String.join("; ", problems);
+                if (!reason.equals(lastFollowRejection)) {
+                    lastFollowRejection = reason;
+                    audit.append(change.actor(), change.action(), null, change.why(), false, reason, null, null);
+                    LOG.warning("cannot follow the rollouts of leader " + leader + ", this replica's keep serving: " + reason);
+                }
+                return FollowOutcome.REJECTED;
+            }
+            lastFollowRejection = null;
+            for (String model : before.keySet()) {
+                if (!after.containsKey(model)) {
+                    audit.append(change.actor(), "remove", model, change.why(), true, null, before.get(model).toJson(), null);
+                }
+            }
+            after.forEach((model, next) -> {
+                RolloutConfig prev = before.get(model);
+                if (!next.equals(prev)) {
+                    audit.append(change.actor(), change.action(), model, change.why(), true, null,
+                            prev == null ? null : prev.toJson(), next.toJson());
+                }
+            });
+            try {
+                persist(after);
+            } catch (UncheckedIOException e) {
+                LOG.log(Level.WARNING, "cannot write the leader's rollouts to " + file + " (they serve anyway)", e);
+            }
+            publish(after);
+            LOG.info(() -> "following leader " + leader + ": " + after.keySet());
+            return FollowOutcome.APPLIED;
         }
     }
 
