@@ -21,6 +21,7 @@ import io.weir.gateway.http.RolloutAdminApi;
 import io.weir.gateway.http.BatchingAdminApi;
 import io.weir.router.ModelCatalog;
 import io.weir.router.Rollouts;
+import io.weir.gateway.cluster.ClusterMember;
 import io.weir.gateway.config.WeirConfig;
 import io.weir.gateway.http.HttpVerticle;
 import io.weir.gateway.http.Routing;
@@ -69,10 +70,11 @@ public final class WeirServer implements AutoCloseable {
     private final SimilarService similar;
     private final EmbeddingIndexStore embeddings;
     private final int port;
+    private final ClusterMember cluster;
 
     private WeirServer(WeirConfig config, Vertx vertx, PrometheusMeterRegistry prometheus, ModelRegistry registry,
                        InferenceDispatcher dispatcher, ModelService models, Rollouts rollouts, SimilarService similar,
-                       EmbeddingIndexStore embeddings, int port) {
+                       EmbeddingIndexStore embeddings, int port, ClusterMember cluster) {
         this.config = config;
         this.vertx = vertx;
         this.prometheus = prometheus;
@@ -83,6 +85,7 @@ public final class WeirServer implements AutoCloseable {
         this.similar = similar;
         this.embeddings = embeddings;
         this.port = port;
+        this.cluster = cluster;
     }
 
     /** Starts a server; the future completes once the port is open (models may still be loading). */
@@ -146,8 +149,18 @@ public final class WeirServer implements AutoCloseable {
             if (!config.rolloutFile().isBlank()) {
                 rb.configFile(Path.of(config.rolloutFile()));
             }
-            Rollouts rollouts = rb.build();
+            // In a cluster a replica decides nothing until its first sync says whether it leads.
+            Rollouts rollouts = rb.leading(!config.cluster().enabled()).build();
             opened.add(rollouts);
+            ClusterMember cluster = config.cluster().enabled()
+                    ? new ClusterMember(vertx, config.cluster(), config.httpHost(), rollouts, ClusterMember.Resolver.SYSTEM) : null;
+            if (cluster != null) {
+                opened.add(cluster);
+                io.micrometer.core.instrument.Gauge.builder("weir.cluster.leading", cluster, c -> c.leading() ? 1 : 0)
+                        .description("1 while this replica decides the cluster's rollouts, 0 while it follows the leader").register(prometheus);
+                io.micrometer.core.instrument.Gauge.builder("weir.cluster.replicas", cluster, ClusterMember::replicas)
+                        .description("Replicas this one heard from lately, itself included").register(prometheus);
+            }
             Routing routing = new RolloutRouting(models, rollouts.router());
 
             Path indexDir = config.embeddingIndexDir().isBlank() ? repoPath.resolve("embeddings") : Path.of(config.embeddingIndexDir());
@@ -168,6 +181,15 @@ public final class WeirServer implements AutoCloseable {
             RolloutAdminApi rolloutAdmin = new RolloutAdminApi(rollouts);
             BatchingAdminApi batchingAdmin = new BatchingAdminApi(dispatcher, registry);
             Consumer<io.vertx.ext.web.Router> adminRoutes = r -> {
+                r.get("/admin/cluster").handler(ctx -> ctx.response().putHeader("content-type", "application/json")
+                        .end((cluster != null ? cluster.describe()
+                                : new io.vertx.core.json.JsonObject().put("leading", true).put("peers", new io.vertx.core.json.JsonArray())).toBuffer()));
+                if (cluster != null) {
+                    // Before the rollout routes: a follower's rollout calls are the leader's to decide.
+                    io.vertx.ext.web.handler.BodyHandler body = io.vertx.ext.web.handler.BodyHandler.create(false).setBodyLimit(256 * 1024);
+                    r.route("/admin/rollouts*").handler(body).handler(cluster::forwardRolloutAdmin);
+                    r.route("/admin/audit").handler(body).handler(cluster::forwardRolloutAdmin);
+                }
                 batchingAdmin.accept(r);
                 rolloutAdmin.accept(r);
                 SimilarAdmin.routes(store).accept(r);
@@ -182,11 +204,15 @@ public final class WeirServer implements AutoCloseable {
                             new DeploymentOptions().setInstances(instances))
                     .map(id -> {
                         LOG.info("Weir listening on http://" + bound.httpHost() + ":" + port + " (h2c too), repository " + repoPath);
-                        WeirServer server = new WeirServer(bound, vertx, prometheus, registry, dispatcher, models, rollouts, similar, store, port);
+                        WeirServer server = new WeirServer(bound, vertx, prometheus, registry, dispatcher, models, rollouts, similar, store, port, cluster);
                         vertx.executeBlocking(() -> {
                             registry.loadAll();
                             // The rollout file is validated against loaded versions, so it starts after loading.
                             rollouts.start();
+                            if (cluster != null) {
+                                // serve the leader's rollouts from the first request on, not this replica's file's
+                                cluster.start().toCompletionStage().toCompletableFuture().join();
+                            }
                             models.startupFinished();
                             return null;
                         }, false).onComplete(ar -> {
@@ -272,6 +298,11 @@ public final class WeirServer implements AutoCloseable {
         return embeddings;
     }
 
+    /** This replica's part in sharing rollouts, or null when it decides its own ({@code cluster.peers} empty). */
+    public ClusterMember cluster() {
+        return cluster;
+    }
+
     public Rollouts rollouts() {
         return rollouts;
     }
@@ -296,6 +327,9 @@ public final class WeirServer implements AutoCloseable {
 
     @Override
     public void close() {
+        if (cluster != null) {
+            cluster.close();
+        }
         vertx.close().toCompletionStage().toCompletableFuture().join();
         rollouts.close();
         similar.close();

@@ -62,6 +62,32 @@ class ConfigTest {
     }
 
     @Test
+    void aClusterNeedsThisReplicasAddressAndASecretAndTakesOnlyHostPortPeers() {
+        assertThat(WeirConfig.defaults().cluster().enabled()).isFalse();
+        JsonObject cluster = new JsonObject().put("cluster", new JsonObject().put("peers", "weir-peers:8081, 10.0.0.7:8081,[fd00::1]:8081")
+                .put("advertise", "10.0.0.5:8081").put("token", "s3cret"));
+        WeirConfig.Cluster c = WeirConfig.from(cluster, Map.of()).cluster();
+        assertThat(c.enabled()).isTrue();
+        assertThat(c.peers()).containsExactly("weir-peers:8081", "10.0.0.7:8081", "[fd00::1]:8081");
+        assertThat(c.port()).isEqualTo(8081);
+        assertThat(c.syncMillis()).isEqualTo(1000);
+        assertThat(WeirConfig.from(cluster, Map.of()).toString()).contains("token=***").doesNotContain("s3cret");
+
+        assertThatThrownBy(() -> WeirConfig.from(cluster.copy().put("cluster", cluster.getJsonObject("cluster").copy()
+                .put("advertise", "")), Map.of())).hasMessageContaining("'cluster.advertise'");
+        assertThatThrownBy(() -> WeirConfig.from(cluster, Map.of("WEIR_CLUSTER_TOKEN", " ")))
+                .hasMessageContaining("'cluster.token' is needed");
+        assertThatThrownBy(() -> WeirConfig.from(cluster, Map.of("WEIR_CLUSTER_PEERS", "weir-peers")))
+                .hasMessageContaining("'cluster.peers' entries must be host:port");
+        assertThatThrownBy(() -> WeirConfig.from(cluster, Map.of("WEIR_CLUSTER_PEERS", "fd00::1:8081")))
+                .hasMessageContaining("IPv6 host in brackets");
+        assertThatThrownBy(() -> WeirConfig.from(cluster, Map.of("WEIR_CLUSTER_ADVERTISE", "10.0.0.5:99999")))
+                .hasMessageContaining("'cluster.advertise'");
+        assertThatThrownBy(() -> WeirConfig.from(cluster, Map.of("WEIR_CLUSTER_SYNC_MS", "5")))
+                .hasMessageContaining("cluster.sync.ms");
+    }
+
+    @Test
     void batchingOverrideTakesAPolicyNameOrAFullJsonObject() {
         assertThat(WeirConfig.defaults().batchingOverride()).isNull();
         assertThat(WeirConfig.from(new JsonObject(), Map.of("WEIR_BATCHING_POLICY", "none")).batchingOverride())

@@ -59,18 +59,46 @@ class DeployManifestsTest {
         return "WEIR_" + key.toUpperCase(Locale.ROOT).replace('.', '_');
     }
 
+    /**
+     * The pod's environment as the kubelet gives it: a secret's value stands in as {@code <secret name/key>}, the pod's
+     * IP as 10.1.2.3, and {@code $(VAR)} expands an earlier variable.
+     */
+    private static Map<String, String> podEnvironment(Map<String, Object> container) {
+        Map<String, String> env = new java.util.LinkedHashMap<>();
+        List<Map<String, Object>> podEnv = at(container, "env");
+        for (Map<String, Object> e : podEnv) {
+            String value;
+            if (e.containsKey("valueFrom")) {
+                Map<String, Object> from = at(e, "valueFrom");
+                Map<String, Object> secret = at(from, "secretKeyRef");
+                String field = from.get("fieldRef") == null ? null : at(from, "fieldRef", "fieldPath");
+                value = secret != null ? "<secret " + secret.get("name") + "/" + secret.get("key") + ">"
+                        : "status.podIP".equals(field) ? "10.1.2.3" : null;
+                assertThat(value).as("env %s comes from a secret or the pod's IP", e.get("name")).isNotNull();
+            } else {
+                value = String.valueOf(e.get("value"));
+            }
+            Matcher ref = Pattern.compile("\\$\\(([A-Z_]+)\\)").matcher(value);
+            StringBuilder expanded = new StringBuilder();
+            while (ref.find()) {
+                assertThat(env).as("$(%s) is defined before it is used", ref.group(1)).containsKey(ref.group(1));
+                ref.appendReplacement(expanded, Matcher.quoteReplacement(env.get(ref.group(1))));
+            }
+            ref.appendTail(expanded);
+            env.put((String) e.get("name"), expanded.toString());
+        }
+        return env;
+    }
+
     @Test
     void theKubernetesPodRunsAConfigTheServerAcceptsWithTheJvmItNeeds() throws IOException {
         List<Map<String, Object>> docs = yamlDocuments(DEPLOY.resolve("k8s/weir.yaml"));
         String weirJson = at(kind(docs, "ConfigMap"), "data", "weir.json");
         Map<String, Object> container = at(kind(docs, "Deployment"), "spec", "template", "spec", "containers", 0);
-        Map<String, String> env = new HashMap<>();
-        List<Map<String, Object>> podEnv = at(container, "env");
-        for (Map<String, Object> e : podEnv) {
-            env.put((String) e.get("name"), String.valueOf(e.get("value")));
-        }
+        Map<String, String> env = podEnvironment(container);
         WeirConfig config = WeirConfig.from(new JsonObject(weirJson), env);
-        assertThat(config.adminEnabled()).as("no authentication, per-pod rollout state: off behind a Service").isFalse();
+        assertThat(config.adminEnabled()).isTrue();
+        assertThat(config.adminToken()).as("the admin API behind a Service needs a token").startsWith("<secret ");
         assertThat(config.httpPort()).isEqualTo(at(container, "ports", 0, "containerPort"));
         assertThat(env).containsEntry("ORT_DISABLE_TELEMETRY", "1");
         Object cpuRequest = at(container, "resources", "requests", "cpu");
@@ -84,6 +112,52 @@ class DeployManifestsTest {
                     .isIn("/v2/health/live", "/v2/health/ready");
         }
         assertThat((String) at(container, "readinessProbe", "httpGet", "path")).isEqualTo("/v2/health/ready");
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void theReplicasFindEachOtherOnAClusterPortTheServiceDoesNotPublish() throws IOException {
+        List<Map<String, Object>> docs = yamlDocuments(DEPLOY.resolve("k8s/weir.yaml"));
+        Map<String, Object> deployment = kind(docs, "Deployment");
+        Map<String, Object> container = at(deployment, "spec", "template", "spec", "containers", 0);
+        WeirConfig.Cluster cluster = WeirConfig.from(new JsonObject((String) at(kind(docs, "ConfigMap"), "data", "weir.json")),
+                podEnvironment(container)).cluster();
+        assertThat(cluster.enabled()).as("%s replicas share their rollouts", (Object) at(deployment, "spec", "replicas")).isTrue();
+        assertThat(cluster.token()).startsWith("<secret ");
+        Map<String, Integer> containerPorts = new HashMap<>();
+        for (Map<String, Object> p : (List<Map<String, Object>>) at(container, "ports")) {
+            containerPorts.put((String) p.get("name"), (Integer) p.get("containerPort"));
+        }
+        assertThat(containerPorts.get("cluster")).isEqualTo(cluster.port());
+        assertThat(cluster.advertise()).isEqualTo("10.1.2.3:" + cluster.port());
+
+        Map<String, Object> labels = at(deployment, "spec", "template", "metadata", "labels");
+        List<Map<String, Object>> services = docs.stream().filter(d -> "Service".equals(d.get("kind"))).toList();
+        String peerHost = cluster.peers().getFirst().substring(0, cluster.peers().getFirst().lastIndexOf(':'));
+        int peerPort = Integer.parseInt(cluster.peers().getFirst().substring(cluster.peers().getFirst().lastIndexOf(':') + 1));
+        Map<String, Object> peers = services.stream().filter(s -> peerHost.equals(at(s, "metadata", "name"))).findFirst().orElseThrow();
+        assertThat((Object) at(peers, "spec", "clusterIP")).as("headless: one address per pod").isEqualTo("None");
+        assertThat((Object) at(peers, "spec", "selector")).isEqualTo(labels);
+        assertThat((Object) at(peers, "spec", "ports", 0, "port")).isEqualTo(peerPort);
+        assertThat((Object) at(peers, "spec", "ports", 0, "targetPort")).isEqualTo("cluster");
+        for (Map<String, Object> s : services) {
+            if (s != peers) {
+                for (Map<String, Object> p : (List<Map<String, Object>>) at(s, "spec", "ports")) {
+                    assertThat(p.get("targetPort")).as("the cluster API stays off the Service").isNotEqualTo("cluster");
+                    assertThat(p.get("targetPort")).isNotEqualTo(cluster.port());
+                }
+            }
+        }
+        Map<String, Object> policy = kind(docs, "NetworkPolicy");
+        assertThat((Object) at(policy, "spec", "podSelector", "matchLabels")).isEqualTo(labels);
+        List<Map<String, Object>> ingress = at(policy, "spec", "ingress");
+        for (Map<String, Object> rule : ingress) {
+            List<Map<String, Object>> ports = (List<Map<String, Object>>) rule.get("ports");
+            if (ports.stream().anyMatch(p -> "cluster".equals(p.get("port")))) {
+                assertThat((Object) at(rule, "from", 0, "podSelector", "matchLabels")).as("only Weir pods reach the cluster port")
+                        .isEqualTo(labels);
+            }
+        }
     }
 
     @Test

@@ -42,7 +42,33 @@ public record WeirConfig(
         double shedBudgetFraction,
         int shedMinLagMillis,
         double deadlineLagReserve,
-        String adminToken) {
+        String adminToken,
+        Cluster cluster) {
+
+    /**
+     * The replicas that share their rollouts (see {@code io.weir.gateway.cluster}). Empty {@code peers}: this replica
+     * is alone and decides its own rollouts.
+     *
+     * @param peers      the other replicas' cluster addresses, {@code host:port}; a host name may stand for several
+     *                   (a Kubernetes headless Service) and is resolved again at every sync
+     * @param advertise  this replica's cluster address as its peers reach it
+     * @param host       address the cluster API binds
+     * @param port       port of the cluster API
+     * @param token      secret the replicas present to each other
+     * @param syncMillis how often a replica asks its peers for their state
+     */
+    public record Cluster(java.util.List<String> peers, String advertise, String host, int port, String token,
+                          int syncMillis) {
+        public boolean enabled() {
+            return !peers.isEmpty();
+        }
+
+        @Override
+        public String toString() {
+            return "Cluster[peers=" + peers + ", advertise=" + advertise + ", port=" + port + ", token="
+                    + (token.isEmpty() ? "" : "***") + "]";
+        }
+    }
 
     /** Every key with its default and meaning, in the order the README lists them. */
     public static final Map<String, String[]> KEYS = keys();
@@ -74,6 +100,12 @@ public record WeirConfig(
         k.put("http.shed.budget.fraction", new String[] {"0.35", "answer an inference request 429 at once when the event loop that read it runs behind by more than this fraction of its model's latency budget, and never less than http.shed.min.lag.ms (0 = never)"});
         k.put("http.shed.min.lag.ms", new String[] {"20", "the least event-loop lag that sheds, whatever the budget fraction gives (a lower bound for models with short budgets); raise it if one-off stalls (GC, JIT) shed at light load"});
         k.put("http.deadline.lag.reserve", new String[] {"0", "count this many times the event loop's lag, when it reads an inference request, against that request's deadline: the request waited about that long unseen in socket buffers, and its answer waits about as long to be written; a request whose x-weir-timeout-ms that uses up is answered 504 unparsed. Lowers the admitted p99 under overload at a goodput cost (0: off; docs/PERF.md, runs 113-115)"});
+        k.put("cluster.peers", new String[] {"", "the other replicas' cluster addresses (host:port, comma-separated; a name standing for several addresses, such as a Kubernetes headless Service, is resolved at every sync). Set, the replicas share their rollouts: the longest-running one decides them, the others follow it and forward their rollout admin calls to it ('' = this replica decides its own)"});
+        k.put("cluster.advertise", new String[] {"", "this replica's cluster address as its peers reach it (host:port; in Kubernetes $(POD_IP):8081); needed with cluster.peers"});
+        k.put("cluster.host", new String[] {"", "address the cluster API binds ('' = http.host)"});
+        k.put("cluster.port", new String[] {"8081", "port of the cluster API (replica to replica; keep it off the Service)"});
+        k.put("cluster.token", new String[] {"", "secret the replicas present to each other on the cluster API; needed with cluster.peers"});
+        k.put("cluster.sync.ms", new String[] {"1000", "how often a replica asks its peers for their state; a follower serves the leader's rollouts within about this long"});
         return java.util.Collections.unmodifiableMap(k);
     }
 
@@ -172,7 +204,47 @@ public record WeirConfig(
                 policy(v.get("batching.policy")), bool(v, "gpu.enabled"), v.get("rollout.file"), v.get("audit.log"),
                 bool(v, "chaos.enabled"), v.get("embedding.index.dir"), intIn(v, "embedding.index.refresh.seconds", 0, 86_400 * 7),
                 fraction(v, "http.shed.budget.fraction"), intIn(v, "http.shed.min.lag.ms", 1, 60_000),
-                doubleIn(v, "http.deadline.lag.reserve", 0, 4), v.get("admin.token"));
+                doubleIn(v, "http.deadline.lag.reserve", 0, 4), v.get("admin.token"), cluster(v));
+    }
+
+    private static Cluster cluster(Map<String, String> v) {
+        java.util.List<String> peers = new java.util.ArrayList<>();
+        for (String p : v.get("cluster.peers").split(",")) {
+            if (!p.isBlank()) {
+                peers.add(hostPort("cluster.peers", p.trim()));
+            }
+        }
+        String advertise = v.get("cluster.advertise").trim();
+        String token = v.get("cluster.token");
+        int port = intIn(v, "cluster.port", 1, 65535);
+        int sync = intIn(v, "cluster.sync.ms", 50, 60_000);
+        if (!peers.isEmpty()) {
+            if (advertise.isEmpty()) {
+                throw new IllegalArgumentException("'cluster.advertise' (this replica's host:port as its peers reach it) is needed with 'cluster.peers'");
+            }
+            hostPort("cluster.advertise", advertise);
+            if (token.isBlank()) {
+                throw new IllegalArgumentException("'cluster.token' is needed with 'cluster.peers': the cluster API changes rollouts");
+            }
+        }
+        return new Cluster(java.util.List.copyOf(peers), advertise, v.get("cluster.host").trim(), port, token, sync);
+    }
+
+    /** Checks {@code host:port} (an IPv6 host in brackets) and returns it. */
+    private static String hostPort(String key, String hp) {
+        int colon = hp.lastIndexOf(':');
+        String host = colon < 0 ? "" : hp.substring(0, colon);
+        boolean ok = colon > 0 && !(host.contains(":") && !(host.startsWith("[") && host.endsWith("]")));
+        try {
+            int port = ok ? Integer.parseInt(hp.substring(colon + 1)) : -1;
+            ok = port >= 1 && port <= 65535;
+        } catch (NumberFormatException e) {
+            ok = false;
+        }
+        if (!ok) {
+            throw new IllegalArgumentException("'" + key + "' entries must be host:port (an IPv6 host in brackets), was '" + hp + "'");
+        }
+        return hp;
     }
 
     /** Keys whose value may itself be a JSON object: in the file that object is the value, not more keys. */
@@ -263,7 +335,7 @@ public record WeirConfig(
         return new WeirConfig(httpHost, port, modelRepository, cpuThreads, queueCapacity, rankModel, moderateModel,
                 maxRankBodyBytes, maxInferBodyBytes, maxCandidates, maxTextChars, adminEnabled, deprecatedApiVersion,
                 deprecatedApiSunset, batchingPolicy, gpuEnabled, rolloutFile, auditLog, chaosEnabled, embeddingIndexDir,
-                embeddingRefreshSeconds, shedBudgetFraction, shedMinLagMillis, deadlineLagReserve, adminToken);
+                embeddingRefreshSeconds, shedBudgetFraction, shedMinLagMillis, deadlineLagReserve, adminToken, cluster);
     }
 
     /** The settings that say which server this is, the admin token masked: a config may be logged. */
@@ -272,6 +344,7 @@ public record WeirConfig(
         return "WeirConfig[httpHost=" + httpHost + ", httpPort=" + httpPort + ", modelRepository=" + modelRepository
                 + ", cpuThreads=" + cpuThreads + ", adminEnabled=" + adminEnabled
                 + ", adminToken=" + (adminToken == null || adminToken.isEmpty() ? "" : "***")
-                + ", batchingPolicy=" + batchingPolicy + ", rolloutFile=" + rolloutFile + ", auditLog=" + auditLog + "]";
+                + ", batchingPolicy=" + batchingPolicy + ", rolloutFile=" + rolloutFile + ", auditLog=" + auditLog
+                + (cluster.enabled() ? ", cluster=" + cluster : "") + "]";
     }
 }

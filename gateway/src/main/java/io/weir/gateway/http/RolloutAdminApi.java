@@ -21,18 +21,25 @@ import java.util.function.Consumer;
  */
 public final class RolloutAdminApi implements Consumer<Router> {
     private final Rollouts rollouts;
+    private final String prefix;
 
     public RolloutAdminApi(Rollouts rollouts) {
+        this(rollouts, "");
+    }
+
+    /** @param prefix put before every path: the cluster API serves the same calls under {@code /cluster} */
+    public RolloutAdminApi(Rollouts rollouts, String prefix) {
         this.rollouts = rollouts;
+        this.prefix = prefix;
     }
 
     @Override
     public void accept(Router router) {
         RolloutAdmin admin = rollouts.admin();
         BodyHandler body = BodyHandler.create(false).setBodyLimit(256 * 1024);
-        router.get("/admin/rollouts").handler(ctx -> blocking(ctx, () -> admin.list().put("shadow", rollouts.shadowCounts())));
-        router.get("/admin/rollouts/:model").handler(ctx -> blocking(ctx, () -> admin.get(ctx.pathParam("model"))));
-        router.put("/admin/rollouts/:model").handler(body).handler(ctx -> {
+        router.get(prefix + "/admin/rollouts").handler(ctx -> blocking(ctx, () -> admin.list().put("shadow", rollouts.shadowCounts())));
+        router.get(prefix + "/admin/rollouts/:model").handler(ctx -> blocking(ctx, () -> admin.get(ctx.pathParam("model"))));
+        router.put(prefix + "/admin/rollouts/:model").handler(body).handler(ctx -> {
             JsonObject req = Bodies.object(ctx);
             // "actor" and "why" ride along with the rollout for the audit log; the rollout itself is the rest.
             JsonObject rollout = req.copy();
@@ -40,11 +47,11 @@ public final class RolloutAdminApi implements Consumer<Router> {
             rollout.remove("why");
             blocking(ctx, () -> admin.put(ctx.pathParam("model"), rollout, actor(ctx, req), why(req)).toJson());
         });
-        router.delete("/admin/rollouts/:model").handler(ctx -> blocking(ctx, () -> {
+        router.delete(prefix + "/admin/rollouts/:model").handler(ctx -> blocking(ctx, () -> {
             admin.remove(ctx.pathParam("model"), actor(ctx, null), "removed through the admin API");
             return new JsonObject().put("removed", ctx.pathParam("model"));
         }));
-        router.post("/admin/rollouts/:model/:action").handler(body).handler(ctx -> {
+        router.post(prefix + "/admin/rollouts/:model/:action").handler(body).handler(ctx -> {
             JsonObject req = ctx.body().length() > 0 ? Bodies.object(ctx) : new JsonObject();
             String model = ctx.pathParam("model");
             String actor = actor(ctx, req);
@@ -57,10 +64,10 @@ public final class RolloutAdminApi implements Consumer<Router> {
                 default -> throw WeirException.notFound("unknown rollout action '" + ctx.pathParam("action") + "'");
             }
         });
-        router.get("/admin/rollouts/:model/audit").handler(ctx -> blocking(ctx,
+        router.get(prefix + "/admin/rollouts/:model/audit").handler(ctx -> blocking(ctx,
                 () -> wrap("audit", admin.audit(ctx.pathParam("model"), limit(ctx)))));
-        router.get("/admin/audit").handler(ctx -> blocking(ctx, () -> wrap("audit", admin.audit(null, limit(ctx)))));
-        router.get("/admin/rollouts/:model/shadow-diffs").handler(ctx -> blocking(ctx,
+        router.get(prefix + "/admin/audit").handler(ctx -> blocking(ctx, () -> wrap("audit", admin.audit(null, limit(ctx)))));
+        router.get(prefix + "/admin/rollouts/:model/shadow-diffs").handler(ctx -> blocking(ctx,
                 () -> wrap("diffs", admin.shadowDiffs(ctx.pathParam("model"), ctx.queryParams().get("request_id"), limit(ctx)))));
     }
 

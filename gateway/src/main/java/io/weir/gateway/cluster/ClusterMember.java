@@ -1,0 +1,378 @@
+package io.weir.gateway.cluster;
+
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClientAgent;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.RequestOptions;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.weir.gateway.RequestIds;
+import io.weir.gateway.config.WeirConfig;
+import io.weir.gateway.http.HttpErrors;
+import io.weir.gateway.http.RolloutAdminApi;
+import io.weir.router.Rollouts;
+import io.weir.runtime.ErrorCode;
+import io.weir.runtime.WeirException;
+
+import java.net.InetAddress;
+import java.net.Inet6Address;
+import java.net.UnknownHostException;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * This replica's part in sharing rollouts with its peers. One replica, the <em>leader</em>, decides every rollout: its
+ * admin API, its rollout file and its guard change them. The others follow: they serve the leader's rollouts (so a user
+ * is on the same arm whichever replica answers), forward their rollout admin calls to the leader, and decide nothing.
+ *
+ * <p>The leader is the longest-running replica heard from lately (earliest start, ties broken by address), which every
+ * replica can tell from the same answers without a vote: a replica that starts never takes over from one already
+ * leading, and when the leader stops answering for {@value #SILENT_ROUNDS} syncs the next longest-running one leads,
+ * from the state it was following (its guard starts the current stage's windows afresh). A replica cut off from the
+ * leader but not from the others follows one that still hears the leader, so it serves the leader's rollouts one sync
+ * later. Two replicas that cannot hear each other both lead: each serves what it last had; once they hear each other
+ * again the younger follows the older and what it decided alone is replaced (audited on both).
+ *
+ * <p>Design: a sync round runs every {@code cluster.sync.ms}, the next scheduled when one ends, so rounds never overlap:
+ * resolve the peers (a worker thread: DNS), ask each {@code GET /cluster/state} at once, then choose the leader and
+ * lead or follow (a worker thread: the store writes the audit log and the file). {@link #heard} is touched only by the
+ * round; {@link #leader} is volatile, read by the admin forwarding on event loops and by {@code /admin/cluster}.
+ * Start-up: a replica neither leads nor follows until every peer it resolved answered or {@value #STARTUP_ROUNDS}
+ * rounds passed, so a replica restarting beside a running leader never serves its own file's rollouts first;
+ * {@link #start} completes then, and readiness waits for it.
+ */
+public final class ClusterMember implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(ClusterMember.class.getName());
+    static final int SILENT_ROUNDS = 3;
+    static final int STARTUP_ROUNDS = 5;
+    static final String LEADER_HEADER = "x-weir-rollout-leader";
+
+    /** Resolves a host name to its addresses; the system resolver, or a fixed table in tests. */
+    public interface Resolver {
+        List<InetAddress> resolve(String host) throws UnknownHostException;
+
+        Resolver SYSTEM = host -> List.of(InetAddress.getAllByName(host));
+    }
+
+    /** A peer's last answer: when it started, when it answered, and its rollouts. */
+    private record Heard(long startedMillis, long atNanos, boolean leading, JsonObject rollouts) {
+    }
+
+    private final Vertx vertx;
+    private final WeirConfig.Cluster settings;
+    private final String bindHost;
+    private final Rollouts rollouts;
+    private final Resolver resolver;
+    private final HttpClientAgent client;
+    private final long startedMillis = System.currentTimeMillis();
+    private final Map<String, Heard> heard = new HashMap<>();
+    /** Peer addresses that answered in the round under way (guarded by heard). */
+    private final Set<String> answeredThisRound = new java.util.HashSet<>();
+    private volatile String leader;
+    private volatile boolean closed;
+    private HttpServer server;
+    private long timer = -1;
+
+    public ClusterMember(Vertx vertx, WeirConfig.Cluster settings, String defaultHost, Rollouts rollouts, Resolver resolver) {
+        if (!settings.enabled()) {
+            throw new IllegalArgumentException("cluster.peers is empty: a lone replica decides its own rollouts");
+        }
+        this.vertx = vertx;
+        this.settings = settings;
+        this.bindHost = settings.host().isEmpty() ? defaultHost : settings.host();
+        this.rollouts = rollouts;
+        this.resolver = resolver;
+        long timeout = Math.max(200, settings.syncMillis());
+        this.client = vertx.createHttpClient(new HttpClientOptions().setConnectTimeout((int) timeout)
+                .setIdleTimeout((int) Math.max(10_000, timeout)).setIdleTimeoutUnit(TimeUnit.MILLISECONDS));
+    }
+
+    /**
+     * Opens the cluster API and syncs until the replica knows whether it leads; the future completes then (or fails
+     * when the port cannot be opened).
+     */
+    public Future<Void> start() {
+        Router router = Router.router(vertx);
+        router.route("/cluster/*").handler(this::authorize);
+        router.get("/cluster/state").handler(ctx -> ctx.response().putHeader("content-type", "application/json")
+                .end(state().toBuffer()));
+        new RolloutAdminApi(rollouts, "/cluster").accept(router);
+        router.route().last().handler(ctx -> HttpErrors.send(ctx, WeirException.notFound("no route for "
+                + ctx.request().method() + " " + ctx.request().path()), requestId(ctx)));
+        router.route().failureHandler(ctx -> HttpErrors.send(ctx, ctx.failure(), requestId(ctx)));
+        Promise<Void> synced = Promise.promise();
+        return vertx.createHttpServer(new HttpServerOptions().setHost(bindHost).setPort(settings.port()))
+                .requestHandler(router).listen()
+                .compose(s -> {
+                    server = s;
+                    LOG.info("cluster API on " + bindHost + ":" + s.actualPort() + ", this replica is " + settings.advertise()
+                            + ", peers " + settings.peers());
+                    round(1, synced);
+                    return synced.future();
+                });
+    }
+
+    /** What a peer asks at every sync. */
+    JsonObject state() {
+        return new JsonObject().put("node", settings.advertise()).put("started_ms", startedMillis)
+                .put("leading", rollouts.leading()).put("leader", leader).put("rollouts", rollouts.state());
+    }
+
+    /** For {@code GET /admin/cluster}: who leads, and the peers heard lately. */
+    public JsonObject describe() {
+        JsonObject out = new JsonObject().put("node", settings.advertise()).put("started_ms", startedMillis)
+                .put("leader", leader).put("leading", rollouts.leading());
+        JsonArray peers = new JsonArray();
+        long now = System.nanoTime();
+        synchronized (heard) {
+            heard.forEach((node, h) -> peers.add(new JsonObject().put("node", node).put("started_ms", h.startedMillis())
+                    .put("leading", h.leading()).put("heard_ms_ago", (now - h.atNanos()) / 1_000_000)));
+        }
+        return out.put("peers", peers);
+    }
+
+    public boolean leading() {
+        return rollouts.leading();
+    }
+
+    /** Replicas heard from lately, this one included. */
+    public int replicas() {
+        synchronized (heard) {
+            return heard.size() + 1;
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------ sync rounds
+
+    private void round(int n, Promise<Void> synced) {
+        if (closed) {
+            return;
+        }
+        vertx.executeBlocking(this::resolvePeers, false)
+                .compose(peers -> Future.join(peers.stream().map(this::ask).toList()).otherwiseEmpty()
+                        .map(ignored -> peers))
+                .compose(peers -> {
+                    long answered;
+                    synchronized (heard) {
+                        answered = peers.stream().filter(answeredThisRound::contains).count();
+                        answeredThisRound.clear();
+                    }
+                    boolean starting = !synced.future().isComplete();
+                    if (starting && answered < peers.size() && n < STARTUP_ROUNDS) {
+                        return Future.succeededFuture(); // not every peer heard yet: decide nothing so early
+                    }
+                    return decide().onComplete(ar -> {
+                        if (starting) {
+                            LOG.info("cluster synced after " + n + " round(s): " + answered + " of " + peers.size()
+                                    + " peers answered, leader " + leader);
+                            synced.tryComplete();
+                        }
+                    });
+                })
+                .onComplete(ar -> {
+                    if (ar.failed()) {
+                        LOG.log(Level.WARNING, "cluster sync round failed", ar.cause());
+                    }
+                    if (!closed) {
+                        timer = vertx.setTimer(settings.syncMillis(), id -> round(n + 1, synced));
+                    }
+                });
+    }
+
+    /** The peers' addresses, this replica's left out; a name that does not resolve now is skipped this round. */
+    private List<String> resolvePeers() {
+        Set<String> out = new LinkedHashSet<>();
+        for (String peer : settings.peers()) {
+            int colon = peer.lastIndexOf(':');
+            String host = peer.substring(0, colon);
+            String port = peer.substring(colon + 1);
+            if (host.startsWith("[")) {
+                host = host.substring(1, host.length() - 1);
+            }
+            try {
+                for (InetAddress a : resolver.resolve(host)) {
+                    out.add(format(a) + ":" + port);
+                }
+            } catch (UnknownHostException e) {
+                LOG.fine(() -> "cluster peer " + peer + " does not resolve now: " + e.getMessage());
+            }
+        }
+        out.remove(settings.advertise());
+        return new ArrayList<>(out);
+    }
+
+    private static String format(InetAddress a) {
+        return a instanceof Inet6Address ? "[" + a.getHostAddress() + "]" : a.getHostAddress();
+    }
+
+    /** Asks one peer for its state and notes the answer; a peer that does not answer is simply not heard. */
+    private Future<Void> ask(String peer) {
+        int colon = peer.lastIndexOf(':');
+        RequestOptions o = new RequestOptions().setMethod(HttpMethod.GET).setHost(unbracket(peer.substring(0, colon)))
+                .setPort(Integer.parseInt(peer.substring(colon + 1))).setURI("/cluster/state")
+                .setIdleTimeout(settings.syncMillis()).putHeader("authorization", "Bearer " + settings.token());
+        return client.request(o).compose(req -> req.send()).compose(this::json).map(state -> {
+            String node = state.getString("node");
+            if (node == null || node.equals(settings.advertise())) {
+                return null; // ourselves under another name
+            }
+            synchronized (heard) {
+                heard.put(node, new Heard(state.getLong("started_ms"), System.nanoTime(),
+                        Boolean.TRUE.equals(state.getBoolean("leading")), state.getJsonObject("rollouts")));
+                answeredThisRound.add(peer);
+            }
+            return (Void) null;
+        }).recover(err -> {
+            LOG.fine(() -> "cluster peer " + peer + " did not answer: " + err.getMessage());
+            return Future.succeededFuture();
+        });
+    }
+
+    private Future<JsonObject> json(HttpClientResponse resp) {
+        return resp.body().map(b -> {
+            if (resp.statusCode() != 200) {
+                throw new IllegalStateException("answered " + resp.statusCode() + ": " + b.toString(StandardCharsets.UTF_8));
+            }
+            return new JsonObject(b);
+        });
+    }
+
+    private static String unbracket(String host) {
+        return host.startsWith("[") ? host.substring(1, host.length() - 1) : host;
+    }
+
+    /** Chooses the leader among the replicas heard lately and leads or follows. */
+    private Future<Void> decide() {
+        long now = System.nanoTime();
+        long silence = (long) SILENT_ROUNDS * settings.syncMillis() * 1_000_000L;
+        String best = settings.advertise();
+        long bestStart = startedMillis;
+        JsonObject bestRollouts = null;
+        synchronized (heard) {
+            heard.values().removeIf(h -> now - h.atNanos() > silence);
+            for (Map.Entry<String, Heard> e : heard.entrySet()) {
+                Heard h = e.getValue();
+                if (h.startedMillis() < bestStart || (h.startedMillis() == bestStart && e.getKey().compareTo(best) < 0)) {
+                    best = e.getKey();
+                    bestStart = h.startedMillis();
+                    bestRollouts = h.rollouts();
+                }
+            }
+        }
+        String previous = leader;
+        leader = best;
+        if (!best.equals(previous)) {
+            LOG.info("rollout leader: " + best + (best.equals(settings.advertise()) ? " (this replica)" : ""));
+        }
+        if (best.equals(settings.advertise())) {
+            rollouts.lead(true);
+            return Future.succeededFuture();
+        }
+        rollouts.lead(false);
+        if (bestRollouts == null) {
+            return Future.succeededFuture(); // an answer without rollouts: keep serving what this replica has
+        }
+        String from = best;
+        JsonObject state = bestRollouts;
+        return vertx.executeBlocking(() -> rollouts.follow(state, from), false).mapEmpty();
+    }
+
+    // ------------------------------------------------------------------------------------------------ the API
+
+    private void authorize(RoutingContext ctx) {
+        String given = ctx.request().getHeader("authorization");
+        byte[] expected = ("Bearer " + settings.token()).getBytes(StandardCharsets.UTF_8);
+        if (given != null && MessageDigest.isEqual(given.getBytes(StandardCharsets.UTF_8), expected)) {
+            ctx.next();
+            return;
+        }
+        HttpErrors.send(ctx, new WeirException(ErrorCode.UNAUTHENTICATED,
+                "the cluster API needs 'Authorization: Bearer <cluster.token>'"), requestId(ctx));
+    }
+
+    private static String requestId(RoutingContext ctx) {
+        String id = RequestIds.fit(ctx.request().getHeader("x-request-id"));
+        return id != null ? id : RequestIds.next();
+    }
+
+    /**
+     * On the admin API, before the rollout routes (after a body handler): on a follower, sends the call to the leader's
+     * cluster API and relays its answer (with header {@value #LEADER_HEADER}); on the leader, lets it through. Before
+     * the replicas know their leader a rollout call is answered 503: applied here, it would be replaced at the next
+     * sync.
+     */
+    public void forwardRolloutAdmin(RoutingContext ctx) {
+        String to = leader;
+        String requestId = requestId(ctx);
+        if (to == null) {
+            HttpErrors.send(ctx, WeirException.unavailable("the replicas have not chosen their rollout leader yet; retry in a few seconds"),
+                    requestId);
+            return;
+        }
+        if (to.equals(settings.advertise())) {
+            ctx.response().putHeader(LEADER_HEADER, to);
+            ctx.next();
+            return;
+        }
+        int colon = to.lastIndexOf(':');
+        RequestOptions o = new RequestOptions().setMethod(ctx.request().method()).setHost(unbracket(to.substring(0, colon)))
+                .setPort(Integer.parseInt(to.substring(colon + 1))).setURI("/cluster" + ctx.request().uri())
+                .setIdleTimeout(30_000).putHeader("authorization", "Bearer " + settings.token())
+                .putHeader("x-request-id", requestId);
+        String contentType = ctx.request().getHeader("content-type");
+        if (contentType != null) {
+            o.putHeader("content-type", contentType);
+        }
+        String actor = ctx.request().getHeader("x-weir-actor");
+        // without an actor in the body or this header the leader would audit the follower as the caller
+        o.putHeader("x-weir-actor", actor != null && !actor.isBlank() ? actor
+                : "admin-api@" + ctx.request().remoteAddress() + " via " + settings.advertise());
+        Buffer body = ctx.body().buffer();
+        client.request(o).compose(req -> body == null ? req.send() : req.send(body))
+                .compose(resp -> resp.body().map(b -> {
+                    ctx.response().setStatusCode(resp.statusCode()).putHeader(LEADER_HEADER, to);
+                    String type = resp.getHeader("content-type");
+                    if (type != null) {
+                        ctx.response().putHeader("content-type", type);
+                    }
+                    String retry = resp.getHeader("retry-after");
+                    if (retry != null) {
+                        ctx.response().putHeader("retry-after", retry);
+                    }
+                    return b;
+                }))
+                .onSuccess(b -> ctx.response().end(b))
+                .onFailure(err -> HttpErrors.send(ctx, WeirException.unavailable("the rollout leader " + to
+                        + " did not answer: " + err.getMessage()), requestId));
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        if (timer >= 0) {
+            vertx.cancelTimer(timer);
+        }
+        if (server != null) {
+            server.close();
+        }
+        client.close();
+    }
+}

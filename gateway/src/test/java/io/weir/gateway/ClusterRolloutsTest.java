@@ -1,0 +1,232 @@
+package io.weir.gateway;
+
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.client.HttpResponse;
+import io.vertx.ext.web.client.WebClient;
+import io.vertx.junit5.VertxExtension;
+import io.vertx.junit5.VertxTestContext;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Three replicas on loopback sharing their rollouts: the longest-running leads, the others serve its rollouts user for
+ * user and forward their rollout admin calls to it, and when it stops the next longest-running takes over with the
+ * state it was following.
+ */
+@ExtendWith(VertxExtension.class)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class ClusterRolloutsTest {
+    private static final String TOKEN = "cluster-test-secret";
+    private static final int USERS = 40;
+
+    @TempDir
+    static Path dir;
+    private static final List<WeirServer> servers = new ArrayList<>();
+    private static final List<String> nodes = new ArrayList<>();
+
+    @BeforeAll
+    static void startReplicas() throws Exception {
+        int[] ports = new int[3];
+        for (int i = 0; i < 3; i++) {
+            try (ServerSocket s = new ServerSocket(0)) {
+                ports[i] = s.getLocalPort();
+            }
+            nodes.add("127.0.0.1:" + ports[i]);
+        }
+        String peers = String.join(",", nodes);
+        for (int i = 0; i < 3; i++) { // one after the other: the first started is the oldest, so it leads
+            servers.add(TestServers.start(null, Map.of("audit.log", dir.resolve("audit-" + i + ".jsonl").toString(),
+                    "cluster.peers", peers, "cluster.advertise", nodes.get(i), "cluster.port", ports[i],
+                    "cluster.token", TOKEN, "cluster.sync.ms", 100)));
+        }
+    }
+
+    @AfterAll
+    static void stopReplicas() {
+        servers.forEach(s -> {
+            if (s != null) {
+                s.close();
+            }
+        });
+    }
+
+    private static WebClient client(Vertx vertx) {
+        return WebClient.create(vertx);
+    }
+
+    private static int port(int replica) {
+        return servers.get(replica).port();
+    }
+
+    /** Polls {@code check} every 50 ms (on a timer, no sleeping) until it holds or {@code millis} pass. */
+    private static Future<Void> eventually(Vertx vertx, long millis, Supplier<Future<Boolean>> check) {
+        long end = System.nanoTime() + millis * 1_000_000;
+        Promise<Void> done = Promise.promise();
+        poll(vertx, end, check, done);
+        return done.future();
+    }
+
+    private static void poll(Vertx vertx, long end, Supplier<Future<Boolean>> check, Promise<Void> done) {
+        check.get().onComplete(ar -> {
+            if (ar.succeeded() && ar.result()) {
+                done.complete();
+            } else if (System.nanoTime() > end) {
+                done.fail(new AssertionError("not within the time allowed"
+                        + (ar.failed() ? ": " + ar.cause() : "")));
+            } else {
+                vertx.setTimer(50, id -> poll(vertx, end, check, done));
+            }
+        });
+    }
+
+    /** The arm each of users 0..USERS-1 is served by on one replica. */
+    private static Future<List<String>> arms(WebClient client, int replica) {
+        return Waves.run(USERS, 10, u -> client.post(port(replica), "127.0.0.1", "/v1/rank:score")
+                .sendJsonObject(HttpApiTest.rankRequest(3).put("user_id", "user-" + u)))
+                .map(rs -> rs.stream().map(r -> r.statusCode() == 200 ? r.getHeader("x-weir-variant") : "status " + r.statusCode()).toList());
+    }
+
+    private static Future<JsonObject> cluster(WebClient client, int replica) {
+        return client.get(port(replica), "127.0.0.1", "/admin/cluster").send().map(HttpResponse::bodyAsJsonObject);
+    }
+
+    @Test
+    @Order(1)
+    void theLongestRunningReplicaLeadsAndTheOthersKnowIt(Vertx vertx, VertxTestContext tc) {
+        WebClient client = client(vertx);
+        Future.all(cluster(client, 0), cluster(client, 1), cluster(client, 2)).onComplete(tc.succeeding(all -> tc.verify(() -> {
+            for (int i = 0; i < 3; i++) {
+                JsonObject c = all.resultAt(i);
+                assertThat(c.getString("node")).isEqualTo(nodes.get(i));
+                assertThat(c.getString("leader")).as("replica %d's leader", i).isEqualTo(nodes.get(0));
+                assertThat(c.getBoolean("leading")).isEqualTo(i == 0);
+                assertThat(c.getJsonArray("peers")).hasSize(2);
+            }
+            assertThat(servers.get(0).meters().get("weir.cluster.leading").gauge().value()).isEqualTo(1.0);
+            assertThat(servers.get(1).meters().get("weir.cluster.leading").gauge().value()).isZero();
+            tc.completeNow();
+        })));
+    }
+
+    @Test
+    @Order(2)
+    void aRolloutPutOnAFollowerIsDecidedByTheLeaderAndServedAlikeEverywhere(Vertx vertx, VertxTestContext tc) {
+        WebClient client = client(vertx);
+        JsonObject rollout = new JsonObject().put("primary", "1.0.0").put("canary", "1.1.0").put("canary_weight", 50)
+                .put("why", "try 1.1.0 on half the users");
+        client.put(port(2), "127.0.0.1", "/admin/rollouts/ranker").putHeader("x-weir-actor", "alice")
+                .sendJsonObject(rollout).compose(r -> {
+                    tc.verify(() -> {
+                        assertThat(r.statusCode()).as(r.bodyAsString()).isEqualTo(200);
+                        assertThat(r.getHeader("x-weir-rollout-leader")).isEqualTo(nodes.get(0));
+                        assertThat(r.bodyAsJsonObject().getString("canary")).isEqualTo("1.1.0");
+                    });
+                    // the leader has it the moment the call returns; the followers by their next sync
+                    return eventually(vertx, 5_000, () -> Future.all(arms(client, 0), arms(client, 1), arms(client, 2))
+                            .map(all -> all.<List<String>>resultAt(0).equals(all.resultAt(1))
+                                    && all.<List<String>>resultAt(0).equals(all.resultAt(2))
+                                    && all.<List<String>>resultAt(0).contains("canary")
+                                    && all.<List<String>>resultAt(0).contains("primary")));
+                })
+                .compose(v -> client.get(port(1), "127.0.0.1", "/admin/rollouts/ranker/audit?limit=1").send())
+                .onComplete(tc.succeeding(r -> tc.verify(() -> {
+                    // read through a follower: the leader's audit log, with the caller named, not the follower
+                    assertThat(r.getHeader("x-weir-rollout-leader")).isEqualTo(nodes.get(0));
+                    JsonObject record = r.bodyAsJsonObject().getJsonArray("audit").getJsonObject(0);
+                    assertThat(record.getString("actor")).isEqualTo("alice");
+                    assertThat(record.getString("action")).isEqualTo("put");
+                    String followerAudit = Files.readString(dir.resolve("audit-2.jsonl"));
+                    assertThat(followerAudit).contains("\"actor\":\"leader " + nodes.get(0) + "\"").contains("\"follow\"");
+                    tc.completeNow();
+                })));
+    }
+
+    @Test
+    @Order(3)
+    void theClusterApiRefusesCallersWithoutTheToken(Vertx vertx, VertxTestContext tc) {
+        WebClient client = client(vertx);
+        int clusterPort = Integer.parseInt(nodes.get(0).substring(nodes.get(0).lastIndexOf(':') + 1));
+        Future.all(client.get(clusterPort, "127.0.0.1", "/cluster/state").send(),
+                        client.put(clusterPort, "127.0.0.1", "/cluster/admin/rollouts/ranker")
+                                .putHeader("authorization", "Bearer wrong").sendJsonObject(new JsonObject().put("primary", "1.0.0")))
+                .onComplete(tc.succeeding(all -> tc.verify(() -> {
+                    for (int i = 0; i < 2; i++) {
+                        HttpResponse<Buffer> r = all.resultAt(i);
+                        assertThat(r.statusCode()).isEqualTo(401);
+                        assertThat(r.bodyAsJsonObject().getJsonObject("error").getString("code")).isEqualTo("UNAUTHENTICATED");
+                    }
+                    tc.completeNow();
+                })));
+    }
+
+    @Test
+    @Order(4)
+    void whenTheLeaderStopsTheNextLongestRunningLeadsFromTheStateItFollowed(Vertx vertx, VertxTestContext tc) {
+        WebClient client = client(vertx);
+        vertx.executeBlocking(() -> {
+                    servers.get(0).close();
+                    return null;
+                })
+                .compose(v -> eventually(vertx, 5_000, () -> Future.all(cluster(client, 1), cluster(client, 2))
+                        .map(all -> nodes.get(1).equals(all.<JsonObject>resultAt(0).getString("leader"))
+                                && nodes.get(1).equals(all.<JsonObject>resultAt(1).getString("leader")))))
+                .compose(v -> client.get(port(1), "127.0.0.1", "/admin/rollouts/ranker").send())
+                .compose(r -> {
+                    tc.verify(() -> {
+                        assertThat(servers.get(1).cluster().leading()).isTrue();
+                        assertThat(r.bodyAsJsonObject().getJsonObject("rollout").getString("canary")).isEqualTo("1.1.0");
+                    });
+                    return client.post(port(2), "127.0.0.1", "/admin/rollouts/ranker/rollback")
+                            .sendJsonObject(new JsonObject().put("actor", "bob").put("why", "p95"));
+                })
+                .compose(r -> {
+                    tc.verify(() -> {
+                        assertThat(r.statusCode()).as(r.bodyAsString()).isEqualTo(200);
+                        assertThat(r.getHeader("x-weir-rollout-leader")).isEqualTo(nodes.get(1));
+                    });
+                    return eventually(vertx, 5_000, () -> Future.all(arms(client, 1), arms(client, 2))
+                            .map(all -> all.<List<String>>resultAt(0).stream().allMatch("primary"::equals)
+                                    && all.<List<String>>resultAt(1).stream().allMatch("primary"::equals)));
+                })
+                .onComplete(tc.succeedingThenComplete());
+    }
+
+    @Test
+    @Order(5)
+    void aStandaloneServerSaysItDecidesItsOwnRollouts(Vertx vertx, VertxTestContext tc) throws Exception {
+        WeirServer alone = TestServers.start(null, Map.of("audit.log", dir.resolve("audit-alone.jsonl").toString()));
+        client(vertx).get(alone.port(), "127.0.0.1", "/admin/cluster").send()
+                .onComplete(ar -> vertx.executeBlocking(() -> {
+                    alone.close();
+                    return null;
+                }).onComplete(closed -> tc.verify(() -> {
+                    assertThat(ar.succeeded()).isTrue();
+                    JsonObject c = ar.result().bodyAsJsonObject();
+                    assertThat(c.getBoolean("leading")).isTrue();
+                    assertThat(c.getJsonArray("peers")).isEqualTo(new JsonArray());
+                    assertThat(alone.cluster()).isNull();
+                    tc.completeNow();
+                })));
+    }
+}
