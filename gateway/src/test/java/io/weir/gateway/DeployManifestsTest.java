@@ -239,7 +239,14 @@ class DeployManifestsTest {
         List<String> exprs = new ArrayList<>(alerts.values());
         exprs.addAll(panels);
 
-        WeirServer server = TestServers.start(null, Map.of());
+        int clusterPort;
+        try (java.net.ServerSocket socket = new java.net.ServerSocket(0)) {
+            clusterPort = socket.getLocalPort();
+        }
+        // a cluster of one (its peer list names only itself), so that the cluster gauges are there as on a real pod
+        String self = "127.0.0.1:" + clusterPort;
+        WeirServer server = TestServers.start(null, Map.of("cluster.peers", self, "cluster.advertise", self,
+                "cluster.port", clusterPort, "cluster.token", "manifest-test"));
         try {
             HttpClient http = HttpClient.newHttpClient();
             String base = "http://127.0.0.1:" + server.port();
