@@ -211,7 +211,12 @@ public final class WeirServer implements AutoCloseable {
                             rollouts.start();
                             if (cluster != null) {
                                 // serve the leader's rollouts from the first request on, not this replica's file's
-                                cluster.start().toCompletionStage().toCompletableFuture().join();
+                                try {
+                                    cluster.start().toCompletionStage().toCompletableFuture().join();
+                                } catch (java.util.concurrent.CompletionException e) {
+                                    throw new IllegalStateException("the cluster API (cluster.port " + config.cluster().port()
+                                            + ") did not start: " + e.getCause().getMessage(), e.getCause());
+                                }
                             }
                             models.startupFinished();
                             return null;

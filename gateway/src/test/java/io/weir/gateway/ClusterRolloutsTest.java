@@ -164,6 +164,20 @@ class ClusterRolloutsTest {
 
     @Test
     @Order(3)
+    void aFollowerRelaysTheLeadersRefusalAsItIs(Vertx vertx, VertxTestContext tc) {
+        client(vertx).put(port(1), "127.0.0.1", "/admin/rollouts/ranker")
+                .sendJsonObject(new JsonObject().put("primary", "1.0.0").put("canary", "1.1.0").put("canary_weight", 150))
+                .onComplete(tc.succeeding(r -> tc.verify(() -> {
+                    assertThat(r.statusCode()).isEqualTo(400);
+                    assertThat(r.getHeader("x-weir-rollout-leader")).isEqualTo(nodes.get(0));
+                    assertThat(r.bodyAsJsonObject().getJsonObject("error").getString("code")).isEqualTo("INVALID_ARGUMENT");
+                    assertThat(r.bodyAsJsonObject().getJsonObject("error").getString("message")).contains("canary_weight");
+                    tc.completeNow();
+                })));
+    }
+
+    @Test
+    @Order(3)
     void theClusterApiRefusesCallersWithoutTheToken(Vertx vertx, VertxTestContext tc) {
         WebClient client = client(vertx);
         int clusterPort = Integer.parseInt(nodes.get(0).substring(nodes.get(0).lastIndexOf(':') + 1));
