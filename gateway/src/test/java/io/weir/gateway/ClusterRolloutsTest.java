@@ -58,7 +58,9 @@ class ClusterRolloutsTest {
         for (int i = 0; i < 3; i++) { // one after the other: the first started is the oldest, so it leads
             servers.add(TestServers.start(null, Map.of("audit.log", dir.resolve("audit-" + i + ".jsonl").toString(),
                     "cluster.peers", peers, "cluster.advertise", nodes.get(i), "cluster.port", ports[i],
-                    "cluster.token", TOKEN, "cluster.sync.ms", 100)));
+                    "cluster.token", TOKEN, "cluster.sync.ms", 100,
+                    // faults on one replica's canary only (@Order(5))
+                    "chaos.enabled", true)));
         }
     }
 
@@ -115,7 +117,11 @@ class ClusterRolloutsTest {
     @Order(1)
     void theLongestRunningReplicaLeadsAndTheOthersKnowIt(Vertx vertx, VertxTestContext tc) {
         WebClient client = client(vertx);
-        Future.all(cluster(client, 0), cluster(client, 1), cluster(client, 2)).onComplete(tc.succeeding(all -> tc.verify(() -> {
+        // the replica started last heard both others before it was ready; they hear it at their next sync
+        eventually(vertx, 5_000, () -> Future.all(cluster(client, 0), cluster(client, 1), cluster(client, 2))
+                        .map(all -> all.list().stream().allMatch(c -> ((JsonObject) c).getJsonArray("peers").size() == 2)))
+                .compose(v -> Future.all(cluster(client, 0), cluster(client, 1), cluster(client, 2)))
+                .onComplete(tc.succeeding(all -> tc.verify(() -> {
             for (int i = 0; i < 3; i++) {
                 JsonObject c = all.resultAt(i);
                 assertThat(c.getString("node")).isEqualTo(nodes.get(i));
@@ -228,6 +234,41 @@ class ClusterRolloutsTest {
 
     @Test
     @Order(5)
+    void theLeaderRollsBackACanaryThatFailsOnlyWhereAFollowerServesIt(Vertx vertx, VertxTestContext tc) {
+        WebClient client = client(vertx);
+        // replica 1 leads now; the canary fails on replica 2 only, and only replica 2 gets traffic
+        JsonObject rollout = new JsonObject().put("primary", "1.0.0").put("canary", "1.1.0").put("canary_weight", 50)
+                .put("window_s", 1).put("gates", new JsonObject().put("max_error_rate", 0.05).put("min_window_requests", 20))
+                .put("actor", "carol").put("why", "again, on every replica");
+        client.put(port(2), "127.0.0.1", "/admin/chaos/faults/ranker")
+                .sendJsonObject(new JsonObject().put("version", "1.1.0").put("failure_rate", 1.0))
+                .compose(r -> {
+                    tc.verify(() -> assertThat(r.statusCode()).as(r.bodyAsString()).isEqualTo(200));
+                    return client.put(port(2), "127.0.0.1", "/admin/rollouts/ranker").sendJsonObject(rollout);
+                })
+                .compose(r -> {
+                    tc.verify(() -> assertThat(r.statusCode()).as(r.bodyAsString()).isEqualTo(200));
+                    return eventually(vertx, 15_000, () -> arms(client, 2)
+                            .compose(served -> client.get(port(1), "127.0.0.1", "/admin/rollouts/ranker").send())
+                            .map(g -> "rolled_back".equals(g.bodyAsJsonObject().getJsonObject("rollout").getString("status"))));
+                })
+                .compose(v -> client.get(port(1), "127.0.0.1", "/admin/rollouts/ranker").send())
+                .compose(r -> {
+                    tc.verify(() -> {
+                        JsonObject got = r.bodyAsJsonObject().getJsonObject("rollout");
+                        assertThat(got.getString("status_reason")).contains("error rate");
+                        assertThat(servers.get(1).cluster().leading()).isTrue();
+                    });
+                    return client.delete(port(2), "127.0.0.1", "/admin/chaos/faults/ranker?version=1.1.0").send();
+                })
+                .onComplete(tc.succeeding(r -> tc.verify(() -> {
+                    assertThat(r.statusCode()).isEqualTo(200);
+                    tc.completeNow();
+                })));
+    }
+
+    @Test
+    @Order(6)
     void aStandaloneServerSaysItDecidesItsOwnRollouts(Vertx vertx, VertxTestContext tc) throws Exception {
         WeirServer alone = TestServers.start(null, Map.of("audit.log", dir.resolve("audit-alone.jsonl").toString()));
         client(vertx).get(alone.port(), "127.0.0.1", "/admin/cluster").send()

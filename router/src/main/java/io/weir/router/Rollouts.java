@@ -35,12 +35,18 @@ import java.util.logging.Logger;
  * <p>Threads: {@link #start()} starts the shadow workers and, unless {@link Builder#tickEvery} is null, one daemon
  * scheduler thread that calls {@link #tick()} (poll the config file, then run the guard). Tests leave it null and call
  * {@link #tick()} themselves with an injected {@link Ticker}.
+ *
+ * <p>Replicas sharing rollouts: one leads (the default), the others {@link #follow} it. {@link #tick}, {@link #lead},
+ * {@link #exportWindows} and {@link #absorbWindows} run under this object's monitor, so a replica that stops leading
+ * decides nothing after {@link #lead} returns, and its windows change hands (the guard's, or the follower's own) in
+ * one step.
  */
 public final class Rollouts implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(Rollouts.class.getName());
 
     private final RolloutStore store;
     private final RolloutGuard guard;
+    private final RolloutStats stats;
     private final ShadowMirror shadow;
     private final Router router;
     private final RolloutAdmin admin;
@@ -54,6 +60,7 @@ public final class Rollouts implements AutoCloseable {
         Ticker ticker = b.ticker != null ? b.ticker : b.dispatcher.ticker();
         this.store = new RolloutStore(b.catalog, new AuditLog(b.auditFile, b.clock, b.auditMemory), b.configFile);
         RolloutStats stats = new RolloutStats(meters);
+        this.stats = stats;
         DiffLog diffs = new DiffLog(b.diffFile, b.diffMemory, b.diffSampleRate);
         this.shadow = new ShadowMirror(b.dispatcher, b.catalog, stats, diffs, meters, b.clock, b.shadowQueue,
                 b.shadowWorkers, b.shadowTimeout);
@@ -102,9 +109,9 @@ public final class Rollouts implements AutoCloseable {
      * Applies a changed config file, then lets the guard close windows, judge gates, advance or roll back — on the
      * leading replica only: a follower's rollouts are the leader's ({@link #follow}).
      */
-    public void tick() {
+    public synchronized void tick() {
         if (!leading) {
-            return;
+            return; // under the monitor: a replica that has just stopped leading decides nothing more
         }
         store.pollFile();
         guard.tick();
@@ -116,13 +123,14 @@ public final class Rollouts implements AutoCloseable {
      * fresh windows on the stage it then serves (the stage's time and requests start over, which only delays an
      * advance), so that it never judges a window it did not watch whole.
      */
-    public void lead(boolean lead) {
+    public synchronized void lead(boolean lead) {
         if (leading == lead) {
             return;
         }
         leading = lead;
         if (!lead) {
             guard.forget();
+            followWindows();
         }
         LOG.info(lead ? "this replica now decides the rollouts" : "this replica now follows the cluster's rollout leader");
     }
@@ -151,7 +159,60 @@ public final class Rollouts implements AutoCloseable {
             }
             rollouts.put(model, RolloutConfig.fromJson(model, body));
         }
-        return store.follow(rollouts, leader);
+        RolloutStore.FollowOutcome outcome = store.follow(rollouts, leader);
+        synchronized (this) {
+            if (!leading) {
+                followWindows();
+            }
+        }
+        return outcome;
+    }
+
+    /**
+     * A follower records what its users see in windows of its own, for the versions of every running canary it
+     * serves, so that the leader can judge the whole fleet's traffic ({@link #exportWindows}); windows of rollouts it
+     * no longer serves are dropped. Caller holds this object's monitor.
+     */
+    private void followWindows() {
+        Map<String, RolloutConfig> all = store.all();
+        for (String model : stats.windowed()) {
+            RolloutConfig c = all.get(model);
+            if (c == null || c.canary() == null || c.status() != RolloutConfig.Status.RUNNING) {
+                stats.stop(model);
+            }
+        }
+        all.forEach((model, c) -> {
+            if (c.canary() != null && c.status() == RolloutConfig.Status.RUNNING) {
+                stats.open(model, c.primary(), c.canary(), c.shadow());
+            }
+        });
+    }
+
+    /**
+     * What this follower's users saw since the last call, per model (then forgotten here): for the leader's
+     * {@link #absorbWindows}. A leader hands nothing over (empty): its windows are its guard's.
+     */
+    public synchronized JsonObject exportWindows() {
+        return leading ? new JsonObject() : stats.export();
+    }
+
+    /**
+     * Adds a follower's {@link #exportWindows} to this leader's current windows, so that the gates, {@code
+     * min_requests} and {@code min_window_requests} count every replica's traffic. A follower's window for versions
+     * other than this leader's current ones is dropped. Ignored unless this replica leads.
+     *
+     * @return the candidate samples absorbed
+     * @throws io.weir.runtime.WeirException INVALID_ARGUMENT when it is not an export
+     */
+    public synchronized long absorbWindows(JsonObject export) {
+        if (!leading) {
+            return 0;
+        }
+        try {
+            return stats.absorb(export);
+        } catch (IllegalArgumentException e) {
+            throw io.weir.runtime.WeirException.invalid("a follower's windows: " + e.getMessage());
+        }
     }
 
     private void tickQuietly() {

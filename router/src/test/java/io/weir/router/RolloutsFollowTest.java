@@ -2,6 +2,8 @@ package io.weir.router;
 
 import io.vertx.core.json.JsonObject;
 import io.weir.router.internal.RolloutStore.FollowOutcome;
+import io.weir.batcher.InferenceResult;
+import io.weir.runtime.Tensor;
 import io.weir.runtime.ErrorCode;
 import io.weir.runtime.WeirException;
 import org.junit.jupiter.api.AfterEach;
@@ -14,6 +16,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -119,6 +122,57 @@ class RolloutsFollowTest {
         assertThat(records).hasSize(1); // refused once per reason, not once per sync
         assertThat(records.getFirst().getBoolean("accepted")).isFalse();
         assertThat(records.getFirst().getString("reason")).contains("'1.1.0' is not loaded");
+    }
+
+    private static InferenceResult scored(float score) {
+        return new InferenceResult(Map.of("score", Tensor.ofFloats(new long[] {1, 1}, new float[] {score})), "cpu", 0, 0, 1, false);
+    }
+
+    /** Requests from users 0..users-1 on one replica; the canary fails every request when {@code canaryFails}. */
+    private static void serve(Rollouts r, int users, boolean canaryFails) {
+        for (int u = 0; u < users; u++) {
+            Route route = r.router().route("moderation", "user-" + u, "req-" + u, null);
+            if (route.arm() == Arm.CANARY && canaryFails) {
+                r.router().recordFailure(route, 1_000_000, new WeirException(ErrorCode.INTERNAL, "boom"));
+            } else {
+                r.router().recordSuccess(route, 5_000_000, scored((u % 10) / 10f));
+            }
+        }
+    }
+
+    @Test
+    void theLeadersGatesJudgeWhatTheFollowersUsersSaw() {
+        Rollouts leader = replica("leader", catalog(), true);
+        Rollouts follower = replica("follower", catalog(), false);
+        leader.admin().put("moderation", canary(50).put("window_s", 60).put("gates", new JsonObject()
+                .put("max_error_rate", 0.05).put("min_window_requests", 50)), "alice", "try 1.1.0");
+        leader.tick(); // the guard opens the first window
+        follower.follow(leader.state(), LEADER);
+
+        // a canary that fails only where the follower serves it: the leader's own traffic is clean
+        serve(leader, 400, false);
+        serve(follower, 400, true);
+        ticker.advance(Duration.ofSeconds(60));
+        leader.tick();
+        assertThat(leader.admin().get("moderation").getJsonObject("rollout").getString("status"))
+                .as("judged on the leader's traffic alone").isEqualTo("running");
+
+        serve(leader, 400, false);
+        serve(follower, 400, true);
+        JsonObject export = follower.exportWindows();
+        assertThat(export.fieldNames()).containsExactly("moderation");
+        assertThat(leader.absorbWindows(export)).as("the follower's canary requests of this window, and the last").isGreaterThan(100);
+        assertThat(follower.exportWindows().getJsonObject("moderation").getJsonObject("canary").getLong("requests"))
+                .as("handed over once").isZero();
+        ticker.advance(Duration.ofSeconds(60));
+        leader.tick();
+        JsonObject rollout = leader.admin().get("moderation").getJsonObject("rollout");
+        assertThat(rollout.getString("status")).isEqualTo("rolled_back");
+        assertThat(rollout.getString("status_reason")).contains("error rate");
+
+        // a leader never hands its own windows over, a follower never takes others'
+        assertThat(leader.exportWindows().isEmpty()).isTrue();
+        assertThat(follower.absorbWindows(export)).isZero();
     }
 
     @Test

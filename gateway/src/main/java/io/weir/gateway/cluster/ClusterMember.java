@@ -51,9 +51,13 @@ import java.util.logging.Logger;
  * later. Two replicas that cannot hear each other both lead: each serves what it last had; once they hear each other
  * again the younger follows the older and what it decided alone is replaced (audited on both).
  *
+ * <p>The leader's guard judges the whole fleet's traffic: a follower records what its users see in windows of its own,
+ * and at every sync the leader takes them ({@code POST /cluster/windows}, which hands them over) into its windows.
+ *
  * <p>Design: a sync round runs every {@code cluster.sync.ms}, the next scheduled when one ends, so rounds never overlap:
  * resolve the peers (a worker thread: DNS), ask each {@code GET /cluster/state} at once, then choose the leader and
- * lead or follow (a worker thread: the store writes the audit log and the file). {@link #heard} is touched only by the
+ * lead or follow (a worker thread: the store writes the audit log and the file), and, leading, pool the followers'
+ * windows. {@link #heard} is touched only by the
  * round; {@link #leader} is volatile, read by the admin forwarding on event loops and by {@code /admin/cluster}.
  * Start-up: a replica neither leads nor follows until every peer it resolved answered or {@value #STARTUP_ROUNDS}
  * rounds passed, so a replica restarting beside a running leader never serves its own file's rollouts first;
@@ -114,6 +118,10 @@ public final class ClusterMember implements AutoCloseable {
         router.route("/cluster/*").handler(this::authorize);
         router.get("/cluster/state").handler(ctx -> ctx.response().putHeader("content-type", "application/json")
                 .end(state().toBuffer()));
+        // not idempotent: what it answers is handed over, and gone from here
+        router.post("/cluster/windows").handler(ctx -> vertx.executeBlocking(rollouts::exportWindows, false)
+                .onSuccess(w -> ctx.response().putHeader("content-type", "application/json").end(w.toBuffer()))
+                .onFailure(err -> HttpErrors.send(ctx, err, requestId(ctx))));
         new RolloutAdminApi(rollouts, "/cluster").accept(router);
         router.route().last().handler(ctx -> HttpErrors.send(ctx, WeirException.notFound("no route for "
                 + ctx.request().method() + " " + ctx.request().path()), requestId(ctx)));
@@ -179,7 +187,7 @@ public final class ClusterMember implements AutoCloseable {
                     if (starting && answered < peers.size() && n < STARTUP_ROUNDS) {
                         return Future.succeededFuture(); // not every peer heard yet: decide nothing so early
                     }
-                    return decide().onComplete(ar -> {
+                    return decide().compose(v -> poolWindows()).onComplete(ar -> {
                         if (starting) {
                             LOG.info("cluster synced after " + n + " round(s): " + answered + " of " + peers.size()
                                     + " peers answered, leader " + leader);
@@ -293,6 +301,37 @@ public final class ClusterMember implements AutoCloseable {
         String from = best;
         JsonObject state = bestRollouts;
         return vertx.executeBlocking(() -> rollouts.follow(state, from), false).mapEmpty();
+    }
+
+    /**
+     * On the leader: takes what each follower heard this round recorded since the last round into this replica's
+     * windows, so that the guard judges every replica's traffic. A follower that does not answer keeps its samples
+     * for the next round; an answer lost on the way loses that round's samples of that follower.
+     */
+    private Future<Void> poolWindows() {
+        if (!rollouts.leading()) {
+            return Future.succeededFuture();
+        }
+        List<String> followers = new ArrayList<>();
+        synchronized (heard) {
+            heard.forEach((node, h) -> {
+                if (!h.leading()) {
+                    followers.add(node);
+                }
+            });
+        }
+        return Future.join(followers.stream().map(node -> {
+            int colon = node.lastIndexOf(':');
+            RequestOptions o = new RequestOptions().setMethod(HttpMethod.POST).setHost(unbracket(node.substring(0, colon)))
+                    .setPort(Integer.parseInt(node.substring(colon + 1))).setURI("/cluster/windows")
+                    .setIdleTimeout(settings.syncMillis()).putHeader("authorization", "Bearer " + settings.token());
+            return client.request(o).compose(req -> req.send()).compose(this::json)
+                    .compose(w -> vertx.executeBlocking(() -> rollouts.absorbWindows(w), false))
+                    .recover(err -> {
+                        LOG.fine(() -> "no windows from " + node + ": " + err.getMessage());
+                        return Future.succeededFuture(0L);
+                    });
+        }).toList()).mapEmpty();
     }
 
     // ------------------------------------------------------------------------------------------------ the API

@@ -151,6 +151,47 @@ public final class RolloutStats {
         return old.snapshot();
     }
 
+    /**
+     * A follower's half of pooled windows: hands over what every open window recorded since the last call, each
+     * replaced by an empty one for the same versions, as {@code {"<model>": <window>}} for the leader's
+     * {@link #absorb}. A record that loaded a window just before the swap may land in it after the export; the
+     * window loses that handful (as {@link WindowStats} says of the guard's own swap).
+     */
+    public io.vertx.core.json.JsonObject export() {
+        io.vertx.core.json.JsonObject out = new io.vertx.core.json.JsonObject();
+        windows.forEach((model, ref) -> {
+            WindowStats w = ref.get();
+            if (w != null && ref.compareAndSet(w, w.fresh())) {
+                out.put(model, w.export());
+            }
+        });
+        return out;
+    }
+
+    /**
+     * The leader's half: adds a follower's {@link #export} into the current windows, so that the guard judges every
+     * replica's traffic. A model without an open window here, or a window for other versions, is dropped.
+     *
+     * @return the candidate samples absorbed
+     * @throws IllegalArgumentException when the JSON is not an export
+     */
+    public long absorb(io.vertx.core.json.JsonObject export) {
+        long absorbed = 0;
+        for (String model : export.fieldNames()) {
+            AtomicReference<WindowStats> ref = windows.get(model);
+            WindowStats w = ref == null ? null : ref.get();
+            if (w != null && export.getValue(model) instanceof io.vertx.core.json.JsonObject window) {
+                absorbed += w.absorb(window);
+            }
+        }
+        return absorbed;
+    }
+
+    /** The models with an open window. */
+    public java.util.Set<String> windowed() {
+        return java.util.Set.copyOf(windows.keySet());
+    }
+
     /** Stops windowing a model (guard thread). */
     public void stop(String model) {
         windows.remove(model);

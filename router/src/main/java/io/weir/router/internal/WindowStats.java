@@ -1,9 +1,14 @@
 package io.weir.router.internal;
 
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
 import org.HdrHistogram.ConcurrentHistogram;
 import org.HdrHistogram.Histogram;
 
+import java.nio.ByteBuffer;
+import java.util.Base64;
 import java.util.Objects;
+import java.util.zip.DataFormatException;
 import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.atomic.DoubleAdder;
 import java.util.concurrent.atomic.LongAdder;
@@ -73,6 +78,49 @@ public final class WindowStats {
                 arms ? canary : new Arm(), shadowed ? shadow : new Shadow());
     }
 
+    /**
+     * A window for the same versions with nothing in it: what a follower swaps in when it hands its window to the
+     * leader ({@link #export}); the leader's own window carries small parts over, so the follower need not.
+     */
+    WindowStats fresh() {
+        return new WindowStats(primaryVersion, canaryVersion, shadowVersion);
+    }
+
+    /**
+     * Everything this window recorded, whole (latency histograms included), as JSON for the leader's
+     * {@link #absorb}. Call it on a window already swapped out, so that nothing is counted twice.
+     */
+    JsonObject export() {
+        return new JsonObject().put("primary_version", primaryVersion).put("canary_version", canaryVersion)
+                .put("shadow_version", shadowVersion).put("primary", primary.export()).put("canary", canary.export())
+                .put("shadow", shadow.export());
+    }
+
+    /**
+     * Adds a follower's exported window to this one: its arms when it was opened for the same primary and canary
+     * versions, its shadow comparisons when for the same shadow version; a part for other versions (the follower had
+     * not caught up, or had moved on) describes another rollout and is dropped.
+     *
+     * @return the candidate samples absorbed (canary requests and shadow comparisons)
+     * @throws IllegalArgumentException when the JSON is not a window
+     */
+    long absorb(JsonObject w) {
+        long absorbed = 0;
+        try {
+            if (Objects.equals(w.getString("primary_version"), primaryVersion)
+                    && Objects.equals(w.getString("canary_version"), canaryVersion)) {
+                primary.absorb(w.getJsonObject("primary"));
+                absorbed += canary.absorb(w.getJsonObject("canary"));
+            }
+            if (Objects.equals(w.getString("shadow_version"), shadowVersion)) {
+                absorbed += shadow.absorb(w.getJsonObject("shadow"));
+            }
+        } catch (ClassCastException | NullPointerException | DataFormatException e) {
+            throw new IllegalArgumentException("not an exported window: " + e, e);
+        }
+        return absorbed;
+    }
+
     /** One arm's counters. */
     static final class Arm {
         final LongAdder requests = new LongAdder();
@@ -94,6 +142,37 @@ public final class WindowStats {
                     }
                 }
             }
+        }
+
+        JsonObject export() {
+            Histogram h = latencyMicros.copy();
+            ByteBuffer buf = ByteBuffer.allocate(h.getNeededByteBufferCapacity());
+            int n = h.encodeIntoCompressedByteBuffer(buf);
+            byte[] bytes = new byte[n];
+            buf.flip().get(bytes);
+            JsonArray bins = new JsonArray();
+            for (int i = 0; i < SCORE_BINS; i++) {
+                bins.add(scoreBins.get(i));
+            }
+            return new JsonObject().put("requests", requests.sum()).put("errors", errors.sum())
+                    .put("latency_us_hdr", Base64.getEncoder().encodeToString(bytes)).put("score_bins", bins);
+        }
+
+        long absorb(JsonObject a) throws DataFormatException {
+            long n = a.getLong("requests");
+            JsonArray bins = a.getJsonArray("score_bins");
+            if (n < 0 || bins.size() != SCORE_BINS) {
+                throw new IllegalArgumentException("an arm needs requests >= 0 and " + SCORE_BINS + " score bins");
+            }
+            Histogram h = Histogram.decodeFromCompressedByteBuffer(
+                    ByteBuffer.wrap(Base64.getDecoder().decode(a.getString("latency_us_hdr"))), 0);
+            requests.add(n);
+            errors.add(a.getLong("errors"));
+            latencyMicros.add(h);
+            for (int i = 0; i < SCORE_BINS; i++) {
+                scoreBins.addAndGet(i, bins.getLong(i));
+            }
+            return n;
         }
 
         ArmSnapshot snapshot() {
@@ -119,6 +198,22 @@ public final class WindowStats {
         final DoubleAdder absDiffSum = new DoubleAdder();
         final LongAdder labelRows = new LongAdder();
         final LongAdder labelAgreements = new LongAdder();
+
+        JsonObject export() {
+            return new JsonObject().put("comparisons", comparisons.sum()).put("failures", failures.sum())
+                    .put("rows", rows.sum()).put("abs_diff_sum", absDiffSum.sum()).put("label_rows", labelRows.sum())
+                    .put("label_agreements", labelAgreements.sum());
+        }
+
+        long absorb(JsonObject s) {
+            comparisons.add(s.getLong("comparisons"));
+            failures.add(s.getLong("failures"));
+            rows.add(s.getLong("rows"));
+            absDiffSum.add(s.getDouble("abs_diff_sum"));
+            labelRows.add(s.getLong("label_rows"));
+            labelAgreements.add(s.getLong("label_agreements"));
+            return s.getLong("comparisons") + s.getLong("failures");
+        }
 
         ShadowSnapshot snapshot() {
             return new ShadowSnapshot(comparisons.sum(), failures.sum(), rows.sum(), absDiffSum.sum(), labelRows.sum(),
