@@ -54,6 +54,12 @@ public final class Main {
             System.exit(2);
             return;
         }
+        if (config.cluster().enabled()) {
+            // Peers come and go (a headless Service's addresses follow the pods): the JVM would otherwise keep a
+            // name's addresses for 30 s, and a name that did not resolve yet at start-up for 10 s.
+            java.security.Security.setProperty("networkaddress.cache.ttl", "1");
+            java.security.Security.setProperty("networkaddress.cache.negative.ttl", "0");
+        }
         WeirServer server = WeirServer.start(config).toCompletionStage().toCompletableFuture().get();
         Runtime.getRuntime().addShutdownHook(new Thread(server::close, "weir-shutdown"));
         LOG.info("started; GET /v2/health/ready turns 200 when every model is loaded and warmed");

@@ -156,7 +156,7 @@ class ClusterRolloutsTest {
                                     && all.<List<String>>resultAt(0).contains("primary")));
                 })
                 .compose(v -> client.get(port(1), "127.0.0.1", "/admin/rollouts/ranker/audit?limit=1").send())
-                .onComplete(tc.succeeding(r -> tc.verify(() -> {
+                .map(r -> tc.verify(() -> {
                     // read through a follower: the leader's audit log, with the caller named, not the follower
                     assertThat(r.getHeader("x-weir-rollout-leader")).isEqualTo(nodes.get(0));
                     JsonObject record = r.bodyAsJsonObject().getJsonArray("audit").getJsonObject(0);
@@ -164,6 +164,13 @@ class ClusterRolloutsTest {
                     assertThat(record.getString("action")).isEqualTo("put");
                     String followerAudit = Files.readString(dir.resolve("audit-2.jsonl"));
                     assertThat(followerAudit).contains("\"actor\":\"leader " + nodes.get(0) + "\"").contains("\"follow\"");
+                }))
+                .compose(v -> client.get(port(2), "127.0.0.1", "/admin/rollouts/ranker/audit?limit=1&local=true").send())
+                .onComplete(tc.succeeding(r -> tc.verify(() -> {
+                    // ?local=true: the follower's own record of what it took from the leader
+                    assertThat(r.getHeader("x-weir-rollout-leader")).isNull();
+                    JsonObject record = r.bodyAsJsonObject().getJsonArray("audit").getJsonObject(0);
+                    assertThat(record.getString("actor")).isEqualTo("leader " + nodes.get(0));
                     tc.completeNow();
                 })));
     }
@@ -178,6 +185,20 @@ class ClusterRolloutsTest {
                     assertThat(r.getHeader("x-weir-rollout-leader")).isEqualTo(nodes.get(0));
                     assertThat(r.bodyAsJsonObject().getJsonObject("error").getString("code")).isEqualTo("INVALID_ARGUMENT");
                     assertThat(r.bodyAsJsonObject().getJsonObject("error").getString("message")).contains("canary_weight");
+                    tc.completeNow();
+                })));
+    }
+
+    @Test
+    @Order(3)
+    void aReplicaThatDoesNotLeadRefusesChangesOnItsClusterApi(Vertx vertx, VertxTestContext tc) {
+        int followerClusterPort = Integer.parseInt(nodes.get(1).substring(nodes.get(1).lastIndexOf(':') + 1));
+        client(vertx).post(followerClusterPort, "127.0.0.1", "/cluster/admin/rollouts/ranker/pause")
+                .putHeader("authorization", "Bearer " + TOKEN).sendJsonObject(new JsonObject().put("actor", "stale-forwarder"))
+                .onComplete(tc.succeeding(r -> tc.verify(() -> {
+                    assertThat(r.statusCode()).isEqualTo(503);
+                    assertThat(r.getHeader("x-weir-rollout-leader")).isEqualTo(nodes.get(0));
+                    assertThat(r.bodyAsJsonObject().getJsonObject("error").getString("message")).contains("does not lead");
                     tc.completeNow();
                 })));
     }

@@ -68,7 +68,7 @@ class ConfigTest {
                 .put("advertise", "10.0.0.5:8081").put("token", "s3cret"));
         WeirConfig.Cluster c = WeirConfig.from(cluster, Map.of()).cluster();
         assertThat(c.enabled()).isTrue();
-        assertThat(c.peers()).containsExactly("weir-peers:8081", "10.0.0.7:8081", "[fd00::1]:8081");
+        assertThat(c.peers()).containsExactly("weir-peers:8081", "10.0.0.7:8081", "[fd00:0:0:0:0:0:0:1]:8081");
         assertThat(c.port()).isEqualTo(8081);
         assertThat(c.syncMillis()).isEqualTo(1000);
         assertThat(WeirConfig.from(cluster, Map.of()).toString()).contains("token=***").doesNotContain("s3cret");
@@ -79,10 +79,18 @@ class ConfigTest {
                 .hasMessageContaining("'cluster.token' is needed");
         assertThatThrownBy(() -> WeirConfig.from(cluster, Map.of("WEIR_CLUSTER_PEERS", "weir-peers")))
                 .hasMessageContaining("'cluster.peers' entries must be host:port");
-        assertThatThrownBy(() -> WeirConfig.from(cluster, Map.of("WEIR_CLUSTER_PEERS", "fd00::1:8081")))
-                .hasMessageContaining("IPv6 host in brackets");
+        // $(POD_IP):8081 on an IPv6 cluster: no brackets; written as the resolver writes the pods' addresses
+        assertThat(WeirConfig.from(cluster, Map.of("WEIR_CLUSTER_ADVERTISE", "fd00::5:8081")).cluster().advertise())
+                .isEqualTo("[fd00:0:0:0:0:0:0:5]:8081");
+        assertThat(WeirConfig.from(cluster, Map.of()).cluster().peers()).contains("[fd00:0:0:0:0:0:0:1]:8081");
+        assertThatThrownBy(() -> WeirConfig.from(cluster, Map.of("WEIR_CLUSTER_PEERS", "fd00::zz:8081")))
+                .hasMessageContaining("'cluster.peers' entries must be host:port");
         assertThatThrownBy(() -> WeirConfig.from(cluster, Map.of("WEIR_CLUSTER_ADVERTISE", "10.0.0.5:99999")))
                 .hasMessageContaining("'cluster.advertise'");
+        assertThatThrownBy(() -> WeirConfig.from(cluster, Map.of("WEIR_CLUSTER_ADVERTISE", "10.0.0.5:9000")))
+                .hasMessageContaining("must name this replica's 'cluster.port'");
+        assertThatThrownBy(() -> WeirConfig.from(cluster, Map.of("WEIR_HTTP_PORT", "8081")))
+                .hasMessageContaining("'cluster.port' must differ from 'http.port'");
         assertThatThrownBy(() -> WeirConfig.from(cluster, Map.of("WEIR_CLUSTER_SYNC_MS", "5")))
                 .hasMessageContaining("cluster.sync.ms");
     }

@@ -147,11 +147,11 @@ public final class Rollouts implements AutoCloseable {
     }
 
     /**
-     * Applies the leader's {@link #state()} (all or none; see {@link RolloutStore#follow}).
+     * Applies the leader's {@link #state()} (model by model; see {@link RolloutStore#follow}).
      *
      * @throws io.weir.runtime.WeirException INVALID_ARGUMENT when it does not parse
      */
-    public RolloutStore.FollowOutcome follow(JsonObject leaderState, String leader) {
+    public RolloutStore.Followed follow(JsonObject leaderState, String leader) {
         Map<String, RolloutConfig> rollouts = new TreeMap<>();
         for (String model : leaderState.fieldNames()) {
             if (!(leaderState.getValue(model) instanceof JsonObject body)) {
@@ -159,7 +159,7 @@ public final class Rollouts implements AutoCloseable {
             }
             rollouts.put(model, RolloutConfig.fromJson(model, body));
         }
-        RolloutStore.FollowOutcome outcome = store.follow(rollouts, leader);
+        RolloutStore.Followed outcome = store.follow(rollouts, leader);
         synchronized (this) {
             if (!leading) {
                 followWindows();

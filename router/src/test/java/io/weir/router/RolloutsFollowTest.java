@@ -1,7 +1,7 @@
 package io.weir.router;
 
 import io.vertx.core.json.JsonObject;
-import io.weir.router.internal.RolloutStore.FollowOutcome;
+import io.weir.router.internal.RolloutStore.Followed;
 import io.weir.batcher.InferenceResult;
 import io.weir.runtime.Tensor;
 import io.weir.runtime.ErrorCode;
@@ -73,8 +73,8 @@ class RolloutsFollowTest {
         Rollouts follower = replica("follower", catalog(), false);
         leader.admin().put("moderation", canary(30), "alice", "try 1.1.0");
 
-        assertThat(follower.follow(leader.state(), LEADER)).isEqualTo(FollowOutcome.APPLIED);
-        assertThat(follower.follow(leader.state(), LEADER)).isEqualTo(FollowOutcome.UNCHANGED);
+        assertThat(follower.follow(leader.state(), LEADER)).isEqualTo(new Followed(true, Map.of()));
+        assertThat(follower.follow(leader.state(), LEADER)).isEqualTo(new Followed(false, Map.of()));
         // sticky: the same users are on the canary whichever replica the load balancer picks
         assertThat(arms(follower, 2_000)).isEqualTo(arms(leader, 2_000)).contains(Arm.CANARY, Arm.PRIMARY);
         JsonObject record = audit(dir.resolve("follower-audit.jsonl")).getLast();
@@ -86,7 +86,7 @@ class RolloutsFollowTest {
                 .isEqualTo(leader.state());
 
         leader.admin().rollback("moderation", "bob", "p95");
-        assertThat(follower.follow(leader.state(), LEADER)).isEqualTo(FollowOutcome.APPLIED);
+        assertThat(follower.follow(leader.state(), LEADER).changed()).isTrue();
         assertThat(arms(follower, 2_000)).containsOnly(Arm.PRIMARY);
         leader.admin().remove("moderation", "bob", "done");
         follower.follow(leader.state(), LEADER);
@@ -109,19 +109,40 @@ class RolloutsFollowTest {
     }
 
     @Test
-    void aFollowerRefusesALeaderStateNamingAVersionItHasNotLoadedAndKeepsServing() throws IOException {
-        Rollouts leader = replica("leader", catalog(), true);
-        Rollouts follower = replica("follower", new FixedCatalog().load("moderation", "1.0.0"), false);
+    void aModelWhoseVersionIsNotLoadedHereIsRefusedAloneAndDoesNotHoldBackTheOthersRollbacks() throws IOException {
+        FixedCatalog leaderModels = catalog().load("ranker", "1.0.0", "2.0.0");
+        Rollouts leader = replica("leader", leaderModels, true);
+        FixedCatalog followerModels = catalog().load("ranker", "1.0.0");
+        Rollouts follower = replica("follower", followerModels, false);
         leader.admin().put("moderation", canary(100), "alice", "all in");
+        follower.follow(leader.state(), LEADER);
+        assertThat(arms(follower, 100)).containsOnly(Arm.CANARY);
 
-        assertThat(follower.follow(leader.state(), LEADER)).isEqualTo(FollowOutcome.REJECTED);
-        assertThat(follower.follow(leader.state(), LEADER)).isEqualTo(FollowOutcome.REJECTED);
-        assertThat(follower.state().isEmpty()).isTrue();
+        // ranker 2.0.0 was loaded on the leader only (model loads are per replica), then canaried there
+        leader.admin().put("ranker", new JsonObject().put("primary", "1.0.0").put("canary", "2.0.0").put("canary_weight", 100),
+                "alice", "new ranker");
+        Followed first = follower.follow(leader.state(), LEADER);
+        assertThat(first.changed()).isFalse();
+        assertThat(first.refused()).containsOnlyKeys("ranker");
+        assertThat(first.refused().get("ranker")).contains("'2.0.0' is not loaded");
+
+        // a rollback of another model still reaches this replica
+        leader.admin().rollback("moderation", "bob", "p95");
+        Followed second = follower.follow(leader.state(), LEADER);
+        assertThat(second.changed()).isTrue();
+        assertThat(second.refused()).containsOnlyKeys("ranker");
         assertThat(arms(follower, 100)).containsOnly(Arm.PRIMARY);
-        List<JsonObject> records = audit(dir.resolve("follower-audit.jsonl"));
-        assertThat(records).hasSize(1); // refused once per reason, not once per sync
-        assertThat(records.getFirst().getBoolean("accepted")).isFalse();
-        assertThat(records.getFirst().getString("reason")).contains("'1.1.0' is not loaded");
+        assertThat(follower.state().containsKey("ranker")).isFalse();
+
+        List<JsonObject> refusals = audit(dir.resolve("follower-audit.jsonl")).stream()
+                .filter(r -> !r.getBoolean("accepted")).toList();
+        assertThat(refusals).hasSize(1); // refused once per reason, not once per sync
+        assertThat(refusals.getFirst().getString("model")).isEqualTo("ranker");
+
+        // once it is loaded here too, the leader's rollout applies
+        followerModels.load("ranker", "2.0.0");
+        assertThat(follower.follow(leader.state(), LEADER)).isEqualTo(new Followed(true, Map.of()));
+        assertThat(follower.state().getJsonObject("ranker").getString("canary")).isEqualTo("2.0.0");
     }
 
     private static InferenceResult scored(float score) {

@@ -24,7 +24,6 @@ import io.weir.runtime.ErrorCode;
 import io.weir.runtime.WeirException;
 
 import java.net.InetAddress;
-import java.net.Inet6Address;
 import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -41,27 +40,29 @@ import java.util.logging.Logger;
 /**
  * This replica's part in sharing rollouts with its peers. One replica, the <em>leader</em>, decides every rollout: its
  * admin API, its rollout file and its guard change them. The others follow: they serve the leader's rollouts (so a user
- * is on the same arm whichever replica answers), forward their rollout admin calls to the leader, and decide nothing.
+ * is on the same arm whichever replica answers), forward their rollout admin calls to it, and decide nothing.
  *
- * <p>The leader is the longest-running replica heard from lately (earliest start, ties broken by address), which every
- * replica can tell from the same answers without a vote: a replica that starts never takes over from one already
- * leading, and when the leader stops answering for {@value #SILENT_ROUNDS} syncs the next longest-running one leads,
- * from the state it was following (its guard starts the current stage's windows afresh). A replica cut off from the
- * leader but not from the others follows one that still hears the leader, so it serves the leader's rollouts one sync
- * later. Two replicas that cannot hear each other both lead: each serves what it last had; once they hear each other
- * again the younger follows the older and what it decided alone is replaced (audited on both).
+ * <p>Who leads, as every replica works it out from the same answers, without a vote: a replica heard from lately that
+ * says it leads keeps leading — the one with the highest <em>term</em> when several do (then the longest-running, then
+ * the lowest address) — so that a replica that starts, or comes back, never takes over from one leading. When none
+ * leads (at first start, or when the leader has not answered for {@value #SILENT_ROUNDS} syncs) the longest-running
+ * replica heard from lately leads, with a term one above any it has seen, from the state it was following (its guard
+ * starts the current stage's windows afresh). A replica that hears a leader with a higher term, or an equal term and a
+ * longer run, stops leading and follows it: so after a partition heals, the side that elected a new leader wins, and
+ * what the other side decided alone is replaced (audited on both). How long a peer has run is taken from the uptime it
+ * reports, read against this replica's clock, so the replicas' clocks need not agree.
  *
  * <p>The leader's guard judges the whole fleet's traffic: a follower records what its users see in windows of its own,
  * and at every sync the leader takes them ({@code POST /cluster/windows}, which hands them over) into its windows.
  *
  * <p>Design: a sync round runs every {@code cluster.sync.ms}, the next scheduled when one ends, so rounds never overlap:
- * resolve the peers (a worker thread: DNS), ask each {@code GET /cluster/state} at once, then choose the leader and
- * lead or follow (a worker thread: the store writes the audit log and the file), and, leading, pool the followers'
- * windows. {@link #heard} is touched only by the
- * round; {@link #leader} is volatile, read by the admin forwarding on event loops and by {@code /admin/cluster}.
- * Start-up: a replica neither leads nor follows until every peer it resolved answered or {@value #STARTUP_ROUNDS}
- * rounds passed, so a replica restarting beside a running leader never serves its own file's rollouts first;
- * {@link #start} completes then, and readiness waits for it.
+ * resolve the peers and ask each {@code GET /cluster/state} at once, then choose the leader and lead or follow (a worker
+ * thread: leading takes the rollouts' monitor, and following writes the audit log and the file), and, leading, pool the
+ * followers' windows. {@link #heard} and {@link #answeredThisRound} are guarded by {@code heard}; {@link #leader},
+ * {@link #term} and {@link #refused} are volatile, read on event loops by the admin forwarding and {@code /admin/cluster}.
+ * Start-up: a replica neither leads nor follows until every peer it resolved answered — at least one peer unless
+ * {@value #STARTUP_ROUNDS} rounds passed — so a replica restarting beside a running leader never serves its own file's
+ * rollouts first; {@link #start} completes then, and readiness waits for it.
  */
 public final class ClusterMember implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(ClusterMember.class.getName());
@@ -76,8 +77,15 @@ public final class ClusterMember implements AutoCloseable {
         Resolver SYSTEM = host -> List.of(InetAddress.getAllByName(host));
     }
 
-    /** A peer's last answer: when it started, when it answered, and its rollouts. */
-    private record Heard(long startedMillis, long atNanos, boolean leading, JsonObject rollouts) {
+    /**
+     * A peer's last answer: when it started (on this replica's clock: now less the uptime it reported), when it
+     * answered, whether it leads and with which term, and its rollouts.
+     */
+    private record Heard(long startedMillis, long atNanos, boolean leading, long term, JsonObject rollouts) {
+    }
+
+    /** A replica as the leader choice sees it. */
+    record Candidate(String node, long startedMillis, boolean leading, long term) {
     }
 
     private final Vertx vertx;
@@ -87,11 +95,17 @@ public final class ClusterMember implements AutoCloseable {
     private final Resolver resolver;
     private final HttpClientAgent client;
     private final long startedMillis = System.currentTimeMillis();
+    private final long startedNanos = System.nanoTime();
     private final Map<String, Heard> heard = new HashMap<>();
     /** Peer addresses that answered in the round under way (guarded by heard). */
     private final Set<String> answeredThisRound = new java.util.HashSet<>();
     private volatile String leader;
+    /** The term of the rollouts this replica serves: its own while it leads, its leader's while it follows. */
+    private volatile long term;
+    /** The models whose leader's rollout this replica could not apply at the last sync, with why. */
+    private volatile Map<String, String> refused = Map.of();
     private volatile boolean closed;
+    private final Promise<Void> synced = Promise.promise();
     private HttpServer server;
     private long timer = -1;
 
@@ -122,43 +136,62 @@ public final class ClusterMember implements AutoCloseable {
         router.post("/cluster/windows").handler(ctx -> vertx.executeBlocking(rollouts::exportWindows, false)
                 .onSuccess(w -> ctx.response().putHeader("content-type", "application/json").end(w.toBuffer()))
                 .onFailure(err -> HttpErrors.send(ctx, err, requestId(ctx))));
+        // a change forwarded to a replica that has just stopped leading would be replaced at its next sync
+        router.route("/cluster/admin/*").handler(ctx -> {
+            if (ctx.request().method() != HttpMethod.GET && !rollouts.leading()) {
+                ctx.response().putHeader(LEADER_HEADER, String.valueOf(leader));
+                HttpErrors.send(ctx, WeirException.unavailable(settings.advertise() + " does not lead the rollouts now (its leader: "
+                        + leader + "); retry"), requestId(ctx));
+                return;
+            }
+            ctx.next();
+        });
         new RolloutAdminApi(rollouts, "/cluster").accept(router);
         router.route().last().handler(ctx -> HttpErrors.send(ctx, WeirException.notFound("no route for "
                 + ctx.request().method() + " " + ctx.request().path()), requestId(ctx)));
         router.route().failureHandler(ctx -> HttpErrors.send(ctx, ctx.failure(), requestId(ctx)));
-        Promise<Void> synced = Promise.promise();
         return vertx.createHttpServer(new HttpServerOptions().setHost(bindHost).setPort(settings.port()))
                 .requestHandler(router).listen()
                 .compose(s -> {
                     server = s;
                     LOG.info("cluster API on " + bindHost + ":" + s.actualPort() + ", this replica is " + settings.advertise()
                             + ", peers " + settings.peers());
-                    round(1, synced);
+                    round(1);
                     return synced.future();
                 });
     }
 
     /** What a peer asks at every sync. */
     JsonObject state() {
-        return new JsonObject().put("node", settings.advertise()).put("started_ms", startedMillis)
-                .put("leading", rollouts.leading()).put("leader", leader).put("rollouts", rollouts.state());
+        return new JsonObject().put("node", settings.advertise()).put("uptime_ms", uptimeMillis())
+                .put("leading", rollouts.leading()).put("term", term).put("leader", leader).put("rollouts", rollouts.state());
     }
 
     /** For {@code GET /admin/cluster}: who leads, and the peers heard lately. */
     public JsonObject describe() {
         JsonObject out = new JsonObject().put("node", settings.advertise()).put("started_ms", startedMillis)
-                .put("leader", leader).put("leading", rollouts.leading());
+                .put("leader", leader).put("leading", rollouts.leading()).put("term", term)
+                .put("refused", new JsonObject(new java.util.TreeMap<>(refused)));
         JsonArray peers = new JsonArray();
         long now = System.nanoTime();
         synchronized (heard) {
             heard.forEach((node, h) -> peers.add(new JsonObject().put("node", node).put("started_ms", h.startedMillis())
-                    .put("leading", h.leading()).put("heard_ms_ago", (now - h.atNanos()) / 1_000_000)));
+                    .put("leading", h.leading()).put("term", h.term()).put("heard_ms_ago", (now - h.atNanos()) / 1_000_000)));
         }
         return out.put("peers", peers);
     }
 
     public boolean leading() {
         return rollouts.leading();
+    }
+
+    /** Models whose leader's rollout this replica could not apply at the last sync (their own keeps serving). */
+    public int refusedModels() {
+        return refused.size();
+    }
+
+    private long uptimeMillis() {
+        return (System.nanoTime() - startedNanos) / 1_000_000;
     }
 
     /** Replicas heard from lately, this one included. */
@@ -170,7 +203,7 @@ public final class ClusterMember implements AutoCloseable {
 
     // ------------------------------------------------------------------------------------------------ sync rounds
 
-    private void round(int n, Promise<Void> synced) {
+    private void round(int n) {
         if (closed) {
             return;
         }
@@ -184,7 +217,8 @@ public final class ClusterMember implements AutoCloseable {
                         answeredThisRound.clear();
                     }
                     boolean starting = !synced.future().isComplete();
-                    if (starting && answered < peers.size() && n < STARTUP_ROUNDS) {
+                    // no peer at all may be a name not resolving yet (DNS, a pod not yet in the Service): wait too
+                    if (starting && (peers.isEmpty() || answered < peers.size()) && n < STARTUP_ROUNDS) {
                         return Future.succeededFuture(); // not every peer heard yet: decide nothing so early
                     }
                     return decide().compose(v -> poolWindows()).onComplete(ar -> {
@@ -200,7 +234,7 @@ public final class ClusterMember implements AutoCloseable {
                         LOG.log(Level.WARNING, "cluster sync round failed", ar.cause());
                     }
                     if (!closed) {
-                        timer = vertx.setTimer(settings.syncMillis(), id -> round(n + 1, synced));
+                        timer = vertx.setTimer(settings.syncMillis(), id -> round(n + 1));
                     }
                 });
     }
@@ -217,7 +251,7 @@ public final class ClusterMember implements AutoCloseable {
             }
             try {
                 for (InetAddress a : resolver.resolve(host)) {
-                    out.add(format(a) + ":" + port);
+                    out.add(WeirConfig.canonicalHost(a.getHostAddress()) + ":" + port);
                 }
             } catch (UnknownHostException e) {
                 LOG.fine(() -> "cluster peer " + peer + " does not resolve now: " + e.getMessage());
@@ -225,10 +259,6 @@ public final class ClusterMember implements AutoCloseable {
         }
         out.remove(settings.advertise());
         return new ArrayList<>(out);
-    }
-
-    private static String format(InetAddress a) {
-        return a instanceof Inet6Address ? "[" + a.getHostAddress() + "]" : a.getHostAddress();
     }
 
     /** Asks one peer for its state and notes the answer; a peer that does not answer is simply not heard. */
@@ -243,8 +273,9 @@ public final class ClusterMember implements AutoCloseable {
                 return null; // ourselves under another name
             }
             synchronized (heard) {
-                heard.put(node, new Heard(state.getLong("started_ms"), System.nanoTime(),
-                        Boolean.TRUE.equals(state.getBoolean("leading")), state.getJsonObject("rollouts")));
+                heard.put(node, new Heard(System.currentTimeMillis() - state.getLong("uptime_ms"), System.nanoTime(),
+                        Boolean.TRUE.equals(state.getBoolean("leading")), state.getLong("term", 0L),
+                        state.getJsonObject("rollouts")));
                 answeredThisRound.add(peer);
             }
             return (Void) null;
@@ -267,40 +298,64 @@ public final class ClusterMember implements AutoCloseable {
         return host.startsWith("[") ? host.substring(1, host.length() - 1) : host;
     }
 
+    /**
+     * The leader among these replicas (see the class note): the leading one with the highest term, then the
+     * longest-running, then the lowest address; when none leads, the longest-running (then the lowest address).
+     */
+    static String chooseLeader(List<Candidate> replicas) {
+        java.util.Comparator<Candidate> senior = java.util.Comparator.comparingLong(Candidate::startedMillis)
+                .thenComparing(Candidate::node);
+        List<Candidate> leading = replicas.stream().filter(Candidate::leading).toList();
+        if (!leading.isEmpty()) {
+            return leading.stream().min(java.util.Comparator.comparingLong(Candidate::term).reversed()
+                    .thenComparing(senior)).orElseThrow().node();
+        }
+        return replicas.stream().min(senior).orElseThrow().node();
+    }
+
     /** Chooses the leader among the replicas heard lately and leads or follows. */
     private Future<Void> decide() {
         long now = System.nanoTime();
         long silence = (long) SILENT_ROUNDS * settings.syncMillis() * 1_000_000L;
-        String best = settings.advertise();
-        long bestStart = startedMillis;
-        JsonObject bestRollouts = null;
+        List<Candidate> replicas = new ArrayList<>();
+        Map<String, Heard> alive = new HashMap<>();
+        replicas.add(new Candidate(settings.advertise(), startedMillis, rollouts.leading(), term));
         synchronized (heard) {
             heard.values().removeIf(h -> now - h.atNanos() > silence);
-            for (Map.Entry<String, Heard> e : heard.entrySet()) {
-                Heard h = e.getValue();
-                if (h.startedMillis() < bestStart || (h.startedMillis() == bestStart && e.getKey().compareTo(best) < 0)) {
-                    best = e.getKey();
-                    bestStart = h.startedMillis();
-                    bestRollouts = h.rollouts();
-                }
-            }
+            alive.putAll(heard);
         }
+        long highestTerm = term;
+        for (Map.Entry<String, Heard> e : alive.entrySet()) {
+            Heard h = e.getValue();
+            replicas.add(new Candidate(e.getKey(), h.startedMillis(), h.leading(), h.term()));
+            highestTerm = Math.max(highestTerm, h.term());
+        }
+        String best = chooseLeader(replicas);
         String previous = leader;
         leader = best;
         if (!best.equals(previous)) {
             LOG.info("rollout leader: " + best + (best.equals(settings.advertise()) ? " (this replica)" : ""));
         }
         if (best.equals(settings.advertise())) {
-            rollouts.lead(true);
-            return Future.succeededFuture();
+            long nextTerm = highestTerm + 1;
+            return vertx.executeBlocking(() -> {
+                if (!rollouts.leading()) {
+                    term = nextTerm;
+                    rollouts.lead(true);
+                    LOG.info("this replica leads the rollouts, term " + nextTerm);
+                }
+                return null;
+            }, false).mapEmpty();
         }
-        rollouts.lead(false);
-        if (bestRollouts == null) {
-            return Future.succeededFuture(); // an answer without rollouts: keep serving what this replica has
-        }
-        String from = best;
-        JsonObject state = bestRollouts;
-        return vertx.executeBlocking(() -> rollouts.follow(state, from), false).mapEmpty();
+        Heard from = alive.get(best);
+        return vertx.executeBlocking(() -> {
+            rollouts.lead(false);
+            term = from.term();
+            if (from.rollouts() != null) { // an answer without rollouts: keep serving what this replica has
+                refused = Map.copyOf(rollouts.follow(from.rollouts(), best).refused());
+            }
+            return null;
+        }, false).mapEmpty();
     }
 
     /**
@@ -356,9 +411,14 @@ public final class ClusterMember implements AutoCloseable {
      * On the admin API, before the rollout routes (after a body handler): on a follower, sends the call to the leader's
      * cluster API and relays its answer (with header {@value #LEADER_HEADER}); on the leader, lets it through. Before
      * the replicas know their leader a rollout call is answered 503: applied here, it would be replaced at the next
-     * sync.
+     * sync. Reads with {@code ?local=true}, and the shadow diffs (sampled where the shadow ran), are answered here.
      */
     public void forwardRolloutAdmin(RoutingContext ctx) {
+        if (ctx.request().method() == HttpMethod.GET && ("true".equals(ctx.queryParams().get("local"))
+                || ctx.request().path().endsWith("/shadow-diffs"))) {
+            ctx.next(); // this replica's own view: its audit log, its sampled shadow diffs
+            return;
+        }
         String to = leader;
         String requestId = requestId(ctx);
         if (to == null) {
@@ -406,6 +466,7 @@ public final class ClusterMember implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
+        synced.tryFail("closed before the replicas chose their rollout leader");
         if (timer >= 0) {
             vertx.cancelTimer(timer);
         }

@@ -222,7 +222,16 @@ public record WeirConfig(
             if (advertise.isEmpty()) {
                 throw new IllegalArgumentException("'cluster.advertise' (this replica's host:port as its peers reach it) is needed with 'cluster.peers'");
             }
-            hostPort("cluster.advertise", advertise);
+            advertise = hostPort("cluster.advertise", advertise);
+            if (!advertise.endsWith(":" + port)) {
+                throw new IllegalArgumentException("'cluster.advertise' (" + advertise + ") must name this replica's 'cluster.port' ("
+                        + port + "): a replica tells itself apart from its peers by that address");
+            }
+            int httpPort = intIn(v, "http.port", 0, 65535);
+            if (httpPort == port) {
+                throw new IllegalArgumentException("'cluster.port' must differ from 'http.port' (" + port
+                        + "): on one port the two servers would share the clients' connections");
+            }
             if (token.isBlank()) {
                 throw new IllegalArgumentException("'cluster.token' is needed with 'cluster.peers': the cluster API changes rollouts");
             }
@@ -230,21 +239,48 @@ public record WeirConfig(
         return new Cluster(java.util.List.copyOf(peers), advertise, v.get("cluster.host").trim(), port, token, sync);
     }
 
-    /** Checks {@code host:port} (an IPv6 host in brackets) and returns it. */
+    /**
+     * Checks {@code host:port} and returns it in the one form every replica writes an address in: an IP literal as
+     * {@link #canonicalHost} gives it, so that {@code $(POD_IP):8081} (IPv6 too, without brackets: the part before the
+     * last colon then has to be an IPv6 literal) names the same replica as the headless Service's answer.
+     */
     private static String hostPort(String key, String hp) {
         int colon = hp.lastIndexOf(':');
         String host = colon < 0 ? "" : hp.substring(0, colon);
-        boolean ok = colon > 0 && !(host.contains(":") && !(host.startsWith("[") && host.endsWith("]")));
+        if (host.startsWith("[") && host.endsWith("]")) {
+            host = host.substring(1, host.length() - 1);
+        }
+        int port;
         try {
-            int port = ok ? Integer.parseInt(hp.substring(colon + 1)) : -1;
-            ok = port >= 1 && port <= 65535;
+            port = colon > 0 ? Integer.parseInt(hp.substring(colon + 1)) : -1;
         } catch (NumberFormatException e) {
-            ok = false;
+            port = -1;
         }
-        if (!ok) {
-            throw new IllegalArgumentException("'" + key + "' entries must be host:port (an IPv6 host in brackets), was '" + hp + "'");
+        String canonical = host.isEmpty() ? null : canonicalHost(host);
+        if (port < 1 || port > 65535 || canonical == null) {
+            throw new IllegalArgumentException("'" + key + "' entries must be host:port (an IPv6 host as an address, "
+                    + "bracketed or not), was '" + hp + "'");
         }
-        return hp;
+        return canonical + ":" + port;
+    }
+
+    /**
+     * An IP literal in Java's own writing ({@code InetAddress.getHostAddress()}, an IPv6 one in brackets), a name as it
+     * is, or null for neither (an IPv6-looking string that is not an address).
+     */
+    public static String canonicalHost(String host) {
+        if (host.contains(":")) {
+            try {
+                return "[" + java.net.InetAddress.ofLiteral(host).getHostAddress() + "]";
+            } catch (IllegalArgumentException e) {
+                return null;
+            }
+        }
+        try {
+            return java.net.InetAddress.ofLiteral(host).getHostAddress();
+        } catch (IllegalArgumentException e) {
+            return host.toLowerCase(Locale.ROOT);
+        }
     }
 
     /** Keys whose value may itself be a JSON object: in the file that object is the value, not more keys. */

@@ -339,39 +339,54 @@ public final class RolloutStore {
         }
     }
 
-    /** What {@link #follow} did with a leader's rollouts. */
-    public enum FollowOutcome { UNCHANGED, APPLIED, REJECTED }
+    /**
+     * What {@link #follow} did with a leader's rollouts.
+     *
+     * @param changed whether what this replica serves changed
+     * @param refused the models whose leader's rollout could not be applied here, with why (their current rollout
+     *                keeps serving)
+     */
+    public record Followed(boolean changed, Map<String, String> refused) {
+    }
 
     /**
-     * Makes this replica's rollouts the leader's (a cluster follower's only writer): all of them, each change audited as
-     * action {@code follow} by actor {@code leader <node>}, or — when one names a version not loaded here (a replica
-     * still on an older model repository) — none of them: the rejection is audited and logged once per distinct
-     * reason, and the current rollouts keep serving until a later state of the leader's can be applied. The leader's
-     * rollouts are already normalised and judged; this does not re-judge them. The file, if any, is written
-     * best-effort so that it matches what serves when this replica leads or restarts; the leader's state is the truth
-     * either way, so a write failure does not stop it from serving.
+     * Makes this replica's rollouts the leader's (a cluster follower's only writer), model by model: each change audited
+     * as action {@code follow} by actor {@code leader <node>}, a model the leader no longer has removed. A model whose
+     * rollout names a version that gets traffic and is not loaded here (a replica whose model repository differs) is
+     * refused alone — its current rollout keeps serving, the refusal is audited and logged once per distinct reason —
+     * so that it never holds back the other models' changes, rollbacks above all. (A rolled-back canary gets no
+     * traffic and need not be loaded.) The leader's rollouts are already normalised and judged; this does not re-judge
+     * them. The file, if any, is written best-effort so that it matches what serves when this replica leads or
+     * restarts; the leader's state is the truth either way, so a write failure does not stop it from serving.
      */
-    public FollowOutcome follow(Map<String, RolloutConfig> leaderRollouts, String leader) {
+    public Followed follow(Map<String, RolloutConfig> leaderRollouts, String leader) {
         synchronized (lock) {
             Map<String, RolloutConfig> before = all();
-            Map<String, RolloutConfig> after = new TreeMap<>(leaderRollouts);
-            if (after.equals(before)) {
-                lastFollowRejection = null;
-                return FollowOutcome.UNCHANGED;
-            }
-            Change change = new Change("leader " + leader, "follow", "rollouts of the cluster's leader");
-            List<String> problems = new ArrayList<>();
-            after.forEach((model, next) -> next.problems(catalog).forEach(p -> problems.add(model + ": " + p)));
-            if (!problems.isEmpty()) {
-                String reason = String.join("; ", problems);
-                if (!reason.equals(lastFollowRejection)) {
-                    lastFollowRejection = reason;
-                    audit.append(change.actor(), change.action(), null, change.why(), false, reason, null, null);
-                    LOG.warning("cannot follow the rollouts of leader " + leader + ", this replica's keep serving: " + reason);
+            Map<String, RolloutConfig> after = new TreeMap<>();
+            Map<String, String> refused = new TreeMap<>();
+            leaderRollouts.forEach((model, next) -> {
+                List<String> problems = next.problems(catalog);
+                if (problems.isEmpty()) {
+                    after.put(model, next);
+                } else {
+                    refused.put(model, String.join("; ", problems));
+                    if (before.containsKey(model)) {
+                        after.put(model, before.get(model));
+                    }
                 }
-                return FollowOutcome.REJECTED;
+            });
+            Change change = new Change("leader " + leader, "follow", "rollouts of the cluster's leader");
+            String rejection = refused.isEmpty() ? null : refused.toString();
+            if (rejection != null && !rejection.equals(lastFollowRejection)) {
+                refused.forEach((model, reason) -> audit.append(change.actor(), change.action(), model, change.why(), false,
+                        reason, before.containsKey(model) ? before.get(model).toJson() : null, leaderRollouts.get(model).toJson()));
+                LOG.warning("cannot follow the rollouts of leader " + leader + " for " + refused.keySet()
+                        + ", this replica's keep serving: " + rejection);
             }
-            lastFollowRejection = null;
+            lastFollowRejection = rejection;
+            if (after.equals(before)) {
+                return new Followed(false, refused);
+            }
             for (String model : before.keySet()) {
                 if (!after.containsKey(model)) {
                     audit.append(change.actor(), "remove", model, change.why(), true, null, before.get(model).toJson(), null);
@@ -391,7 +406,7 @@ public final class RolloutStore {
             }
             publish(after);
             LOG.info(() -> "following leader " + leader + ": " + after.keySet());
-            return FollowOutcome.APPLIED;
+            return new Followed(true, refused);
         }
     }
 
