@@ -1,7 +1,6 @@
 package io.weir.gateway;
 
 import io.vertx.core.Future;
-import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonArray;
@@ -25,7 +24,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Supplier;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -81,27 +79,6 @@ class ClusterRolloutsTest {
         return servers.get(replica).port();
     }
 
-    /** Polls {@code check} every 50 ms (on a timer, no sleeping) until it holds or {@code millis} pass. */
-    private static Future<Void> eventually(Vertx vertx, long millis, Supplier<Future<Boolean>> check) {
-        long end = System.nanoTime() + millis * 1_000_000;
-        Promise<Void> done = Promise.promise();
-        poll(vertx, end, check, done);
-        return done.future();
-    }
-
-    private static void poll(Vertx vertx, long end, Supplier<Future<Boolean>> check, Promise<Void> done) {
-        check.get().onComplete(ar -> {
-            if (ar.succeeded() && ar.result()) {
-                done.complete();
-            } else if (System.nanoTime() > end) {
-                done.fail(new AssertionError("not within the time allowed"
-                        + (ar.failed() ? ": " + ar.cause() : "")));
-            } else {
-                vertx.setTimer(50, id -> poll(vertx, end, check, done));
-            }
-        });
-    }
-
     /** The arm each of users 0..USERS-1 is served by on one replica. */
     private static Future<List<String>> arms(WebClient client, int replica) {
         return Waves.run(USERS, 10, u -> client.post(port(replica), "127.0.0.1", "/v1/rank:score")
@@ -118,7 +95,7 @@ class ClusterRolloutsTest {
     void theLongestRunningReplicaLeadsAndTheOthersKnowIt(Vertx vertx, VertxTestContext tc) {
         WebClient client = client(vertx);
         // the replica started last heard both others before it was ready; they hear it at their next sync
-        eventually(vertx, 5_000, () -> Future.all(cluster(client, 0), cluster(client, 1), cluster(client, 2))
+        ClusterRolloutsTestSupport.eventually(vertx, 5_000, () -> Future.all(cluster(client, 0), cluster(client, 1), cluster(client, 2))
                         .map(all -> all.list().stream().allMatch(c -> ((JsonObject) c).getJsonArray("peers").size() == 2)))
                 .compose(v -> Future.all(cluster(client, 0), cluster(client, 1), cluster(client, 2)))
                 .onComplete(tc.succeeding(all -> tc.verify(() -> {
@@ -149,7 +126,7 @@ class ClusterRolloutsTest {
                         assertThat(r.bodyAsJsonObject().getString("canary")).isEqualTo("1.1.0");
                     });
                     // the leader has it the moment the call returns; the followers by their next sync
-                    return eventually(vertx, 5_000, () -> Future.all(arms(client, 0), arms(client, 1), arms(client, 2))
+                    return ClusterRolloutsTestSupport.eventually(vertx, 5_000, () -> Future.all(arms(client, 0), arms(client, 1), arms(client, 2))
                             .map(all -> all.<List<String>>resultAt(0).equals(all.resultAt(1))
                                     && all.<List<String>>resultAt(0).equals(all.resultAt(2))
                                     && all.<List<String>>resultAt(0).contains("canary")
@@ -229,7 +206,7 @@ class ClusterRolloutsTest {
                     servers.get(0).close();
                     return null;
                 })
-                .compose(v -> eventually(vertx, 5_000, () -> Future.all(cluster(client, 1), cluster(client, 2))
+                .compose(v -> ClusterRolloutsTestSupport.eventually(vertx, 5_000, () -> Future.all(cluster(client, 1), cluster(client, 2))
                         .map(all -> nodes.get(1).equals(all.<JsonObject>resultAt(0).getString("leader"))
                                 && nodes.get(1).equals(all.<JsonObject>resultAt(1).getString("leader")))))
                 .compose(v -> client.get(port(1), "127.0.0.1", "/admin/rollouts/ranker").send())
@@ -246,7 +223,7 @@ class ClusterRolloutsTest {
                         assertThat(r.statusCode()).as(r.bodyAsString()).isEqualTo(200);
                         assertThat(r.getHeader("x-weir-rollout-leader")).isEqualTo(nodes.get(1));
                     });
-                    return eventually(vertx, 5_000, () -> Future.all(arms(client, 1), arms(client, 2))
+                    return ClusterRolloutsTestSupport.eventually(vertx, 5_000, () -> Future.all(arms(client, 1), arms(client, 2))
                             .map(all -> all.<List<String>>resultAt(0).stream().allMatch("primary"::equals)
                                     && all.<List<String>>resultAt(1).stream().allMatch("primary"::equals)));
                 })
@@ -269,7 +246,7 @@ class ClusterRolloutsTest {
                 })
                 .compose(r -> {
                     tc.verify(() -> assertThat(r.statusCode()).as(r.bodyAsString()).isEqualTo(200));
-                    return eventually(vertx, 15_000, () -> arms(client, 2)
+                    return ClusterRolloutsTestSupport.eventually(vertx, 15_000, () -> arms(client, 2)
                             .compose(served -> client.get(port(1), "127.0.0.1", "/admin/rollouts/ranker").send())
                             .map(g -> "rolled_back".equals(g.bodyAsJsonObject().getJsonObject("rollout").getString("status"))));
                 })

@@ -139,6 +139,19 @@ public final class Rollouts implements AutoCloseable {
         return leading;
     }
 
+    /** Increases with every change of the rollouts this replica serves (read it before {@link #state()}). */
+    public long revision() {
+        return store.table().revision();
+    }
+
+    /**
+     * Runs {@code r} after every change of the rollouts (under the store's lock: hand the work off), so that a leader
+     * can push a change to its followers at once instead of at their next sync.
+     */
+    public void onChange(Runnable r) {
+        store.onPublish(r);
+    }
+
     /** Every model's rollout as {@code {"<model>": <rollout>}}: what a follower of this replica applies. */
     public JsonObject state() {
         JsonObject models = new JsonObject();

@@ -52,6 +52,12 @@ import java.util.logging.Logger;
  * what the other side decided alone is replaced (audited on both). How long a peer has run is taken from the uptime it
  * reports, read against this replica's clock, so the replicas' clocks need not agree.
  *
+ * <p>A follower takes the leader's rollouts at every sync, and the leader also pushes each change to the followers it
+ * heard lately the moment it makes it ({@code POST /cluster/follow}), so that a rollback reaches every replica in
+ * milliseconds and a leader that stops right after answering an admin call leaves the change with its followers.
+ * States carry the leader's revision: one older than what a follower applied from the same leader and term (a pull
+ * overtaken by a push) is skipped.
+ *
  * <p>The leader's guard judges the whole fleet's traffic: a follower records what its users see in windows of its own,
  * and at every sync the leader takes them ({@code POST /cluster/windows}, which hands them over) into its windows.
  *
@@ -81,7 +87,12 @@ public final class ClusterMember implements AutoCloseable {
      * A peer's last answer: when it started (on this replica's clock: now less the uptime it reported), when it
      * answered, whether it leads and with which term, and its rollouts.
      */
-    private record Heard(long startedMillis, long atNanos, boolean leading, long term, JsonObject rollouts) {
+    private record Heard(long startedMillis, long atNanos, boolean leading, long term, long revision,
+                         JsonObject rollouts) {
+    }
+
+    /** The leader's state a follower applied last: a state older than it (a pull overtaken by a push) is skipped. */
+    private record Applied(String leader, long term, long revision) {
     }
 
     /** A replica as the leader choice sees it. */
@@ -106,6 +117,9 @@ public final class ClusterMember implements AutoCloseable {
     private volatile Map<String, String> refused = Map.of();
     private volatile boolean closed;
     private final Promise<Void> synced = Promise.promise();
+    /** Guarded by itself: follows run on worker threads, from a sync round or a leader's push. */
+    private final Object followLock = new Object();
+    private Applied applied;
     private HttpServer server;
     private long timer = -1;
 
@@ -121,6 +135,7 @@ public final class ClusterMember implements AutoCloseable {
         long timeout = Math.max(200, settings.syncMillis());
         this.client = vertx.createHttpClient(new HttpClientOptions().setConnectTimeout((int) timeout)
                 .setIdleTimeout((int) Math.max(10_000, timeout)).setIdleTimeoutUnit(TimeUnit.MILLISECONDS));
+        rollouts.onChange(() -> vertx.runOnContext(v -> push()));
     }
 
     /**
@@ -136,6 +151,8 @@ public final class ClusterMember implements AutoCloseable {
         router.post("/cluster/windows").handler(ctx -> vertx.executeBlocking(rollouts::exportWindows, false)
                 .onSuccess(w -> ctx.response().putHeader("content-type", "application/json").end(w.toBuffer()))
                 .onFailure(err -> HttpErrors.send(ctx, err, requestId(ctx))));
+        router.post("/cluster/follow").handler(io.vertx.ext.web.handler.BodyHandler.create(false).setBodyLimit(4 * 1024 * 1024))
+                .handler(this::pushed);
         // a change forwarded to a replica that has just stopped leading would be replaced at its next sync
         router.route("/cluster/admin/*").handler(ctx -> {
             if (ctx.request().method() != HttpMethod.GET && !rollouts.leading()) {
@@ -163,8 +180,10 @@ public final class ClusterMember implements AutoCloseable {
 
     /** What a peer asks at every sync. */
     JsonObject state() {
+        long revision = rollouts.revision(); // before the rollouts: a state is never labelled newer than it is
         return new JsonObject().put("node", settings.advertise()).put("uptime_ms", uptimeMillis())
-                .put("leading", rollouts.leading()).put("term", term).put("leader", leader).put("rollouts", rollouts.state());
+                .put("leading", rollouts.leading()).put("term", term).put("revision", revision).put("leader", leader)
+                .put("rollouts", rollouts.state());
     }
 
     /** For {@code GET /admin/cluster}: who leads, and the peers heard lately. */
@@ -275,7 +294,7 @@ public final class ClusterMember implements AutoCloseable {
             synchronized (heard) {
                 heard.put(node, new Heard(System.currentTimeMillis() - state.getLong("uptime_ms"), System.nanoTime(),
                         Boolean.TRUE.equals(state.getBoolean("leading")), state.getLong("term", 0L),
-                        state.getJsonObject("rollouts")));
+                        state.getLong("revision", 0L), state.getJsonObject("rollouts")));
                 answeredThisRound.add(peer);
             }
             return (Void) null;
@@ -350,12 +369,76 @@ public final class ClusterMember implements AutoCloseable {
         Heard from = alive.get(best);
         return vertx.executeBlocking(() -> {
             rollouts.lead(false);
-            term = from.term();
             if (from.rollouts() != null) { // an answer without rollouts: keep serving what this replica has
-                refused = Map.copyOf(rollouts.follow(from.rollouts(), best).refused());
+                applyLeaderState(best, from.term(), from.revision(), from.rollouts());
             }
             return null;
         }, false).mapEmpty();
+    }
+
+    /**
+     * Follows one state of the leader's, unless this replica already applied the same or a newer one of the same
+     * leader and term (a push and a pull may arrive out of order). Worker threads.
+     *
+     * @return whether it was applied
+     */
+    private boolean applyLeaderState(String from, long leaderTerm, long revision, JsonObject state) {
+        synchronized (followLock) {
+            if (applied != null && applied.leader().equals(from) && applied.term() == leaderTerm
+                    && applied.revision() >= revision) {
+                return false;
+            }
+            refused = Map.copyOf(rollouts.follow(state, from).refused());
+            applied = new Applied(from, leaderTerm, revision);
+            term = leaderTerm;
+            return true;
+        }
+    }
+
+    /**
+     * On the leader, after any change of its rollouts: sends the new state to every follower heard lately at once,
+     * so that they serve it (and would lead from it, were this replica to stop now) without waiting for their next
+     * sync. Best effort: a follower it misses takes the change at its next sync.
+     */
+    private void push() {
+        if (closed || !rollouts.leading()) {
+            return;
+        }
+        JsonObject state = state();
+        List<String> followers = new ArrayList<>();
+        synchronized (heard) {
+            heard.forEach((node, h) -> {
+                if (!h.leading()) {
+                    followers.add(node);
+                }
+            });
+        }
+        for (String node : followers) {
+            int colon = node.lastIndexOf(':');
+            RequestOptions o = new RequestOptions().setMethod(HttpMethod.POST).setHost(unbracket(node.substring(0, colon)))
+                    .setPort(Integer.parseInt(node.substring(colon + 1))).setURI("/cluster/follow")
+                    .setIdleTimeout(settings.syncMillis()).putHeader("authorization", "Bearer " + settings.token())
+                    .putHeader("content-type", "application/json");
+            client.request(o).compose(req -> req.send(state.toBuffer())).compose(resp -> resp.body())
+                    .onFailure(err -> LOG.fine(() -> "push to " + node + " failed: " + err.getMessage()));
+        }
+    }
+
+    /** {@code POST /cluster/follow}: a push from the leader this replica follows; from any other it is refused. */
+    private void pushed(RoutingContext ctx) {
+        JsonObject state = ctx.body().asJsonObject();
+        String from = state == null ? null : state.getString("node");
+        if (from == null || !from.equals(leader) || rollouts.leading() || !(state.getValue("rollouts") instanceof JsonObject r)) {
+            HttpErrors.send(ctx, WeirException.unavailable(settings.advertise() + " follows " + leader
+                    + ", not " + from), requestId(ctx));
+            return;
+        }
+        long leaderTerm = state.getLong("term", 0L);
+        long revision = state.getLong("revision", 0L);
+        vertx.executeBlocking(() -> applyLeaderState(from, leaderTerm, revision, r), false)
+                .onSuccess(done -> ctx.response().putHeader("content-type", "application/json")
+                        .end(new JsonObject().put("applied", done).toBuffer()))
+                .onFailure(err -> HttpErrors.send(ctx, err, requestId(ctx)));
     }
 
     /**

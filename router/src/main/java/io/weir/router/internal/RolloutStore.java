@@ -63,6 +63,7 @@ public final class RolloutStore {
     private final Path file;
     private final Object lock = new Object();
     private volatile RoutingTable table = RoutingTable.EMPTY;
+    private volatile Runnable onPublish = () -> { };
     /** The file content last read or written (guarded by lock), so a poll ignores our own writes and repeats. */
     private byte[] lastFileBytes;
     private String lastFileRejection;
@@ -238,6 +239,15 @@ public final class RolloutStore {
 
     private void publish(Map<String, RolloutConfig> configs) {
         table = RoutingTable.of(table.revision() + 1, configs);
+        onPublish.run();
+    }
+
+    /**
+     * Runs {@code r} after every change is published (under the store's lock: it must only hand work off, such as a
+     * cluster leader's push of its new rollouts to its followers).
+     */
+    public void onPublish(Runnable r) {
+        onPublish = java.util.Objects.requireNonNull(r);
     }
 
     private static String summary(RolloutConfig c) {
