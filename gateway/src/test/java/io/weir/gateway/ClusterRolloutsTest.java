@@ -267,6 +267,35 @@ class ClusterRolloutsTest {
 
     @Test
     @Order(6)
+    void aReplicaWithoutTheCanaryServesTheLeadersPrimaryAndFollowsOnceItLoadsTheCanary(Vertx vertx, VertxTestContext tc) {
+        WebClient client = client(vertx);
+        // model loads are per replica: replica 2 lacks 1.1.0 while the leader (replica 1) canaries it
+        client.post(port(2), "127.0.0.1", "/admin/models/ranker/versions/1.1.0/unload").send()
+                .compose(r -> {
+                    tc.verify(() -> assertThat(r.statusCode()).as(r.bodyAsString()).isEqualTo(200));
+                    return client.put(port(1), "127.0.0.1", "/admin/rollouts/ranker").sendJsonObject(new JsonObject()
+                            .put("primary", "1.0.0").put("canary", "1.1.0").put("canary_weight", 50).put("window_s", 3600));
+                })
+                .compose(r -> {
+                    tc.verify(() -> assertThat(r.statusCode()).as(r.bodyAsString()).isEqualTo(200));
+                    return ClusterRolloutsTestSupport.eventually(vertx, 5_000, () -> cluster(client, 2)
+                            .map(c -> c.getJsonObject("refused").containsKey("ranker")));
+                })
+                .compose(v -> arms(client, 2))
+                .compose(served -> {
+                    tc.verify(() -> assertThat(served).as("the leader's primary, alone").containsOnly("primary"));
+                    return client.post(port(2), "127.0.0.1", "/admin/models/ranker/versions/1.1.0/load").send();
+                })
+                .compose(r -> ClusterRolloutsTestSupport.eventually(vertx, 10_000, () -> Future.all(cluster(client, 2),
+                                arms(client, 1), arms(client, 2))
+                        .map(all -> all.<JsonObject>resultAt(0).getJsonObject("refused").isEmpty()
+                                && all.<List<String>>resultAt(1).equals(all.resultAt(2))
+                                && all.<List<String>>resultAt(2).contains("canary"))))
+                .onComplete(tc.succeedingThenComplete());
+    }
+
+    @Test
+    @Order(7)
     void aStandaloneServerSaysItDecidesItsOwnRollouts(Vertx vertx, VertxTestContext tc) throws Exception {
         WeirServer alone = TestServers.start(null, Map.of("audit.log", dir.resolve("audit-alone.jsonl").toString()));
         client(vertx).get(alone.port(), "127.0.0.1", "/admin/cluster").send()

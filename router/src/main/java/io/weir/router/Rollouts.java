@@ -131,6 +131,8 @@ public final class Rollouts implements AutoCloseable {
         if (!lead) {
             guard.forget();
             followWindows();
+        } else {
+            store.takeFileAsSeen();
         }
         LOG.info(lead ? "this replica now decides the rollouts" : "this replica now follows the cluster's rollout leader");
     }
@@ -160,19 +162,27 @@ public final class Rollouts implements AutoCloseable {
     }
 
     /**
-     * Applies the leader's {@link #state()} (model by model; see {@link RolloutStore#follow}).
-     *
-     * @throws io.weir.runtime.WeirException INVALID_ARGUMENT when it does not parse
+     * Applies the leader's {@link #state()} (model by model, a model that does not parse here refused alone; see
+     * {@link RolloutStore#follow}).
      */
     public RolloutStore.Followed follow(JsonObject leaderState, String leader) {
         Map<String, RolloutConfig> rollouts = new TreeMap<>();
+        Map<String, String> unparsed = new TreeMap<>();
+        Map<String, String> unparsedPrimaries = new TreeMap<>();
         for (String model : leaderState.fieldNames()) {
-            if (!(leaderState.getValue(model) instanceof JsonObject body)) {
-                throw io.weir.runtime.WeirException.invalid("the leader's rollout of '" + model + "' is not an object");
+            try {
+                if (!(leaderState.getValue(model) instanceof JsonObject body)) {
+                    throw io.weir.runtime.WeirException.invalid("the leader's rollout of '" + model + "' is not an object");
+                }
+                rollouts.put(model, RolloutConfig.fromJson(model, body));
+            } catch (io.weir.runtime.WeirException | ClassCastException e) {
+                unparsed.put(model, "does not parse here: " + e.getMessage());
+                if (leaderState.getValue(model) instanceof JsonObject body && body.getValue("primary") instanceof String p) {
+                    unparsedPrimaries.put(model, p);
+                }
             }
-            rollouts.put(model, RolloutConfig.fromJson(model, body));
         }
-        RolloutStore.Followed outcome = store.follow(rollouts, leader);
+        RolloutStore.Followed outcome = store.follow(rollouts, unparsed, unparsedPrimaries, leader);
         synchronized (this) {
             if (!leading) {
                 followWindows();

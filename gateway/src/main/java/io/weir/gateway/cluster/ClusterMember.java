@@ -43,14 +43,16 @@ import java.util.logging.Logger;
  * is on the same arm whichever replica answers), forward their rollout admin calls to it, and decide nothing.
  *
  * <p>Who leads, as every replica works it out from the same answers, without a vote: a replica heard from lately that
- * says it leads keeps leading — the one with the highest <em>term</em> when several do (then the longest-running, then
- * the lowest address) — so that a replica that starts, or comes back, never takes over from one leading. When none
- * leads (at first start, or when the leader has not answered for {@value #SILENT_ROUNDS} syncs) the longest-running
- * replica heard from lately leads, with a term one above any it has seen, from the state it was following (its guard
- * starts the current stage's windows afresh). A replica that hears a leader with a higher term, or an equal term and a
- * longer run, stops leading and follows it: so after a partition heals, the side that elected a new leader wins, and
- * what the other side decided alone is replaced (audited on both). How long a peer has run is taken from the uptime it
- * reports, read against this replica's clock, so the replicas' clocks need not agree.
+ * says it leads keeps leading — the one with the highest <em>term</em> when several do, then the lowest address — so
+ * that a replica that starts, or comes back, never takes over from one leading. When none leads (at first start, or
+ * when the leader has not answered for {@value #SILENT_ROUNDS} syncs) the replica heard from lately that serves the
+ * newest rollouts (the latest leader state it applied) leads, then the longest-running, then the lowest address; with a
+ * term one above any it has seen, from the state it was following (its guard starts the current stage's windows
+ * afresh). A replica that hears a leader with a higher term, or an equal term and a lower address, stops leading and
+ * follows it: so after a partition heals, the side that elected a new leader wins, and what the other side decided
+ * alone is replaced (audited on both). How long a peer has run is taken from the uptime it reports, read against this
+ * replica's monotonic clock, so the replicas' clocks need not agree (and an error in that reading cannot keep two
+ * leaders apart: leaders are ranked by term and address only).
  *
  * <p>A follower takes the leader's rollouts at every sync, and the leader also pushes each change to the followers it
  * heard lately the moment it makes it ({@code POST /cluster/follow}), so that a rollback reaches every replica in
@@ -75,6 +77,8 @@ public final class ClusterMember implements AutoCloseable {
     static final int SILENT_ROUNDS = 3;
     static final int STARTUP_ROUNDS = 5;
     static final String LEADER_HEADER = "x-weir-rollout-leader";
+    /** Who calls, on replica-to-replica calls that only the caller's followers answer. */
+    static final String NODE_HEADER = "x-weir-node";
 
     /** Resolves a host name to its addresses; the system resolver, or a fixed table in tests. */
     public interface Resolver {
@@ -87,16 +91,20 @@ public final class ClusterMember implements AutoCloseable {
      * A peer's last answer: when it started (on this replica's clock: now less the uptime it reported), when it
      * answered, whether it leads and with which term, and its rollouts.
      */
-    private record Heard(long startedMillis, long atNanos, boolean leading, long term, long revision,
-                         JsonObject rollouts) {
+    private record Heard(long startedNanos, long atNanos, boolean leading, long term, long revision,
+                         long appliedTerm, long appliedRevision, JsonObject rollouts) {
     }
 
     /** The leader's state a follower applied last: a state older than it (a pull overtaken by a push) is skipped. */
     private record Applied(String leader, long term, long revision) {
     }
 
-    /** A replica as the leader choice sees it. */
-    record Candidate(String node, long startedMillis, boolean leading, long term) {
+    /**
+     * A replica as the leader choice sees it: when it started (this replica's monotonic clock), whether it leads and
+     * with which term, and how new the rollouts it serves are (the term and revision of the leader's state it applied
+     * last; a leader's own).
+     */
+    record Candidate(String node, long startedNanos, boolean leading, long term, long appliedTerm, long appliedRevision) {
     }
 
     private final Vertx vertx;
@@ -119,7 +127,8 @@ public final class ClusterMember implements AutoCloseable {
     private final Promise<Void> synced = Promise.promise();
     /** Guarded by itself: follows run on worker threads, from a sync round or a leader's push. */
     private final Object followLock = new Object();
-    private Applied applied;
+    /** Written under followLock, read anywhere. */
+    private volatile Applied applied;
     private HttpServer server;
     private long timer = -1;
 
@@ -148,9 +157,17 @@ public final class ClusterMember implements AutoCloseable {
         router.get("/cluster/state").handler(ctx -> ctx.response().putHeader("content-type", "application/json")
                 .end(state().toBuffer()));
         // not idempotent: what it answers is handed over, and gone from here
-        router.post("/cluster/windows").handler(ctx -> vertx.executeBlocking(rollouts::exportWindows, false)
-                .onSuccess(w -> ctx.response().putHeader("content-type", "application/json").end(w.toBuffer()))
-                .onFailure(err -> HttpErrors.send(ctx, err, requestId(ctx))));
+        router.post("/cluster/windows").handler(ctx -> {
+            String caller = ctx.request().getHeader(NODE_HEADER);
+            if (caller == null || !caller.equals(leader)) { // only the leader this replica follows takes its samples
+                HttpErrors.send(ctx, WeirException.unavailable(settings.advertise() + " follows " + leader + ", not " + caller),
+                        requestId(ctx));
+                return;
+            }
+            vertx.executeBlocking(rollouts::exportWindows, false)
+                    .onSuccess(w -> ctx.response().putHeader("content-type", "application/json").end(w.toBuffer()))
+                    .onFailure(err -> HttpErrors.send(ctx, err, requestId(ctx)));
+        });
         router.post("/cluster/follow").handler(io.vertx.ext.web.handler.BodyHandler.create(false).setBodyLimit(4 * 1024 * 1024))
                 .handler(this::pushed);
         // a change forwarded to a replica that has just stopped leading would be replaced at its next sync
@@ -183,6 +200,7 @@ public final class ClusterMember implements AutoCloseable {
         long revision = rollouts.revision(); // before the rollouts: a state is never labelled newer than it is
         return new JsonObject().put("node", settings.advertise()).put("uptime_ms", uptimeMillis())
                 .put("leading", rollouts.leading()).put("term", term).put("revision", revision).put("leader", leader)
+                .put("applied_term", appliedTerm()).put("applied_revision", appliedRevision(revision))
                 .put("rollouts", rollouts.state());
     }
 
@@ -194,7 +212,9 @@ public final class ClusterMember implements AutoCloseable {
         JsonArray peers = new JsonArray();
         long now = System.nanoTime();
         synchronized (heard) {
-            heard.forEach((node, h) -> peers.add(new JsonObject().put("node", node).put("started_ms", h.startedMillis())
+            long wallNow = System.currentTimeMillis();
+            heard.forEach((node, h) -> peers.add(new JsonObject().put("node", node)
+                    .put("started_ms", wallNow - (now - h.startedNanos()) / 1_000_000)
                     .put("leading", h.leading()).put("term", h.term()).put("heard_ms_ago", (now - h.atNanos()) / 1_000_000)));
         }
         return out.put("peers", peers);
@@ -207,6 +227,19 @@ public final class ClusterMember implements AutoCloseable {
     /** Models whose leader's rollout this replica could not apply at the last sync (their own keeps serving). */
     public int refusedModels() {
         return refused.size();
+    }
+
+    private long appliedTerm() {
+        Applied a = applied;
+        return rollouts.leading() || a == null ? term : a.term();
+    }
+
+    private long appliedRevision(long ownRevision) {
+        Applied a = applied;
+        if (rollouts.leading()) {
+            return ownRevision;
+        }
+        return a == null ? 0 : a.revision();
     }
 
     private long uptimeMillis() {
@@ -292,9 +325,11 @@ public final class ClusterMember implements AutoCloseable {
                 return null; // ourselves under another name
             }
             synchronized (heard) {
-                heard.put(node, new Heard(System.currentTimeMillis() - state.getLong("uptime_ms"), System.nanoTime(),
+                long now = System.nanoTime();
+                heard.put(node, new Heard(now - state.getLong("uptime_ms") * 1_000_000L, now,
                         Boolean.TRUE.equals(state.getBoolean("leading")), state.getLong("term", 0L),
-                        state.getLong("revision", 0L), state.getJsonObject("rollouts")));
+                        state.getLong("revision", 0L), state.getLong("applied_term", 0L),
+                        state.getLong("applied_revision", 0L), state.getJsonObject("rollouts")));
                 answeredThisRound.add(peer);
             }
             return (Void) null;
@@ -318,18 +353,20 @@ public final class ClusterMember implements AutoCloseable {
     }
 
     /**
-     * The leader among these replicas (see the class note): the leading one with the highest term, then the
-     * longest-running, then the lowest address; when none leads, the longest-running (then the lowest address).
+     * The leader among these replicas (see the class note). One that leads keeps leading: the highest term, then the
+     * lowest address (not the longest run: replicas estimate each other's age with an error, and leaders must resolve
+     * to the same one on every replica). When none leads: the one serving the newest rollouts (the latest leader's
+     * state it applied), then the longest-running, then the lowest address.
      */
     static String chooseLeader(List<Candidate> replicas) {
-        java.util.Comparator<Candidate> senior = java.util.Comparator.comparingLong(Candidate::startedMillis)
-                .thenComparing(Candidate::node);
         List<Candidate> leading = replicas.stream().filter(Candidate::leading).toList();
         if (!leading.isEmpty()) {
             return leading.stream().min(java.util.Comparator.comparingLong(Candidate::term).reversed()
-                    .thenComparing(senior)).orElseThrow().node();
+                    .thenComparing(Candidate::node)).orElseThrow().node();
         }
-        return replicas.stream().min(senior).orElseThrow().node();
+        return replicas.stream().min(java.util.Comparator.comparingLong(Candidate::appliedTerm).reversed()
+                .thenComparing(java.util.Comparator.comparingLong(Candidate::appliedRevision).reversed())
+                .thenComparingLong(Candidate::startedNanos).thenComparing(Candidate::node)).orElseThrow().node();
     }
 
     /** Chooses the leader among the replicas heard lately and leads or follows. */
@@ -338,7 +375,9 @@ public final class ClusterMember implements AutoCloseable {
         long silence = (long) SILENT_ROUNDS * settings.syncMillis() * 1_000_000L;
         List<Candidate> replicas = new ArrayList<>();
         Map<String, Heard> alive = new HashMap<>();
-        replicas.add(new Candidate(settings.advertise(), startedMillis, rollouts.leading(), term));
+        long ownRevision = rollouts.revision();
+        replicas.add(new Candidate(settings.advertise(), startedNanos, rollouts.leading(), term, appliedTerm(),
+                appliedRevision(ownRevision)));
         synchronized (heard) {
             heard.values().removeIf(h -> now - h.atNanos() > silence);
             alive.putAll(heard);
@@ -346,7 +385,8 @@ public final class ClusterMember implements AutoCloseable {
         long highestTerm = term;
         for (Map.Entry<String, Heard> e : alive.entrySet()) {
             Heard h = e.getValue();
-            replicas.add(new Candidate(e.getKey(), h.startedMillis(), h.leading(), h.term()));
+            replicas.add(new Candidate(e.getKey(), h.startedNanos(), h.leading(), h.term(), h.appliedTerm(),
+                    h.appliedRevision()));
             highestTerm = Math.max(highestTerm, h.term());
         }
         String best = chooseLeader(replicas);
@@ -358,17 +398,21 @@ public final class ClusterMember implements AutoCloseable {
         if (best.equals(settings.advertise())) {
             long nextTerm = highestTerm + 1;
             return vertx.executeBlocking(() -> {
-                if (!rollouts.leading()) {
-                    term = nextTerm;
-                    rollouts.lead(true);
-                    LOG.info("this replica leads the rollouts, term " + nextTerm);
+                synchronized (followLock) { // no push from the old leader lands once this replica leads
+                    if (!rollouts.leading()) {
+                        term = nextTerm;
+                        rollouts.lead(true);
+                        LOG.info("this replica leads the rollouts, term " + nextTerm);
+                    }
                 }
                 return null;
             }, false).mapEmpty();
         }
         Heard from = alive.get(best);
         return vertx.executeBlocking(() -> {
-            rollouts.lead(false);
+            synchronized (followLock) {
+                rollouts.lead(false);
+            }
             if (from.rollouts() != null) { // an answer without rollouts: keep serving what this replica has
                 applyLeaderState(best, from.term(), from.revision(), from.rollouts());
             }
@@ -377,15 +421,20 @@ public final class ClusterMember implements AutoCloseable {
     }
 
     /**
-     * Follows one state of the leader's, unless this replica already applied the same or a newer one of the same
-     * leader and term (a push and a pull may arrive out of order). Worker threads.
+     * Follows one state of the leader's, unless this replica leads now or already applied a newer one of the same
+     * leader (a push and a pull may arrive out of order). Worker threads.
      *
      * @return whether it was applied
      */
     private boolean applyLeaderState(String from, long leaderTerm, long revision, JsonObject state) {
         synchronized (followLock) {
-            if (applied != null && applied.leader().equals(from) && applied.term() == leaderTerm
-                    && applied.revision() >= revision) {
+            if (rollouts.leading()) {
+                return false; // a late push from a replica this one has taken over from
+            }
+            // only a strictly older state is skipped: the same one is offered again at every sync, so that a model
+            // refused for a version loaded since is followed at the next sync (following is idempotent)
+            if (applied != null && applied.leader().equals(from) && (leaderTerm < applied.term()
+                    || (leaderTerm == applied.term() && revision < applied.revision()))) {
                 return false;
             }
             refused = Map.copyOf(rollouts.follow(state, from).refused());
@@ -462,7 +511,8 @@ public final class ClusterMember implements AutoCloseable {
             int colon = node.lastIndexOf(':');
             RequestOptions o = new RequestOptions().setMethod(HttpMethod.POST).setHost(unbracket(node.substring(0, colon)))
                     .setPort(Integer.parseInt(node.substring(colon + 1))).setURI("/cluster/windows")
-                    .setIdleTimeout(settings.syncMillis()).putHeader("authorization", "Bearer " + settings.token());
+                    .setIdleTimeout(settings.syncMillis()).putHeader("authorization", "Bearer " + settings.token())
+                    .putHeader(NODE_HEADER, settings.advertise());
             return client.request(o).compose(req -> req.send()).compose(this::json)
                     .compose(w -> vertx.executeBlocking(() -> rollouts.absorbWindows(w), false))
                     .recover(err -> {

@@ -26,26 +26,54 @@ class LeaderChoiceTest {
         return first;
     }
 
+    /** A replica that does not lead, serving rollouts of (appliedTerm, appliedRevision). */
+    private static Candidate follower(String node, long started, long appliedTerm, long appliedRevision) {
+        return new Candidate(node, started, false, appliedTerm, appliedTerm, appliedRevision);
+    }
+
+    private static Candidate leader(String node, long started, long term) {
+        return new Candidate(node, started, true, term, term, 7);
+    }
+
     @Test
     void withNoLeaderTheLongestRunningLeadsTiesByAddress() {
-        assertThat(everyOrder(new Candidate("10.0.0.3:8081", 300, false, 0), new Candidate("10.0.0.1:8081", 200, false, 0),
-                new Candidate("10.0.0.2:8081", 100, false, 0))).isEqualTo("10.0.0.2:8081");
-        assertThat(everyOrder(new Candidate("10.0.0.3:8081", 100, false, 0), new Candidate("10.0.0.1:8081", 100, false, 0)))
+        assertThat(everyOrder(follower("10.0.0.3:8081", 300, 0, 0), follower("10.0.0.1:8081", 200, 0, 0),
+                follower("10.0.0.2:8081", 100, 0, 0))).isEqualTo("10.0.0.2:8081");
+        assertThat(everyOrder(follower("10.0.0.3:8081", 100, 0, 0), follower("10.0.0.1:8081", 100, 0, 0)))
                 .isEqualTo("10.0.0.1:8081");
     }
 
     @Test
-    void anIncumbentKeepsLeadingAgainstAnOlderReplicaThatComesBackOrStarts() {
-        assertThat(everyOrder(new Candidate("a:8081", 100, false, 1), new Candidate("b:8081", 200, true, 2),
-                new Candidate("c:8081", 300, false, 2))).isEqualTo("b:8081");
+    void withNoLeaderTheReplicaServingTheNewestRolloutsLeadsBeforeAnOlderOne() {
+        // the leader of term 3 died; b applied its last change (revision 12), a missed the push of it
+        assertThat(everyOrder(follower("a:8081", 100, 3, 11), follower("b:8081", 200, 3, 12), follower("c:8081", 300, 2, 40)))
+                .isEqualTo("b:8081");
     }
 
     @Test
-    void afterAPartitionTheHigherTermWinsThenTheLongerRun() {
+    void anIncumbentKeepsLeadingAgainstAnOlderReplicaThatComesBackOrStarts() {
+        assertThat(everyOrder(follower("a:8081", 100, 2, 9), leader("b:8081", 200, 2), follower("c:8081", 300, 2, 9)))
+                .isEqualTo("b:8081");
+    }
+
+    @Test
+    void afterAPartitionTheHigherTermWinsThenTheLowerAddress() {
         // a led term 1 and was cut off; b was elected term 2 meanwhile: both say they lead once they hear each other
-        assertThat(everyOrder(new Candidate("a:8081", 100, true, 1), new Candidate("b:8081", 200, true, 2),
-                new Candidate("c:8081", 300, false, 2))).isEqualTo("b:8081");
-        assertThat(everyOrder(new Candidate("a:8081", 100, true, 2), new Candidate("b:8081", 200, true, 2)))
+        assertThat(everyOrder(leader("a:8081", 100, 1), leader("b:8081", 200, 2), follower("c:8081", 300, 2, 3)))
+                .isEqualTo("b:8081");
+        assertThat(everyOrder(leader("b:8081", 100, 2), leader("a:8081", 200, 2))).isEqualTo("a:8081");
+    }
+
+    @Test
+    void twoReplicasThatEachThinkThemselvesOlderStillAgreeOnOneLeader() {
+        // started within the error of reading each other's uptime: each ranks itself older and both take term 1
+        assertThat(ClusterMember.chooseLeader(List.of(follower("a:8081", 1000, 0, 0), follower("b:8081", 1005, 0, 0))))
                 .isEqualTo("a:8081");
+        assertThat(ClusterMember.chooseLeader(List.of(follower("b:8081", 1002, 0, 0), follower("a:8081", 1003, 0, 0))))
+                .isEqualTo("b:8081");
+        // at the next sync each hears the other lead: the same one stays on both sides
+        List<Candidate> seenByA = List.of(leader("a:8081", 1000, 1), leader("b:8081", 1005, 1));
+        List<Candidate> seenByB = List.of(leader("b:8081", 1002, 1), leader("a:8081", 1003, 1));
+        assertThat(ClusterMember.chooseLeader(seenByA)).isEqualTo(ClusterMember.chooseLeader(seenByB)).isEqualTo("a:8081");
     }
 }

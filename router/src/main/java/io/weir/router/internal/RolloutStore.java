@@ -362,34 +362,49 @@ public final class RolloutStore {
     /**
      * Makes this replica's rollouts the leader's (a cluster follower's only writer), model by model: each change audited
      * as action {@code follow} by actor {@code leader <node>}, a model the leader no longer has removed. A model whose
-     * rollout names a version that gets traffic and is not loaded here (a replica whose model repository differs) is
-     * refused alone — its current rollout keeps serving, the refusal is audited and logged once per distinct reason —
-     * so that it never holds back the other models' changes, rollbacks above all. (A rolled-back canary gets no
-     * traffic and need not be loaded.) The leader's rollouts are already normalised and judged; this does not re-judge
-     * them. The file, if any, is written best-effort so that it matches what serves when this replica leads or
-     * restarts; the leader's state is the truth either way, so a write failure does not stop it from serving.
+     * leader's rollout cannot be served here — it did not parse ({@code unparsed}: a newer leader's field this replica
+     * does not know), or it sends traffic to a version not loaded here (a replica whose model repository differs) — is
+     * refused alone, so that it never holds back the other models' changes, rollbacks above all: this replica then
+     * serves that model's leader's primary alone when it has it loaded (never a canary the fleet may have rolled back
+     * since), else keeps what it had. The refusal is audited and logged once per distinct reason, and the leader's
+     * rollout applies as soon as it can (the caller offers the leader's state again at every sync). (A rolled-back
+     * canary gets no traffic and need not be loaded.) The leader's rollouts are already normalised and judged; this does
+     * not re-judge them. The file, if any, is written best-effort so that it matches what serves when this replica
+     * leads or restarts; the leader's state is the truth either way, so a write failure does not stop it from serving.
+     *
+     * @param unparsed         models of the leader's state that did not parse here, with why
+     * @param unparsedPrimaries the primary version the leader named for each of those, where it named one
      */
-    public Followed follow(Map<String, RolloutConfig> leaderRollouts, String leader) {
+    public Followed follow(Map<String, RolloutConfig> leaderRollouts, Map<String, String> unparsed,
+                           Map<String, String> unparsedPrimaries, String leader) {
         synchronized (lock) {
             Map<String, RolloutConfig> before = all();
             Map<String, RolloutConfig> after = new TreeMap<>();
-            Map<String, String> refused = new TreeMap<>();
+            Map<String, String> refused = new TreeMap<>(unparsed);
             leaderRollouts.forEach((model, next) -> {
                 List<String> problems = next.problems(catalog);
                 if (problems.isEmpty()) {
                     after.put(model, next);
                 } else {
                     refused.put(model, String.join("; ", problems));
-                    if (before.containsKey(model)) {
-                        after.put(model, before.get(model));
-                    }
                 }
             });
+            for (String model : refused.keySet()) {
+                RolloutConfig leaders = leaderRollouts.get(model);
+                String primary = leaders != null ? leaders.primary() : unparsedPrimaries.get(model);
+                RolloutConfig fallback = primary == null ? null : RolloutConfig.primaryOnly(model, primary);
+                if (fallback != null && fallback.problems(catalog).isEmpty()) {
+                    after.put(model, fallback);
+                } else if (before.containsKey(model)) {
+                    after.put(model, before.get(model));
+                }
+            }
             Change change = new Change("leader " + leader, "follow", "rollouts of the cluster's leader");
             String rejection = refused.isEmpty() ? null : refused.toString();
             if (rejection != null && !rejection.equals(lastFollowRejection)) {
                 refused.forEach((model, reason) -> audit.append(change.actor(), change.action(), model, change.why(), false,
-                        reason, before.containsKey(model) ? before.get(model).toJson() : null, leaderRollouts.get(model).toJson()));
+                        reason, before.containsKey(model) ? before.get(model).toJson() : null,
+                        leaderRollouts.containsKey(model) ? leaderRollouts.get(model).toJson() : null));
                 LOG.warning("cannot follow the rollouts of leader " + leader + " for " + refused.keySet()
                         + ", this replica's keep serving: " + rejection);
             }
@@ -417,6 +432,25 @@ public final class RolloutStore {
             publish(after);
             LOG.info(() -> "following leader " + leader + ": " + after.keySet());
             return new Followed(true, refused);
+        }
+    }
+
+    /**
+     * Takes the file's current content as already applied, without applying it: for a replica that starts to lead its
+     * cluster. What the file held while it followed (a read-only mount its follows could not write, an edit the leader
+     * of the time already applied) is not the operator's newest word, and applying it would undo what the cluster has
+     * decided since; an edit made from now on applies as usual.
+     */
+    public void takeFileAsSeen() {
+        if (file == null) {
+            return;
+        }
+        synchronized (lock) {
+            try {
+                lastFileBytes = Files.readAllBytes(file);
+            } catch (IOException e) {
+                // missing or unreadable: the next poll says so, as it would have
+            }
         }
     }
 

@@ -105,20 +105,58 @@ public final class WindowStats {
      * @throws IllegalArgumentException when the JSON is not a window
      */
     long absorb(JsonObject w) {
-        long absorbed = 0;
-        try {
-            if (Objects.equals(w.getString("primary_version"), primaryVersion)
-                    && Objects.equals(w.getString("canary_version"), canaryVersion)) {
-                primary.absorb(w.getJsonObject("primary"));
-                absorbed += canary.absorb(w.getJsonObject("canary"));
-            }
-            if (Objects.equals(w.getString("shadow_version"), shadowVersion)) {
-                absorbed += shadow.absorb(w.getJsonObject("shadow"));
-            }
-        } catch (ClassCastException | NullPointerException | DataFormatException e) {
+        boolean arms = Objects.equals(w.getString("primary_version"), primaryVersion)
+                && Objects.equals(w.getString("canary_version"), canaryVersion);
+        boolean shadowed = Objects.equals(w.getString("shadow_version"), shadowVersion);
+        ArmDelta p;
+        ArmDelta c;
+        ShadowDelta sh;
+        try { // all of it read before any of it is added: a malformed export adds nothing
+            p = arms ? ArmDelta.of(w.getJsonObject("primary")) : null;
+            c = arms ? ArmDelta.of(w.getJsonObject("canary")) : null;
+            sh = shadowed ? ShadowDelta.of(w.getJsonObject("shadow")) : null;
+        } catch (ClassCastException | NullPointerException | IllegalArgumentException | DataFormatException e) {
             throw new IllegalArgumentException("not an exported window: " + e, e);
         }
+        long absorbed = 0;
+        if (arms) {
+            primary.add(p);
+            canary.add(c);
+            absorbed += c.requests();
+        }
+        if (shadowed) {
+            shadow.add(sh);
+            absorbed += sh.comparisons() + sh.failures();
+        }
         return absorbed;
+    }
+
+    /** One arm of an exported window, read whole. */
+    private record ArmDelta(long requests, long errors, Histogram latencyMicros, long[] scoreBins) {
+        static ArmDelta of(JsonObject a) throws DataFormatException {
+            long requests = a.getLong("requests");
+            long errors = a.getLong("errors");
+            JsonArray bins = a.getJsonArray("score_bins");
+            if (requests < 0 || errors < 0 || errors > requests || bins.size() != SCORE_BINS) {
+                throw new IllegalArgumentException("an arm needs 0 <= errors <= requests and " + SCORE_BINS + " score bins");
+            }
+            long[] b = new long[SCORE_BINS];
+            for (int i = 0; i < SCORE_BINS; i++) {
+                b[i] = bins.getLong(i);
+            }
+            Histogram h = Histogram.decodeFromCompressedByteBuffer(
+                    ByteBuffer.wrap(Base64.getDecoder().decode(a.getString("latency_us_hdr"))), 0);
+            return new ArmDelta(requests, errors, h, b);
+        }
+    }
+
+    /** The shadow part of an exported window, read whole. */
+    private record ShadowDelta(long comparisons, long failures, long rows, double absDiffSum, long labelRows,
+                               long labelAgreements) {
+        static ShadowDelta of(JsonObject s) {
+            return new ShadowDelta(s.getLong("comparisons"), s.getLong("failures"), s.getLong("rows"),
+                    s.getDouble("abs_diff_sum"), s.getLong("label_rows"), s.getLong("label_agreements"));
+        }
     }
 
     /** One arm's counters. */
@@ -158,21 +196,13 @@ public final class WindowStats {
                     .put("latency_us_hdr", Base64.getEncoder().encodeToString(bytes)).put("score_bins", bins);
         }
 
-        long absorb(JsonObject a) throws DataFormatException {
-            long n = a.getLong("requests");
-            JsonArray bins = a.getJsonArray("score_bins");
-            if (n < 0 || bins.size() != SCORE_BINS) {
-                throw new IllegalArgumentException("an arm needs requests >= 0 and " + SCORE_BINS + " score bins");
-            }
-            Histogram h = Histogram.decodeFromCompressedByteBuffer(
-                    ByteBuffer.wrap(Base64.getDecoder().decode(a.getString("latency_us_hdr"))), 0);
-            requests.add(n);
-            errors.add(a.getLong("errors"));
-            latencyMicros.add(h);
+        void add(ArmDelta d) {
+            requests.add(d.requests());
+            errors.add(d.errors());
+            latencyMicros.add(d.latencyMicros());
             for (int i = 0; i < SCORE_BINS; i++) {
-                scoreBins.addAndGet(i, bins.getLong(i));
+                scoreBins.addAndGet(i, d.scoreBins()[i]);
             }
-            return n;
         }
 
         ArmSnapshot snapshot() {
@@ -205,14 +235,13 @@ public final class WindowStats {
                     .put("label_agreements", labelAgreements.sum());
         }
 
-        long absorb(JsonObject s) {
-            comparisons.add(s.getLong("comparisons"));
-            failures.add(s.getLong("failures"));
-            rows.add(s.getLong("rows"));
-            absDiffSum.add(s.getDouble("abs_diff_sum"));
-            labelRows.add(s.getLong("label_rows"));
-            labelAgreements.add(s.getLong("label_agreements"));
-            return s.getLong("comparisons") + s.getLong("failures");
+        void add(ShadowDelta d) {
+            comparisons.add(d.comparisons());
+            failures.add(d.failures());
+            rows.add(d.rows());
+            absDiffSum.add(d.absDiffSum());
+            labelRows.add(d.labelRows());
+            labelAgreements.add(d.labelAgreements());
         }
 
         ShadowSnapshot snapshot() {

@@ -70,7 +70,12 @@ class WindowPoolingTest {
         assertThat(leader.primary.requests.sum()).as("its primary arm compared against another canary").isZero();
         assertThat(absorbed).isEqualTo(stale.shadow.comparisons.sum()).isPositive();
 
-        assertThatThrownBy(() -> leader.absorb(new JsonObject().put("primary_version", "1.0.0").put("canary_version", "1.2.0")
-                .put("primary", new JsonObject().put("requests", 5)))).isInstanceOf(IllegalArgumentException.class);
+        WindowStats fine = new WindowStats("1.0.0", "1.2.0", "1.1.0");
+        fill(fine, new Random(4), 100);
+        JsonObject broken = fine.export();
+        broken.getJsonObject("canary").remove("latency_us_hdr"); // the primary arm is whole, the canary's is not
+        long before = leader.primary.requests.sum();
+        assertThatThrownBy(() -> leader.absorb(broken)).isInstanceOf(IllegalArgumentException.class);
+        assertThat(leader.primary.requests.sum()).as("nothing of a malformed export is added").isEqualTo(before);
     }
 }
