@@ -181,7 +181,8 @@ public final class WeirServer implements AutoCloseable {
             opened.add(similar);
             SimilarAdmin.bindMetrics(prometheus, similar);
             var grpc = GrpcEndpoints.create(models, routing, similar, models::ready, prometheus, config.maxInferBodyBytes());
-            RolloutAdminApi rolloutAdmin = new RolloutAdminApi(rollouts);
+            RolloutAdminApi rolloutAdmin = cluster != null ? new RolloutAdminApi(rollouts, "", cluster::replicate)
+                    : new RolloutAdminApi(rollouts);
             BatchingAdminApi batchingAdmin = new BatchingAdminApi(dispatcher, registry);
             Consumer<io.vertx.ext.web.Router> adminRoutes = r -> {
                 r.get("/admin/cluster").handler(ctx -> ctx.response().putHeader("content-type", "application/json")

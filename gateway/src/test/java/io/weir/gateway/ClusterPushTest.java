@@ -20,9 +20,9 @@ import java.util.Map;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * A leader sends each change to its followers at once: here the follower's own sync runs once a minute, so only the
- * leader's push can bring it a rollback within seconds (and a leader that failed right after answering would leave
- * its followers with the change).
+ * A leader sends each change to its followers at once, and answers an admin change only once they have it: here the
+ * follower's own sync runs once a minute, so only the leader's push can have brought it the change by the time the
+ * answer comes (and a leader that failed right after answering would leave its followers with the change).
  */
 @ExtendWith(VertxExtension.class)
 class ClusterPushTest {
@@ -69,10 +69,23 @@ class ClusterPushTest {
                         .map(r -> r.bodyAsJsonObject().getJsonArray("peers").size() == 1))
                 .compose(v -> client.put(leader.port(), "127.0.0.1", "/admin/rollouts/ranker").sendJsonObject(new JsonObject()
                         .put("primary", "1.0.0").put("canary", "1.1.0").put("canary_weight", 50)))
-                .compose(r -> ClusterRolloutsTestSupport.eventually(vertx, 5_000, () -> followerCanary(client).map("running"::equals)))
-                .compose(v -> client.post(leader.port(), "127.0.0.1", "/admin/rollouts/ranker/rollback")
-                        .sendJsonObject(new JsonObject().put("actor", "bob").put("why", "p95")))
-                .compose(r -> ClusterRolloutsTestSupport.eventually(vertx, 5_000, () -> followerCanary(client).map("rolled_back"::equals)))
-                .onComplete(tc.succeedingThenComplete());
+                // an admin change is answered once the follower has it: no waiting after the answer
+                .compose(r -> {
+                    tc.verify(() -> assertThat(r.getHeader("x-weir-replicated")).isEqualTo("1/1"));
+                    return followerCanary(client);
+                })
+                .compose(status -> {
+                    tc.verify(() -> assertThat(status).isEqualTo("running"));
+                    return client.post(leader.port(), "127.0.0.1", "/admin/rollouts/ranker/rollback")
+                            .sendJsonObject(new JsonObject().put("actor", "bob").put("why", "p95"));
+                })
+                .compose(r -> {
+                    tc.verify(() -> assertThat(r.getHeader("x-weir-replicated")).isEqualTo("1/1"));
+                    return followerCanary(client);
+                })
+                .onComplete(tc.succeeding(status -> tc.verify(() -> {
+                    assertThat(status).isEqualTo("rolled_back");
+                    tc.completeNow();
+                })));
     }
 }

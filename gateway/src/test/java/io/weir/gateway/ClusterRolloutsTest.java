@@ -123,6 +123,7 @@ class ClusterRolloutsTest {
                     tc.verify(() -> {
                         assertThat(r.statusCode()).as(r.bodyAsString()).isEqualTo(200);
                         assertThat(r.getHeader("x-weir-rollout-leader")).isEqualTo(nodes.get(0));
+                        assertThat(r.getHeader("x-weir-replicated")).as("both followers had it before the answer").isEqualTo("2/2");
                         assertThat(r.bodyAsJsonObject().getString("canary")).isEqualTo("1.1.0");
                     });
                     // the leader has it the moment the call returns; the followers by their next sync

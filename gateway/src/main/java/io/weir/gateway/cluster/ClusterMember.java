@@ -180,7 +180,7 @@ public final class ClusterMember implements AutoCloseable {
             }
             ctx.next();
         });
-        new RolloutAdminApi(rollouts, "/cluster").accept(router);
+        new RolloutAdminApi(rollouts, "/cluster", this::replicate).accept(router);
         router.route().last().handler(ctx -> HttpErrors.send(ctx, WeirException.notFound("no route for "
                 + ctx.request().method() + " " + ctx.request().path()), requestId(ctx)));
         router.route().failureHandler(ctx -> HttpErrors.send(ctx, ctx.failure(), requestId(ctx)));
@@ -424,7 +424,8 @@ public final class ClusterMember implements AutoCloseable {
      * Follows one state of the leader's, unless this replica leads now or already applied a newer one of the same
      * leader (a push and a pull may arrive out of order). Worker threads.
      *
-     * @return whether it was applied
+     * @return false when this replica leads (it takes no state from another), true otherwise: it serves this state
+     *         or a newer one of the same leader
      */
     private boolean applyLeaderState(String from, long leaderTerm, long revision, JsonObject state) {
         synchronized (followLock) {
@@ -435,7 +436,7 @@ public final class ClusterMember implements AutoCloseable {
             // refused for a version loaded since is followed at the next sync (following is idempotent)
             if (applied != null && applied.leader().equals(from) && (leaderTerm < applied.term()
                     || (leaderTerm == applied.term() && revision < applied.revision()))) {
-                return false;
+                return true;
             }
             refused = Map.copyOf(rollouts.follow(state, from).refused());
             applied = new Applied(from, leaderTerm, revision);
@@ -446,12 +447,20 @@ public final class ClusterMember implements AutoCloseable {
 
     /**
      * On the leader, after any change of its rollouts: sends the new state to every follower heard lately at once,
-     * so that they serve it (and would lead from it, were this replica to stop now) without waiting for their next
-     * sync. Best effort: a follower it misses takes the change at its next sync.
+     * so that they serve it without waiting for their next sync. Best effort: a follower it misses takes the change at
+     * its next sync. (An admin change also waits for it: {@link #replicate}.)
      */
     private void push() {
+        replicate();
+    }
+
+    /**
+     * Sends this leader's rollouts to every follower heard lately and completes, never failing, with
+     * {@code "<acknowledged>/<followers>"} once each answered or timed out ({@code cluster.sync.ms}).
+     */
+    public Future<String> replicate() {
         if (closed || !rollouts.leading()) {
-            return;
+            return Future.succeededFuture("0/0");
         }
         JsonObject state = state();
         List<String> followers = new ArrayList<>();
@@ -462,15 +471,21 @@ public final class ClusterMember implements AutoCloseable {
                 }
             });
         }
-        for (String node : followers) {
+        List<Future<Boolean>> acks = followers.stream().map(node -> {
             int colon = node.lastIndexOf(':');
             RequestOptions o = new RequestOptions().setMethod(HttpMethod.POST).setHost(unbracket(node.substring(0, colon)))
                     .setPort(Integer.parseInt(node.substring(colon + 1))).setURI("/cluster/follow")
                     .setIdleTimeout(settings.syncMillis()).putHeader("authorization", "Bearer " + settings.token())
                     .putHeader("content-type", "application/json");
-            client.request(o).compose(req -> req.send(state.toBuffer())).compose(resp -> resp.body())
-                    .onFailure(err -> LOG.fine(() -> "push to " + node + " failed: " + err.getMessage()));
-        }
+            return client.request(o).compose(req -> req.send(state.toBuffer()))
+                    .compose(resp -> resp.body().map(b -> resp.statusCode() == 200))
+                    .recover(err -> {
+                        LOG.fine(() -> "push to " + node + " failed: " + err.getMessage());
+                        return Future.succeededFuture(false);
+                    });
+        }).toList();
+        return Future.join(acks).otherwiseEmpty()
+                .map(v -> acks.stream().filter(f -> Boolean.TRUE.equals(f.result())).count() + "/" + followers.size());
     }
 
     /** {@code POST /cluster/follow}: a push from the leader this replica follows; from any other it is refused. */
@@ -485,8 +500,14 @@ public final class ClusterMember implements AutoCloseable {
         long leaderTerm = state.getLong("term", 0L);
         long revision = state.getLong("revision", 0L);
         vertx.executeBlocking(() -> applyLeaderState(from, leaderTerm, revision, r), false)
-                .onSuccess(done -> ctx.response().putHeader("content-type", "application/json")
-                        .end(new JsonObject().put("applied", done).toBuffer()))
+                .onSuccess(serves -> {
+                    if (serves) {
+                        ctx.response().putHeader("content-type", "application/json")
+                                .end(new JsonObject().put("serving_revision_at_least", revision).toBuffer());
+                    } else {
+                        HttpErrors.send(ctx, WeirException.unavailable(settings.advertise() + " leads now"), requestId(ctx));
+                    }
+                })
                 .onFailure(err -> HttpErrors.send(ctx, err, requestId(ctx)));
     }
 
@@ -584,6 +605,10 @@ public final class ClusterMember implements AutoCloseable {
                     String type = resp.getHeader("content-type");
                     if (type != null) {
                         ctx.response().putHeader("content-type", type);
+                    }
+                    String replicated = resp.getHeader(RolloutAdminApi.REPLICATED_HEADER);
+                    if (replicated != null) {
+                        ctx.response().putHeader(RolloutAdminApi.REPLICATED_HEADER, replicated);
                     }
                     String retry = resp.getHeader("retry-after");
                     if (retry != null) {

@@ -9,7 +9,10 @@ import io.weir.router.RolloutAdmin;
 import io.weir.router.Rollouts;
 import io.weir.runtime.WeirException;
 
+import io.vertx.core.Future;
+
 import java.util.concurrent.Callable;
+import java.util.function.Supplier;
 import java.util.function.Consumer;
 
 /**
@@ -20,17 +23,27 @@ import java.util.function.Consumer;
  * audited; the calls touch files, so they run on worker threads.
  */
 public final class RolloutAdminApi implements Consumer<Router> {
+    /** Header of a change's answer on a cluster's leader: how many of the followers it heard lately have it. */
+    public static final String REPLICATED_HEADER = "x-weir-replicated";
+
     private final Rollouts rollouts;
     private final String prefix;
+    private final Supplier<Future<String>> replicate;
 
     public RolloutAdminApi(Rollouts rollouts) {
-        this(rollouts, "");
+        this(rollouts, "", null);
     }
 
-    /** @param prefix put before every path: the cluster API serves the same calls under {@code /cluster} */
-    public RolloutAdminApi(Rollouts rollouts, String prefix) {
+    /**
+     * @param prefix    put before every path: the cluster API serves the same calls under {@code /cluster}
+     * @param replicate on a cluster's leader, sends the rollouts to the followers and completes with
+     *                  {@code "<acknowledged>/<followers>"} once they answered (a change is answered only then); null
+     *                  for a replica alone
+     */
+    public RolloutAdminApi(Rollouts rollouts, String prefix, Supplier<Future<String>> replicate) {
         this.rollouts = rollouts;
         this.prefix = prefix;
+        this.replicate = replicate;
     }
 
     @Override
@@ -45,9 +58,9 @@ public final class RolloutAdminApi implements Consumer<Router> {
             JsonObject rollout = req.copy();
             rollout.remove("actor");
             rollout.remove("why");
-            blocking(ctx, () -> admin.put(ctx.pathParam("model"), rollout, actor(ctx, req), why(req)).toJson());
+            change(ctx, () -> admin.put(ctx.pathParam("model"), rollout, actor(ctx, req), why(req)).toJson());
         });
-        router.delete(prefix + "/admin/rollouts/:model").handler(ctx -> blocking(ctx, () -> {
+        router.delete(prefix + "/admin/rollouts/:model").handler(ctx -> change(ctx, () -> {
             admin.remove(ctx.pathParam("model"), actor(ctx, null), "removed through the admin API");
             return new JsonObject().put("removed", ctx.pathParam("model"));
         }));
@@ -57,10 +70,10 @@ public final class RolloutAdminApi implements Consumer<Router> {
             String actor = actor(ctx, req);
             String why = why(req);
             switch (ctx.pathParam("action")) {
-                case "promote" -> blocking(ctx, () -> admin.promote(model, actor, why).toJson());
-                case "rollback" -> blocking(ctx, () -> admin.rollback(model, actor, why).toJson());
-                case "pause" -> blocking(ctx, () -> admin.pause(model, actor, why).toJson());
-                case "resume" -> blocking(ctx, () -> admin.resume(model, actor, why).toJson());
+                case "promote" -> change(ctx, () -> admin.promote(model, actor, why).toJson());
+                case "rollback" -> change(ctx, () -> admin.rollback(model, actor, why).toJson());
+                case "pause" -> change(ctx, () -> admin.pause(model, actor, why).toJson());
+                case "resume" -> change(ctx, () -> admin.resume(model, actor, why).toJson());
                 default -> throw WeirException.notFound("unknown rollout action '" + ctx.pathParam("action") + "'");
             }
         });
@@ -98,6 +111,26 @@ public final class RolloutAdminApi implements Consumer<Router> {
 
     private static String why(JsonObject body) {
         return body != null && body.getValue("why") instanceof String w && !w.isBlank() ? w : "no reason given";
+    }
+
+    /**
+     * A change: made like a read, and on a cluster's leader answered only once the followers it heard lately have it
+     * (or did not answer in time): a leader that stops right after answering leaves the change with them.
+     */
+    private void change(RoutingContext ctx, Callable<JsonObject> call) {
+        if (replicate == null || !rollouts.leading()) {
+            blocking(ctx, call);
+            return;
+        }
+        ctx.put("weir.route", "admin");
+        String requestId = RequestContext.requestId(ctx);
+        ctx.vertx().executeBlocking(call, false)
+                .compose(json -> replicate.get().map(to -> {
+                    ctx.response().putHeader(REPLICATED_HEADER, to);
+                    return json;
+                }))
+                .onSuccess(json -> Bodies.sendJson(ctx, 200, json, null, null))
+                .onFailure(err -> HttpErrors.send(ctx, err, requestId));
     }
 
     private static void blocking(RoutingContext ctx, Callable<JsonObject> call) {
