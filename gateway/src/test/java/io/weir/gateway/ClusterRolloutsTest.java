@@ -79,6 +79,10 @@ class ClusterRolloutsTest {
         return servers.get(replica).port();
     }
 
+    private static int clusterPort(int replica) {
+        return Integer.parseInt(nodes.get(replica).substring(nodes.get(replica).lastIndexOf(':') + 1));
+    }
+
     /** The arm each of users 0..USERS-1 is served by on one replica. */
     private static Future<List<String>> arms(WebClient client, int replica) {
         return Waves.run(USERS, 10, u -> client.post(port(replica), "127.0.0.1", "/v1/rank:score")
@@ -170,8 +174,7 @@ class ClusterRolloutsTest {
     @Test
     @Order(3)
     void aReplicaThatDoesNotLeadRefusesChangesOnItsClusterApi(Vertx vertx, VertxTestContext tc) {
-        int followerClusterPort = Integer.parseInt(nodes.get(1).substring(nodes.get(1).lastIndexOf(':') + 1));
-        client(vertx).post(followerClusterPort, "127.0.0.1", "/cluster/admin/rollouts/ranker/pause")
+        client(vertx).post(clusterPort(1), "127.0.0.1", "/cluster/admin/rollouts/ranker/pause")
                 .putHeader("authorization", "Bearer " + TOKEN).sendJsonObject(new JsonObject().put("actor", "stale-forwarder"))
                 .onComplete(tc.succeeding(r -> tc.verify(() -> {
                     assertThat(r.statusCode()).isEqualTo(503);
@@ -185,9 +188,8 @@ class ClusterRolloutsTest {
     @Order(3)
     void theClusterApiRefusesCallersWithoutTheToken(Vertx vertx, VertxTestContext tc) {
         WebClient client = client(vertx);
-        int clusterPort = Integer.parseInt(nodes.get(0).substring(nodes.get(0).lastIndexOf(':') + 1));
-        Future.all(client.get(clusterPort, "127.0.0.1", "/cluster/state").send(),
-                        client.put(clusterPort, "127.0.0.1", "/cluster/admin/rollouts/ranker")
+        Future.all(client.get(clusterPort(0), "127.0.0.1", "/cluster/state").send(),
+                        client.put(clusterPort(0), "127.0.0.1", "/cluster/admin/rollouts/ranker")
                                 .putHeader("authorization", "Bearer wrong").sendJsonObject(new JsonObject().put("primary", "1.0.0")))
                 .onComplete(tc.succeeding(all -> tc.verify(() -> {
                     for (int i = 0; i < 2; i++) {

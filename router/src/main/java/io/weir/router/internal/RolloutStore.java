@@ -323,18 +323,7 @@ public final class RolloutStore {
             if (after.equals(before)) {
                 return FileOutcome.UNCHANGED;
             }
-            for (String model : before.keySet()) {
-                if (!after.containsKey(model)) {
-                    audit.append(change.actor(), "remove", model, change.why(), true, null, before.get(model).toJson(), null);
-                }
-            }
-            after.forEach((model, next) -> {
-                RolloutConfig prev = before.get(model);
-                if (!next.equals(prev)) {
-                    audit.append(change.actor(), change.action(), model, change.why(), true, null,
-                            prev == null ? null : prev.toJson(), next.toJson());
-                }
-            });
+            auditWholeChange(before, after, change);
             if (!after.equals(parsed)) {
                 try {
                     persist(after); // the normalised form (a new canary's stage 0, the stage's weight)
@@ -412,18 +401,7 @@ public final class RolloutStore {
             if (after.equals(before)) {
                 return new Followed(false, refused);
             }
-            for (String model : before.keySet()) {
-                if (!after.containsKey(model)) {
-                    audit.append(change.actor(), "remove", model, change.why(), true, null, before.get(model).toJson(), null);
-                }
-            }
-            after.forEach((model, next) -> {
-                RolloutConfig prev = before.get(model);
-                if (!next.equals(prev)) {
-                    audit.append(change.actor(), change.action(), model, change.why(), true, null,
-                            prev == null ? null : prev.toJson(), next.toJson());
-                }
-            });
+            auditWholeChange(before, after, change);
             try {
                 persist(after);
             } catch (UncheckedIOException e) {
@@ -433,6 +411,25 @@ public final class RolloutStore {
             LOG.info(() -> "following leader " + leader + ": " + after.keySet());
             return new Followed(true, refused);
         }
+    }
+
+    /**
+     * Audits, as accepted, every model a whole-state change (a file edit, a leader's state) adds, changes or removes.
+     * Caller holds lock.
+     */
+    private void auditWholeChange(Map<String, RolloutConfig> before, Map<String, RolloutConfig> after, Change change) {
+        for (String model : before.keySet()) {
+            if (!after.containsKey(model)) {
+                audit.append(change.actor(), "remove", model, change.why(), true, null, before.get(model).toJson(), null);
+            }
+        }
+        after.forEach((model, next) -> {
+            RolloutConfig prev = before.get(model);
+            if (!next.equals(prev)) {
+                audit.append(change.actor(), change.action(), model, change.why(), true, null,
+                        prev == null ? null : prev.toJson(), next.toJson());
+            }
+        });
     }
 
     /**
