@@ -124,6 +124,15 @@ public final class Rollouts implements AutoCloseable {
      * advance), so that it never judges a window it did not watch whole.
      */
     public synchronized void lead(boolean lead) {
+        lead(lead, null);
+    }
+
+    /**
+     * As {@link #lead(boolean)}; a replica that starts to lead takes its rollout file as already applied when it holds
+     * what the previous leader last read or wrote ({@code previousLeadersFileDigest}, see
+     * {@link RolloutStore#takeFileAsSeenIf}), so that it does not undo what the cluster decided since.
+     */
+    public synchronized void lead(boolean lead, String previousLeadersFileDigest) {
         if (leading == lead) {
             return;
         }
@@ -132,13 +141,18 @@ public final class Rollouts implements AutoCloseable {
             guard.forget();
             followWindows();
         } else {
-            store.takeFileAsSeen();
+            store.takeFileAsSeenIf(previousLeadersFileDigest);
         }
         LOG.info(lead ? "this replica now decides the rollouts" : "this replica now follows the cluster's rollout leader");
     }
 
     public boolean leading() {
         return leading;
+    }
+
+    /** SHA-256 of the rollout file as this replica last read or wrote it (null without one): see {@link #lead(boolean, String)}. */
+    public String fileDigest() {
+        return store.fileDigest();
     }
 
     /** Increases with every change of the rollouts this replica serves (read it before {@link #state()}). */

@@ -95,24 +95,28 @@ class RolloutsFollowTest {
     }
 
     @Test
-    void aReplicaThatStartsToLeadDoesNotApplyWhatItsFileHeldWhileItFollowed() throws IOException {
+    void aReplicaThatStartsToLeadAppliesAFileEditOnlyWhenNoLeaderHadIt() throws IOException {
         Rollouts leader = replica("leader", catalog(), true);
-        Rollouts follower = replica("follower", catalog(), false);
-        Path file = dir.resolve("follower-rollouts.json");
+        Rollouts quiet = replica("quiet", catalog(), false);
+        Rollouts edited = replica("edited", catalog(), false);
         leader.admin().put("moderation", canary(50), "alice", "try");
         leader.admin().rollback("moderation", "bob", "p95");
-        follower.follow(leader.state(), LEADER);
-        // the file changed under the follower (a shared ConfigMap the leader of the time already applied, a follow it
-        // could not write): on taking over it must not undo the rollback the cluster decided since
-        Files.writeString(file, new JsonObject().put("models", new JsonObject().put("moderation", canary(50))).encode());
-        follower.lead(true);
-        follower.tick();
-        assertThat(follower.state().getJsonObject("moderation").getString("status")).isEqualTo("rolled_back");
-        // an edit made once it leads applies as usual
-        Files.writeString(file, new JsonObject().put("models", new JsonObject().put("moderation", canary(10))).encode());
-        follower.tick();
-        assertThat(follower.state().getJsonObject("moderation").getString("status")).isEqualTo("running");
-        assertThat(follower.state().getJsonObject("moderation").getDouble("canary_weight")).isEqualTo(10.0);
+        quiet.follow(leader.state(), LEADER);
+        edited.follow(leader.state(), LEADER);
+        // what a follower writes is what the leader wrote: the same rollouts, the same file
+        assertThat(Files.readString(dir.resolve("quiet-rollouts.json"))).isEqualTo(Files.readString(dir.resolve("leader-rollouts.json")));
+
+        quiet.lead(true, leader.fileDigest());
+        quiet.tick();
+        assertThat(quiet.state().getJsonObject("moderation").getString("status")).isEqualTo("rolled_back");
+
+        // an operator's edit that reached this replica's copy of the file before any leader applied it
+        Files.writeString(dir.resolve("edited-rollouts.json"),
+                new JsonObject().put("models", new JsonObject().put("moderation", canary(10))).encode());
+        edited.lead(true, leader.fileDigest());
+        edited.tick();
+        assertThat(edited.state().getJsonObject("moderation").getString("status")).isEqualTo("running");
+        assertThat(edited.state().getJsonObject("moderation").getDouble("canary_weight")).isEqualTo(10.0);
     }
 
     @Test

@@ -44,9 +44,10 @@ import java.util.logging.Logger;
  *
  * <p>Who leads, as every replica works it out from the same answers, without a vote: a replica heard from lately that
  * says it leads keeps leading — the one with the highest <em>term</em> when several do, then the lowest address — so
- * that a replica that starts, or comes back, never takes over from one leading. When none leads (at first start, or
+ * that a replica that starts, or comes back, never takes over from one leading; but not a leader whose term is below
+ * one another replica already applied (it was replaced while it could not be heard). When none leads (at first start, or
  * when the leader has not answered for {@value #SILENT_ROUNDS} syncs) the replica heard from lately that serves the
- * newest rollouts (the latest leader state it applied) leads, then the longest-running, then the lowest address; with a
+ * newest rollouts (the latest leader state it applied; one refusing none of its models first) leads, then the longest-running, then the lowest address; with a
  * term one above any it has seen, from the state it was following (its guard starts the current stage's windows
  * afresh). A replica that hears a leader with a higher term, or an equal term and a lower address, stops leading and
  * follows it: so after a partition heals, the side that elected a new leader wins, and what the other side decided
@@ -92,7 +93,8 @@ public final class ClusterMember implements AutoCloseable {
      * answered, whether it leads and with which term, and its rollouts.
      */
     private record Heard(long startedNanos, long atNanos, boolean leading, long term, long revision,
-                         long appliedTerm, long appliedRevision, JsonObject rollouts) {
+                         long appliedTerm, long appliedRevision, int refusedModels, String fileDigest,
+                         JsonObject rollouts) {
     }
 
     /** The leader's state a follower applied last: a state older than it (a pull overtaken by a push) is skipped. */
@@ -104,7 +106,8 @@ public final class ClusterMember implements AutoCloseable {
      * with which term, and how new the rollouts it serves are (the term and revision of the leader's state it applied
      * last; a leader's own).
      */
-    record Candidate(String node, long startedNanos, boolean leading, long term, long appliedTerm, long appliedRevision) {
+    record Candidate(String node, long startedNanos, boolean leading, long term, long appliedTerm, long appliedRevision,
+                     boolean refusing) {
     }
 
     private final Vertx vertx;
@@ -129,6 +132,8 @@ public final class ClusterMember implements AutoCloseable {
     private final Object followLock = new Object();
     /** Written under followLock, read anywhere. */
     private volatile Applied applied;
+    /** The rollout file digest of the leader whose state this replica applied last (see {@link Rollouts#lead(boolean, String)}). */
+    private volatile String leadersFileDigest;
     private HttpServer server;
     private long timer = -1;
 
@@ -201,6 +206,7 @@ public final class ClusterMember implements AutoCloseable {
         return new JsonObject().put("node", settings.advertise()).put("uptime_ms", uptimeMillis())
                 .put("leading", rollouts.leading()).put("term", term).put("revision", revision).put("leader", leader)
                 .put("applied_term", appliedTerm()).put("applied_revision", appliedRevision(revision))
+                .put("refused_models", refused.size()).put("file_digest", rollouts.fileDigest())
                 .put("rollouts", rollouts.state());
     }
 
@@ -329,7 +335,8 @@ public final class ClusterMember implements AutoCloseable {
                 heard.put(node, new Heard(now - state.getLong("uptime_ms") * 1_000_000L, now,
                         Boolean.TRUE.equals(state.getBoolean("leading")), state.getLong("term", 0L),
                         state.getLong("revision", 0L), state.getLong("applied_term", 0L),
-                        state.getLong("applied_revision", 0L), state.getJsonObject("rollouts")));
+                        state.getLong("applied_revision", 0L), state.getInteger("refused_models", 0),
+                        state.getString("file_digest"), state.getJsonObject("rollouts")));
                 answeredThisRound.add(peer);
             }
             return (Void) null;
@@ -355,16 +362,21 @@ public final class ClusterMember implements AutoCloseable {
     /**
      * The leader among these replicas (see the class note). One that leads keeps leading: the highest term, then the
      * lowest address (not the longest run: replicas estimate each other's age with an error, and leaders must resolve
-     * to the same one on every replica). When none leads: the one serving the newest rollouts (the latest leader's
-     * state it applied), then the longest-running, then the lowest address.
+     * to the same one on every replica) — unless its term is below one some replica already applied: that leader was
+     * replaced while it could not be heard, and taking its state again would undo its successor's decisions. When none
+     * leads: one that serves every model as its leader has it (refusing none) before one that does not, then the one
+     * serving the newest rollouts (the latest leader's state it applied), then the longest-running, then the lowest
+     * address.
      */
     static String chooseLeader(List<Candidate> replicas) {
-        List<Candidate> leading = replicas.stream().filter(Candidate::leading).toList();
+        long newestApplied = replicas.stream().mapToLong(Candidate::appliedTerm).max().orElse(0);
+        List<Candidate> leading = replicas.stream().filter(c -> c.leading() && c.term() >= newestApplied).toList();
         if (!leading.isEmpty()) {
             return leading.stream().min(java.util.Comparator.comparingLong(Candidate::term).reversed()
                     .thenComparing(Candidate::node)).orElseThrow().node();
         }
-        return replicas.stream().min(java.util.Comparator.comparingLong(Candidate::appliedTerm).reversed()
+        return replicas.stream().min(java.util.Comparator.comparing(Candidate::refusing)
+                .thenComparing(java.util.Comparator.comparingLong(Candidate::appliedTerm).reversed())
                 .thenComparing(java.util.Comparator.comparingLong(Candidate::appliedRevision).reversed())
                 .thenComparingLong(Candidate::startedNanos).thenComparing(Candidate::node)).orElseThrow().node();
     }
@@ -377,7 +389,7 @@ public final class ClusterMember implements AutoCloseable {
         Map<String, Heard> alive = new HashMap<>();
         long ownRevision = rollouts.revision();
         replicas.add(new Candidate(settings.advertise(), startedNanos, rollouts.leading(), term, appliedTerm(),
-                appliedRevision(ownRevision)));
+                appliedRevision(ownRevision), !refused.isEmpty()));
         synchronized (heard) {
             heard.values().removeIf(h -> now - h.atNanos() > silence);
             alive.putAll(heard);
@@ -386,7 +398,7 @@ public final class ClusterMember implements AutoCloseable {
         for (Map.Entry<String, Heard> e : alive.entrySet()) {
             Heard h = e.getValue();
             replicas.add(new Candidate(e.getKey(), h.startedNanos(), h.leading(), h.term(), h.appliedTerm(),
-                    h.appliedRevision()));
+                    h.appliedRevision(), h.refusedModels() > 0));
             highestTerm = Math.max(highestTerm, h.term());
         }
         String best = chooseLeader(replicas);
@@ -401,7 +413,7 @@ public final class ClusterMember implements AutoCloseable {
                 synchronized (followLock) { // no push from the old leader lands once this replica leads
                     if (!rollouts.leading()) {
                         term = nextTerm;
-                        rollouts.lead(true);
+                        rollouts.lead(true, leadersFileDigest);
                         LOG.info("this replica leads the rollouts, term " + nextTerm);
                     }
                 }
@@ -414,34 +426,38 @@ public final class ClusterMember implements AutoCloseable {
                 rollouts.lead(false);
             }
             if (from.rollouts() != null) { // an answer without rollouts: keep serving what this replica has
-                applyLeaderState(best, from.term(), from.revision(), from.rollouts());
+                // a replica that does not lead (none does now) serves its own leader's state: rank it by that
+                applyLeaderState(best, from.leading() ? from.term() : from.appliedTerm(),
+                        from.leading() ? from.revision() : from.appliedRevision(), from.rollouts(), from.fileDigest());
             }
             return null;
         }, false).mapEmpty();
     }
 
+    /** What became of a leader's state offered to this replica. */
+    enum Offer { SERVED, NEWER_SERVED, NOT_FOLLOWING }
+
     /**
-     * Follows one state of the leader's, unless this replica leads now or already applied a newer one of the same
-     * leader (a push and a pull may arrive out of order). Worker threads.
-     *
-     * @return false when this replica leads (it takes no state from another), true otherwise: it serves this state
-     *         or a newer one of the same leader
+     * Follows one state of the leader's, unless this replica leads now, follows another replica now (a push from a
+     * leader it stopped following), or already applied a newer one of the same leader (a push and a pull may arrive out
+     * of order). Worker threads.
      */
-    private boolean applyLeaderState(String from, long leaderTerm, long revision, JsonObject state) {
+    private Offer applyLeaderState(String from, long leaderTerm, long revision, JsonObject state, String fileDigest) {
         synchronized (followLock) {
-            if (rollouts.leading()) {
-                return false; // a late push from a replica this one has taken over from
+            if (rollouts.leading() || !from.equals(leader)) {
+                return Offer.NOT_FOLLOWING;
             }
             // only a strictly older state is skipped: the same one is offered again at every sync, so that a model
             // refused for a version loaded since is followed at the next sync (following is idempotent)
             if (applied != null && applied.leader().equals(from) && (leaderTerm < applied.term()
                     || (leaderTerm == applied.term() && revision < applied.revision()))) {
-                return true;
+                return Offer.NEWER_SERVED;
             }
             refused = Map.copyOf(rollouts.follow(state, from).refused());
             applied = new Applied(from, leaderTerm, revision);
+            leadersFileDigest = fileDigest;
             term = leaderTerm;
-            return true;
+            return Offer.SERVED;
         }
     }
 
@@ -451,7 +467,9 @@ public final class ClusterMember implements AutoCloseable {
      * its next sync. (An admin change also waits for it: {@link #replicate}.)
      */
     private void push() {
-        replicate();
+        if (rollouts.leading()) {
+            replicate();
+        }
     }
 
     /**
@@ -460,7 +478,8 @@ public final class ClusterMember implements AutoCloseable {
      */
     public Future<String> replicate() {
         if (closed || !rollouts.leading()) {
-            return Future.succeededFuture("0/0");
+            return Future.failedFuture(WeirException.unavailable(settings.advertise()
+                    + " stopped leading the rollouts while making the change (its leader now: " + leader + "); retry"));
         }
         JsonObject state = state();
         List<String> followers = new ArrayList<>();
@@ -477,8 +496,10 @@ public final class ClusterMember implements AutoCloseable {
                     .setPort(Integer.parseInt(node.substring(colon + 1))).setURI("/cluster/follow")
                     .setIdleTimeout(settings.syncMillis()).putHeader("authorization", "Bearer " + settings.token())
                     .putHeader("content-type", "application/json");
+            // acknowledged: the follower serves this state (or a newer one) for every model
             return client.request(o).compose(req -> req.send(state.toBuffer()))
-                    .compose(resp -> resp.body().map(b -> resp.statusCode() == 200))
+                    .compose(resp -> resp.body().map(b -> resp.statusCode() == 200
+                            && new JsonObject(b).getInteger("refused_models", 1) == 0))
                     .recover(err -> {
                         LOG.fine(() -> "push to " + node + " failed: " + err.getMessage());
                         return Future.succeededFuture(false);
@@ -499,13 +520,15 @@ public final class ClusterMember implements AutoCloseable {
         }
         long leaderTerm = state.getLong("term", 0L);
         long revision = state.getLong("revision", 0L);
-        vertx.executeBlocking(() -> applyLeaderState(from, leaderTerm, revision, r), false)
-                .onSuccess(serves -> {
-                    if (serves) {
-                        ctx.response().putHeader("content-type", "application/json")
-                                .end(new JsonObject().put("serving_revision_at_least", revision).toBuffer());
+        String fileDigest = state.getString("file_digest");
+        vertx.executeBlocking(() -> applyLeaderState(from, leaderTerm, revision, r, fileDigest), false)
+                .onSuccess(offer -> {
+                    if (offer == Offer.NOT_FOLLOWING) {
+                        HttpErrors.send(ctx, WeirException.unavailable(settings.advertise() + " does not follow " + from
+                                + " now"), requestId(ctx));
                     } else {
-                        HttpErrors.send(ctx, WeirException.unavailable(settings.advertise() + " leads now"), requestId(ctx));
+                        ctx.response().putHeader("content-type", "application/json")
+                                .end(new JsonObject().put("refused_models", refused.size()).toBuffer());
                     }
                 })
                 .onFailure(err -> HttpErrors.send(ctx, err, requestId(ctx)));

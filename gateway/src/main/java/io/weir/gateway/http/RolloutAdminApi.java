@@ -118,12 +118,16 @@ public final class RolloutAdminApi implements Consumer<Router> {
      * (or did not answer in time): a leader that stops right after answering leaves the change with them.
      */
     private void change(RoutingContext ctx, Callable<JsonObject> call) {
-        if (replicate == null || !rollouts.leading()) {
+        if (replicate == null) {
             blocking(ctx, call);
             return;
         }
         ctx.put("weir.route", "admin");
         String requestId = RequestContext.requestId(ctx);
+        if (!rollouts.leading()) { // it stopped leading since the call was let through: the next sync would undo it
+            HttpErrors.send(ctx, WeirException.unavailable("this replica does not lead the rollouts now; retry"), requestId);
+            return;
+        }
         ctx.vertx().executeBlocking(call, false)
                 .compose(json -> replicate.get().map(to -> {
                     ctx.response().putHeader(REPLICATED_HEADER, to);

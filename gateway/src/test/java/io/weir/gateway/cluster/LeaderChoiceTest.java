@@ -28,11 +28,11 @@ class LeaderChoiceTest {
 
     /** A replica that does not lead, serving rollouts of (appliedTerm, appliedRevision). */
     private static Candidate follower(String node, long started, long appliedTerm, long appliedRevision) {
-        return new Candidate(node, started, false, appliedTerm, appliedTerm, appliedRevision);
+        return new Candidate(node, started, false, appliedTerm, appliedTerm, appliedRevision, false);
     }
 
     private static Candidate leader(String node, long started, long term) {
-        return new Candidate(node, started, true, term, term, 7);
+        return new Candidate(node, started, true, term, term, 7, false);
     }
 
     @Test
@@ -75,5 +75,18 @@ class LeaderChoiceTest {
         List<Candidate> seenByA = List.of(leader("a:8081", 1000, 1), leader("b:8081", 1005, 1));
         List<Candidate> seenByB = List.of(leader("b:8081", 1002, 1), leader("a:8081", 1003, 1));
         assertThat(ClusterMember.chooseLeader(seenByA)).isEqualTo(ClusterMember.chooseLeader(seenByB)).isEqualTo("a:8081");
+    }
+
+    @Test
+    void aLeaderReplacedWhileItWasCutOffDoesNotLeadAgainOverTheStateOfItsSuccessor() {
+        // L led term 1 and was frozen; F1 was elected (term 2) and rolled back, F2 applied that, F1 died; L is back
+        assertThat(everyOrder(leader("L:8081", 100, 1), follower("F2:8081", 200, 2, 9))).isEqualTo("F2:8081");
+    }
+
+    @Test
+    void aReplicaRefusingSomeModelLeadsOnlyWhenNoOtherCan() {
+        Candidate refusing = new Candidate("a:8081", 100, false, 2, 2, 9, true);
+        assertThat(everyOrder(refusing, follower("b:8081", 200, 2, 9))).isEqualTo("b:8081");
+        assertThat(everyOrder(refusing)).isEqualTo("a:8081");
     }
 }

@@ -177,12 +177,20 @@ public final class RolloutStats {
      */
     public long absorb(io.vertx.core.json.JsonObject export) {
         long absorbed = 0;
+        IllegalArgumentException malformed = null;
         for (String model : export.fieldNames()) {
             AtomicReference<WindowStats> ref = windows.get(model);
             WindowStats w = ref == null ? null : ref.get();
             if (w != null && export.getValue(model) instanceof io.vertx.core.json.JsonObject window) {
-                absorbed += w.absorb(window);
+                try {
+                    absorbed += w.absorb(window); // all of one model's window or nothing of it
+                } catch (IllegalArgumentException e) {
+                    malformed = malformed == null ? new IllegalArgumentException(model + ": " + e.getMessage(), e) : malformed;
+                }
             }
+        }
+        if (malformed != null) {
+            throw malformed; // after the other models' windows are in: one bad model loses only its own samples
         }
         return absorbed;
     }

@@ -432,19 +432,39 @@ public final class RolloutStore {
         });
     }
 
+    /** SHA-256 (hex) of the file content last read or written, or null without a file or before the first. */
+    public String fileDigest() {
+        synchronized (lock) {
+            return lastFileBytes == null ? null : sha256(lastFileBytes);
+        }
+    }
+
+    private static String sha256(byte[] bytes) {
+        try {
+            return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(bytes));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every JDK has SHA-256", e);
+        }
+    }
+
     /**
-     * Takes the file's current content as already applied, without applying it: for a replica that starts to lead its
-     * cluster. What the file held while it followed (a read-only mount its follows could not write, an edit the leader
-     * of the time already applied) is not the operator's newest word, and applying it would undo what the cluster has
-     * decided since; an edit made from now on applies as usual.
+     * For a replica that starts to lead its cluster: takes the file's current content as already applied when it is
+     * what the previous leader last read or wrote ({@code leadersFileDigest}, from its state): that content is in the
+     * rollouts this replica followed, possibly changed since by the cluster, and applying it again would undo those
+     * changes (a rollback). A different content is an edit no leader applied (one that reached this replica's copy of a
+     * shared file first): the next poll applies it. Without a digest (no previous leader) the file is left to the next
+     * poll too, as at a replica's start.
      */
-    public void takeFileAsSeen() {
-        if (file == null) {
+    public void takeFileAsSeenIf(String leadersFileDigest) {
+        if (file == null || leadersFileDigest == null) {
             return;
         }
         synchronized (lock) {
             try {
-                lastFileBytes = Files.readAllBytes(file);
+                byte[] bytes = Files.readAllBytes(file);
+                if (sha256(bytes).equals(leadersFileDigest)) {
+                    lastFileBytes = bytes;
+                }
             } catch (IOException e) {
                 // missing or unreadable: the next poll says so, as it would have
             }
