@@ -67,7 +67,8 @@ public record DrillPlan(String name, String description, double ratePerSecond, i
      *
      * @param body   the request body, or null
      * @param undo   the call that undoes this one (a rollout PUT is undone by its DELETE), or null: made when the drill
-     *               ends however it ends, unless a later phase made that very call. A PUT undone by a DELETE of its
+     *               ends however it ends, unless a later phase made that very call. A call that changes the gateway
+     *               (not a GET) must have one, be an earlier call's undo, or say {@code "undo": null} (leave it). A PUT undone by a DELETE of its
      *               own path must not replace anything: the drill refuses to run when the path already answers.
      * @param expect what the answer's JSON must contain (objects compared key by key, other values by equality), or
      *               null; a mismatch fails the phase
@@ -178,9 +179,24 @@ public record DrillPlan(String name, String description, double ratePerSecond, i
         JsonArray phasesJson = array(o, "phases", "drill");
         List<Phase> phases = new ArrayList<>();
         Set<Clearing> inForce = new LinkedHashSet<>();
+        List<AdminCall> declaredUndos = new ArrayList<>();
         for (int i = 0; i < phasesJson.size(); i++) {
             String at = "drill.phases[" + i + "]";
-            Phase phase = phase(object(phasesJson.getValue(i), at), at);
+            JsonObject raw = object(phasesJson.getValue(i), at);
+            Phase phase = phase(raw, at);
+            for (int k = 0; k < phase.admin().size(); k++) {
+                AdminCall a = phase.admin().get(k);
+                boolean saysUndo = raw.getJsonArray("admin").getJsonObject(k).containsKey("undo");
+                // a change the drill leaves behind must be meant: an undo, the undo of an earlier call, or undo: null
+                if (!a.method().equals("GET") && !saysUndo && declaredUndos.stream().noneMatch(a::sameAs)) {
+                    throw new IllegalArgumentException(at + ".admin[" + k + "] (" + a.method() + " " + a.path()
+                            + ") changes the gateway but has no undo: give one (made when the drill ends, however it"
+                            + " ends), or \"undo\": null to leave the gateway as this call leaves it");
+                }
+                if (a.undo() != null) {
+                    declaredUndos.add(a.undo());
+                }
+            }
             for (int c = 0; c < phase.clear().size(); c++) {
                 // A clear removes exactly the target it names: {ranker} does not remove {ranker, backend cpu}.
                 if (!inForce.remove(phase.clear().get(c))) {
@@ -323,7 +339,7 @@ public record DrillPlan(String name, String description, double ratePerSecond, i
                     + " sets and clears faults itself), was '" + path + "'");
         }
         JsonObject body = c.containsKey("body") ? object(c.getValue("body"), at + ".body") : null;
-        AdminCall undo = c.containsKey("undo") ? adminCall(object(c.getValue("undo"), at + ".undo"), at + ".undo", false) : null;
+        AdminCall undo = c.getValue("undo") != null ? adminCall(object(c.getValue("undo"), at + ".undo"), at + ".undo", false) : null;
         JsonObject expect = c.containsKey("expect") ? object(c.getValue("expect"), at + ".expect") : null;
         return new AdminCall(method, path, body, undo, expect);
     }

@@ -66,6 +66,7 @@ class DrillPlanTest {
             "an admin call's method    | \"seconds\": 2}                | \"seconds\": 2, \"admin\": [{\"method\": \"PATCH\", \"path\": \"/admin/rollouts/r\"}]} | method must be one of",
             "at least a status it refuses | \"statuses\": [500]          | \"statuses\": [500], \"at_least\": {\"504\": 1} | at_least names '504', not a status the phase allows",
             "an undo with its own undo | \"seconds\": 2}                | \"seconds\": 2, \"admin\": [{\"method\": \"PUT\", \"path\": \"/admin/rollouts/r\", \"undo\": {\"method\": \"DELETE\", \"path\": \"/admin/rollouts/r\", \"undo\": {}}}]} | has an unknown key 'undo'",
+            "a change left behind unmeant | \"seconds\": 2}          | \"seconds\": 2, \"admin\": [{\"method\": \"POST\", \"path\": \"/admin/rollouts/r/pause\"}]} | changes the gateway but has no undo",
             "a clear of another target | \"clear\": [{\"model\": \"moderation\"}] | \"clear\": [{\"model\": \"moderation\", \"backend\": \"cpu\"}] | which no earlier phase injected",
     })
     void aBadPlanIsRefusedNamingTheField(String what, String from, String to, String message) {
@@ -81,12 +82,14 @@ class DrillPlanTest {
                 {"name": "d", "rate_per_s": 50,
                  "requests": [{"path": "/v1/rank:score", "body": {"user_id": "u", "candidates": []}}],
                  "phases": [{"name": "set up", "seconds": 1,
-                             "admin": [{"method": "PUT", "path": "/admin/rollouts/ranker", "body": {"primary": "1.0.0"}}],
+                             "admin": [{"method": "PUT", "path": "/admin/rollouts/ranker", "body": {"primary": "1.0.0"},
+                                        "undo": {"method": "DELETE", "path": "/admin/rollouts/ranker"}}],
                              "inject": [{"model": "ranker", "version": "1.1.0", "failure_rate": 1.0}]},
                             {"name": "tear down", "seconds": 1, "clear": [{"model": "ranker", "version": "1.1.0"}],
                              "admin": [{"method": "DELETE", "path": "/admin/rollouts/ranker"}]}]}""");
         assertThat(plan.phases().get(0).admin()).containsExactly(new DrillPlan.AdminCall("PUT", "/admin/rollouts/ranker",
-                new JsonObject().put("primary", "1.0.0"), null, null));
+                new JsonObject().put("primary", "1.0.0"), new DrillPlan.AdminCall("DELETE", "/admin/rollouts/ranker", null, null, null),
+                null));
         assertThat(plan.phases().get(0).inject().getFirst().fault())
                 .isEqualTo(new JsonObject().put("version", "1.1.0").put("failure_rate", 1.0));
         assertThat(plan.phases().get(1).clear()).containsExactly(new DrillPlan.Clearing("ranker", "1.1.0", null));
@@ -105,6 +108,26 @@ class DrillPlanTest {
         assertThat(plan.phases().get(0).rate(plan)).isEqualTo(400);
         assertThat(plan.phases().get(1).rate(plan)).isEqualTo(50);
         assertThat(DrillPlan.parse(MINIMAL).clientDeadlineMillis()).as("off unless asked").isZero();
+    }
+
+    @Test
+    void everyShippedDrillParses() throws java.io.IOException {
+        java.util.List<java.nio.file.Path> plans;
+        try (var files = java.nio.file.Files.list(java.nio.file.Path.of("drills"))) {
+            plans = files.filter(f -> f.toString().endsWith(".json")).sorted().toList();
+        }
+        assertThat(plans).hasSizeGreaterThanOrEqualTo(5);
+        for (java.nio.file.Path plan : plans) {
+            assertThat(DrillPlan.parse(java.nio.file.Files.readString(plan)).phases()).as(plan.toString()).isNotEmpty();
+        }
+    }
+
+    @Test
+    void aChangeLeftBehindOnPurposeSaysSo() {
+        DrillPlan plan = DrillPlan.parse(MINIMAL.replace("{\"name\": \"baseline\", \"seconds\": 2}",
+                "{\"name\": \"baseline\", \"seconds\": 2, \"admin\": [{\"method\": \"POST\", "
+                        + "\"path\": \"/admin/rollouts/r/pause\", \"undo\": null}]}"));
+        assertThat(plan.phases().get(0).admin().getFirst().undo()).isNull();
     }
 
     @Test
