@@ -120,6 +120,24 @@ class RolloutsFollowTest {
     }
 
     @Test
+    void whatThePreviousLeadersFileHeldIsNotAppliedWhenItReachesThisReplicasCopyLate() throws Exception {
+        Rollouts leader = replica("leader", catalog(), true);
+        Rollouts lagging = replica("lagging", catalog(), false);
+        leader.admin().put("moderation", canary(50), "alice", "try");
+        leader.admin().rollback("moderation", "bob", "p95");
+        lagging.follow(leader.state(), LEADER);
+        // a shared (read-only) file: the previous leader had applied this edit, then rolled back without writing it
+        byte[] applied = new JsonObject().put("models", new JsonObject().put("moderation", canary(50))).encode()
+                .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        String digest = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(applied));
+        lagging.lead(true, digest);
+        lagging.tick();
+        Files.write(dir.resolve("lagging-rollouts.json"), applied); // this replica's copy catches up only now
+        lagging.tick();
+        assertThat(lagging.state().getJsonObject("moderation").getString("status")).isEqualTo("rolled_back");
+    }
+
+    @Test
     void aFollowerNeitherReadsItsFileNorGuardsUntilItLeads() throws IOException {
         Rollouts follower = replica("follower", catalog(), false);
         Path file = dir.resolve("follower-rollouts.json");

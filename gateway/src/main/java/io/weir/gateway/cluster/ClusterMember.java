@@ -47,7 +47,7 @@ import java.util.logging.Logger;
  * that a replica that starts, or comes back, never takes over from one leading; but not a leader whose term is below
  * one another replica already applied (it was replaced while it could not be heard). When none leads (at first start, or
  * when the leader has not answered for {@value #SILENT_ROUNDS} syncs) the replica heard from lately that serves the
- * newest rollouts (the latest leader state it applied; one refusing none of its models first) leads, then the longest-running, then the lowest address; with a
+ * newest rollouts (the latest leader state it applied; then one refusing none of its models) leads, then the longest-running, then the lowest address; with a
  * term one above any it has seen, from the state it was following (its guard starts the current stage's windows
  * afresh). A replica that hears a leader with a higher term, or an equal term and a lower address, stops leading and
  * follows it: so after a partition heals, the side that elected a new leader wins, and what the other side decided
@@ -363,21 +363,22 @@ public final class ClusterMember implements AutoCloseable {
      * The leader among these replicas (see the class note). One that leads keeps leading: the highest term, then the
      * lowest address (not the longest run: replicas estimate each other's age with an error, and leaders must resolve
      * to the same one on every replica) — unless its term is below one some replica already applied: that leader was
-     * replaced while it could not be heard, and taking its state again would undo its successor's decisions. When none
-     * leads: one that serves every model as its leader has it (refusing none) before one that does not, then the one
-     * serving the newest rollouts (the latest leader's state it applied), then the longest-running, then the lowest
-     * address.
+     * replaced while it could not be heard, and taking its state again would undo its successor's decisions; such a
+     * leader is no candidate at all. When none leads: the one serving the newest rollouts (the latest leader's state it
+     * applied), then one that serves every model as its leader has it (refusing none), then the longest-running, then
+     * the lowest address.
      */
     static String chooseLeader(List<Candidate> replicas) {
         long newestApplied = replicas.stream().mapToLong(Candidate::appliedTerm).max().orElse(0);
-        List<Candidate> leading = replicas.stream().filter(c -> c.leading() && c.term() >= newestApplied).toList();
+        List<Candidate> current = replicas.stream().filter(c -> !c.leading() || c.term() >= newestApplied).toList();
+        List<Candidate> leading = current.stream().filter(Candidate::leading).toList();
         if (!leading.isEmpty()) {
             return leading.stream().min(java.util.Comparator.comparingLong(Candidate::term).reversed()
                     .thenComparing(Candidate::node)).orElseThrow().node();
         }
-        return replicas.stream().min(java.util.Comparator.comparing(Candidate::refusing)
-                .thenComparing(java.util.Comparator.comparingLong(Candidate::appliedTerm).reversed())
+        return current.stream().min(java.util.Comparator.comparingLong(Candidate::appliedTerm).reversed()
                 .thenComparing(java.util.Comparator.comparingLong(Candidate::appliedRevision).reversed())
+                .thenComparing(Candidate::refusing)
                 .thenComparingLong(Candidate::startedNanos).thenComparing(Candidate::node)).orElseThrow().node();
     }
 
@@ -413,6 +414,7 @@ public final class ClusterMember implements AutoCloseable {
                 synchronized (followLock) { // no push from the old leader lands once this replica leads
                     if (!rollouts.leading()) {
                         term = nextTerm;
+                        refused = Map.of(); // a leader serves its own rollouts: nothing of another's is refused
                         rollouts.lead(true, leadersFileDigest);
                         LOG.info("this replica leads the rollouts, term " + nextTerm);
                     }
@@ -428,7 +430,8 @@ public final class ClusterMember implements AutoCloseable {
             if (from.rollouts() != null) { // an answer without rollouts: keep serving what this replica has
                 // a replica that does not lead (none does now) serves its own leader's state: rank it by that
                 applyLeaderState(best, from.leading() ? from.term() : from.appliedTerm(),
-                        from.leading() ? from.revision() : from.appliedRevision(), from.rollouts(), from.fileDigest());
+                        from.leading() ? from.revision() : from.appliedRevision(), from.rollouts(),
+                        from.leading() ? from.fileDigest() : null); // a non-leader's own file is not its leader's
             }
             return null;
         }, false).mapEmpty();
@@ -455,7 +458,9 @@ public final class ClusterMember implements AutoCloseable {
             }
             refused = Map.copyOf(rollouts.follow(state, from).refused());
             applied = new Applied(from, leaderTerm, revision);
-            leadersFileDigest = fileDigest;
+            if (fileDigest != null) {
+                leadersFileDigest = fileDigest;
+            }
             term = leaderTerm;
             return Offer.SERVED;
         }
@@ -473,8 +478,9 @@ public final class ClusterMember implements AutoCloseable {
     }
 
     /**
-     * Sends this leader's rollouts to every follower heard lately and completes, never failing, with
-     * {@code "<acknowledged>/<followers>"} once each answered or timed out ({@code cluster.sync.ms}).
+     * Sends this leader's rollouts to every follower heard lately and completes with
+     * {@code "<acknowledged>/<followers>"} once each answered or timed out ({@code cluster.sync.ms}); fails (503) only
+     * when this replica does not lead (any more).
      */
     public Future<String> replicate() {
         if (closed || !rollouts.leading()) {

@@ -89,4 +89,17 @@ class LeaderChoiceTest {
         assertThat(everyOrder(refusing, follower("b:8081", 200, 2, 9))).isEqualTo("b:8081");
         assertThat(everyOrder(refusing)).isEqualTo("a:8081");
     }
+
+    @Test
+    void aReplacedLeaderIsNoCandidateEvenWhenEveryNewerReplicaRefusesSomeModel() {
+        Candidate f2 = new Candidate("F2:8081", 200, false, 2, 2, 9, true);
+        assertThat(everyOrder(leader("L:8081", 100, 1), f2)).isEqualTo("F2:8081");
+    }
+
+    @Test
+    void theNewestStateWinsOverServingEveryModel() {
+        // C applied the rollback (revision 12) but refuses model x; D missed it (11): C leads, one model off, not D
+        Candidate c = new Candidate("C:8081", 100, false, 2, 2, 12, true);
+        assertThat(everyOrder(c, follower("D:8081", 200, 2, 11))).isEqualTo("C:8081");
+    }
 }

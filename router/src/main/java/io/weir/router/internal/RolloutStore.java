@@ -67,6 +67,8 @@ public final class RolloutStore {
     /** The file content last read or written (guarded by lock), so a poll ignores our own writes and repeats. */
     private byte[] lastFileBytes;
     private String lastFileRejection;
+    /** The file content (digest) the cluster's previous leader had applied, when this replica took over (guarded by lock). */
+    private String seenElsewhereDigest;
     /** The reason the leader's rollouts were last refused (guarded by lock), so a refusal repeating every sync is audited once. */
     private String lastFollowRejection;
 
@@ -297,6 +299,10 @@ public final class RolloutStore {
             if (Arrays.equals(bytes, lastFileBytes)) {
                 return FileOutcome.UNCHANGED;
             }
+            if (seenElsewhereDigest != null && sha256(bytes).equals(seenElsewhereDigest)) {
+                lastFileBytes = bytes; // what the previous leader already applied, arriving late in this copy
+                return FileOutcome.UNCHANGED;
+            }
             lastFileBytes = bytes;
             Change change = new Change("file", "file", "edited " + file.getFileName());
             Map<String, RolloutConfig> parsed = new TreeMap<>();
@@ -452,14 +458,16 @@ public final class RolloutStore {
      * what the previous leader last read or wrote ({@code leadersFileDigest}, from its state): that content is in the
      * rollouts this replica followed, possibly changed since by the cluster, and applying it again would undo those
      * changes (a rollback). A different content is an edit no leader applied (one that reached this replica's copy of a
-     * shared file first): the next poll applies it. Without a digest (no previous leader) the file is left to the next
-     * poll too, as at a replica's start.
+     * shared file first): the next poll applies it. That content, should it reach this replica's copy only later, is
+     * not applied either. Without a digest (no previous leader) the file is left to the next poll, as at a replica's
+     * start.
      */
     public void takeFileAsSeenIf(String leadersFileDigest) {
         if (file == null || leadersFileDigest == null) {
             return;
         }
         synchronized (lock) {
+            seenElsewhereDigest = leadersFileDigest; // also when this replica's copy of a shared file catches up later
             try {
                 byte[] bytes = Files.readAllBytes(file);
                 if (sha256(bytes).equals(leadersFileDigest)) {
