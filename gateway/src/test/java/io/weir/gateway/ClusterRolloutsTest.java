@@ -130,7 +130,7 @@ class ClusterRolloutsTest {
                         assertThat(r.getHeader("x-weir-replicated")).as("both followers had it before the answer").isEqualTo("2/2");
                         assertThat(r.bodyAsJsonObject().getString("canary")).isEqualTo("1.1.0");
                     });
-                    // the leader has it the moment the call returns; the followers by their next sync
+                    // every replica serves it when the call returns (x-weir-replicated 2/2); the arms say so
                     return ClusterRolloutsTestSupport.eventually(vertx, 5_000, () -> Future.all(arms(client, 0), arms(client, 1), arms(client, 2))
                             .map(all -> all.<List<String>>resultAt(0).equals(all.resultAt(1))
                                     && all.<List<String>>resultAt(0).equals(all.resultAt(2))

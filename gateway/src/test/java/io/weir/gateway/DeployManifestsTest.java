@@ -151,13 +151,20 @@ class DeployManifestsTest {
         Map<String, Object> policy = kind(docs, "NetworkPolicy");
         assertThat((Object) at(policy, "spec", "podSelector", "matchLabels")).isEqualTo(labels);
         List<Map<String, Object>> ingress = at(policy, "spec", "ingress");
+        int clusterRules = 0;
         for (Map<String, Object> rule : ingress) {
             List<Map<String, Object>> ports = (List<Map<String, Object>>) rule.get("ports");
-            if (ports.stream().anyMatch(p -> "cluster".equals(p.get("port")))) {
+            assertThat(ports).as("a rule without ports would open every port, the cluster's too").isNotEmpty();
+            boolean opensCluster = ports.stream().anyMatch(p -> "cluster".equals(p.get("port"))
+                    || Integer.valueOf(cluster.port()).equals(p.get("port")));
+            if (opensCluster) {
+                clusterRules++;
                 assertThat((Object) at(rule, "from", 0, "podSelector", "matchLabels")).as("only Weir pods reach the cluster port")
                         .isEqualTo(labels);
+                assertThat((List<Object>) rule.get("from")).hasSize(1);
             }
         }
+        assertThat(clusterRules).as("one rule, and only it, opens the cluster port").isEqualTo(1);
     }
 
     @Test
@@ -246,7 +253,7 @@ class DeployManifestsTest {
         // a cluster of one (its peer list names only itself), so that the cluster gauges are there as on a real pod
         String self = "127.0.0.1:" + clusterPort;
         WeirServer server = TestServers.start(null, Map.of("cluster.peers", self, "cluster.advertise", self,
-                "cluster.port", clusterPort, "cluster.token", "manifest-test"));
+                "cluster.port", clusterPort, "cluster.token", "manifest-test", "cluster.sync.ms", 50));
         try {
             HttpClient http = HttpClient.newHttpClient();
             String base = "http://127.0.0.1:" + server.port();

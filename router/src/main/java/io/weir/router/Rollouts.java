@@ -164,8 +164,8 @@ public final class Rollouts implements AutoCloseable {
      * Runs {@code r} after every change of the rollouts (under the store's lock: hand the work off), so that a leader
      * can push a change to its followers at once instead of at their next sync.
      */
-    public void onChange(Runnable r) {
-        store.onPublish(r);
+    public void setOnChange(Runnable r) {
+        store.setOnPublish(r);
     }
 
     /** Every model's rollout as {@code {"<model>": <rollout>}}: what a follower of this replica applies. */

@@ -139,6 +139,19 @@ class RolloutsFollowTest {
 
     @Test
     void aFollowerNeitherReadsItsFileNorGuardsUntilItLeads() throws IOException {
+        Rollouts leader = replica("leader", catalog(), true);
+        Rollouts guarded = replica("guarded", catalog(), false);
+        leader.admin().put("moderation", canary(50).put("window_s", 60).put("gates", new JsonObject()
+                .put("max_error_rate", 0.05).put("min_window_requests", 50)), "alice", "try");
+        guarded.follow(leader.state(), LEADER);
+        serve(guarded, 400, true); // a failing canary its gates would roll back
+        ticker.advance(Duration.ofSeconds(60));
+        guarded.tick();
+        ticker.advance(Duration.ofSeconds(60));
+        guarded.tick();
+        assertThat(guarded.state().getJsonObject("moderation").getString("status")).as("a follower's guard decides nothing")
+                .isEqualTo("running");
+
         Rollouts follower = replica("follower", catalog(), false);
         Path file = dir.resolve("follower-rollouts.json");
         Files.writeString(file, new JsonObject().put("models", new JsonObject().put("moderation", canary(100))).encode());

@@ -67,8 +67,11 @@ import java.util.logging.Logger;
  * <p>Design: a sync round runs every {@code cluster.sync.ms}, the next scheduled when one ends, so rounds never overlap:
  * resolve the peers and ask each {@code GET /cluster/state} at once, then choose the leader and lead or follow (a worker
  * thread: leading takes the rollouts' monitor, and following writes the audit log and the file), and, leading, pool the
- * followers' windows. {@link #heard} and {@link #answeredThisRound} are guarded by {@code heard}; {@link #leader},
- * {@link #term} and {@link #refused} are volatile, read on event loops by the admin forwarding and {@code /admin/cluster}.
+ * followers' windows. The choice itself is made on the event loop from what was heard; leading and following run on a
+ * worker under {@code followLock}, which also guards what was applied last ({@link #applied},
+ * {@link #leadersFileDigest}; volatile for readers). {@link #heard} and {@link #answeredThisRound} are guarded by
+ * {@code heard}; {@link #leader}, {@link #term} and {@link #refused} are volatile, read on event loops by the admin
+ * forwarding and {@code /admin/cluster}; {@link #server} and {@link #timer} are volatile for {@link #close}.
  * Start-up: a replica neither leads nor follows until every peer it resolved answered — at least one peer unless
  * {@value #STARTUP_ROUNDS} rounds passed — so a replica restarting beside a running leader never serves its own file's
  * rollouts first; {@link #start} completes then, and readiness waits for it.
@@ -134,8 +137,11 @@ public final class ClusterMember implements AutoCloseable {
     private volatile Applied applied;
     /** The rollout file digest of the leader whose state this replica applied last (see {@link Rollouts#lead(boolean, String)}). */
     private volatile String leadersFileDigest;
-    private HttpServer server;
-    private long timer = -1;
+    /** Written on event loops, read by {@link #close} on a shutdown thread. */
+    private volatile HttpServer server;
+    private volatile long timer = -1;
+    /** When each peer's refusal of our token was last logged (guarded by heard): a warning a minute, not a sync. */
+    private final Map<String, Long> refusalLogged = new HashMap<>();
 
     public ClusterMember(Vertx vertx, WeirConfig.Cluster settings, String defaultHost, Rollouts rollouts, Resolver resolver) {
         if (!settings.enabled()) {
@@ -149,7 +155,7 @@ public final class ClusterMember implements AutoCloseable {
         long timeout = Math.max(200, settings.syncMillis());
         this.client = vertx.createHttpClient(new HttpClientOptions().setConnectTimeout((int) timeout)
                 .setIdleTimeout((int) Math.max(10_000, timeout)).setIdleTimeoutUnit(TimeUnit.MILLISECONDS));
-        rollouts.onChange(() -> vertx.runOnContext(v -> push()));
+        rollouts.setOnChange(() -> vertx.runOnContext(v -> push()));
     }
 
     /**
@@ -174,7 +180,7 @@ public final class ClusterMember implements AutoCloseable {
                     .onFailure(err -> HttpErrors.send(ctx, err, requestId(ctx)));
         });
         router.post("/cluster/follow").handler(io.vertx.ext.web.handler.BodyHandler.create(false).setBodyLimit(4 * 1024 * 1024))
-                .handler(this::pushed);
+                .handler(this::onFollowPush);
         // a change forwarded to a replica that has just stopped leading would be replaced at its next sync
         router.route("/cluster/admin/*").handler(ctx -> {
             if (ctx.request().method() != HttpMethod.GET && !rollouts.leading()) {
@@ -321,10 +327,7 @@ public final class ClusterMember implements AutoCloseable {
 
     /** Asks one peer for its state and notes the answer; a peer that does not answer is simply not heard. */
     private Future<Void> ask(String peer) {
-        int colon = peer.lastIndexOf(':');
-        RequestOptions o = new RequestOptions().setMethod(HttpMethod.GET).setHost(unbracket(peer.substring(0, colon)))
-                .setPort(Integer.parseInt(peer.substring(colon + 1))).setURI("/cluster/state")
-                .setIdleTimeout(settings.syncMillis()).putHeader("authorization", "Bearer " + settings.token());
+        RequestOptions o = toPeer(peer, HttpMethod.GET, "/cluster/state");
         return client.request(o).compose(req -> req.send()).compose(this::json).map(state -> {
             String node = state.getString("node");
             if (node == null || node.equals(settings.advertise())) {
@@ -341,9 +344,45 @@ public final class ClusterMember implements AutoCloseable {
             }
             return (Void) null;
         }).recover(err -> {
+            if (String.valueOf(err.getMessage()).startsWith("answered 401")) {
+                warnRefused(peer); // a cluster.token that differs: the replicas would each lead alone
+            }
             LOG.fine(() -> "cluster peer " + peer + " did not answer: " + err.getMessage());
             return Future.succeededFuture();
         });
+    }
+
+    private void warnRefused(String peer) {
+        long now = System.nanoTime();
+        synchronized (heard) {
+            Long last = refusalLogged.get(peer);
+            if (last != null && now - last < 60_000_000_000L) {
+                return;
+            }
+            refusalLogged.put(peer, now);
+        }
+        LOG.warning("cluster peer " + peer + " answered 401: its cluster.token differs from this replica's");
+    }
+
+    /** The peers heard lately that do not lead: this leader's followers. */
+    private List<String> followersHeard() {
+        List<String> followers = new ArrayList<>();
+        synchronized (heard) {
+            heard.forEach((node, h) -> {
+                if (!h.leading()) {
+                    followers.add(node);
+                }
+            });
+        }
+        return followers;
+    }
+
+    /** A call to a peer's cluster API ({@code host:port}), with the token, timing out with the sync interval. */
+    private RequestOptions toPeer(String node, HttpMethod method, String uri) {
+        int colon = node.lastIndexOf(':');
+        return new RequestOptions().setMethod(method).setHost(unbracket(node.substring(0, colon)))
+                .setPort(Integer.parseInt(node.substring(colon + 1))).setURI(uri)
+                .setIdleTimeout(settings.syncMillis()).putHeader("authorization", "Bearer " + settings.token());
     }
 
     private Future<JsonObject> json(HttpClientResponse resp) {
@@ -438,7 +477,7 @@ public final class ClusterMember implements AutoCloseable {
     }
 
     /** What became of a leader's state offered to this replica. */
-    enum Offer { SERVED, NEWER_SERVED, NOT_FOLLOWING }
+    private enum Offer { SERVED, STALE_SKIPPED, NOT_FOLLOWING }
 
     /**
      * Follows one state of the leader's, unless this replica leads now, follows another replica now (a push from a
@@ -454,7 +493,7 @@ public final class ClusterMember implements AutoCloseable {
             // refused for a version loaded since is followed at the next sync (following is idempotent)
             if (applied != null && applied.leader().equals(from) && (leaderTerm < applied.term()
                     || (leaderTerm == applied.term() && revision < applied.revision()))) {
-                return Offer.NEWER_SERVED;
+                return Offer.STALE_SKIPPED;
             }
             refused = Map.copyOf(rollouts.follow(state, from).refused());
             applied = new Applied(from, leaderTerm, revision);
@@ -488,20 +527,9 @@ public final class ClusterMember implements AutoCloseable {
                     + " stopped leading the rollouts while making the change (its leader now: " + leader + "); retry"));
         }
         JsonObject state = state();
-        List<String> followers = new ArrayList<>();
-        synchronized (heard) {
-            heard.forEach((node, h) -> {
-                if (!h.leading()) {
-                    followers.add(node);
-                }
-            });
-        }
+        List<String> followers = followersHeard();
         List<Future<Boolean>> acks = followers.stream().map(node -> {
-            int colon = node.lastIndexOf(':');
-            RequestOptions o = new RequestOptions().setMethod(HttpMethod.POST).setHost(unbracket(node.substring(0, colon)))
-                    .setPort(Integer.parseInt(node.substring(colon + 1))).setURI("/cluster/follow")
-                    .setIdleTimeout(settings.syncMillis()).putHeader("authorization", "Bearer " + settings.token())
-                    .putHeader("content-type", "application/json");
+            RequestOptions o = toPeer(node, HttpMethod.POST, "/cluster/follow").putHeader("content-type", "application/json");
             // acknowledged: the follower serves this state (or a newer one) for every model
             return client.request(o).compose(req -> req.send(state.toBuffer()))
                     .compose(resp -> resp.body().map(b -> resp.statusCode() == 200
@@ -516,7 +544,7 @@ public final class ClusterMember implements AutoCloseable {
     }
 
     /** {@code POST /cluster/follow}: a push from the leader this replica follows; from any other it is refused. */
-    private void pushed(RoutingContext ctx) {
+    private void onFollowPush(RoutingContext ctx) {
         JsonObject state = ctx.body().asJsonObject();
         String from = state == null ? null : state.getString("node");
         if (from == null || !from.equals(leader) || rollouts.leading() || !(state.getValue("rollouts") instanceof JsonObject r)) {
@@ -549,20 +577,8 @@ public final class ClusterMember implements AutoCloseable {
         if (!rollouts.leading()) {
             return Future.succeededFuture();
         }
-        List<String> followers = new ArrayList<>();
-        synchronized (heard) {
-            heard.forEach((node, h) -> {
-                if (!h.leading()) {
-                    followers.add(node);
-                }
-            });
-        }
-        return Future.join(followers.stream().map(node -> {
-            int colon = node.lastIndexOf(':');
-            RequestOptions o = new RequestOptions().setMethod(HttpMethod.POST).setHost(unbracket(node.substring(0, colon)))
-                    .setPort(Integer.parseInt(node.substring(colon + 1))).setURI("/cluster/windows")
-                    .setIdleTimeout(settings.syncMillis()).putHeader("authorization", "Bearer " + settings.token())
-                    .putHeader(NODE_HEADER, settings.advertise());
+        return Future.join(followersHeard().stream().map(node -> {
+            RequestOptions o = toPeer(node, HttpMethod.POST, "/cluster/windows").putHeader(NODE_HEADER, settings.advertise());
             return client.request(o).compose(req -> req.send()).compose(this::json)
                     .compose(w -> vertx.executeBlocking(() -> rollouts.absorbWindows(w), false))
                     .recover(err -> {

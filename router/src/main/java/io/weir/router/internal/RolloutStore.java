@@ -248,7 +248,7 @@ public final class RolloutStore {
      * Runs {@code r} after every change is published (under the store's lock: it must only hand work off, such as a
      * cluster leader's push of its new rollouts to its followers).
      */
-    public void onPublish(Runnable r) {
+    public void setOnPublish(Runnable r) {
         onPublish = java.util.Objects.requireNonNull(r);
     }
 
