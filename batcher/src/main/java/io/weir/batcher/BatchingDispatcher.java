@@ -258,6 +258,11 @@ public final class BatchingDispatcher implements InferenceDispatcher {
         backends.forget(key);
     }
 
+    /** Whether a latency model of {@code key}'s compute is held (tests: an unloaded version's is forgotten for good). */
+    boolean knowsComputeOf(ModelKey key) {
+        return backends.fitted(key);
+    }
+
     /**
      * Replaces the batching policy of every version of {@code model} at run time, loaded or loaded later, until the
      * next call (null: back to {@link BatchingOptions#policyOverride()} or, without one, each version's own config).

@@ -225,6 +225,8 @@ class BatchingDispatcherTest {
         }
         assertThat(cpu.batches()).as("'none' still runs each request alone").hasSize(8);
         assertThat(dispatcher.doubleAnswers()).isZero();
+        assertThat(dispatcher.knowsComputeOf(KEY)).as("the batches that finished after the unload left no latency model behind")
+                .isFalse();
     }
 
     @Test

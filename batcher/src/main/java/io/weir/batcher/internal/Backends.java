@@ -77,6 +77,11 @@ public final class Backends {
         return fits.computeIfAbsent(new FitKey(model, backend), k -> new LatencyModel());
     }
 
+    /** Whether a latency model of {@code model} on any backend exists (without creating one). */
+    public boolean fitted(ModelKey model) {
+        return fits.keySet().stream().anyMatch(k -> k.model().equals(model));
+    }
+
     public void forget(ModelKey model) {
         fits.keySet().removeIf(k -> k.model().equals(model));
     }

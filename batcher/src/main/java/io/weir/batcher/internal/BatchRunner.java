@@ -250,7 +250,11 @@ final class BatchRunner {
     private void complete(Batch batch, List<Pending> live, Map<String, Tensor> out, int rows, String backend,
                           long start, long end, boolean fellBack, Runnable beforeAnswers) {
         long compute = end - start;
-        lane.backends.fit(lane.key, backend).observe(rows, compute);
+        if (!lane.closed()) {
+            // a batch drained at an unload finishes after the version's latency model is forgotten: recording it
+            // would bring the model back for a version that is gone (or into a reload of it, which starts afresh)
+            lane.backends.fit(lane.key, backend).observe(rows, compute);
+        }
         lane.metrics.batch(backend, rows, live.size(), compute);
         beforeAnswers.run();
         long worst = 0;

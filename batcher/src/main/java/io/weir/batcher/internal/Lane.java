@@ -336,6 +336,11 @@ public final class Lane implements AutoCloseable {
         return metrics;
     }
 
+    /** Whether {@link #close} has begun: the version is unloaded (or the dispatcher closing) and forgotten. */
+    boolean closed() {
+        return (gate.get() & CLOSED) != 0;
+    }
+
     /** Shuts the lane down answering what still waits UNAVAILABLE: the dispatcher is closing. */
     @Override
     public void close() {
