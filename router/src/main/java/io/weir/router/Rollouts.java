@@ -179,7 +179,7 @@ public final class Rollouts implements AutoCloseable {
      * Applies the leader's {@link #state()} (model by model, a model that does not parse here refused alone; see
      * {@link RolloutStore#follow}).
      */
-    public RolloutStore.Followed follow(JsonObject leaderState, String leader) {
+    public Followed follow(JsonObject leaderState, String leader) {
         Map<String, RolloutConfig> rollouts = new TreeMap<>();
         Map<String, String> unparsed = new TreeMap<>();
         Map<String, String> unparsedPrimaries = new TreeMap<>();
@@ -196,7 +196,7 @@ public final class Rollouts implements AutoCloseable {
                 }
             }
         }
-        RolloutStore.Followed outcome = store.follow(rollouts, unparsed, unparsedPrimaries, leader);
+        Followed outcome = store.follow(rollouts, unparsed, unparsedPrimaries, leader);
         synchronized (this) {
             if (!leading) {
                 followWindows();

@@ -1,7 +1,6 @@
 package io.weir.router;
 
 import io.vertx.core.json.JsonObject;
-import io.weir.router.internal.RolloutStore.Followed;
 import io.weir.batcher.InferenceResult;
 import io.weir.runtime.Tensor;
 import io.weir.runtime.ErrorCode;

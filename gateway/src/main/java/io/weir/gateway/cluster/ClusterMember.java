@@ -15,6 +15,7 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
 import io.weir.gateway.RequestIds;
 import io.weir.gateway.config.WeirConfig;
 import io.weir.gateway.http.HttpErrors;
@@ -28,11 +29,14 @@ import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -123,7 +127,7 @@ public final class ClusterMember implements AutoCloseable {
     private final long startedNanos = System.nanoTime();
     private final Map<String, Heard> heard = new HashMap<>();
     /** Peer addresses that answered in the round under way (guarded by heard). */
-    private final Set<String> answeredThisRound = new java.util.HashSet<>();
+    private final Set<String> answeredThisRound = new HashSet<>();
     private volatile String leader;
     /** The term of the rollouts this replica serves: its own while it leads, its leader's while it follows. */
     private volatile long term;
@@ -179,7 +183,7 @@ public final class ClusterMember implements AutoCloseable {
                     .onSuccess(w -> ctx.response().putHeader("content-type", "application/json").end(w.toBuffer()))
                     .onFailure(err -> HttpErrors.send(ctx, err, requestId(ctx)));
         });
-        router.post("/cluster/follow").handler(io.vertx.ext.web.handler.BodyHandler.create(false).setBodyLimit(4 * 1024 * 1024))
+        router.post("/cluster/follow").handler(BodyHandler.create(false).setBodyLimit(4 * 1024 * 1024))
                 .handler(this::onFollowPush);
         // a change forwarded to a replica that has just stopped leading would be replaced at its next sync
         router.route("/cluster/admin/*").handler(ctx -> {
@@ -220,7 +224,7 @@ public final class ClusterMember implements AutoCloseable {
     public JsonObject describe() {
         JsonObject out = new JsonObject().put("node", settings.advertise()).put("started_ms", startedMillis)
                 .put("leader", leader).put("leading", rollouts.leading()).put("term", term)
-                .put("refused", new JsonObject(new java.util.TreeMap<>(refused)));
+                .put("refused", new JsonObject(new TreeMap<>(refused)));
         JsonArray peers = new JsonArray();
         long now = System.nanoTime();
         synchronized (heard) {
@@ -412,11 +416,11 @@ public final class ClusterMember implements AutoCloseable {
         List<Candidate> current = replicas.stream().filter(c -> !c.leading() || c.term() >= newestApplied).toList();
         List<Candidate> leading = current.stream().filter(Candidate::leading).toList();
         if (!leading.isEmpty()) {
-            return leading.stream().min(java.util.Comparator.comparingLong(Candidate::term).reversed()
+            return leading.stream().min(Comparator.comparingLong(Candidate::term).reversed()
                     .thenComparing(Candidate::node)).orElseThrow().node();
         }
-        return current.stream().min(java.util.Comparator.comparingLong(Candidate::appliedTerm).reversed()
-                .thenComparing(java.util.Comparator.comparingLong(Candidate::appliedRevision).reversed())
+        return current.stream().min(Comparator.comparingLong(Candidate::appliedTerm).reversed()
+                .thenComparing(Comparator.comparingLong(Candidate::appliedRevision).reversed())
                 .thenComparing(Candidate::refusing)
                 .thenComparingLong(Candidate::startedNanos).thenComparing(Candidate::node)).orElseThrow().node();
     }

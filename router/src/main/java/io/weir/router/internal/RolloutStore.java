@@ -2,6 +2,7 @@ package io.weir.router.internal;
 
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonObject;
+import io.weir.router.Followed;
 import io.weir.router.ModelCatalog;
 import io.weir.router.RolloutConfig;
 import io.weir.runtime.ErrorCode;
@@ -342,16 +343,6 @@ public final class RolloutStore {
             LOG.info(() -> "applied rollout file " + file + ": " + after.keySet());
             return FileOutcome.APPLIED;
         }
-    }
-
-    /**
-     * What {@link #follow} did with a leader's rollouts.
-     *
-     * @param changed whether what this replica serves changed
-     * @param refused the models whose leader's rollout could not be applied here, with why (their current rollout
-     *                keeps serving)
-     */
-    public record Followed(boolean changed, Map<String, String> refused) {
     }
 
     /**
