@@ -67,6 +67,7 @@ public final class RolloutStore {
     private volatile Runnable onPublish = () -> { };
     /** The file content last read or written (guarded by lock), so a poll ignores our own writes and repeats. */
     private byte[] lastFileBytes;
+    private volatile String lastFileDigest;
     private String lastFileRejection;
     /** The file content (digest) the cluster's previous leader had applied, when this replica took over (guarded by lock). */
     private String seenElsewhereDigest;
@@ -301,10 +302,10 @@ public final class RolloutStore {
                 return FileOutcome.UNCHANGED;
             }
             if (seenElsewhereDigest != null && sha256(bytes).equals(seenElsewhereDigest)) {
-                lastFileBytes = bytes; // what the previous leader already applied, arriving late in this copy
+                rememberFile(bytes); // what the previous leader already applied, arriving late in this copy
                 return FileOutcome.UNCHANGED;
             }
-            lastFileBytes = bytes;
+            rememberFile(bytes);
             Change change = new Change("file", "file", "edited " + file.getFileName());
             Map<String, RolloutConfig> parsed = new TreeMap<>();
             List<String> problems = new ArrayList<>();
@@ -429,11 +430,18 @@ public final class RolloutStore {
         });
     }
 
-    /** SHA-256 (hex) of the file content last read or written, or null without a file or before the first. */
+    /**
+     * SHA-256 (hex) of the file content last read or written, or null without a file or before the first. Lock-free:
+     * a replica's state, asked by its peers on an event loop, must not wait for a write of the file.
+     */
     public String fileDigest() {
-        synchronized (lock) {
-            return lastFileBytes == null ? null : sha256(lastFileBytes);
-        }
+        return lastFileDigest;
+    }
+
+    /** Caller holds lock. */
+    private void rememberFile(byte[] bytes) {
+        lastFileBytes = bytes;
+        lastFileDigest = bytes == null ? null : sha256(bytes);
     }
 
     private static String sha256(byte[] bytes) {
@@ -462,7 +470,7 @@ public final class RolloutStore {
             try {
                 byte[] bytes = Files.readAllBytes(file);
                 if (sha256(bytes).equals(leadersFileDigest)) {
-                    lastFileBytes = bytes;
+                    rememberFile(bytes);
                 }
             } catch (IOException e) {
                 // missing or unreadable: the next poll says so, as it would have
@@ -543,7 +551,7 @@ public final class RolloutStore {
             }
             throw new UncheckedIOException("cannot write rollout file " + file, e);
         }
-        lastFileBytes = bytes;
+        rememberFile(bytes);
     }
 
     private static void syncDirectory(Path dir) throws IOException {
