@@ -99,7 +99,7 @@ public final class ClusterMember implements AutoCloseable {
      * A peer's last answer: when it started (on this replica's clock: now less the uptime it reported), when it
      * answered, whether it leads and with which term, and its rollouts.
      */
-    private record Heard(long startedNanos, long atNanos, boolean leading, long term, long revision,
+    private record Heard(long startedNanos, long atNanos, boolean leading, String leader, long term, long revision,
                          long appliedTerm, long appliedRevision, int refusedModels, String fileDigest,
                          JsonObject rollouts) {
     }
@@ -231,7 +231,8 @@ public final class ClusterMember implements AutoCloseable {
             long wallNow = System.currentTimeMillis();
             heard.forEach((node, h) -> peers.add(new JsonObject().put("node", node)
                     .put("started_ms", wallNow - (now - h.startedNanos()) / 1_000_000)
-                    .put("leading", h.leading()).put("term", h.term()).put("heard_ms_ago", (now - h.atNanos()) / 1_000_000)));
+                    .put("leading", h.leading()).put("leader", h.leader()).put("term", h.term())
+                    .put("heard_ms_ago", (now - h.atNanos()) / 1_000_000)));
         }
         return out.put("peers", peers);
     }
@@ -340,7 +341,7 @@ public final class ClusterMember implements AutoCloseable {
             synchronized (heard) {
                 long now = System.nanoTime();
                 heard.put(node, new Heard(now - state.getLong("uptime_ms") * 1_000_000L, now,
-                        Boolean.TRUE.equals(state.getBoolean("leading")), state.getLong("term", 0L),
+                        Boolean.TRUE.equals(state.getBoolean("leading")), state.getString("leader"), state.getLong("term", 0L),
                         state.getLong("revision", 0L), state.getLong("applied_term", 0L),
                         state.getLong("applied_revision", 0L), state.getInteger("refused_models", 0),
                         state.getString("file_digest"), state.getJsonObject("rollouts")));
@@ -368,7 +369,11 @@ public final class ClusterMember implements AutoCloseable {
         LOG.warning("cluster peer " + peer + " answered 401: its cluster.token differs from this replica's");
     }
 
-    /** The peers heard lately that do not lead: this leader's followers. */
+    /**
+     * This leader's followers: the peers heard lately that do not lead. (What one answered last may still name the
+     * previous leader, or none while it starts: a push to it is then refused, and not counted in
+     * {@code x-weir-replicated}, until it follows this one, at its next sync.)
+     */
     private List<String> followersHeard() {
         List<String> followers = new ArrayList<>();
         synchronized (heard) {
