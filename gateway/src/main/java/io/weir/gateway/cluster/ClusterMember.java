@@ -18,16 +18,18 @@ import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
 import io.weir.gateway.RequestIds;
 import io.weir.gateway.config.WeirConfig;
+import io.weir.gateway.http.BearerToken;
 import io.weir.gateway.http.HttpErrors;
+import io.weir.gateway.http.LogThrottle;
 import io.weir.gateway.http.RolloutAdminApi;
 import io.weir.router.Rollouts;
 import io.weir.runtime.ErrorCode;
+import io.weir.runtime.Ticker;
 import io.weir.runtime.WeirException;
 
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -144,8 +146,8 @@ public final class ClusterMember implements AutoCloseable {
     /** Written on event loops, read by {@link #close} on a shutdown thread. */
     private volatile HttpServer server;
     private volatile long timer = -1;
-    /** When each peer's refusal of our token was last logged (guarded by heard): a warning a minute, not a sync. */
-    private final Map<String, Long> refusalLogged = new HashMap<>();
+    /** A peer refusing our token is logged once a minute, not at every sync. */
+    private final LogThrottle refusals = new LogThrottle(LOG, 60_000_000_000L, Ticker.system());
 
     public ClusterMember(Vertx vertx, WeirConfig.Cluster settings, String defaultHost, Rollouts rollouts, Resolver resolver) {
         if (!settings.enabled()) {
@@ -349,24 +351,12 @@ public final class ClusterMember implements AutoCloseable {
             }
             return (Void) null;
         }).recover(err -> {
-            if (String.valueOf(err.getMessage()).startsWith("answered 401")) {
-                warnRefused(peer); // a cluster.token that differs: the replicas would each lead alone
+            if (String.valueOf(err.getMessage()).startsWith("answered 401")) { // the replicas would each lead alone
+                refusals.log(Level.WARNING, "cluster peer " + peer + " answered 401: its cluster.token differs from this replica's", null);
             }
             LOG.fine(() -> "cluster peer " + peer + " did not answer: " + err.getMessage());
             return Future.succeededFuture();
         });
-    }
-
-    private void warnRefused(String peer) {
-        long now = System.nanoTime();
-        synchronized (heard) {
-            Long last = refusalLogged.get(peer);
-            if (last != null && now - last < 60_000_000_000L) {
-                return;
-            }
-            refusalLogged.put(peer, now);
-        }
-        LOG.warning("cluster peer " + peer + " answered 401: its cluster.token differs from this replica's");
     }
 
     /**
@@ -600,9 +590,7 @@ public final class ClusterMember implements AutoCloseable {
     // ------------------------------------------------------------------------------------------------ the API
 
     private void authorize(RoutingContext ctx) {
-        String given = ctx.request().getHeader("authorization");
-        byte[] expected = ("Bearer " + settings.token()).getBytes(StandardCharsets.UTF_8);
-        if (given != null && MessageDigest.isEqual(given.getBytes(StandardCharsets.UTF_8), expected)) {
+        if (BearerToken.presented(ctx, settings.token())) {
             ctx.next();
             return;
         }
@@ -639,11 +627,8 @@ public final class ClusterMember implements AutoCloseable {
             ctx.next();
             return;
         }
-        int colon = to.lastIndexOf(':');
-        RequestOptions o = new RequestOptions().setMethod(ctx.request().method()).setHost(unbracket(to.substring(0, colon)))
-                .setPort(Integer.parseInt(to.substring(colon + 1))).setURI("/cluster" + ctx.request().uri())
-                .setIdleTimeout(30_000).putHeader("authorization", "Bearer " + settings.token())
-                .putHeader("x-request-id", requestId);
+        RequestOptions o = toPeer(to, ctx.request().method(), "/cluster" + ctx.request().uri())
+                .setIdleTimeout(30_000).putHeader("x-request-id", requestId);
         String contentType = ctx.request().getHeader("content-type");
         if (contentType != null) {
             o.putHeader("content-type", contentType);

@@ -20,7 +20,7 @@ import java.util.logging.Logger;
  * request-specific text only by mistake). A window's count is written when its message comes back after the window
  * ends; the request metrics ({@code weir_http_requests_seconds_count} by code) carry the totals meanwhile.
  */
-final class LogThrottle {
+public final class LogThrottle {
     static final int MAX_MESSAGES = 256;
 
     private record Window(long startNanos, long suppressed) {
@@ -31,13 +31,13 @@ final class LogThrottle {
     private final Ticker ticker;
     private final Map<String, Window> windows = new ConcurrentHashMap<>();
 
-    LogThrottle(Logger log, long intervalNanos, Ticker ticker) {
+    public LogThrottle(Logger log, long intervalNanos, Ticker ticker) {
         this.log = log;
         this.intervalNanos = intervalNanos;
         this.ticker = ticker;
     }
 
-    void log(Level level, String message, Throwable cause) {
+    public void log(Level level, String message, Throwable cause) {
         long now = ticker.nanos();
         while (true) {
             Window w = windows.get(message);
