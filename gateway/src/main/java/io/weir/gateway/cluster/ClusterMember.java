@@ -106,6 +106,10 @@ public final class ClusterMember implements AutoCloseable {
                          JsonObject rollouts) {
     }
 
+    /** The state a leader pushed last, and its acknowledgements: the same state is not pushed twice. */
+    private record Pushing(long term, long revision, Future<String> acks) {
+    }
+
     /** The leader's state a follower applied last: a state older than it (a pull overtaken by a push) is skipped. */
     private record Applied(String leader, long term, long revision) {
     }
@@ -141,6 +145,8 @@ public final class ClusterMember implements AutoCloseable {
     private final Object followLock = new Object();
     /** Written under followLock, read anywhere. */
     private volatile Applied applied;
+    /** Written and read on event loops (the change hook's and an admin answer's). */
+    private volatile Pushing pushing;
     /** The rollout file digest of the leader whose state this replica applied last (see {@link Rollouts#lead(boolean, String)}). */
     private volatile String leadersFileDigest;
     /** Written on event loops, read by {@link #close} on a shutdown thread. */
@@ -526,6 +532,10 @@ public final class ClusterMember implements AutoCloseable {
                     + " stopped leading the rollouts while making the change (its leader now: " + leader + "); retry"));
         }
         JsonObject state = state();
+        Pushing last = pushing;
+        if (last != null && last.term() == state.getLong("term") && last.revision() == state.getLong("revision")) {
+            return last.acks(); // this very state is on its way (an admin change also pushed by its change hook)
+        }
         List<String> followers = followersHeard();
         List<Future<Boolean>> acks = followers.stream().map(node -> {
             RequestOptions o = toPeer(node, HttpMethod.POST, "/cluster/follow").putHeader("content-type", "application/json");
@@ -538,8 +548,10 @@ public final class ClusterMember implements AutoCloseable {
                         return Future.succeededFuture(false);
                     });
         }).toList();
-        return Future.join(acks).otherwiseEmpty()
+        Future<String> acknowledged = Future.join(acks).otherwiseEmpty()
                 .map(v -> acks.stream().filter(f -> Boolean.TRUE.equals(f.result())).count() + "/" + followers.size());
+        pushing = new Pushing(state.getLong("term"), state.getLong("revision"), acknowledged);
+        return acknowledged;
     }
 
     /** {@code POST /cluster/follow}: a push from the leader this replica follows; from any other it is refused. */
