@@ -197,9 +197,11 @@ public final class Rollouts implements AutoCloseable {
             }
         }
         Followed outcome = store.follow(rollouts, unparsed, unparsedPrimaries, leader);
-        synchronized (this) {
-            if (!leading) {
-                followWindows();
+        if (outcome.changed()) { // the same state comes every sync: its windows are open since it came (or lead(false))
+            synchronized (this) {
+                if (!leading) {
+                    followWindows();
+                }
             }
         }
         return outcome;
