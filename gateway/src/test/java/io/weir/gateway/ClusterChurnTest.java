@@ -1,6 +1,8 @@
 package io.weir.gateway;
 
+import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpMethod;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
@@ -16,7 +18,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -26,7 +31,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * change acknowledged and they agree on one leader. Half the restarts are not waited for: the next change meets the
  * replicas mid-election.
  *
- * <p>Blocking calls from the test thread (the servers run their own event loops): each step waits for its answer.
+ * <p>Each step is taken from the test thread, which waits for it (the servers run their own event loops); waiting for
+ * the replicas to settle polls on Vert.x timers ({@link ClusterRolloutsTestSupport#eventually}).
  */
 class ClusterChurnTest {
     private static final String TOKEN = "churn-secret";
@@ -59,49 +65,59 @@ class ClusterChurnTest {
                 "cluster.sync.ms", 100));
     }
 
-    private HttpResponse<Buffer> call(int slot, String method, String path, JsonObject body) throws Exception {
-        var req = client.request(io.vertx.core.http.HttpMethod.valueOf(method), slots[slot].port(), "127.0.0.1", path);
-        return (body == null ? req.send() : req.sendJsonObject(body)).toCompletionStage().toCompletableFuture()
-                .get(30, TimeUnit.SECONDS);
+    private Future<HttpResponse<Buffer>> send(int slot, String method, String path, JsonObject body) {
+        var req = client.request(HttpMethod.valueOf(method), slots[slot].port(), "127.0.0.1", path);
+        return body == null ? req.send() : req.sendJsonObject(body);
+    }
+
+    /** Waits (on Vert.x timers, polling every 50 ms) until {@code check} holds; false after 15 s. */
+    private boolean within15s(Supplier<Future<Boolean>> check) throws Exception {
+        try {
+            ClusterRolloutsTestSupport.eventually(vertx, 15_000, check).toCompletionStage().toCompletableFuture()
+                    .get(30, TimeUnit.SECONDS);
+            return true;
+        } catch (ExecutionException e) {
+            return false;
+        }
     }
 
     /** A change, sent again while the replicas have no leader (503) or the leader stepped down mid-call (503). */
     private HttpResponse<Buffer> change(int slot, String method, String path, JsonObject body) throws Exception {
-        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
-        while (true) {
-            HttpResponse<Buffer> r = call(slot, method, path, body);
-            if (r.statusCode() != 503 || System.nanoTime() > end) {
-                return r;
-            }
-            Thread.sleep(100); // polling a real cluster from the test thread: the replicas need time to elect
-        }
+        AtomicReference<HttpResponse<Buffer>> last = new AtomicReference<>();
+        within15s(() -> send(slot, method, path, body).map(r -> {
+            last.set(r);
+            return r.statusCode() != 503;
+        }));
+        return last.get();
     }
 
-    /** The rollout each replica serves (its own view) and the leader each names, once all agree, else the last seen. */
+    /** "ok" once every replica serves {@code expected} (its own view) and all name one leader, else the last seen. */
     private String settled(JsonObject expected) throws Exception {
-        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
-        String seen = "";
-        while (System.nanoTime() < end) {
-            List<String> views = new ArrayList<>();
-            List<String> leaders = new ArrayList<>();
-            int leading = 0;
+        String want = expected.getString("status") + "@" + expected.getDouble("canary_weight");
+        AtomicReference<String> seen = new AtomicReference<>("");
+        boolean agreed = within15s(() -> {
+            List<Future<JsonObject>> answers = new ArrayList<>();
             for (int i = 0; i < 3; i++) {
-                JsonObject r = call(i, "GET", "/admin/rollouts/ranker?local=true", null).bodyAsJsonObject();
-                JsonObject rollout = r.getJsonObject("rollout");
-                views.add(rollout == null ? "none" : rollout.getString("status") + "@" + rollout.getDouble("canary_weight"));
-                JsonObject c = call(i, "GET", "/admin/cluster", null).bodyAsJsonObject();
-                leaders.add(c.getString("leader"));
-                leading += Boolean.TRUE.equals(c.getBoolean("leading")) ? 1 : 0;
+                answers.add(send(i, "GET", "/admin/rollouts/ranker?local=true", null).map(HttpResponse::bodyAsJsonObject));
+                answers.add(send(i, "GET", "/admin/cluster", null).map(HttpResponse::bodyAsJsonObject));
             }
-            String want = expected.getString("status") + "@" + expected.getDouble("canary_weight");
-            seen = "views " + views + ", leaders " + leaders + ", " + leading + " leading";
-            if (views.stream().allMatch(want::equals) && leaders.stream().distinct().count() == 1
-                    && leaders.getFirst() != null && leading == 1) {
-                return "ok";
-            }
-            Thread.sleep(100);
-        }
-        return seen;
+            return Future.all(answers).map(all -> {
+                List<String> views = new ArrayList<>();
+                List<String> leaders = new ArrayList<>();
+                int leading = 0;
+                for (int i = 0; i < 3; i++) {
+                    JsonObject rollout = all.<JsonObject>resultAt(2 * i).getJsonObject("rollout");
+                    views.add(rollout == null ? "none" : rollout.getString("status") + "@" + rollout.getDouble("canary_weight"));
+                    JsonObject c = all.resultAt(2 * i + 1);
+                    leaders.add(c.getString("leader"));
+                    leading += Boolean.TRUE.equals(c.getBoolean("leading")) ? 1 : 0;
+                }
+                seen.set("views " + views + ", leaders " + leaders + ", " + leading + " leading");
+                return views.stream().allMatch(want::equals) && leaders.stream().distinct().count() == 1
+                        && leaders.getFirst() != null && leading == 1;
+            });
+        });
+        return agreed ? "ok" : seen.get();
     }
 
     @ParameterizedTest
