@@ -221,48 +221,29 @@ public record DrillPlan(String name, String description, double ratePerSecond, i
         String name = string(p, "name", at);
         double seconds = required(p, "seconds", at, 0.5, 3600);
         double phaseRate = optional(p, "rate_per_s", at, 0.1, 20_000);
-        List<AdminCall> admin = new ArrayList<>();
-        if (p.containsKey("admin")) {
-            JsonArray a = array(p, "admin", at);
-            for (int i = 0; i < a.size(); i++) {
-                String aat = at + ".admin[" + i + "]";
-                admin.add(adminCall(object(a.getValue(i), aat), aat, true));
+        List<AdminCall> admin = each(p, "admin", at, (c, cat) -> adminCall(c, cat, true));
+        List<Injection> inject = each(p, "inject", at, (f, fat) -> {
+            only(f, fat, "model", "version", "backend", "latency_ms", "failure_rate", "device_fault");
+            String model = string(f, "model", fat);
+            String version = version(f, fat);
+            String backend = f.containsKey("backend") ? string(f, "backend", fat) : null;
+            double latency = optional(f, "latency_ms", fat, 0, 60_000);
+            double rate = optional(f, "failure_rate", fat, 0, 1);
+            if (!(latency > 0) && !(rate > 0)) {
+                throw new IllegalArgumentException(fat + " sets no fault: give a latency_ms or a failure_rate above 0");
             }
-        }
-        List<Injection> inject = new ArrayList<>();
-        if (p.containsKey("inject")) {
-            JsonArray a = array(p, "inject", at);
-            for (int i = 0; i < a.size(); i++) {
-                String fat = at + ".inject[" + i + "]";
-                JsonObject f = object(a.getValue(i), fat);
-                only(f, fat, "model", "version", "backend", "latency_ms", "failure_rate", "device_fault");
-                String model = string(f, "model", fat);
-                String version = version(f, fat);
-                String backend = f.containsKey("backend") ? string(f, "backend", fat) : null;
-                double latency = optional(f, "latency_ms", fat, 0, 60_000);
-                double rate = optional(f, "failure_rate", fat, 0, 1);
-                if (!(latency > 0) && !(rate > 0)) {
-                    throw new IllegalArgumentException(fat + " sets no fault: give a latency_ms or a failure_rate above 0");
-                }
-                if (f.containsKey("device_fault") && !(f.getValue("device_fault") instanceof Boolean)) {
-                    throw new IllegalArgumentException(fat + ".device_fault must be true or false");
-                }
-                JsonObject fault = f.copy();
-                fault.remove("model");
-                inject.add(new Injection(model, version, backend, fault));
+            if (f.containsKey("device_fault") && !(f.getValue("device_fault") instanceof Boolean)) {
+                throw new IllegalArgumentException(fat + ".device_fault must be true or false");
             }
-        }
-        List<Clearing> clear = new ArrayList<>();
-        if (p.containsKey("clear")) {
-            JsonArray a = array(p, "clear", at);
-            for (int i = 0; i < a.size(); i++) {
-                String cat = at + ".clear[" + i + "]";
-                JsonObject c = object(a.getValue(i), cat);
-                only(c, cat, "model", "version", "backend");
-                clear.add(new Clearing(string(c, "model", cat), version(c, cat),
-                        c.containsKey("backend") ? string(c, "backend", cat) : null));
-            }
-        }
+            JsonObject fault = f.copy();
+            fault.remove("model");
+            return new Injection(model, version, backend, fault);
+        });
+        List<Clearing> clear = each(p, "clear", at, (c, cat) -> {
+            only(c, cat, "model", "version", "backend");
+            return new Clearing(string(c, "model", cat), version(c, cat),
+                    c.containsKey("backend") ? string(c, "backend", cat) : null);
+        });
         Expectation expect = Expectation.DEFAULT;
         if (p.containsKey("expect")) {
             String eat = at + ".expect";
@@ -320,6 +301,23 @@ public record DrillPlan(String name, String description, double ratePerSecond, i
             }
         }
         return new Phase(name, seconds, phaseRate, List.copyOf(admin), List.copyOf(inject), List.copyOf(clear), expect);
+    }
+
+    /**
+     * Each object of the array {@code key} (absent: none), parsed by {@code parse} with its path ({@code at.key[i]})
+     * for error messages.
+     */
+    private static <T> List<T> each(JsonObject o, String key, String at,
+                                    java.util.function.BiFunction<JsonObject, String, T> parse) {
+        List<T> out = new ArrayList<>();
+        if (o.containsKey(key)) {
+            JsonArray a = array(o, key, at);
+            for (int i = 0; i < a.size(); i++) {
+                String path = at + "." + key + "[" + i + "]";
+                out.add(parse.apply(object(a.getValue(i), path), path));
+            }
+        }
+        return out;
     }
 
     private static AdminCall adminCall(JsonObject c, String at, boolean outer) {
