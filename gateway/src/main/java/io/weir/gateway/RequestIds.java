@@ -22,6 +22,12 @@ public final class RequestIds {
         return new UUID(high, low).toString();
     }
 
+    /** The id a caller sent (an {@code x-request-id} header) when it is {@link #fit} to echo, else a new one. */
+    public static String fitOrNext(String sent) {
+        String id = fit(sent);
+        return id != null ? id : next();
+    }
+
     /**
      * {@code id} if it may be echoed as the {@code x-request-id} header, else null: not blank, at most 128
      * characters, printable ASCII only. One rule for ids from headers, bodies and the edge's scan, because every id

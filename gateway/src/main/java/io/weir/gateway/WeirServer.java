@@ -30,6 +30,7 @@ import io.weir.runtime.ModelRegistry;
 import io.weir.runtime.Ticker;
 import io.weir.chaos.ChaosBackend;
 import io.weir.chaos.FaultInjector;
+import io.weir.chaos.Partition;
 import io.weir.gateway.grpc.GrpcEndpoints;
 import io.weir.gateway.http.ChaosAdminApi;
 import io.weir.gateway.grpc.SimilarAdmin;
@@ -152,8 +153,11 @@ public final class WeirServer implements AutoCloseable {
             // In a cluster a replica decides nothing until its first sync says whether it leads.
             Rollouts rollouts = rb.leading(!config.cluster().enabled()).build();
             opened.add(rollouts);
+            // Drills only: a partition of this replica's cluster traffic, set through /admin/chaos/partition.
+            Partition partition = new Partition();
             ClusterMember cluster = config.cluster().enabled()
-                    ? new ClusterMember(vertx, config.cluster(), config.httpHost(), rollouts, ClusterMember.Resolver.SYSTEM) : null;
+                    ? new ClusterMember(vertx, config.cluster(), config.httpHost(), rollouts, ClusterMember.Resolver.SYSTEM,
+                    partition) : null;
             if (cluster != null) {
                 opened.add(cluster);
                 io.micrometer.core.instrument.Gauge.builder("weir.cluster.leading", cluster, c -> c.leading() ? 1 : 0)
@@ -198,7 +202,7 @@ public final class WeirServer implements AutoCloseable {
                 rolloutAdmin.accept(r);
                 SimilarAdmin.routes(store).accept(r);
                 if (faults != null) {
-                    new ChaosAdminApi(faults).accept(r);
+                    new ChaosAdminApi(faults, cluster != null ? partition : null).accept(r);
                 }
             };
             int port = config.httpPort() == 0 ? freePort(config.httpHost()) : config.httpPort();

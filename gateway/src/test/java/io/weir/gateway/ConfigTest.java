@@ -68,7 +68,9 @@ class ConfigTest {
                 .put("advertise", "10.0.0.5:8081").put("token", "s3cret"));
         WeirConfig.Cluster c = WeirConfig.from(cluster, Map.of()).cluster();
         assertThat(c.enabled()).isTrue();
-        assertThat(c.peers()).containsExactly("weir-peers:8081", "10.0.0.7:8081", "[fd00:0:0:0:0:0:0:1]:8081");
+        assertThat(c.peers()).extracting(Object::toString)
+                .containsExactly("weir-peers:8081", "10.0.0.7:8081", "[fd00:0:0:0:0:0:0:1]:8081");
+        assertThat(c.peers().get(2).host()).as("unbracketed, for the resolver and the client").isEqualTo("fd00:0:0:0:0:0:0:1");
         assertThat(c.port()).isEqualTo(8081);
         assertThat(c.syncMillis()).isEqualTo(1000);
         assertThat(WeirConfig.from(cluster, Map.of()).toString()).contains("token=***").doesNotContain("s3cret");
@@ -81,8 +83,9 @@ class ConfigTest {
                 .hasMessageContaining("'cluster.peers' entries must be host:port");
         // $(POD_IP):8081 on an IPv6 cluster: no brackets; written as the resolver writes the pods' addresses
         assertThat(WeirConfig.from(cluster, Map.of("WEIR_CLUSTER_ADVERTISE", "fd00::5:8081")).cluster().advertise())
-                .isEqualTo("[fd00:0:0:0:0:0:0:5]:8081");
-        assertThat(WeirConfig.from(cluster, Map.of()).cluster().peers()).contains("[fd00:0:0:0:0:0:0:1]:8081");
+                .hasToString("[fd00:0:0:0:0:0:0:5]:8081");
+        assertThat(WeirConfig.from(cluster, Map.of("WEIR_CLUSTER_PEERS", "Weir-Peers:8081")).cluster().peers())
+                .extracting(Object::toString).containsExactly("weir-peers:8081");
         assertThatThrownBy(() -> WeirConfig.from(cluster, Map.of("WEIR_CLUSTER_PEERS", "fd00::zz:8081")))
                 .hasMessageContaining("'cluster.peers' entries must be host:port");
         assertThatThrownBy(() -> WeirConfig.from(cluster, Map.of("WEIR_CLUSTER_ADVERTISE", "10.0.0.5:99999")))

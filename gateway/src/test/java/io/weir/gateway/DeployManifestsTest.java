@@ -129,12 +129,12 @@ class DeployManifestsTest {
             containerPorts.put((String) p.get("name"), (Integer) p.get("containerPort"));
         }
         assertThat(containerPorts.get("cluster")).isEqualTo(cluster.port());
-        assertThat(cluster.advertise()).isEqualTo("10.1.2.3:" + cluster.port());
+        assertThat(cluster.advertise()).hasToString("10.1.2.3:" + cluster.port());
 
         Map<String, Object> labels = at(deployment, "spec", "template", "metadata", "labels");
         List<Map<String, Object>> services = docs.stream().filter(d -> "Service".equals(d.get("kind"))).toList();
-        String peerHost = cluster.peers().getFirst().substring(0, cluster.peers().getFirst().lastIndexOf(':'));
-        int peerPort = Integer.parseInt(cluster.peers().getFirst().substring(cluster.peers().getFirst().lastIndexOf(':') + 1));
+        String peerHost = cluster.peers().getFirst().host();
+        int peerPort = cluster.peers().getFirst().port();
         Map<String, Object> peers = services.stream().filter(s -> peerHost.equals(at(s, "metadata", "name"))).findFirst().orElseThrow();
         assertThat((Object) at(peers, "spec", "clusterIP")).as("headless: one address per pod").isEqualTo("None");
         assertThat((Object) at(peers, "spec", "selector")).isEqualTo(labels);

@@ -6,6 +6,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServer;
@@ -16,7 +17,9 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
+import io.weir.chaos.Partition;
 import io.weir.gateway.RequestIds;
+import io.weir.gateway.config.PeerAddress;
 import io.weir.gateway.config.WeirConfig;
 import io.weir.gateway.http.BearerToken;
 import io.weir.gateway.http.HttpErrors;
@@ -39,6 +42,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -87,7 +91,10 @@ public final class ClusterMember implements AutoCloseable {
     static final int SILENT_ROUNDS = 3;
     static final int STARTUP_ROUNDS = 5;
     static final String LEADER_HEADER = "x-weir-rollout-leader";
-    /** Who calls, on replica-to-replica calls that only the caller's followers answer. */
+    /**
+     * Who calls, on every replica-to-replica call: {@code /cluster/windows} answers only the leader this replica
+     * follows, and a drilled partition drops the calls of the peers it cuts off.
+     */
     static final String NODE_HEADER = "x-weir-node";
 
     /** Resolves a host name to its addresses; the system resolver, or a fixed table in tests. */
@@ -125,6 +132,10 @@ public final class ClusterMember implements AutoCloseable {
 
     private final Vertx vertx;
     private final WeirConfig.Cluster settings;
+    /** This replica's cluster address, as its peers name it. */
+    private final String self;
+    /** A drilled network partition (chaos): the peers this replica's cluster calls, both ways, are cut off from. */
+    private final Partition partition;
     private final String bindHost;
     private final Rollouts rollouts;
     private final Resolver resolver;
@@ -134,6 +145,8 @@ public final class ClusterMember implements AutoCloseable {
     private final Map<String, Heard> heard = new HashMap<>();
     /** Peer addresses that answered in the round under way (guarded by heard). */
     private final Set<String> answeredThisRound = new HashSet<>();
+    /** The peers resolved in the last round: with the followers heard, the replicas an admin change should reach. */
+    private volatile List<String> resolved = List.of();
     private volatile String leader;
     /** The term of the rollouts this replica serves: its own while it leads, its leader's while it follows. */
     private volatile long term;
@@ -155,12 +168,16 @@ public final class ClusterMember implements AutoCloseable {
     /** A peer refusing our token is logged once a minute, not at every sync. */
     private final LogThrottle refusals = new LogThrottle(LOG, 60_000_000_000L, Ticker.system());
 
-    public ClusterMember(Vertx vertx, WeirConfig.Cluster settings, String defaultHost, Rollouts rollouts, Resolver resolver) {
+    /** @param partition the drilled partition in force (chaos: none unless the admin API sets one) */
+    public ClusterMember(Vertx vertx, WeirConfig.Cluster settings, String defaultHost, Rollouts rollouts, Resolver resolver,
+                         Partition partition) {
         if (!settings.enabled()) {
             throw new IllegalArgumentException("cluster.peers is empty: a lone replica decides its own rollouts");
         }
         this.vertx = vertx;
         this.settings = settings;
+        this.self = settings.advertise().toString();
+        this.partition = partition;
         this.bindHost = settings.host().isEmpty() ? defaultHost : settings.host();
         this.rollouts = rollouts;
         this.resolver = resolver;
@@ -183,7 +200,7 @@ public final class ClusterMember implements AutoCloseable {
         router.post("/cluster/windows").handler(ctx -> {
             String caller = ctx.request().getHeader(NODE_HEADER);
             if (caller == null || !caller.equals(leader)) { // only the leader this replica follows takes its samples
-                HttpErrors.send(ctx, WeirException.unavailable(settings.advertise() + " follows " + leader + ", not " + caller),
+                HttpErrors.send(ctx, WeirException.unavailable(self + " follows " + leader + ", not " + caller),
                         requestId(ctx));
                 return;
             }
@@ -197,7 +214,7 @@ public final class ClusterMember implements AutoCloseable {
         router.route("/cluster/admin/*").handler(ctx -> {
             if (ctx.request().method() != HttpMethod.GET && !rollouts.leading()) {
                 ctx.response().putHeader(LEADER_HEADER, String.valueOf(leader));
-                HttpErrors.send(ctx, WeirException.unavailable(settings.advertise() + " does not lead the rollouts now (its leader: "
+                HttpErrors.send(ctx, WeirException.unavailable(self + " does not lead the rollouts now (its leader: "
                         + leader + "); retry"), requestId(ctx));
                 return;
             }
@@ -211,7 +228,7 @@ public final class ClusterMember implements AutoCloseable {
                 .requestHandler(router).listen()
                 .compose(s -> {
                     server = s;
-                    LOG.info("cluster API on " + bindHost + ":" + s.actualPort() + ", this replica is " + settings.advertise()
+                    LOG.info("cluster API on " + bindHost + ":" + s.actualPort() + ", this replica is " + self
                             + ", peers " + settings.peers());
                     round(1);
                     return synced.future();
@@ -221,7 +238,7 @@ public final class ClusterMember implements AutoCloseable {
     /** What a peer asks at every sync. */
     JsonObject state() {
         long revision = rollouts.revision(); // before the rollouts: a state is never labelled newer than it is
-        return new JsonObject().put("node", settings.advertise()).put("uptime_ms", uptimeMillis())
+        return new JsonObject().put("node", self).put("uptime_ms", uptimeMillis())
                 .put("leading", rollouts.leading()).put("term", term).put("revision", revision).put("leader", leader)
                 .put("applied_term", appliedTerm()).put("applied_revision", appliedRevision(revision))
                 .put("refused_models", refused.size()).put("file_digest", rollouts.fileDigest())
@@ -230,9 +247,13 @@ public final class ClusterMember implements AutoCloseable {
 
     /** For {@code GET /admin/cluster}: who leads, and the peers heard lately. */
     public JsonObject describe() {
-        JsonObject out = new JsonObject().put("node", settings.advertise()).put("started_ms", startedMillis)
+        JsonObject out = new JsonObject().put("node", self).put("started_ms", startedMillis)
                 .put("leader", leader).put("leading", rollouts.leading()).put("term", term)
                 .put("refused", new JsonObject(new TreeMap<>(refused)));
+        Set<String> cutOff = partition.peers();
+        if (!cutOff.isEmpty()) {
+            out.put("partitioned_from", new JsonArray(new ArrayList<>(cutOff)));
+        }
         JsonArray peers = new JsonArray();
         long now = System.nanoTime();
         synchronized (heard) {
@@ -285,6 +306,7 @@ public final class ClusterMember implements AutoCloseable {
             return;
         }
         vertx.executeBlocking(this::resolvePeers, false)
+                .onSuccess(peers -> resolved = List.copyOf(peers))
                 .compose(peers -> Future.join(peers.stream().map(this::ask).toList()).otherwiseEmpty()
                         .map(ignored -> peers))
                 .compose(peers -> {
@@ -319,32 +341,28 @@ public final class ClusterMember implements AutoCloseable {
     /** The peers' addresses, this replica's left out; a name that does not resolve now is skipped this round. */
     private List<String> resolvePeers() {
         Set<String> out = new LinkedHashSet<>();
-        for (String peer : settings.peers()) {
-            int colon = peer.lastIndexOf(':');
-            String host = peer.substring(0, colon);
-            String port = peer.substring(colon + 1);
-            if (host.startsWith("[")) {
-                host = host.substring(1, host.length() - 1);
-            }
+        for (PeerAddress peer : settings.peers()) {
             try {
-                for (InetAddress a : resolver.resolve(host)) {
-                    out.add(WeirConfig.canonicalHost(a.getHostAddress()) + ":" + port);
+                for (InetAddress a : resolver.resolve(peer.host())) {
+                    out.add(PeerAddress.of(a, peer.port()).toString());
                 }
             } catch (UnknownHostException e) {
                 LOG.fine(() -> "cluster peer " + peer + " does not resolve now: " + e.getMessage());
             }
         }
-        out.remove(settings.advertise());
+        out.remove(self);
         return new ArrayList<>(out);
     }
 
     /** Asks one peer for its state and notes the answer; a peer that does not answer is simply not heard. */
     private Future<Void> ask(String peer) {
-        RequestOptions o = toPeer(peer, HttpMethod.GET, "/cluster/state");
-        return client.request(o).compose(req -> req.send()).compose(this::json).map(state -> {
+        return send(peer, toPeer(peer, HttpMethod.GET, "/cluster/state")).compose(req -> req.send()).compose(this::json).map(state -> {
             String node = state.getString("node");
-            if (node == null || node.equals(settings.advertise())) {
+            if (node == null || node.equals(self)) {
                 return null; // ourselves under another name
+            }
+            if (!node.equals(canonical(node))) {
+                throw new IllegalStateException("answered as '" + node + "', not a cluster address in canonical form");
             }
             synchronized (heard) {
                 long now = System.nanoTime();
@@ -382,12 +400,32 @@ public final class ClusterMember implements AutoCloseable {
         return followers;
     }
 
-    /** A call to a peer's cluster API ({@code host:port}), with the token, timing out with the sync interval. */
+    /**
+     * A call to a peer's cluster API ({@code host:port}), with the token and this replica's address, timing out with
+     * the sync interval.
+     */
     private RequestOptions toPeer(String node, HttpMethod method, String uri) {
-        int colon = node.lastIndexOf(':');
-        return new RequestOptions().setMethod(method).setHost(unbracket(node.substring(0, colon)))
-                .setPort(Integer.parseInt(node.substring(colon + 1))).setURI(uri)
-                .setIdleTimeout(settings.syncMillis()).putHeader("authorization", "Bearer " + settings.token());
+        PeerAddress to = PeerAddress.parse(node);
+        return new RequestOptions().setMethod(method).setHost(to.host()).setPort(to.port()).setURI(uri)
+                .setIdleTimeout(settings.syncMillis()).putHeader("authorization", "Bearer " + settings.token())
+                .putHeader(NODE_HEADER, self);
+    }
+
+    /** Every call to a peer goes out here: one the drilled partition cuts off fails at once, as an unreachable peer's. */
+    private Future<HttpClientRequest> send(String node, RequestOptions o) {
+        if (partition.cutsOff(node)) {
+            return Future.failedFuture("cut off from " + node + " (chaos partition)");
+        }
+        return client.request(o);
+    }
+
+    /** {@code node} as this replica writes a cluster address, or null when it is none. */
+    private static String canonical(String node) {
+        try {
+            return PeerAddress.parse(node).toString();
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
     }
 
     private Future<JsonObject> json(HttpClientResponse resp) {
@@ -397,10 +435,6 @@ public final class ClusterMember implements AutoCloseable {
             }
             return new JsonObject(b);
         });
-    }
-
-    private static String unbracket(String host) {
-        return host.startsWith("[") ? host.substring(1, host.length() - 1) : host;
     }
 
     /**
@@ -433,7 +467,7 @@ public final class ClusterMember implements AutoCloseable {
         List<Candidate> replicas = new ArrayList<>();
         Map<String, Heard> alive = new HashMap<>();
         long ownRevision = rollouts.revision();
-        replicas.add(new Candidate(settings.advertise(), startedNanos, rollouts.leading(), term, appliedTerm(),
+        replicas.add(new Candidate(self, startedNanos, rollouts.leading(), term, appliedTerm(),
                 appliedRevision(ownRevision), !refused.isEmpty()));
         synchronized (heard) {
             heard.values().removeIf(h -> now - h.atNanos() > silence);
@@ -450,9 +484,9 @@ public final class ClusterMember implements AutoCloseable {
         String previous = leader;
         leader = best;
         if (!best.equals(previous)) {
-            LOG.info("rollout leader: " + best + (best.equals(settings.advertise()) ? " (this replica)" : ""));
+            LOG.info("rollout leader: " + best + (best.equals(self) ? " (this replica)" : ""));
         }
-        if (best.equals(settings.advertise())) {
+        if (best.equals(self)) {
             long nextTerm = highestTerm + 1;
             return vertx.executeBlocking(() -> {
                 synchronized (followLock) { // no push from the old leader lands once this replica leads
@@ -528,7 +562,7 @@ public final class ClusterMember implements AutoCloseable {
      */
     public Future<String> replicate() {
         if (closed || !rollouts.leading()) {
-            return Future.failedFuture(WeirException.unavailable(settings.advertise()
+            return Future.failedFuture(WeirException.unavailable(self
                     + " stopped leading the rollouts while making the change (its leader now: " + leader + "); retry"));
         }
         JsonObject state = state();
@@ -537,10 +571,13 @@ public final class ClusterMember implements AutoCloseable {
             return last.acks(); // this very state is on its way (an admin change also pushed by its change hook)
         }
         List<String> followers = followersHeard();
+        // counted: every replica this one knows of, so a leader cut off from its peers says 0/2, not 0/0
+        Set<String> replicas = new TreeSet<>(resolved);
+        replicas.addAll(followers);
         List<Future<Boolean>> acks = followers.stream().map(node -> {
             RequestOptions o = toPeer(node, HttpMethod.POST, "/cluster/follow").putHeader("content-type", "application/json");
             // acknowledged: the follower serves this state (or a newer one) for every model
-            return client.request(o).compose(req -> req.send(state.toBuffer()))
+            return send(node, o).compose(req -> req.send(state.toBuffer()))
                     .compose(resp -> resp.body().map(b -> resp.statusCode() == 200
                             && new JsonObject(b).getInteger("refused_models", 1) == 0))
                     .recover(err -> {
@@ -549,7 +586,7 @@ public final class ClusterMember implements AutoCloseable {
                     });
         }).toList();
         Future<String> acknowledged = Future.join(acks).otherwiseEmpty()
-                .map(v -> acks.stream().filter(f -> Boolean.TRUE.equals(f.result())).count() + "/" + followers.size());
+                .map(v -> acks.stream().filter(f -> Boolean.TRUE.equals(f.result())).count() + "/" + replicas.size());
         pushing = new Pushing(state.getLong("term"), state.getLong("revision"), acknowledged);
         return acknowledged;
     }
@@ -559,7 +596,7 @@ public final class ClusterMember implements AutoCloseable {
         JsonObject state = ctx.body().asJsonObject();
         String from = state == null ? null : state.getString("node");
         if (from == null || !from.equals(leader) || rollouts.leading() || !(state.getValue("rollouts") instanceof JsonObject r)) {
-            HttpErrors.send(ctx, WeirException.unavailable(settings.advertise() + " follows " + leader
+            HttpErrors.send(ctx, WeirException.unavailable(self + " follows " + leader
                     + ", not " + from), requestId(ctx));
             return;
         }
@@ -569,7 +606,7 @@ public final class ClusterMember implements AutoCloseable {
         vertx.executeBlocking(() -> applyLeaderState(from, leaderTerm, revision, r, fileDigest), false)
                 .onSuccess(offer -> {
                     if (offer == Offer.NOT_FOLLOWING) {
-                        HttpErrors.send(ctx, WeirException.unavailable(settings.advertise() + " does not follow " + from
+                        HttpErrors.send(ctx, WeirException.unavailable(self + " does not follow " + from
                                 + " now"), requestId(ctx));
                     } else {
                         ctx.response().putHeader("content-type", "application/json")
@@ -589,8 +626,7 @@ public final class ClusterMember implements AutoCloseable {
             return Future.succeededFuture();
         }
         return Future.join(followersHeard().stream().map(node -> {
-            RequestOptions o = toPeer(node, HttpMethod.POST, "/cluster/windows").putHeader(NODE_HEADER, settings.advertise());
-            return client.request(o).compose(req -> req.send()).compose(this::json)
+            return send(node, toPeer(node, HttpMethod.POST, "/cluster/windows")).compose(req -> req.send()).compose(this::json)
                     .compose(w -> vertx.executeBlocking(() -> rollouts.absorbWindows(w), false))
                     .recover(err -> {
                         LOG.fine(() -> "no windows from " + node + ": " + err.getMessage());
@@ -602,6 +638,10 @@ public final class ClusterMember implements AutoCloseable {
     // ------------------------------------------------------------------------------------------------ the API
 
     private void authorize(RoutingContext ctx) {
+        if (partition.cutsOff(ctx.request().getHeader(NODE_HEADER))) {
+            ctx.request().connection().close(); // dropped, as a partitioned network would: the caller hears nothing
+            return;
+        }
         if (BearerToken.presented(ctx, settings.token())) {
             ctx.next();
             return;
@@ -611,8 +651,7 @@ public final class ClusterMember implements AutoCloseable {
     }
 
     private static String requestId(RoutingContext ctx) {
-        String id = RequestIds.fit(ctx.request().getHeader("x-request-id"));
-        return id != null ? id : RequestIds.next();
+        return RequestIds.fitOrNext(ctx.request().getHeader("x-request-id"));
     }
 
     /**
@@ -634,7 +673,7 @@ public final class ClusterMember implements AutoCloseable {
                     requestId);
             return;
         }
-        if (to.equals(settings.advertise())) {
+        if (to.equals(self)) {
             ctx.response().putHeader(LEADER_HEADER, to);
             ctx.next();
             return;
@@ -648,9 +687,9 @@ public final class ClusterMember implements AutoCloseable {
         String actor = ctx.request().getHeader("x-weir-actor");
         // without an actor in the body or this header the leader would audit the follower as the caller
         o.putHeader("x-weir-actor", actor != null && !actor.isBlank() ? actor
-                : "admin-api@" + ctx.request().remoteAddress() + " via " + settings.advertise());
+                : "admin-api@" + ctx.request().remoteAddress() + " via " + self);
         Buffer body = ctx.body().buffer();
-        client.request(o).compose(req -> body == null ? req.send() : req.send(body))
+        send(to, o).compose(req -> body == null ? req.send() : req.send(body))
                 .compose(resp -> resp.body().map(b -> {
                     ctx.response().setStatusCode(resp.statusCode()).putHeader(LEADER_HEADER, to);
                     String type = resp.getHeader("content-type");

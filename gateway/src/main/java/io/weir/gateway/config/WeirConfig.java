@@ -51,13 +51,13 @@ public record WeirConfig(
      *
      * @param peers      the other replicas' cluster addresses, {@code host:port}; a host name may stand for several
      *                   (a Kubernetes headless Service) and is resolved again at every sync
-     * @param advertise  this replica's cluster address as its peers reach it
+     * @param advertise  this replica's cluster address as its peers reach it (null without peers)
      * @param host       address the cluster API binds
      * @param port       port of the cluster API
      * @param token      secret the replicas present to each other
      * @param syncMillis how often a replica asks its peers for their state
      */
-    public record Cluster(java.util.List<String> peers, String advertise, String host, int port, String token,
+    public record Cluster(java.util.List<PeerAddress> peers, PeerAddress advertise, String host, int port, String token,
                           int syncMillis) {
         public boolean enabled() {
             return !peers.isEmpty();
@@ -208,22 +208,23 @@ public record WeirConfig(
     }
 
     private static Cluster cluster(Map<String, String> v) {
-        java.util.List<String> peers = new java.util.ArrayList<>();
+        java.util.List<PeerAddress> peers = new java.util.ArrayList<>();
         for (String p : v.get("cluster.peers").split(",")) {
             if (!p.isBlank()) {
-                peers.add(hostPort("cluster.peers", p.trim()));
+                peers.add(peerAddress("cluster.peers", p.trim()));
             }
         }
-        String advertise = v.get("cluster.advertise").trim();
+        String advertised = v.get("cluster.advertise").trim();
         String token = v.get("cluster.token");
         int port = intIn(v, "cluster.port", 1, 65535);
         int sync = intIn(v, "cluster.sync.ms", 50, 60_000);
+        PeerAddress advertise = null;
         if (!peers.isEmpty()) {
-            if (advertise.isEmpty()) {
+            if (advertised.isEmpty()) {
                 throw new IllegalArgumentException("'cluster.advertise' (this replica's host:port as its peers reach it) is needed with 'cluster.peers'");
             }
-            advertise = hostPort("cluster.advertise", advertise);
-            if (!advertise.endsWith(":" + port)) {
+            advertise = peerAddress("cluster.advertise", advertised);
+            if (advertise.port() != port) {
                 throw new IllegalArgumentException("'cluster.advertise' (" + advertise + ") must name this replica's 'cluster.port' ("
                         + port + "): a replica tells itself apart from its peers by that address");
             }
@@ -239,47 +240,12 @@ public record WeirConfig(
         return new Cluster(java.util.List.copyOf(peers), advertise, v.get("cluster.host").trim(), port, token, sync);
     }
 
-    /**
-     * Checks {@code host:port} and returns it in the one form every replica writes an address in: an IP literal as
-     * {@link #canonicalHost} gives it, so that {@code $(POD_IP):8081} (IPv6 too, without brackets: the part before the
-     * last colon then has to be an IPv6 literal) names the same replica as the headless Service's answer.
-     */
-    private static String hostPort(String key, String hp) {
-        int colon = hp.lastIndexOf(':');
-        String host = colon < 0 ? "" : hp.substring(0, colon);
-        if (host.startsWith("[") && host.endsWith("]")) {
-            host = host.substring(1, host.length() - 1);
-        }
-        int port;
+    /** {@link PeerAddress#parse}, its complaint naming the key. */
+    private static PeerAddress peerAddress(String key, String hostPort) {
         try {
-            port = colon > 0 ? Integer.parseInt(hp.substring(colon + 1)) : -1;
-        } catch (NumberFormatException e) {
-            port = -1;
-        }
-        String canonical = host.isEmpty() ? null : canonicalHost(host);
-        if (port < 1 || port > 65535 || canonical == null) {
-            throw new IllegalArgumentException("'" + key + "' entries must be host:port (an IPv6 host as an address, "
-                    + "bracketed or not), was '" + hp + "'");
-        }
-        return canonical + ":" + port;
-    }
-
-    /**
-     * An IP literal in Java's own writing ({@code InetAddress.getHostAddress()}, an IPv6 one in brackets), a name as it
-     * is, or null for neither (an IPv6-looking string that is not an address).
-     */
-    public static String canonicalHost(String host) {
-        if (host.contains(":")) {
-            try {
-                return "[" + java.net.InetAddress.ofLiteral(host).getHostAddress() + "]";
-            } catch (IllegalArgumentException e) {
-                return null;
-            }
-        }
-        try {
-            return java.net.InetAddress.ofLiteral(host).getHostAddress();
+            return PeerAddress.parse(hostPort);
         } catch (IllegalArgumentException e) {
-            return host.toLowerCase(Locale.ROOT);
+            throw new IllegalArgumentException("'" + key + "' entries " + e.getMessage(), e);
         }
     }
 

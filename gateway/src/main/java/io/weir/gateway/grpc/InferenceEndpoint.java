@@ -120,10 +120,7 @@ final class InferenceEndpoint {
         // Echoed as the x-request-id header: an id that breaks the header's rule counts as absent, as on HTTP.
         String requestId = RequestIds.fit(req.getId());
         if (requestId == null) {
-            requestId = RequestIds.fit(call.headers().get(REQUEST_ID_HEADER));
-        }
-        if (requestId == null) {
-            requestId = RequestIds.next();
+            requestId = RequestIds.fitOrNext(call.headers().get(REQUEST_ID_HEADER));
         }
         InferParameter user = req.getParametersMap().get(USER_ID_PARAMETER);
         String userId = user != null && user.hasStringParam() ? user.getStringParam() : null;

@@ -1,27 +1,41 @@
 package io.weir.gateway.http;
 
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
 import io.weir.chaos.Fault;
 import io.weir.chaos.FaultInjector;
+import io.weir.chaos.Partition;
+import io.weir.gateway.config.PeerAddress;
 import io.weir.runtime.WeirException;
 import io.weir.runtime.repository.Versions;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.function.Consumer;
+import java.util.logging.Logger;
 
 /**
  * Drill controls, mounted only when {@code chaos.enabled}: {@code GET /admin/chaos/faults},
  * {@code PUT /admin/chaos/faults/:model} with {@code {"latency_ms", "failure_rate", "device_fault", "backend",
  * "version"}} ({@code *} targets every model; a version narrows it to one version of the model, a canary say),
- * {@code DELETE /admin/chaos/faults/:model} (and {@code ?backend=}, {@code ?version=}).
+ * {@code DELETE /admin/chaos/faults/:model} (and {@code ?backend=}, {@code ?version=}); and, on a replica with cluster
+ * peers, a network partition of its cluster traffic: {@code GET /admin/chaos/partition},
+ * {@code PUT /admin/chaos/partition} with {@code {"peers": ["host:port", ...]}} (the peers' cluster addresses, as in
+ * {@code GET /admin/cluster}), {@code DELETE /admin/chaos/partition} to heal it.
  */
 public final class ChaosAdminApi implements Consumer<Router> {
-    private final FaultInjector faults;
+    private static final Logger LOG = Logger.getLogger(ChaosAdminApi.class.getName());
 
-    public ChaosAdminApi(FaultInjector faults) {
+    private final FaultInjector faults;
+    private final Partition partition;
+
+    /** @param partition the cluster partition to steer, or null on a replica without cluster peers */
+    public ChaosAdminApi(FaultInjector faults, Partition partition) {
         this.faults = faults;
+        this.partition = partition;
     }
 
     @Override
@@ -38,6 +52,47 @@ public final class ChaosAdminApi implements Consumer<Router> {
                 HttpErrors.send(ctx, e, RequestContext.requestId(ctx));
             }
         });
+        partitionRoutes(router);
+    }
+
+    private void partitionRoutes(Router router) {
+        router.get("/admin/chaos/partition").handler(ctx -> Bodies.sendJson(ctx, 200, partitioned(), null, null));
+        router.put("/admin/chaos/partition").handler(BodyHandler.create(false).setBodyLimit(64 * 1024)).handler(ctx -> {
+            try {
+                if (partition == null) {
+                    throw WeirException.invalid("this replica has no cluster peers (cluster.peers): there is nothing to partition");
+                }
+                Object peers = Bodies.object(ctx).getValue("peers");
+                if (!(peers instanceof JsonArray list) || list.isEmpty()) {
+                    throw WeirException.invalid("peers must be a non-empty array of cluster addresses (host:port); "
+                            + "DELETE /admin/chaos/partition heals the partition");
+                }
+                List<String> cut = new ArrayList<>();
+                for (Object p : list) {
+                    try {
+                        cut.add(PeerAddress.parse(String.valueOf(p)).toString());
+                    } catch (IllegalArgumentException e) {
+                        throw WeirException.invalid("peers: each " + e.getMessage());
+                    }
+                }
+                partition.cut(cut);
+                LOG.warning("chaos: this replica's cluster traffic is cut off from " + partition.peers());
+                Bodies.sendJson(ctx, 200, partitioned(), null, null);
+            } catch (RuntimeException e) {
+                HttpErrors.send(ctx, e, RequestContext.requestId(ctx));
+            }
+        });
+        router.delete("/admin/chaos/partition").handler(ctx -> {
+            boolean healed = partition != null && partition.heal();
+            if (healed) {
+                LOG.warning("chaos: the cluster partition is healed");
+            }
+            Bodies.sendJson(ctx, 200, partitioned().put("healed", healed), null, null);
+        });
+    }
+
+    private JsonObject partitioned() {
+        return new JsonObject().put("partitioned_from", new JsonArray(partition == null ? List.of() : new ArrayList<>(partition.peers())));
     }
 
     private void put(RoutingContext ctx) {

@@ -45,8 +45,7 @@ final class RequestContext {
             id = ctx.get(REQUEST_ID);
         }
         if (id == null) {
-            String h = RequestIds.fit(ctx.request().getHeader(REQUEST_ID_HEADER));
-            id = h != null ? h : RequestIds.next();
+            id = RequestIds.fitOrNext(ctx.request().getHeader(REQUEST_ID_HEADER));
         }
         ctx.put(REQUEST_ID, id);
         return id;
