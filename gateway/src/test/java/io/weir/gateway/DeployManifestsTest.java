@@ -168,6 +168,22 @@ class DeployManifestsTest {
     }
 
     @Test
+    void noVoluntaryDisruptionOrSingleNodeLossTakesEveryReplicaAndWithThemTheRollouts() throws IOException {
+        List<Map<String, Object>> docs = yamlDocuments(DEPLOY.resolve("k8s/weir.yaml"));
+        Map<String, Object> deployment = kind(docs, "Deployment");
+        Map<String, Object> labels = at(deployment, "spec", "template", "metadata", "labels");
+        int replicas = at(deployment, "spec", "replicas");
+        Map<String, Object> budget = kind(docs, "PodDisruptionBudget");
+        assertThat((Object) at(budget, "spec", "selector", "matchLabels")).isEqualTo(labels);
+        int minAvailable = at(budget, "spec", "minAvailable");
+        assertThat(minAvailable).as("at least one replica stays, and a drain can still move the others")
+                .isBetween(1, replicas - 1);
+        Map<String, Object> spread = at(deployment, "spec", "template", "spec", "topologySpreadConstraints", 0);
+        assertThat(spread.get("topologyKey")).isEqualTo("kubernetes.io/hostname");
+        assertThat((Object) at(spread, "labelSelector", "matchLabels")).isEqualTo(labels);
+    }
+
+    @Test
     void theImageNeverLetsOnnxRuntimePhoneHomeAndSetsOnlyKnownSettings() throws IOException {
         String dockerfile = Files.readString(DEPLOY.resolve("Dockerfile"));
         assertThat(dockerfile).contains("ORT_DISABLE_TELEMETRY=1")
