@@ -156,7 +156,8 @@ public final class WeirServer implements AutoCloseable {
             // Drills only: a partition of this replica's cluster traffic, set through /admin/chaos/partition.
             Partition partition = new Partition();
             ClusterMember cluster = config.cluster().enabled()
-                    ? new ClusterMember(vertx, config.cluster(), config.httpHost(), rollouts, ClusterMember.Resolver.SYSTEM,
+                    ? new ClusterMember(vertx, config.cluster(), config.httpHost(), rollouts,
+                    config.rolloutFile().isBlank() ? null : Path.of(config.rolloutFile()), ClusterMember.Resolver.SYSTEM,
                     partition) : null;
             if (cluster != null) {
                 opened.add(cluster);

@@ -30,9 +30,15 @@ import io.weir.runtime.ErrorCode;
 import io.weir.runtime.Ticker;
 import io.weir.runtime.WeirException;
 
+import java.io.IOException;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -84,7 +90,9 @@ import java.util.logging.Logger;
  * forwarding and {@code /admin/cluster}; {@link #server} and {@link #timer} are volatile for {@link #close}.
  * Start-up: a replica neither leads nor follows until every peer it resolved answered — at least one peer unless
  * {@value #STARTUP_ROUNDS} rounds passed — so a replica restarting beside a running leader never serves its own file's
- * rollouts first; {@link #start} completes then, and readiness waits for it.
+ * rollouts first; {@link #start} completes then, and readiness waits for it. With a rollout file, a replica notes beside
+ * it the term and the leader's state it serves ({@link #stamp}) and takes them back at start while the file still
+ * holds that state, so that replicas restarting together rank by the rollouts they had, and terms never go back.
  */
 public final class ClusterMember implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(ClusterMember.class.getName());
@@ -165,12 +173,24 @@ public final class ClusterMember implements AutoCloseable {
     /** Written on event loops, read by {@link #close} on a shutdown thread. */
     private volatile HttpServer server;
     private volatile long timer = -1;
+    /**
+     * Where this replica notes the term and the leader's state it serves, beside the rollout file (null without one),
+     * so that a restart keeps its rank among the replicas (see {@link #restoreStamp}).
+     */
+    private final Path stampFile;
+    /** Guards writing {@link #stampFile} and {@link #stamped}: the change hook's thread and the follow worker write it. */
+    private final Object stampLock = new Object();
+    /** What {@link #stampFile} holds, so that the same state offered at every sync is not written again. */
+    private String stamped;
     /** A peer refusing our token is logged once a minute, not at every sync. */
     private final LogThrottle refusals = new LogThrottle(LOG, 60_000_000_000L, Ticker.system());
 
-    /** @param partition the drilled partition in force (chaos: none unless the admin API sets one) */
-    public ClusterMember(Vertx vertx, WeirConfig.Cluster settings, String defaultHost, Rollouts rollouts, Resolver resolver,
-                         Partition partition) {
+    /**
+     * @param rolloutFile the rollout file ({@code rollout.file}), or null when the rollouts live in memory only
+     * @param partition   the drilled partition in force (chaos: none unless the admin API sets one)
+     */
+    public ClusterMember(Vertx vertx, WeirConfig.Cluster settings, String defaultHost, Rollouts rollouts, Path rolloutFile,
+                         Resolver resolver, Partition partition) {
         if (!settings.enabled()) {
             throw new IllegalArgumentException("cluster.peers is empty: a lone replica decides its own rollouts");
         }
@@ -178,13 +198,20 @@ public final class ClusterMember implements AutoCloseable {
         this.settings = settings;
         this.self = settings.advertise().toString();
         this.partition = partition;
+        this.stampFile = rolloutFile == null ? null : rolloutFile.resolveSibling(rolloutFile.getFileName() + ".cluster-"
+                + self.replaceAll("[^A-Za-z0-9.-]", "_") + ".json");
         this.bindHost = settings.host().isEmpty() ? defaultHost : settings.host();
         this.rollouts = rollouts;
         this.resolver = resolver;
         long timeout = Math.max(200, settings.syncMillis());
         this.client = vertx.createHttpClient(new HttpClientOptions().setConnectTimeout((int) timeout)
                 .setIdleTimeout((int) Math.max(10_000, timeout)).setIdleTimeoutUnit(TimeUnit.MILLISECONDS));
-        rollouts.setOnChange(() -> vertx.runOnContext(v -> push()));
+        rollouts.setOnChange(() -> {
+            if (rollouts.leading()) { // under the rollouts' lock, on the thread that made the change: the file is written
+                stamp(self, term, rollouts.revision());
+            }
+            vertx.runOnContext(v -> push());
+        });
     }
 
     /**
@@ -224,8 +251,12 @@ public final class ClusterMember implements AutoCloseable {
         router.route().last().handler(ctx -> HttpErrors.send(ctx, WeirException.notFound("no route for "
                 + ctx.request().method() + " " + ctx.request().path()), requestId(ctx)));
         router.route().failureHandler(ctx -> HttpErrors.send(ctx, ctx.failure(), requestId(ctx)));
-        return vertx.createHttpServer(new HttpServerOptions().setHost(bindHost).setPort(settings.port()))
-                .requestHandler(router).listen()
+        return vertx.executeBlocking(() -> {
+                    restoreStamp();
+                    return null;
+                }, false)
+                .compose(v -> vertx.createHttpServer(new HttpServerOptions().setHost(bindHost).setPort(settings.port()))
+                        .requestHandler(router).listen())
                 .compose(s -> {
                     server = s;
                     LOG.info("cluster API on " + bindHost + ":" + s.actualPort() + ", this replica is " + self
@@ -494,6 +525,7 @@ public final class ClusterMember implements AutoCloseable {
                         term = nextTerm;
                         refused = Map.of(); // a leader serves its own rollouts: nothing of another's is refused
                         rollouts.lead(true, leadersFileDigest);
+                        stamp(self, nextTerm, rollouts.revision());
                         LOG.info("this replica leads the rollouts, term " + nextTerm);
                     }
                 }
@@ -540,6 +572,7 @@ public final class ClusterMember implements AutoCloseable {
                 leadersFileDigest = fileDigest;
             }
             term = leaderTerm;
+            stamp(from, leaderTerm, revision);
             return Offer.SERVED;
         }
     }
@@ -633,6 +666,87 @@ public final class ClusterMember implements AutoCloseable {
                         return Future.succeededFuture(0L);
                     });
         }).toList()).mapEmpty();
+    }
+
+    // ------------------------------------------------------------------------------------------------ restarts
+
+    /**
+     * Notes, beside the rollout file, the term this replica serves and which leader's state (term, revision) it serves,
+     * with that state itself: after a restart, {@link #restoreStamp} takes them back when the rollout file still holds
+     * that state, so that replicas restarting together choose the one with the newest rollouts to lead, not the first
+     * up with an old file (one that was down while a rollback was made). Best effort and not synced: a stamp lost or
+     * torn in a crash only ranks the replica as one that applied nothing, as without a stamp. Written after the rollout
+     * file, on the thread that changed it.
+     */
+    private void stamp(String leaderNode, long leaderTerm, long revision) {
+        if (stampFile == null) {
+            return;
+        }
+        JsonObject stamp = new JsonObject().put("node", self).put("term", term).put("leader", leaderNode)
+                .put("applied_term", leaderTerm).put("applied_revision", revision)
+                .put("refused", new JsonObject(new TreeMap<>(refused))).put("rollouts", rollouts.state());
+        String text = stamp.encode();
+        synchronized (stampLock) {
+            if (text.equals(stamped)) {
+                return;
+            }
+            Path tmp = stampFile.resolveSibling(stampFile.getFileName() + ".tmp");
+            try {
+                Files.writeString(tmp, text);
+                try {
+                    Files.move(tmp, stampFile, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+                } catch (AtomicMoveNotSupportedException e) {
+                    Files.move(tmp, stampFile, StandardCopyOption.REPLACE_EXISTING);
+                }
+                stamped = text;
+            } catch (IOException e) {
+                LOG.log(Level.WARNING, "cannot note the served term beside the rollout file (" + stampFile
+                        + "): after a restart this replica ranks as one that applied nothing", e);
+            }
+        }
+    }
+
+    /**
+     * At start, after the rollout file is loaded: takes back the term and the applied leader's state noted by
+     * {@link #stamp} when the rollouts loaded are exactly the ones noted (an operator's edit of the file meanwhile, or
+     * a stamp of another replica's, is ignored).
+     */
+    private void restoreStamp() {
+        if (stampFile == null) {
+            return;
+        }
+        JsonObject stamp;
+        try {
+            stamp = new JsonObject(Files.readString(stampFile));
+        } catch (NoSuchFileException e) {
+            return;
+        } catch (IOException | RuntimeException e) {
+            LOG.warning("ignoring " + stampFile + ": " + e.getMessage());
+            return;
+        }
+        JsonObject noted = stamp.getValue("rollouts") instanceof JsonObject r ? r : null;
+        if (!self.equals(stamp.getValue("node")) || noted == null || !noted.encode().equals(rollouts.state().encode())
+                || !(stamp.getValue("leader") instanceof String leaderNode)
+                || !(stamp.getValue("term") instanceof Number servedTerm)
+                || !(stamp.getValue("applied_term") instanceof Number appliedTerm)
+                || !(stamp.getValue("applied_revision") instanceof Number appliedRevision)) {
+            LOG.info("not taking back " + stampFile + ": the rollout file no longer holds the rollouts it notes");
+            return;
+        }
+        Map<String, String> wasRefused = new TreeMap<>();
+        if (stamp.getValue("refused") instanceof JsonObject r) { // it still serves those models its own way
+            r.forEach(e -> wasRefused.put(e.getKey(), String.valueOf(e.getValue())));
+        }
+        synchronized (followLock) {
+            term = servedTerm.longValue();
+            applied = new Applied(leaderNode, appliedTerm.longValue(), appliedRevision.longValue());
+            refused = Map.copyOf(wasRefused);
+        }
+        synchronized (stampLock) {
+            stamped = stamp.encode();
+        }
+        LOG.info("restarting with the rollouts of leader " + leaderNode + ", term " + appliedTerm + " revision "
+                + appliedRevision + " (from " + stampFile.getFileName() + ")");
     }
 
     // ------------------------------------------------------------------------------------------------ the API
