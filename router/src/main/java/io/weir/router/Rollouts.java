@@ -14,6 +14,7 @@ import io.weir.router.internal.RolloutStats;
 import io.weir.router.internal.RolloutStore;
 import io.weir.router.internal.ShadowMirror;
 import io.weir.runtime.Ticker;
+import io.weir.runtime.WeirException;
 
 import java.nio.file.Path;
 import java.time.Clock;
@@ -92,7 +93,7 @@ public final class Rollouts implements AutoCloseable {
     }
 
     /**
-     * Loads the config file (throws {@link io.weir.runtime.WeirException} INVALID_ARGUMENT when it is invalid: with
+     * Loads the config file (throws {@link WeirException} INVALID_ARGUMENT when it is invalid: with
      * nothing serving yet there is no old config to keep), starts the shadow workers and the scheduler.
      */
     public synchronized void start() {
@@ -186,10 +187,10 @@ public final class Rollouts implements AutoCloseable {
         for (String model : leaderState.fieldNames()) {
             try {
                 if (!(leaderState.getValue(model) instanceof JsonObject body)) {
-                    throw io.weir.runtime.WeirException.invalid("the leader's rollout of '" + model + "' is not an object");
+                    throw WeirException.invalid("the leader's rollout of '" + model + "' is not an object");
                 }
                 rollouts.put(model, RolloutConfig.fromJson(model, body));
-            } catch (io.weir.runtime.WeirException | ClassCastException e) {
+            } catch (WeirException | ClassCastException e) {
                 unparsed.put(model, "does not parse here: " + e.getMessage());
                 if (leaderState.getValue(model) instanceof JsonObject body && body.getValue("primary") instanceof String p) {
                     unparsedPrimaries.put(model, p);
@@ -241,7 +242,7 @@ public final class Rollouts implements AutoCloseable {
      * other than this leader's current ones is dropped. Ignored unless this replica leads.
      *
      * @return the candidate samples absorbed
-     * @throws io.weir.runtime.WeirException INVALID_ARGUMENT when it is not an export
+     * @throws WeirException INVALID_ARGUMENT when it is not an export
      */
     public synchronized long absorbWindows(JsonObject export) {
         if (!leading) {
@@ -250,7 +251,7 @@ public final class Rollouts implements AutoCloseable {
         try {
             return stats.absorb(export);
         } catch (IllegalArgumentException e) {
-            throw io.weir.runtime.WeirException.invalid("a follower's windows: " + e.getMessage());
+            throw WeirException.invalid("a follower's windows: " + e.getMessage());
         }
     }
 

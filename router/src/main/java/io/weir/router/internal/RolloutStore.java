@@ -19,8 +19,11 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -251,7 +254,7 @@ public final class RolloutStore {
      * cluster leader's push of its new rollouts to its followers).
      */
     public void setOnPublish(Runnable r) {
-        onPublish = java.util.Objects.requireNonNull(r);
+        onPublish = Objects.requireNonNull(r);
     }
 
     private static String summary(RolloutConfig c) {
@@ -446,8 +449,8 @@ public final class RolloutStore {
 
     private static String sha256(byte[] bytes) {
         try {
-            return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(bytes));
-        } catch (java.security.NoSuchAlgorithmException e) {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+        } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("every JDK has SHA-256", e);
         }
     }
