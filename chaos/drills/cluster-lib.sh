@@ -3,6 +3,9 @@
 # (the first of the ports base..base+21) and may set $WEIR_CHAOS_ENABLED before start_replicas.
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 WORK=${WORK:-$(mktemp -d -t weir-cluster-drill.XXXXXX)}
+mkdir -p "$WORK"
+# a $WORK given again must not judge this run by the last one's audit logs and traffic
+rm -f "$WORK"/audit-*.jsonl "$WORK"/weir-*.log "$WORK"/not-200 "$WORK"/traffic-* "$WORK"/stop-traffic
 token=drill-$RANDOM$RANDOM
 http=("$base" "$((base + 10))" "$((base + 20))")
 cport=("$((base + 1))" "$((base + 11))" "$((base + 21))")
@@ -93,7 +96,7 @@ traffic() { # traffic <replica index>
 
 stop_traffic() { # stops the traffic and prints what each replica's client got; sets total_failed
   touch "$WORK/stop-traffic"
-  wait ${traffic_pids[@]+"${traffic_pids[@]}"}
+  if ((${#traffic_pids[@]})); then wait "${traffic_pids[@]}"; fi # a bare wait would wait for the replicas too
   total_failed=0
   local i s b line=""
   for i in 0 1 2; do

@@ -65,7 +65,7 @@ echo "5. heal the partition"
 healed_at=$SECONDS
 code=$(curl -s -o /dev/null -w '%{http_code}' -X DELETE "localhost:${http[0]}/admin/chaos/partition")
 check "the partition is healed (HTTP $code)" [ "$code" = 200 ]
-converged() { [ "$(leader_of 0)" = "${node[1]}" ] && ! leading 0 && leading 1 && [ "$(status 0)" = rolled_back ]; }
+converged() { [ "$(leader_of 0)" = "${node[1]}" ] && [ "$(cluster_key 0 leading)" = false ] && leading 1 && [ "$(status 0)" = rolled_back ]; }
 check "the higher term keeps leading; replica 0 follows it and serves the rollback within 10 s" wait_for 10 converged
 echo "     the replicas' logs: healed at $(logged_at 0 'partition is healed'), replica 0 follows at $(logged_at 0 'now follows') (the drill saw it $((SECONDS - healed_at)) s after)"
 rolled_back() { [ "$(status 1)" = rolled_back ] && [ "$(status 2)" = rolled_back ]; }
@@ -74,7 +74,7 @@ audited() { grep -q 'more canary on the lone side' "$WORK/audit-0.jsonl" \
   && grep -q "\"actor\":\"leader ${node[1]}\"" "$WORK/audit-0.jsonl"; }
 check "replica 0's audit log keeps its own change and its replacement" audited
 a0=$(arms 0); a1=$(arms 1)
-only_primary() { [[ $a0 != *canary* && $a0 == "$a1" ]]; }
+only_primary() { [[ $a0 == *primary* && $a0 != *canary* && $a0 == "$a1" ]]; }
 check "every user on the primary, alike on replicas 0 and 1" only_primary
 
 echo "6. traffic through the partition"

@@ -203,7 +203,7 @@ public final class WeirServer implements AutoCloseable {
                 rolloutAdmin.accept(r);
                 SimilarAdmin.routes(store).accept(r);
                 if (faults != null) {
-                    new ChaosAdminApi(faults, cluster != null ? partition : null).accept(r);
+                    new ChaosAdminApi(faults, partition, cluster).accept(r);
                 }
             };
             int port = config.httpPort() == 0 ? freePort(config.httpHost()) : config.httpPort();

@@ -2,6 +2,7 @@ package io.weir.gateway;
 
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
@@ -91,13 +92,19 @@ class ClusterPartitionTest {
                 .compose(v -> client.put(port(0), "127.0.0.1", "/admin/rollouts/ranker").sendJsonObject(canary))
                 .compose(r -> {
                     tc.verify(() -> assertThat(r.getHeader("x-weir-replicated")).as(r.bodyAsString()).isEqualTo("2/2"));
-                    return client.put(port(0), "127.0.0.1", "/admin/chaos/partition")
-                            .sendJsonObject(new JsonObject().put("peers", new JsonArray().add(nodes.get(1)).add("weir-peers")));
+                    // a typo would cut off nothing and the drill would show nothing: refused, as is this replica itself
+                    List<String> bad = List.of("weir-peers", "127.0.0.1:9", nodes.get(0));
+                    return Future.all(bad.stream().map(p -> client.put(port(0), "127.0.0.1", "/admin/chaos/partition")
+                            .sendJsonObject(new JsonObject().put("peers", new JsonArray().add(nodes.get(1)).add(p)))).toList());
                 })
-                .compose(r -> {
+                .compose(all -> {
                     tc.verify(() -> {
-                        assertThat(r.statusCode()).isEqualTo(400);
-                        assertThat(r.bodyAsJsonObject().getJsonObject("error").getString("message")).contains("host:port", "weir-peers");
+                        List<String> why = List.of("host:port", "not a peer this replica knows", "this replica itself");
+                        for (int i = 0; i < why.size(); i++) {
+                            HttpResponse<Buffer> r = all.resultAt(i);
+                            assertThat(r.statusCode()).isEqualTo(400);
+                            assertThat(r.bodyAsJsonObject().getJsonObject("error").getString("message")).contains(why.get(i));
+                        }
                     });
                     // set on the leader alone, it cuts both ways: its calls fail, the followers' calls to it are dropped
                     return client.put(port(0), "127.0.0.1", "/admin/chaos/partition")

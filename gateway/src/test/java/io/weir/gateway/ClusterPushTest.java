@@ -38,13 +38,15 @@ class ClusterPushTest {
                 ports[i] = s.getLocalPort();
             }
         }
+        // the replicas advertise a name, and are listed by address: each is reached at two names (itself too), and
+        // counts once in x-weir-replicated
         String peers = "127.0.0.1:" + ports[0] + ",127.0.0.1:" + ports[1];
         leader = TestServers.start(null, Map.of("audit.log", dir.resolve("a.jsonl").toString(), "cluster.peers", peers,
-                "cluster.advertise", "127.0.0.1:" + ports[0], "cluster.port", ports[0], "cluster.token", "t",
+                "cluster.advertise", "localhost:" + ports[0], "cluster.port", ports[0], "cluster.token", "t",
                 "cluster.sync.ms", 100));
         // its first sync runs at start and finds the leader; the next would be a minute later
         follower = TestServers.start(null, Map.of("audit.log", dir.resolve("b.jsonl").toString(), "cluster.peers", peers,
-                "cluster.advertise", "127.0.0.1:" + ports[1], "cluster.port", ports[1], "cluster.token", "t",
+                "cluster.advertise", "localhost:" + ports[1], "cluster.port", ports[1], "cluster.token", "t",
                 "cluster.sync.ms", 60_000));
     }
 

@@ -168,7 +168,7 @@ class DeployManifestsTest {
     }
 
     @Test
-    void noVoluntaryDisruptionOrSingleNodeLossTakesEveryReplicaAndWithThemTheRollouts() throws IOException {
+    void drainsLeaveAReplicaWithTheRolloutsAndTheReplicasPreferDifferentNodes() throws IOException {
         List<Map<String, Object>> docs = yamlDocuments(DEPLOY.resolve("k8s/weir.yaml"));
         Map<String, Object> deployment = kind(docs, "Deployment");
         Map<String, Object> labels = at(deployment, "spec", "template", "metadata", "labels");

@@ -117,8 +117,8 @@ public final class ClusterMember implements AutoCloseable {
      * answered, whether it leads and with which term, and its rollouts.
      */
     private record Heard(long startedNanos, long atNanos, boolean leading, String leader, long term, long revision,
-                         long appliedTerm, long appliedRevision, int refusedModels, String fileDigest,
-                         JsonObject rollouts) {
+                         long appliedTerm, long appliedRevision, boolean appliedRestored, int refusedModels,
+                         String fileDigest, JsonObject rollouts) {
     }
 
     /** The state a leader pushed last, and its acknowledgements: the same state is not pushed twice. */
@@ -132,10 +132,15 @@ public final class ClusterMember implements AutoCloseable {
     /**
      * A replica as the leader choice sees it: when it started (this replica's monotonic clock), whether it leads and
      * with which term, and how new the rollouts it serves are (the term and revision of the leader's state it applied
-     * last; a leader's own).
+     * last; a leader's own), and whether that is only what it noted before a restart ({@code restored}: it has neither
+     * followed nor led since).
      */
     record Candidate(String node, long startedNanos, boolean leading, long term, long appliedTerm, long appliedRevision,
-                     boolean refusing) {
+                     boolean refusing, boolean restored) {
+        Candidate(String node, long startedNanos, boolean leading, long term, long appliedTerm, long appliedRevision,
+                  boolean refusing) {
+            this(node, startedNanos, leading, term, appliedTerm, appliedRevision, refusing, false);
+        }
     }
 
     private final Vertx vertx;
@@ -153,8 +158,13 @@ public final class ClusterMember implements AutoCloseable {
     private final Map<String, Heard> heard = new HashMap<>();
     /** Peer addresses that answered in the round under way (guarded by heard). */
     private final Set<String> answeredThisRound = new HashSet<>();
-    /** The peers resolved in the last round: with the followers heard, the replicas an admin change should reach. */
+    /** The peers' addresses resolved in the last round: with the followers heard, the replicas a change should reach. */
     private volatile List<String> resolved = List.of();
+    /**
+     * The node each peer address last answered as (guarded by heard): one replica may be reached at several addresses
+     * (a name that resolves to IPv4 and IPv6, or a replica advertising a name), ourselves included.
+     */
+    private final Map<String, String> answeredAs = new HashMap<>();
     private volatile String leader;
     /** The term of the rollouts this replica serves: its own while it leads, its leader's while it follows. */
     private volatile long term;
@@ -166,6 +176,8 @@ public final class ClusterMember implements AutoCloseable {
     private final Object followLock = new Object();
     /** Written under followLock, read anywhere. */
     private volatile Applied applied;
+    /** Whether {@link #applied} is only what this replica noted before a restart (see {@link #restoreStamp}). */
+    private volatile boolean appliedRestored;
     /** Written and read on event loops (the change hook's and an admin answer's). */
     private volatile Pushing pushing;
     /** The rollout file digest of the leader whose state this replica applied last (see {@link Rollouts#lead(boolean, String)}). */
@@ -182,6 +194,8 @@ public final class ClusterMember implements AutoCloseable {
     private final Object stampLock = new Object();
     /** What {@link #stampFile} holds, so that the same state offered at every sync is not written again. */
     private String stamped;
+    /** A stamp that cannot be written (a full disk) is logged once a minute, not at every sync. */
+    private final LogThrottle stampFailures = new LogThrottle(LOG, 60_000_000_000L, Ticker.system());
     /** A peer refusing our token is logged once a minute, not at every sync. */
     private final LogThrottle refusals = new LogThrottle(LOG, 60_000_000_000L, Ticker.system());
 
@@ -198,8 +212,8 @@ public final class ClusterMember implements AutoCloseable {
         this.settings = settings;
         this.self = settings.advertise().toString();
         this.partition = partition;
-        this.stampFile = rolloutFile == null ? null : rolloutFile.resolveSibling(rolloutFile.getFileName() + ".cluster-"
-                + self.replaceAll("[^A-Za-z0-9.-]", "_") + ".json");
+        // named by the file alone: a pod recreated with another address on the same volume finds it
+        this.stampFile = rolloutFile == null ? null : rolloutFile.resolveSibling(rolloutFile.getFileName() + ".cluster.json");
         this.bindHost = settings.host().isEmpty() ? defaultHost : settings.host();
         this.rollouts = rollouts;
         this.resolver = resolver;
@@ -207,10 +221,13 @@ public final class ClusterMember implements AutoCloseable {
         this.client = vertx.createHttpClient(new HttpClientOptions().setConnectTimeout((int) timeout)
                 .setIdleTimeout((int) Math.max(10_000, timeout)).setIdleTimeoutUnit(TimeUnit.MILLISECONDS));
         rollouts.setOnChange(() -> {
-            if (rollouts.leading()) { // under the rollouts' lock, on the thread that made the change: the file is written
-                stamp(self, term, rollouts.revision());
+            try {
+                if (rollouts.leading()) { // under the rollouts' lock, on the thread that made the change: the file is written
+                    stamp(self, term, rollouts.revision());
+                }
+            } finally { // the change is made: whatever befell the stamp, the followers get it
+                vertx.runOnContext(v -> push());
             }
-            vertx.runOnContext(v -> push());
         });
     }
 
@@ -272,6 +289,7 @@ public final class ClusterMember implements AutoCloseable {
         return new JsonObject().put("node", self).put("uptime_ms", uptimeMillis())
                 .put("leading", rollouts.leading()).put("term", term).put("revision", revision).put("leader", leader)
                 .put("applied_term", appliedTerm()).put("applied_revision", appliedRevision(revision))
+                .put("applied_restored", appliedRestored && !rollouts.leading())
                 .put("refused_models", refused.size()).put("file_digest", rollouts.fileDigest())
                 .put("rollouts", rollouts.state());
     }
@@ -337,7 +355,14 @@ public final class ClusterMember implements AutoCloseable {
             return;
         }
         vertx.executeBlocking(this::resolvePeers, false)
-                .onSuccess(peers -> resolved = List.copyOf(peers))
+                .onSuccess(peers -> {
+                    resolved = List.copyOf(peers);
+                    if (!peers.isEmpty()) { // no answer from the resolver is no reason to forget whom addresses reach
+                        synchronized (heard) {
+                            answeredAs.keySet().retainAll(peers);
+                        }
+                    }
+                })
                 .compose(peers -> Future.join(peers.stream().map(this::ask).toList()).otherwiseEmpty()
                         .map(ignored -> peers))
                 .compose(peers -> {
@@ -387,22 +412,26 @@ public final class ClusterMember implements AutoCloseable {
 
     /** Asks one peer for its state and notes the answer; a peer that does not answer is simply not heard. */
     private Future<Void> ask(String peer) {
+        if (cutOff(peer)) { // the drilled partition may name the peer by the address it advertises, not this one
+            return Future.succeededFuture();
+        }
         return send(peer, toPeer(peer, HttpMethod.GET, "/cluster/state")).compose(req -> req.send()).compose(this::json).map(state -> {
             String node = state.getString("node");
-            if (node == null || node.equals(self)) {
-                return null; // ourselves under another name
-            }
-            if (!node.equals(canonical(node))) {
+            if (node == null || !node.equals(canonical(node))) {
                 throw new IllegalStateException("answered as '" + node + "', not a cluster address in canonical form");
             }
             synchronized (heard) {
+                answeredAs.put(peer, node);
+                answeredThisRound.add(peer); // ourselves too: a start-up waits for every address to answer
+                if (node.equals(self)) {
+                    return null; // ourselves under another name
+                }
                 long now = System.nanoTime();
                 heard.put(node, new Heard(now - state.getLong("uptime_ms") * 1_000_000L, now,
                         Boolean.TRUE.equals(state.getBoolean("leading")), state.getString("leader"), state.getLong("term", 0L),
                         state.getLong("revision", 0L), state.getLong("applied_term", 0L),
-                        state.getLong("applied_revision", 0L), state.getInteger("refused_models", 0),
-                        state.getString("file_digest"), state.getJsonObject("rollouts")));
-                answeredThisRound.add(peer);
+                        state.getLong("applied_revision", 0L), Boolean.TRUE.equals(state.getBoolean("applied_restored")),
+                        state.getInteger("refused_models", 0), state.getString("file_digest"), state.getJsonObject("rollouts")));
             }
             return (Void) null;
         }).recover(err -> {
@@ -444,10 +473,72 @@ public final class ClusterMember implements AutoCloseable {
 
     /** Every call to a peer goes out here: one the drilled partition cuts off fails at once, as an unreachable peer's. */
     private Future<HttpClientRequest> send(String node, RequestOptions o) {
-        if (partition.cutsOff(node)) {
+        if (cutOff(node)) {
             return Future.failedFuture("cut off from " + node + " (chaos partition)");
         }
         return client.request(o);
+    }
+
+    /** Whether the drilled partition cuts off a peer, named by its address or the node that last answered there. */
+    private boolean cutOff(String peer) {
+        if (partition.cutsOff(peer)) {
+            return true;
+        }
+        synchronized (heard) {
+            return partition.cutsOff(answeredAs.get(peer));
+        }
+    }
+
+    /**
+     * The other replicas this one knows of: the nodes heard lately, and the nodes that answered at some time at a peer
+     * address resolved in the last round (a replica cut off or down since, still listed). Counted by node, so one
+     * replica reached at several addresses, or this one under another name, counts once or not at all; an address that
+     * never answered (a replica still starting, which is not ready before it follows; an address nothing listens on)
+     * is not counted.
+     */
+    private Set<String> replicasKnown() {
+        Set<String> known = new TreeSet<>();
+        synchronized (heard) {
+            known.addAll(heard.keySet());
+            for (String address : resolved) {
+                String node = answeredAs.get(address);
+                if (node != null) {
+                    known.add(node);
+                }
+            }
+        }
+        known.remove(self);
+        return known;
+    }
+
+    /**
+     * For the partition API: refuses this replica itself and any address that is no peer it knows, naming the peers,
+     * so that a drill cannot cut off nothing by a typo.
+     *
+     * @return the peers, canonical
+     * @throws IllegalArgumentException saying which address is not a known peer
+     */
+    public List<String> knownPeers(List<String> peers) {
+        Set<String> known = replicasKnown();
+        synchronized (heard) {
+            known.addAll(resolved);
+            answeredAs.forEach((address, node) -> {
+                if (!node.equals(self)) {
+                    known.add(address);
+                }
+            });
+        }
+        List<String> out = new ArrayList<>();
+        for (String p : peers) {
+            if (p.equals(self)) {
+                throw new IllegalArgumentException("'" + p + "' is this replica itself");
+            }
+            if (!known.contains(p)) {
+                throw new IllegalArgumentException("'" + p + "' is not a peer this replica knows; known: " + known);
+            }
+            out.add(p);
+        }
+        return out;
     }
 
     /** {@code node} as this replica writes a cluster address, or null when it is none. */
@@ -478,7 +569,8 @@ public final class ClusterMember implements AutoCloseable {
      * the lowest address.
      */
     static String chooseLeader(List<Candidate> replicas) {
-        long newestApplied = replicas.stream().mapToLong(Candidate::appliedTerm).max().orElse(0);
+        // what a replica noted before its restart ranks it when none leads, but never unseats one leading now
+        long newestApplied = replicas.stream().filter(c -> !c.restored()).mapToLong(Candidate::appliedTerm).max().orElse(0);
         List<Candidate> current = replicas.stream().filter(c -> !c.leading() || c.term() >= newestApplied).toList();
         List<Candidate> leading = current.stream().filter(Candidate::leading).toList();
         if (!leading.isEmpty()) {
@@ -499,7 +591,7 @@ public final class ClusterMember implements AutoCloseable {
         Map<String, Heard> alive = new HashMap<>();
         long ownRevision = rollouts.revision();
         replicas.add(new Candidate(self, startedNanos, rollouts.leading(), term, appliedTerm(),
-                appliedRevision(ownRevision), !refused.isEmpty()));
+                appliedRevision(ownRevision), !refused.isEmpty(), appliedRestored && !rollouts.leading()));
         synchronized (heard) {
             heard.values().removeIf(h -> now - h.atNanos() > silence);
             alive.putAll(heard);
@@ -508,7 +600,7 @@ public final class ClusterMember implements AutoCloseable {
         for (Map.Entry<String, Heard> e : alive.entrySet()) {
             Heard h = e.getValue();
             replicas.add(new Candidate(e.getKey(), h.startedNanos(), h.leading(), h.term(), h.appliedTerm(),
-                    h.appliedRevision(), h.refusedModels() > 0));
+                    h.appliedRevision(), h.refusedModels() > 0, h.appliedRestored()));
             highestTerm = Math.max(highestTerm, h.term());
         }
         String best = chooseLeader(replicas);
@@ -525,6 +617,7 @@ public final class ClusterMember implements AutoCloseable {
                         term = nextTerm;
                         refused = Map.of(); // a leader serves its own rollouts: nothing of another's is refused
                         rollouts.lead(true, leadersFileDigest);
+                        appliedRestored = false;
                         stamp(self, nextTerm, rollouts.revision());
                         LOG.info("this replica leads the rollouts, term " + nextTerm);
                     }
@@ -568,6 +661,7 @@ public final class ClusterMember implements AutoCloseable {
             }
             refused = Map.copyOf(rollouts.follow(state, from).refused());
             applied = new Applied(from, leaderTerm, revision);
+            appliedRestored = false;
             if (fileDigest != null) {
                 leadersFileDigest = fileDigest;
             }
@@ -605,7 +699,7 @@ public final class ClusterMember implements AutoCloseable {
         }
         List<String> followers = followersHeard();
         // counted: every replica this one knows of, so a leader cut off from its peers says 0/2, not 0/0
-        Set<String> replicas = new TreeSet<>(resolved);
+        Set<String> replicas = replicasKnown();
         replicas.addAll(followers);
         List<Future<Boolean>> acks = followers.stream().map(node -> {
             RequestOptions o = toPeer(node, HttpMethod.POST, "/cluster/follow").putHeader("content-type", "application/json");
@@ -682,34 +776,44 @@ public final class ClusterMember implements AutoCloseable {
         if (stampFile == null) {
             return;
         }
-        JsonObject stamp = new JsonObject().put("node", self).put("term", term).put("leader", leaderNode)
-                .put("applied_term", leaderTerm).put("applied_revision", revision)
-                .put("refused", new JsonObject(new TreeMap<>(refused))).put("rollouts", rollouts.state());
-        String text = stamp.encode();
-        synchronized (stampLock) {
+        synchronized (stampLock) { // read inside: of two writers racing, the later one writes the newer state
+            String text = new JsonObject().put("node", self).put("term", term).put("leader", leaderNode)
+                    .put("applied_term", leaderTerm).put("applied_revision", revision)
+                    .put("refused", new JsonObject(new TreeMap<>(refused))).put("rollouts", rollouts.state()).encode();
             if (text.equals(stamped)) {
                 return;
             }
-            Path tmp = stampFile.resolveSibling(stampFile.getFileName() + ".tmp");
+            Path tmp = null;
             try {
+                tmp = Files.createTempFile(stampFile.toAbsolutePath().getParent(), stampFile.getFileName().toString(), ".tmp");
                 Files.writeString(tmp, text);
                 try {
                     Files.move(tmp, stampFile, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
                 } catch (AtomicMoveNotSupportedException e) {
                     Files.move(tmp, stampFile, StandardCopyOption.REPLACE_EXISTING);
                 }
+                tmp = null;
                 stamped = text;
-            } catch (IOException e) {
-                LOG.log(Level.WARNING, "cannot note the served term beside the rollout file (" + stampFile
-                        + "): after a restart this replica ranks as one that applied nothing", e);
+            } catch (IOException | RuntimeException e) {
+                stampFailures.log(Level.WARNING, "cannot note the served term beside the rollout file (" + stampFile
+                        + "): after a restart this replica ranks as one that applied nothing: " + e, null);
+            } finally {
+                if (tmp != null) {
+                    try {
+                        Files.deleteIfExists(tmp);
+                    } catch (IOException ignored) {
+                        // the write failed already, and said so
+                    }
+                }
             }
         }
     }
 
     /**
-     * At start, after the rollout file is loaded: takes back the term and the applied leader's state noted by
-     * {@link #stamp} when the rollouts loaded are exactly the ones noted (an operator's edit of the file meanwhile, or
-     * a stamp of another replica's, is ignored).
+     * At start, after the rollout file is loaded: takes back the term noted by {@link #stamp} (terms never go back,
+     * whatever happened to the file), and the applied leader's state and refusals when the rollouts loaded are exactly
+     * the ones noted (not after an operator's edit of the file meanwhile). What is taken back ranks this replica while
+     * none leads, and never unseats one that leads ({@link #chooseLeader}).
      */
     private void restoreStamp() {
         if (stampFile == null) {
@@ -724,13 +828,16 @@ public final class ClusterMember implements AutoCloseable {
             LOG.warning("ignoring " + stampFile + ": " + e.getMessage());
             return;
         }
+        if (stamp.getValue("term") instanceof Number servedTerm) {
+            term = Math.max(term, servedTerm.longValue());
+        }
         JsonObject noted = stamp.getValue("rollouts") instanceof JsonObject r ? r : null;
-        if (!self.equals(stamp.getValue("node")) || noted == null || !noted.encode().equals(rollouts.state().encode())
+        if (noted == null || !noted.encode().equals(rollouts.state().encode())
                 || !(stamp.getValue("leader") instanceof String leaderNode)
-                || !(stamp.getValue("term") instanceof Number servedTerm)
                 || !(stamp.getValue("applied_term") instanceof Number appliedTerm)
                 || !(stamp.getValue("applied_revision") instanceof Number appliedRevision)) {
-            LOG.info("not taking back " + stampFile + ": the rollout file no longer holds the rollouts it notes");
+            LOG.info("restarting at term " + term + "; not taking back the applied state noted in " + stampFile
+                    + ": the rollout file no longer holds the rollouts it notes");
             return;
         }
         Map<String, String> wasRefused = new TreeMap<>();
@@ -738,12 +845,9 @@ public final class ClusterMember implements AutoCloseable {
             r.forEach(e -> wasRefused.put(e.getKey(), String.valueOf(e.getValue())));
         }
         synchronized (followLock) {
-            term = servedTerm.longValue();
             applied = new Applied(leaderNode, appliedTerm.longValue(), appliedRevision.longValue());
+            appliedRestored = true;
             refused = Map.copyOf(wasRefused);
-        }
-        synchronized (stampLock) {
-            stamped = stamp.encode();
         }
         LOG.info("restarting with the rollouts of leader " + leaderNode + ", term " + appliedTerm + " revision "
                 + appliedRevision + " (from " + stampFile.getFileName() + ")");

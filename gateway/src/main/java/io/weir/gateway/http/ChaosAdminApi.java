@@ -8,6 +8,7 @@ import io.vertx.ext.web.handler.BodyHandler;
 import io.weir.chaos.Fault;
 import io.weir.chaos.FaultInjector;
 import io.weir.chaos.Partition;
+import io.weir.gateway.cluster.ClusterMember;
 import io.weir.gateway.config.PeerAddress;
 import io.weir.runtime.WeirException;
 import io.weir.runtime.repository.Versions;
@@ -31,11 +32,16 @@ public final class ChaosAdminApi implements Consumer<Router> {
 
     private final FaultInjector faults;
     private final Partition partition;
+    private final ClusterMember cluster;
 
-    /** @param partition the cluster partition to steer, or null on a replica without cluster peers */
-    public ChaosAdminApi(FaultInjector faults, Partition partition) {
+    /**
+     * @param partition the cluster partition to steer
+     * @param cluster   this replica's cluster member (which peers it knows), or null on a replica without cluster peers
+     */
+    public ChaosAdminApi(FaultInjector faults, Partition partition, ClusterMember cluster) {
         this.faults = faults;
         this.partition = partition;
+        this.cluster = cluster;
     }
 
     @Override
@@ -59,7 +65,7 @@ public final class ChaosAdminApi implements Consumer<Router> {
         router.get("/admin/chaos/partition").handler(ctx -> Bodies.sendJson(ctx, 200, partitioned(), null, null));
         router.put("/admin/chaos/partition").handler(BodyHandler.create(false).setBodyLimit(64 * 1024)).handler(ctx -> {
             try {
-                if (partition == null) {
+                if (cluster == null) {
                     throw WeirException.invalid("this replica has no cluster peers (cluster.peers): there is nothing to partition");
                 }
                 Object peers = Bodies.object(ctx).getValue("peers");
@@ -75,7 +81,11 @@ public final class ChaosAdminApi implements Consumer<Router> {
                         throw WeirException.invalid("peers: each " + e.getMessage());
                     }
                 }
-                partition.cut(cut);
+                try {
+                    partition.cut(cluster.knownPeers(cut));
+                } catch (IllegalArgumentException e) {
+                    throw WeirException.invalid("peers: " + e.getMessage());
+                }
                 LOG.warning("chaos: this replica's cluster traffic is cut off from " + partition.peers());
                 Bodies.sendJson(ctx, 200, partitioned(), null, null);
             } catch (RuntimeException e) {
@@ -83,7 +93,7 @@ public final class ChaosAdminApi implements Consumer<Router> {
             }
         });
         router.delete("/admin/chaos/partition").handler(ctx -> {
-            boolean healed = partition != null && partition.heal();
+            boolean healed = partition.heal();
             if (healed) {
                 LOG.warning("chaos: the cluster partition is healed");
             }
@@ -92,7 +102,7 @@ public final class ChaosAdminApi implements Consumer<Router> {
     }
 
     private JsonObject partitioned() {
-        return new JsonObject().put("partitioned_from", new JsonArray(partition == null ? List.of() : new ArrayList<>(partition.peers())));
+        return new JsonObject().put("partitioned_from", new JsonArray(new ArrayList<>(partition.peers())));
     }
 
     private void put(RoutingContext ctx) {

@@ -50,6 +50,23 @@ class LeaderChoiceTest {
                 .isEqualTo("b:8081");
     }
 
+    /** A replica just restarted, ranked by what it noted before (see ClusterMember.restoreStamp). */
+    private static Candidate restarted(String node, long started, long appliedTerm, long appliedRevision) {
+        return new Candidate(node, started, false, appliedTerm, appliedTerm, appliedRevision, false, true);
+    }
+
+    @Test
+    void replicasRestartingTogetherRankByWhatTheyNotedButNeverUnseatOneLeading() {
+        // every replica restarted: the one whose file holds the newest state leads, not the longest-running
+        assertThat(everyOrder(restarted("a:8081", 100, 5, 90), restarted("b:8081", 200, 5, 100))).isEqualTo("b:8081");
+        // one came up alone and leads (its file was edited while down, so its own note was not taken back); a replica
+        // that noted a higher term before its restart follows it rather than disqualify it
+        assertThat(everyOrder(leader("a:8081", 100, 1), restarted("b:8081", 200, 5, 100))).isEqualTo("a:8081");
+        // once the restarted replica followed someone, its term counts as any replica's: a leader below it was replaced
+        assertThat(everyOrder(leader("a:8081", 100, 1), follower("b:8081", 200, 5, 100), follower("c:8081", 300, 5, 99)))
+                .isEqualTo("b:8081");
+    }
+
     @Test
     void anIncumbentKeepsLeadingAgainstAnOlderReplicaThatComesBackOrStarts() {
         assertThat(everyOrder(follower("a:8081", 100, 2, 9), leader("b:8081", 200, 2), follower("c:8081", 300, 2, 9)))
