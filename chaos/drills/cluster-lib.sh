@@ -111,3 +111,14 @@ stop_traffic() { # stops the traffic and prints what each replica's client got; 
 }
 traffic_pids=()
 start_traffic() { rm -f "$WORK/stop-traffic"; traffic "$1" & traffic_pids+=($!); }
+
+# check_traffic_and_finish <least requests on replica 0> <on 1> <on 2>: stops the traffic, checks that none failed and that it
+# flowed everywhere, then ends the drill: exit 0 when every check held, 1 otherwise.
+check_traffic_and_finish() {
+  stop_traffic
+  check "every request answered (200, or 429 shed by a full host)" [ "$total_failed" = 0 ]
+  flowed() { [ "${sent_0:-0}" -gt "$1" ] && [ "${sent_1:-0}" -gt "$2" ] && [ "${sent_2:-0}" -gt "$3" ]; }
+  check "traffic flowed on every replica" flowed "$@"
+  if [ "$failures" -eq 0 ]; then echo "PASS"; exit 0; fi
+  echo "FAIL: $failures check(s)"; exit 1
+}

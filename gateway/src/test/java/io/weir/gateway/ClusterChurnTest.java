@@ -12,7 +12,6 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -47,21 +46,14 @@ class ClusterChurnTest {
 
     @AfterEach
     void stop() {
-        for (WeirServer s : slots) {
-            if (s != null) {
-                s.close();
-            }
-        }
-        if (vertx != null) {
-            vertx.close().toCompletionStage().toCompletableFuture().join();
-        }
+        ClusterRolloutsTestSupport.closeAll(slots, vertx);
     }
 
     private void start(int slot) throws Exception {
         String self = nodes.get(slot);
         slots[slot] = TestServers.start(null, Map.of("audit.log", dir.resolve("audit-" + (starts++) + ".jsonl").toString(),
                 "cluster.peers", String.join(",", nodes), "cluster.advertise", self,
-                "cluster.port", Integer.parseInt(self.substring(self.lastIndexOf(':') + 1)), "cluster.token", TOKEN,
+                "cluster.port", ClusterRolloutsTestSupport.port(self), "cluster.token", TOKEN,
                 "cluster.sync.ms", 100));
     }
 
@@ -123,11 +115,7 @@ class ClusterChurnTest {
     @ParameterizedTest
     @ValueSource(longs = {7, 11, 42})
     void everyReplicaServesTheLastAcknowledgedChangeThroughRestarts(long seed) throws Exception {
-        for (int i = 0; i < 3; i++) {
-            try (ServerSocket s = new ServerSocket(0)) {
-                nodes.add("127.0.0.1:" + s.getLocalPort());
-            }
-        }
+        nodes.addAll(ClusterRolloutsTestSupport.loopbackNodes(3));
         for (int i = 0; i < 3; i++) {
             start(i);
         }

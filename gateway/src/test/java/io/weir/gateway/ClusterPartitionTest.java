@@ -14,7 +14,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -46,16 +45,10 @@ class ClusterPartitionTest {
     }
 
     private void startReplicas() throws Exception {
-        int[] ports = new int[3];
-        for (int i = 0; i < 3; i++) {
-            try (ServerSocket s = new ServerSocket(0)) {
-                ports[i] = s.getLocalPort();
-            }
-            nodes.add("127.0.0.1:" + ports[i]);
-        }
+        nodes.addAll(ClusterRolloutsTestSupport.loopbackNodes(3));
         for (int i = 0; i < 3; i++) { // one after the other: the first started leads
             servers.add(TestServers.start(null, Map.of("audit.log", dir.resolve("audit-" + i + ".jsonl").toString(),
-                    "cluster.peers", String.join(",", nodes), "cluster.advertise", nodes.get(i), "cluster.port", ports[i],
+                    "cluster.peers", String.join(",", nodes), "cluster.advertise", nodes.get(i), "cluster.port", ClusterRolloutsTestSupport.port(nodes.get(i)),
                     "cluster.token", TOKEN, "cluster.sync.ms", 100, "chaos.enabled", true)));
         }
     }

@@ -10,7 +10,6 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -41,14 +40,7 @@ class ClusterRestartTest {
 
     @AfterEach
     void stop() {
-        for (WeirServer s : slots) {
-            if (s != null) {
-                s.close();
-            }
-        }
-        if (vertx != null) {
-            vertx.close().toCompletionStage().toCompletableFuture().join();
-        }
+        ClusterRolloutsTestSupport.closeAll(slots, vertx);
     }
 
     private Map<String, Object> config(int slot) {
@@ -56,7 +48,7 @@ class ClusterRestartTest {
         return Map.of("audit.log", dir.resolve("audit-" + slot + ".jsonl").toString(),
                 "rollout.file", dir.resolve("rollouts-" + slot + ".json").toString(),
                 "cluster.peers", String.join(",", nodes), "cluster.advertise", self,
-                "cluster.port", Integer.parseInt(self.substring(self.lastIndexOf(':') + 1)), "cluster.token", TOKEN,
+                "cluster.port", ClusterRolloutsTestSupport.port(self), "cluster.token", TOKEN,
                 // a replica starting waits up to five syncs for its peers: room for the other to come up
                 "cluster.sync.ms", 1000);
     }
@@ -91,11 +83,7 @@ class ClusterRestartTest {
 
     @Test
     void replicasRestartingTogetherLetTheOneServingTheNewestRolloutsLead() throws Exception {
-        for (int i = 0; i < 2; i++) {
-            try (ServerSocket s = new ServerSocket(0)) {
-                nodes.add("127.0.0.1:" + s.getLocalPort());
-            }
-        }
+        nodes.addAll(ClusterRolloutsTestSupport.loopbackNodes(2));
         vertx = Vertx.vertx();
         client = WebClient.create(vertx);
         begin(0);
@@ -133,8 +121,7 @@ class ClusterRestartTest {
         // the one that missed the rollback starts first: it has run longest when the other answers. Its cluster API
         // answering means it loaded its models and file and waits (up to five syncs) for its peer
         begin(missed);
-        String missedNode = nodes.get(missed);
-        int missedClusterPort = Integer.parseInt(missedNode.substring(missedNode.lastIndexOf(':') + 1));
+        int missedClusterPort = ClusterRolloutsTestSupport.port(nodes.get(missed));
         await(ClusterRolloutsTestSupport.eventually(vertx, 30_000, () -> client.get(missedClusterPort, "127.0.0.1", "/cluster/state")
                 .bearerTokenAuthentication(TOKEN).send().map(r -> r.statusCode() == 200).otherwise(false)));
         begin(leader);

@@ -11,7 +11,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -39,20 +38,14 @@ class ClusterRollingUpdateTest {
 
     /** Six cluster ports (three replicas, then their replacements) that every replica lists as its peers. */
     private static List<String> nodes() throws Exception {
-        List<String> out = new ArrayList<>();
-        for (int i = 0; i < 6; i++) {
-            try (ServerSocket s = new ServerSocket(0)) {
-                out.add("127.0.0.1:" + s.getLocalPort());
-            }
-        }
-        return out;
+        return ClusterRolloutsTestSupport.loopbackNodes(6);
     }
 
     private WeirServer start(List<String> nodes, int i) throws Exception {
         String self = nodes.get(i);
         WeirServer s = TestServers.start(null, Map.of("audit.log", dir.resolve("audit-" + i + ".jsonl").toString(),
                 "cluster.peers", String.join(",", nodes), "cluster.advertise", self,
-                "cluster.port", Integer.parseInt(self.substring(self.lastIndexOf(':') + 1)), "cluster.token", TOKEN,
+                "cluster.port", ClusterRolloutsTestSupport.port(self), "cluster.token", TOKEN,
                 "cluster.sync.ms", 100));
         running.add(s);
         return s;

@@ -18,7 +18,6 @@ import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -45,17 +44,11 @@ class ClusterRolloutsTest {
 
     @BeforeAll
     static void startReplicas() throws Exception {
-        int[] ports = new int[3];
-        for (int i = 0; i < 3; i++) {
-            try (ServerSocket s = new ServerSocket(0)) {
-                ports[i] = s.getLocalPort();
-            }
-            nodes.add("127.0.0.1:" + ports[i]);
-        }
+        nodes.addAll(ClusterRolloutsTestSupport.loopbackNodes(3));
         String peers = String.join(",", nodes);
         for (int i = 0; i < 3; i++) { // one after the other: the first started is the oldest, so it leads
             servers.add(TestServers.start(null, Map.of("audit.log", dir.resolve("audit-" + i + ".jsonl").toString(),
-                    "cluster.peers", peers, "cluster.advertise", nodes.get(i), "cluster.port", ports[i],
+                    "cluster.peers", peers, "cluster.advertise", nodes.get(i), "cluster.port", ClusterRolloutsTestSupport.port(nodes.get(i)),
                     "cluster.token", TOKEN, "cluster.sync.ms", 100,
                     // faults on one replica's canary only (@Order(5))
                     "chaos.enabled", true)));
@@ -80,7 +73,7 @@ class ClusterRolloutsTest {
     }
 
     private static int clusterPort(int replica) {
-        return Integer.parseInt(nodes.get(replica).substring(nodes.get(replica).lastIndexOf(':') + 1));
+        return ClusterRolloutsTestSupport.port(nodes.get(replica));
     }
 
     /** The arm each of users 0..USERS-1 is served by on one replica. */

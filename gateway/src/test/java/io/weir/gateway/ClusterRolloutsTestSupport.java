@@ -4,9 +4,16 @@ import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 
+import io.weir.gateway.config.PeerAddress;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.function.Supplier;
 
-/** Waiting for replicas to converge, on Vert.x timers (no sleeping). */
+/** For the tests of replicas sharing rollouts: their cluster addresses, waiting for them to converge (on Vert.x timers,
+ * no sleeping), and stopping them. */
 final class ClusterRolloutsTestSupport {
     private ClusterRolloutsTestSupport() {
     }
@@ -32,4 +39,31 @@ final class ClusterRolloutsTestSupport {
         });
     }
 
+    /** {@code n} cluster addresses {@code 127.0.0.1:<port>} on ports free now. */
+    static List<String> loopbackNodes(int n) throws IOException {
+        List<String> nodes = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            try (ServerSocket s = new ServerSocket(0)) {
+                nodes.add("127.0.0.1:" + s.getLocalPort());
+            }
+        }
+        return nodes;
+    }
+
+    /** The port of a cluster address. */
+    static int port(String node) {
+        return PeerAddress.parse(node).port();
+    }
+
+    /** Closes the replicas still running (null slots skipped), then the test's own Vert.x, if any. */
+    static void closeAll(WeirServer[] slots, Vertx vertx) {
+        for (WeirServer s : slots) {
+            if (s != null) {
+                s.close();
+            }
+        }
+        if (vertx != null) {
+            vertx.close().toCompletionStage().toCompletableFuture().join();
+        }
+    }
 }
