@@ -18,6 +18,7 @@ import io.weir.batcher.BatchingOptions;
 import io.weir.batcher.HostCpuLoad;
 import io.weir.batcher.InferenceDispatcher;
 import io.weir.gateway.http.RolloutAdminApi;
+import io.weir.gateway.http.AdminApi;
 import io.weir.gateway.http.BatchingAdminApi;
 import io.weir.router.ModelCatalog;
 import io.weir.router.Rollouts;
@@ -198,6 +199,8 @@ public final class WeirServer implements AutoCloseable {
                     io.vertx.ext.web.handler.BodyHandler body = io.vertx.ext.web.handler.BodyHandler.create(false).setBodyLimit(256 * 1024);
                     r.route("/admin/rollouts*").handler(body).handler(cluster::forwardRolloutAdmin);
                     r.route("/admin/audit").handler(body).handler(cluster::forwardRolloutAdmin);
+                    // ?replicas=all: a per-replica admin call made on every replica at once
+                    r.route("/admin/models*").handler(body).handler(cluster::fanOutAdmin);
                 }
                 batchingAdmin.accept(r);
                 rolloutAdmin.accept(r);
@@ -221,7 +224,10 @@ public final class WeirServer implements AutoCloseable {
                             if (cluster != null) {
                                 // serve the leader's rollouts from the first request on, not this replica's file's
                                 try {
-                                    cluster.start().toCompletionStage().toCompletableFuture().join();
+                                    cluster.start(r -> {
+                                        AdminApi.routes(models, "/cluster").accept(r);
+                                        new BatchingAdminApi(dispatcher, registry, "/cluster").accept(r);
+                                    }).toCompletionStage().toCompletableFuture().join();
                                 } catch (java.util.concurrent.CompletionException e) {
                                     throw new IllegalStateException("the cluster API (cluster.port " + config.cluster().port()
                                             + ") did not start: " + e.getCause().getMessage(), e.getCause());

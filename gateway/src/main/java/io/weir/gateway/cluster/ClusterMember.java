@@ -32,6 +32,7 @@ import io.weir.runtime.WeirException;
 
 import java.io.IOException;
 import java.net.InetAddress;
+import java.net.URLEncoder;
 import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
@@ -50,6 +51,7 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -236,6 +238,14 @@ public final class ClusterMember implements AutoCloseable {
      * when the port cannot be opened).
      */
     public Future<Void> start() {
+        return start(r -> { });
+    }
+
+    /**
+     * As {@link #start()}, also serving {@code localAdmin}'s routes (under {@code /cluster}) on the cluster API: the
+     * per-replica admin calls another replica fans out to this one ({@link #fanOutAdmin}).
+     */
+    public Future<Void> start(Consumer<Router> localAdmin) {
         Router router = Router.router(vertx);
         router.route("/cluster/*").handler(this::authorize);
         router.get("/cluster/state").handler(ctx -> ctx.response().putHeader("content-type", "application/json")
@@ -255,15 +265,9 @@ public final class ClusterMember implements AutoCloseable {
         router.post("/cluster/follow").handler(BodyHandler.create(false).setBodyLimit(4 * 1024 * 1024))
                 .handler(this::onFollowPush);
         // a change forwarded to a replica that has just stopped leading would be replaced at its next sync
-        router.route("/cluster/admin/*").handler(ctx -> {
-            if (ctx.request().method() != HttpMethod.GET && !rollouts.leading()) {
-                ctx.response().putHeader(LEADER_HEADER, String.valueOf(leader));
-                HttpErrors.send(ctx, WeirException.unavailable(self + " does not lead the rollouts now (its leader: "
-                        + leader + "); retry"), requestId(ctx));
-                return;
-            }
-            ctx.next();
-        });
+        router.route("/cluster/admin/rollouts*").handler(this::refuseUnlessLeading);
+        router.route("/cluster/admin/audit").handler(this::refuseUnlessLeading);
+        localAdmin.accept(router);
         new RolloutAdminApi(rollouts, "/cluster", this::replicate).accept(router);
         router.route().last().handler(ctx -> HttpErrors.send(ctx, WeirException.notFound("no route for "
                 + ctx.request().method() + " " + ctx.request().path()), requestId(ctx)));
@@ -281,6 +285,17 @@ public final class ClusterMember implements AutoCloseable {
                     round(1);
                     return synced.future();
                 });
+    }
+
+    /** A rollout change on the cluster API is the leader's alone. */
+    private void refuseUnlessLeading(RoutingContext ctx) {
+        if (ctx.request().method() != HttpMethod.GET && !rollouts.leading()) {
+            ctx.response().putHeader(LEADER_HEADER, String.valueOf(leader));
+            HttpErrors.send(ctx, WeirException.unavailable(self + " does not lead the rollouts now (its leader: "
+                    + leader + "); retry"), requestId(ctx));
+            return;
+        }
+        ctx.next();
     }
 
     /** What a peer asks at every sync. */
@@ -927,6 +942,102 @@ public final class ClusterMember implements AutoCloseable {
                 .onSuccess(b -> ctx.response().end(b))
                 .onFailure(err -> HttpErrors.send(ctx, WeirException.unavailable("the rollout leader " + to
                         + " did not answer: " + err.getMessage()), requestId));
+    }
+
+    /** The query parameter that sends a per-replica admin call to every replica: {@code ?replicas=all}. */
+    public static final String REPLICAS_PARAM = "replicas";
+
+    /**
+     * On the admin API, before the per-replica admin routes (model list, load, reload, unload; batching policies), after
+     * a body handler: with {@code ?replicas=all} it sends the call to every replica this one knows of, itself included
+     * (their cluster APIs serve the same routes), and answers 200 {@code {"replicas": [{"node", "status", "body"}]}}
+     * when every one succeeded, else the first failure's error naming every replica that failed (what succeeded stays
+     * done); {@code x-weir-replicated: k/n} either way. Without the parameter the call is this replica's alone.
+     */
+    public void fanOutAdmin(RoutingContext ctx) {
+        String scope = ctx.queryParams().get(REPLICAS_PARAM);
+        if (scope == null) {
+            ctx.next();
+            return;
+        }
+        String requestId = requestId(ctx);
+        if (!scope.equals("all")) {
+            HttpErrors.send(ctx, WeirException.invalid(REPLICAS_PARAM + " must be 'all' (or absent, for this replica alone), was '"
+                    + scope + "'"), requestId);
+            return;
+        }
+        List<String> targets = new ArrayList<>();
+        targets.add(self);
+        targets.addAll(replicasKnown());
+        StringBuilder uri = new StringBuilder("/cluster").append(ctx.request().path());
+        char sep = '?';
+        for (Map.Entry<String, String> q : ctx.queryParams()) {
+            if (!q.getKey().equals(REPLICAS_PARAM)) {
+                uri.append(sep).append(URLEncoder.encode(q.getKey(), StandardCharsets.UTF_8)).append('=')
+                        .append(URLEncoder.encode(q.getValue(), StandardCharsets.UTF_8));
+                sep = '&';
+            }
+        }
+        Buffer body = ctx.body().buffer();
+        String contentType = ctx.request().getHeader("content-type");
+        List<Future<JsonObject>> answers = targets.stream().map(node -> {
+            RequestOptions o = toPeer(node, ctx.request().method(), uri.toString()).setIdleTimeout(60_000)
+                    .putHeader("x-request-id", requestId);
+            if (contentType != null) {
+                o.putHeader("content-type", contentType);
+            }
+            return send(node, o).compose(req -> body == null ? req.send() : req.send(body))
+                    .compose(resp -> resp.body().map(b -> new JsonObject().put("node", node).put("status", resp.statusCode())
+                            .put("body", jsonOrText(b))))
+                    .recover(err -> Future.succeededFuture(new JsonObject().put("node", node)
+                            .put("status", ErrorCode.UNAVAILABLE.httpStatus()).put("body", new JsonObject().put("error",
+                                    new JsonObject().put("code", ErrorCode.UNAVAILABLE.name())
+                                            .put("message", "did not answer: " + err.getMessage())))));
+        }).toList();
+        Future.join(answers).onComplete(ar -> {
+            JsonArray replicas = new JsonArray();
+            List<String> failures = new ArrayList<>();
+            ErrorCode firstFailure = null;
+            for (Future<JsonObject> f : answers) {
+                JsonObject a = f.result();
+                replicas.add(a);
+                int status = a.getInteger("status");
+                if (status / 100 != 2) {
+                    JsonObject error = a.getValue("body") instanceof JsonObject b ? b.getJsonObject("error") : null;
+                    String message = error != null ? error.getString("message") : String.valueOf(a.getValue("body"));
+                    failures.add(a.getString("node") + ": " + status + " " + message);
+                    if (firstFailure == null) {
+                        firstFailure = errorCode(error);
+                    }
+                }
+            }
+            int succeeded = targets.size() - failures.size();
+            ctx.response().putHeader(RolloutAdminApi.REPLICATED_HEADER, succeeded + "/" + targets.size());
+            if (failures.isEmpty()) {
+                ctx.response().putHeader("content-type", "application/json")
+                        .end(new JsonObject().put("replicas", replicas).toBuffer());
+            } else {
+                HttpErrors.send(ctx, new WeirException(firstFailure, succeeded + " of " + targets.size()
+                        + " replicas did it; " + String.join("; ", failures)), requestId);
+            }
+        });
+    }
+
+    private static Object jsonOrText(Buffer b) {
+        try {
+            return new JsonObject(b);
+        } catch (RuntimeException e) {
+            return b.toString(StandardCharsets.UTF_8);
+        }
+    }
+
+    /** A replica's error's code, UNAVAILABLE when it sent none this replica knows. */
+    private static ErrorCode errorCode(JsonObject error) {
+        try {
+            return ErrorCode.valueOf(error.getString("code"));
+        } catch (RuntimeException e) {
+            return ErrorCode.UNAVAILABLE;
+        }
     }
 
     @Override

@@ -1,7 +1,9 @@
 package io.weir.gateway.http;
 
+import io.vertx.core.Handler;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.weir.gateway.ModelService;
 import io.weir.runtime.ModelKey;
@@ -9,17 +11,39 @@ import io.weir.runtime.ModelRegistry;
 import io.weir.runtime.WeirException;
 import io.weir.runtime.repository.Versions;
 
+import java.util.function.Consumer;
+import java.util.function.Function;
+
 /**
  * Model lifecycle at run time: list, load, reload, unload. Loading runs on a worker thread; the old version keeps
  * serving until the new one is warmed, and requests running on an unloaded version finish on it.
  */
-final class AdminApi {
+public final class AdminApi {
+    static final String[] ACTIONS = {"load", "reload", "unload"};
+
     private final ModelService models;
     private final ModelRegistry registry;
 
     AdminApi(ModelService models) {
         this.models = models;
         this.registry = models.registry();
+    }
+
+    /**
+     * Mounts {@code GET <prefix>/admin/models} and {@code POST <prefix>/admin/models/:model/versions/:version/<action>},
+     * each handler passed through {@code wrap} (the HTTP verticle names its routes for the metrics).
+     */
+    void mount(Router router, String prefix, Function<Handler<RoutingContext>, Handler<RoutingContext>> wrap) {
+        router.get(prefix + "/admin/models").handler(wrap.apply(this::list));
+        for (String action : ACTIONS) {
+            router.post(prefix + "/admin/models/:model/versions/:version/" + action).handler(wrap.apply(ctx -> lifecycle(ctx, action)));
+        }
+    }
+
+    /** The model lifecycle routes under {@code prefix} (the cluster API serves them under {@code /cluster}). */
+    public static Consumer<Router> routes(ModelService models, String prefix) {
+        AdminApi api = new AdminApi(models);
+        return router -> api.mount(router, prefix, h -> h);
     }
 
     void list(RoutingContext ctx) {

@@ -27,15 +27,22 @@ public final class BatchingAdminApi implements Consumer<Router> {
 
     private final BatchingDispatcher batcher;
     private final ModelRegistry registry;
+    private final String prefix;
 
     public BatchingAdminApi(BatchingDispatcher batcher, ModelRegistry registry) {
+        this(batcher, registry, "");
+    }
+
+    /** @param prefix put before every path: the cluster API serves the same calls under {@code /cluster} */
+    public BatchingAdminApi(BatchingDispatcher batcher, ModelRegistry registry, String prefix) {
         this.batcher = batcher;
         this.registry = registry;
+        this.prefix = prefix;
     }
 
     @Override
     public void accept(Router router) {
-        String path = "/admin/models/:model/batching";
+        String path = prefix + "/admin/models/:model/batching";
         router.get(path).handler(ctx -> answer(ctx, () -> model(ctx)));
         router.put(path).handler(BodyHandler.create(false).setBodyLimit(4096)).handler(ctx -> answer(ctx, () -> {
             String model = model(ctx);

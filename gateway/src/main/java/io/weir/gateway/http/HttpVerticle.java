@@ -121,13 +121,10 @@ public final class HttpVerticle extends VerticleBase {
                 // First on /admin, before any admin route (the router's own and the extra ones below) can match.
                 router.route("/admin/*").handler(this::authorizeAdmin);
             }
-            router.get("/admin/models").handler(named("admin", admin::list));
-            for (String action : new String[] {"load", "reload", "unload"}) {
-                router.post("/admin/models/:model/versions/:version/" + action).handler(named("admin", ctx -> admin.lifecycle(ctx, action)));
-            }
-            if (extraRoutes != null) {
+            if (extraRoutes != null) { // first: a replica in a cluster sends some admin calls to its peers
                 extraRoutes.accept(router);
             }
+            admin.mount(router, "", h -> named("admin", h));
         }
         router.get("/metrics").handler(this::scrape);
 
