@@ -200,7 +200,9 @@ public final class WeirServer implements AutoCloseable {
                     r.route("/admin/rollouts*").handler(body).handler(cluster::forwardRolloutAdmin);
                     r.route("/admin/audit").handler(body).handler(cluster::forwardRolloutAdmin);
                     // ?replicas=all: a per-replica admin call made on every replica at once
-                    r.route("/admin/models*").handler(body).handler(cluster::fanOutAdmin);
+                    // (the largest body on those routes is a batching policy's)
+                    r.route("/admin/models*").handler(io.vertx.ext.web.handler.BodyHandler.create(false).setBodyLimit(4096))
+                            .handler(cluster::fanOutAdmin);
                 }
                 batchingAdmin.accept(r);
                 rolloutAdmin.accept(r);
@@ -225,8 +227,10 @@ public final class WeirServer implements AutoCloseable {
                                 // serve the leader's rollouts from the first request on, not this replica's file's
                                 try {
                                     cluster.start(r -> {
-                                        AdminApi.routes(models, "/cluster").accept(r);
-                                        new BatchingAdminApi(dispatcher, registry, "/cluster").accept(r);
+                                        if (config.adminEnabled()) { // the calls a peer's admin API fans out to this one
+                                            AdminApi.routes(models, "/cluster").accept(r);
+                                            new BatchingAdminApi(dispatcher, registry, "/cluster").accept(r);
+                                        }
                                     }).toCompletionStage().toCompletableFuture().join();
                                 } catch (java.util.concurrent.CompletionException e) {
                                     throw new IllegalStateException("the cluster API (cluster.port " + config.cluster().port()

@@ -37,6 +37,8 @@ class ClusterRestartTest {
     private final WeirServer[] slots = new WeirServer[2];
     private Vertx vertx;
     private WebClient client;
+    /** A replica starting waits up to five syncs for its peers: room for the other to come up. */
+    private int syncMillis = 1000;
 
     @AfterEach
     void stop() {
@@ -49,8 +51,7 @@ class ClusterRestartTest {
                 "rollout.file", dir.resolve("rollouts-" + slot + ".json").toString(),
                 "cluster.peers", String.join(",", nodes), "cluster.advertise", self,
                 "cluster.port", ClusterRolloutsTestSupport.port(self), "cluster.token", TOKEN,
-                // a replica starting waits up to five syncs for its peers: room for the other to come up
-                "cluster.sync.ms", 1000);
+                "cluster.sync.ms", syncMillis);
     }
 
     /** Starts a replica; returns once its HTTP port listens (its cluster member exists), before it is ready. */
@@ -79,6 +80,45 @@ class ClusterRestartTest {
                                     && status.equals(r.bodyAsJsonObject().getJsonObject("rollout").getString("status")))));
         }
         return Future.all(checks).map(all -> checks.stream().allMatch(Future::result));
+    }
+
+    @Test
+    void aRestartedReplicaFollowsTheLeaderItFindsThoughItNotedALaterRevisionOfThatLeadersTerm() throws Exception {
+        syncMillis = 200;
+        nodes.addAll(ClusterRolloutsTestSupport.loopbackNodes(2));
+        vertx = Vertx.vertx();
+        client = WebClient.create(vertx);
+        begin(0);
+        slots[0].awaitLoaded(120_000); // alone: it leads after five syncs
+        begin(1);
+        slots[1].awaitLoaded(120_000);
+        await(ClusterRolloutsTestSupport.eventually(vertx, 10_000, () -> client.get(slots[1].port(), "127.0.0.1", "/admin/cluster")
+                .send().map(r -> nodes.get(0).equals(r.bodyAsJsonObject().getString("leader")))));
+        for (int weight : new int[] {10, 20, 30, 40, 50}) { // replica 1 notes a late revision of replica 0's term 1
+            HttpResponse<Buffer> put = await(client.put(slots[0].port(), "127.0.0.1", "/admin/rollouts/ranker")
+                    .sendJsonObject(new JsonObject().put("primary", "1.0.0").put("canary", "1.1.0").put("canary_weight", weight)
+                            .put("window_s", 3600)));
+            assertThat(put.getHeader("x-weir-replicated")).as(put.bodyAsString()).isEqualTo("1/1");
+        }
+        slots[1].close();
+        slots[1] = null;
+        slots[0].close();
+        slots[0] = null;
+        // replica 0's note is lost (a wiped volume): it comes back alone at term 0, leads term 1 again, and its
+        // revisions count from the start
+        Files.delete(dir.resolve("rollouts-0.json.cluster.json"));
+        begin(0);
+        slots[0].awaitLoaded(120_000);
+        assertThat(cluster(0).getLong("term")).isEqualTo(1L);
+        HttpResponse<Buffer> rollback = await(client.post(slots[0].port(), "127.0.0.1", "/admin/rollouts/ranker/rollback")
+                .sendJsonObject(new JsonObject().put("actor", "bob").put("why", "after the restart")));
+        assertThat(rollback.statusCode()).as(rollback.bodyAsString()).isEqualTo(200);
+        // replica 1 restarts with its note of (replica 0, term 1, a later revision): it follows the leader it finds,
+        // and takes its state although that state's revision is below the one it noted
+        begin(1);
+        slots[1].awaitLoaded(120_000);
+        await(ClusterRolloutsTestSupport.eventually(vertx, 10_000, () -> bothFollow(nodes.get(0), "rolled_back")));
+        assertThat(cluster(0).getBoolean("leading")).isTrue();
     }
 
     @Test

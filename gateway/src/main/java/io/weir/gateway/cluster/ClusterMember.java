@@ -11,6 +11,7 @@ import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.PoolOptions;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -106,6 +107,8 @@ public final class ClusterMember implements AutoCloseable {
      * follows, and a drilled partition drops the calls of the peers it cuts off.
      */
     static final String NODE_HEADER = "x-weir-node";
+    /** The routing context key the admin API's metrics name a request's route by. */
+    private static final String ROUTE_KEY = "weir.route";
 
     /** Resolves a host name to its addresses; the system resolver, or a fixed table in tests. */
     public interface Resolver {
@@ -155,6 +158,11 @@ public final class ClusterMember implements AutoCloseable {
     private final Rollouts rollouts;
     private final Resolver resolver;
     private final HttpClientAgent client;
+    /**
+     * For admin calls sent to peers (forwarded rollout calls, fanned-out model calls), which may take long (a model
+     * load warms up): a pool of its own, so that they never hold the connections the syncs and pushes need.
+     */
+    private final HttpClientAgent adminClient;
     private final long startedMillis = System.currentTimeMillis();
     private final long startedNanos = System.nanoTime();
     private final Map<String, Heard> heard = new HashMap<>();
@@ -222,6 +230,9 @@ public final class ClusterMember implements AutoCloseable {
         long timeout = Math.max(200, settings.syncMillis());
         this.client = vertx.createHttpClient(new HttpClientOptions().setConnectTimeout((int) timeout)
                 .setIdleTimeout((int) Math.max(10_000, timeout)).setIdleTimeoutUnit(TimeUnit.MILLISECONDS));
+        this.adminClient = vertx.createHttpClient(new HttpClientOptions().setConnectTimeout((int) timeout)
+                .setIdleTimeout((int) Math.max(10_000, timeout)).setIdleTimeoutUnit(TimeUnit.MILLISECONDS),
+                new PoolOptions().setHttp1MaxSize(32));
         rollouts.setOnChange(() -> {
             try {
                 if (rollouts.leading()) { // under the rollouts' lock, on the thread that made the change: the file is written
@@ -482,16 +493,21 @@ public final class ClusterMember implements AutoCloseable {
     private RequestOptions toPeer(String node, HttpMethod method, String uri) {
         PeerAddress to = PeerAddress.parse(node);
         return new RequestOptions().setMethod(method).setHost(to.host()).setPort(to.port()).setURI(uri)
-                .setIdleTimeout(settings.syncMillis()).putHeader("authorization", "Bearer " + settings.token())
+                .setIdleTimeout(settings.syncMillis()).setConnectTimeout(settings.syncMillis()) // a busy pool fails, not waits
+                .putHeader("authorization", "Bearer " + settings.token())
                 .putHeader(NODE_HEADER, self);
     }
 
     /** Every call to a peer goes out here: one the drilled partition cuts off fails at once, as an unreachable peer's. */
     private Future<HttpClientRequest> send(String node, RequestOptions o) {
+        return send(client, node, o);
+    }
+
+    private Future<HttpClientRequest> send(HttpClientAgent through, String node, RequestOptions o) {
         if (cutOff(node)) {
             return Future.failedFuture("cut off from " + node + " (chaos partition)");
         }
-        return client.request(o);
+        return through.request(o);
     }
 
     /** Whether the drilled partition cuts off a peer, named by its address or the node that last answered there. */
@@ -505,21 +521,19 @@ public final class ClusterMember implements AutoCloseable {
     }
 
     /**
-     * The other replicas this one knows of: the nodes heard lately, and the nodes that answered at some time at a peer
-     * address resolved in the last round (a replica cut off or down since, still listed). Counted by node, so one
-     * replica reached at several addresses, or this one under another name, counts once or not at all; an address that
-     * never answered (a replica still starting, which is not ready before it follows; an address nothing listens on)
-     * is not counted.
+     * The other replicas this one knows of: the nodes heard lately, and the peer addresses resolved in the last round
+     * (a replica cut off or down since, still listed), each counted as the node that last answered there, so that one
+     * replica reached at several addresses, or this one under another name, counts once or not at all. An address that
+     * never answered counts as itself: it may be a replica that refuses our token or is still starting, and a count that
+     * errs should err towards "not every replica has it" (an address nothing listens on, say the IPv6 one of a name
+     * listed in {@code cluster.peers}, is counted too: list addresses, or names that resolve only to replicas).
      */
     private Set<String> replicasKnown() {
         Set<String> known = new TreeSet<>();
         synchronized (heard) {
             known.addAll(heard.keySet());
             for (String address : resolved) {
-                String node = answeredAs.get(address);
-                if (node != null) {
-                    known.add(node);
-                }
+                known.add(answeredAs.getOrDefault(address, address));
             }
         }
         known.remove(self);
@@ -530,7 +544,7 @@ public final class ClusterMember implements AutoCloseable {
      * For the partition API: refuses this replica itself and any address that is no peer it knows, naming the peers,
      * so that a drill cannot cut off nothing by a typo.
      *
-     * @return the peers, canonical
+     * @return the peers, with the node each address last answered as (the partition cuts both)
      * @throws IllegalArgumentException saying which address is not a known peer
      */
     public List<String> knownPeers(List<String> peers) {
@@ -543,17 +557,24 @@ public final class ClusterMember implements AutoCloseable {
                 }
             });
         }
-        List<String> out = new ArrayList<>();
+        Set<String> out = new TreeSet<>();
         for (String p : peers) {
-            if (p.equals(self)) {
+            String node;
+            synchronized (heard) {
+                node = answeredAs.get(p);
+            }
+            if (p.equals(self) || self.equals(node)) {
                 throw new IllegalArgumentException("'" + p + "' is this replica itself");
             }
             if (!known.contains(p)) {
                 throw new IllegalArgumentException("'" + p + "' is not a peer this replica knows; known: " + known);
             }
             out.add(p);
+            if (node != null) { // its calls to this replica name it by the address it advertises: cut that too
+                out.add(node);
+            }
         }
-        return out;
+        return new ArrayList<>(out);
     }
 
     /** {@code node} as this replica writes a cluster address, or null when it is none. */
@@ -670,7 +691,8 @@ public final class ClusterMember implements AutoCloseable {
             }
             // only a strictly older state is skipped: the same one is offered again at every sync, so that a model
             // refused for a version loaded since is followed at the next sync (following is idempotent)
-            if (applied != null && applied.leader().equals(from) && (leaderTerm < applied.term()
+            // what was noted before a restart ranks this replica, but never holds back the leader it chose to follow
+            if (applied != null && !appliedRestored && applied.leader().equals(from) && (leaderTerm < applied.term()
                     || (leaderTerm == applied.term() && revision < applied.revision()))) {
                 return Offer.STALE_SKIPPED;
             }
@@ -899,6 +921,7 @@ public final class ClusterMember implements AutoCloseable {
             ctx.next(); // this replica's own view: its audit log, its sampled shadow diffs
             return;
         }
+        ctx.put(ROUTE_KEY, "admin");
         String to = leader;
         String requestId = requestId(ctx);
         if (to == null) {
@@ -912,7 +935,7 @@ public final class ClusterMember implements AutoCloseable {
             return;
         }
         RequestOptions o = toPeer(to, ctx.request().method(), "/cluster" + ctx.request().uri())
-                .setIdleTimeout(30_000).putHeader("x-request-id", requestId);
+                .setIdleTimeout(30_000).setConnectTimeout(ADMIN_CONNECT_TIMEOUT_MS).putHeader("x-request-id", requestId);
         String contentType = ctx.request().getHeader("content-type");
         if (contentType != null) {
             o.putHeader("content-type", contentType);
@@ -922,7 +945,7 @@ public final class ClusterMember implements AutoCloseable {
         o.putHeader("x-weir-actor", actor != null && !actor.isBlank() ? actor
                 : "admin-api@" + ctx.request().remoteAddress() + " via " + self);
         Buffer body = ctx.body().buffer();
-        send(to, o).compose(req -> body == null ? req.send() : req.send(body))
+        send(adminClient, to, o).compose(req -> body == null ? req.send() : req.send(body))
                 .compose(resp -> resp.body().map(b -> {
                     ctx.response().setStatusCode(resp.statusCode()).putHeader(LEADER_HEADER, to);
                     String type = resp.getHeader("content-type");
@@ -946,6 +969,10 @@ public final class ClusterMember implements AutoCloseable {
 
     /** The query parameter that sends a per-replica admin call to every replica: {@code ?replicas=all}. */
     public static final String REPLICAS_PARAM = "replicas";
+    /** How long a replica may take to answer a fanned-out call (a load warms the version up before it answers). */
+    static final long FAN_OUT_TIMEOUT_MS = 300_000;
+    /** How long an admin call sent to a peer may wait for a connection (its pool is its own, and large). */
+    private static final long ADMIN_CONNECT_TIMEOUT_MS = 10_000;
 
     /**
      * On the admin API, before the per-replica admin routes (model list, load, reload, unload; batching policies), after
@@ -960,6 +987,7 @@ public final class ClusterMember implements AutoCloseable {
             ctx.next();
             return;
         }
+        ctx.put(ROUTE_KEY, "admin");
         String requestId = requestId(ctx);
         if (!scope.equals("all")) {
             HttpErrors.send(ctx, WeirException.invalid(REPLICAS_PARAM + " must be 'all' (or absent, for this replica alone), was '"
@@ -981,12 +1009,13 @@ public final class ClusterMember implements AutoCloseable {
         Buffer body = ctx.body().buffer();
         String contentType = ctx.request().getHeader("content-type");
         List<Future<JsonObject>> answers = targets.stream().map(node -> {
-            RequestOptions o = toPeer(node, ctx.request().method(), uri.toString()).setIdleTimeout(60_000)
-                    .putHeader("x-request-id", requestId);
+            // a model load answers once the version is warm: give it as long as a start-up may take
+            RequestOptions o = toPeer(node, ctx.request().method(), uri.toString()).setIdleTimeout(FAN_OUT_TIMEOUT_MS)
+                    .setConnectTimeout(ADMIN_CONNECT_TIMEOUT_MS).putHeader("x-request-id", requestId);
             if (contentType != null) {
                 o.putHeader("content-type", contentType);
             }
-            return send(node, o).compose(req -> body == null ? req.send() : req.send(body))
+            return send(adminClient, node, o).compose(req -> body == null ? req.send() : req.send(body))
                     .compose(resp -> resp.body().map(b -> new JsonObject().put("node", node).put("status", resp.statusCode())
                             .put("body", jsonOrText(b))))
                     .recover(err -> Future.succeededFuture(new JsonObject().put("node", node)
@@ -1051,5 +1080,6 @@ public final class ClusterMember implements AutoCloseable {
             server.close();
         }
         client.close();
+        adminClient.close();
     }
 }

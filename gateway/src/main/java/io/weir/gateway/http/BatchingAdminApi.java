@@ -72,6 +72,7 @@ public final class BatchingAdminApi implements Consumer<Router> {
     }
 
     private void answer(RoutingContext ctx, Supplier<String> action) {
+        ctx.put("weir.route", "admin");
         try {
             String model = action.get();
             JsonObject versions = new JsonObject();
