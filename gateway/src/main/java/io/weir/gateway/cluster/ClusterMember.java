@@ -88,14 +88,21 @@ import java.util.logging.Logger;
  * thread: leading takes the rollouts' monitor, and following writes the audit log and the file), and, leading, pool the
  * followers' windows. The choice itself is made on the event loop from what was heard; leading and following run on a
  * worker under {@code followLock}, which also guards what was applied last ({@link #applied},
- * {@link #leadersFileDigest}; volatile for readers). {@link #heard} and {@link #answeredThisRound} are guarded by
- * {@code heard}; {@link #leader}, {@link #term} and {@link #refused} are volatile, read on event loops by the admin
- * forwarding and {@code /admin/cluster}; {@link #server} and {@link #timer} are volatile for {@link #close}.
+ * {@link #leadersFileDigest}; volatile for readers). {@link #heard}, {@link #answeredThisRound} and {@link #answeredAs}
+ * are guarded by {@code heard}; {@link #leader}, {@link #term}, {@link #refused} and {@link #resolved} are volatile,
+ * read on event loops by the admin forwarding and {@code /admin/cluster}; {@link #server} and {@link #timer} are
+ * volatile for {@link #close}. Lock order: {@code followLock}, the rollouts' monitor, their store's lock (the change
+ * hook runs under it), {@code stampLock}; {@code heard} is taken alone.
  * Start-up: a replica neither leads nor follows until every peer it resolved answered — at least one peer unless
  * {@value #STARTUP_ROUNDS} rounds passed — so a replica restarting beside a running leader never serves its own file's
  * rollouts first; {@link #start} completes then, and readiness waits for it. With a rollout file, a replica notes beside
  * it the term and the leader's state it serves ({@link #stamp}) and takes them back at start while the file still
  * holds that state, so that replicas restarting together rank by the rollouts they had, and terms never go back.
+ *
+ * <p>Also here, because they are replica-to-replica calls: the admin API's {@code ?replicas=all} ({@link #fanOutAdmin}
+ * sends a per-replica admin call to every replica's cluster API, itself included, on a connection pool of its own), and
+ * a drilled network partition ({@code chaos}: every peer call goes through {@code send}, and {@code authorize} drops
+ * the calls of the peers cut off).
  */
 public final class ClusterMember implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(ClusterMember.class.getName());
