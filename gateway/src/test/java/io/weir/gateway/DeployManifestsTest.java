@@ -112,6 +112,14 @@ class DeployManifestsTest {
                     .isIn("/v2/health/live", "/v2/health/ready");
         }
         assertThat((String) at(container, "readinessProbe", "httpGet", "path")).isEqualTo("/v2/health/ready");
+        // what a replica writes lives on a volume: a container's restart keeps its rollouts and their note, and the
+        // audit log
+        List<Map<String, Object>> mounts = at(container, "volumeMounts");
+        for (String written : List.of(config.rolloutFile(), config.auditLog())) {
+            assertThat(written).as("a file the replica writes").isNotBlank();
+            assertThat(mounts.stream().filter(m -> Path.of(written).startsWith(Path.of((String) m.get("mountPath"))))
+                    .map(m -> (String) m.get("name")).toList()).as(written).containsExactly("state");
+        }
     }
 
     @Test
