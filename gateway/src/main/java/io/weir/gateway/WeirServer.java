@@ -166,6 +166,9 @@ public final class WeirServer implements AutoCloseable {
                         .description("1 while this replica decides the cluster's rollouts, 0 while it follows the leader").register(prometheus);
                 io.micrometer.core.instrument.Gauge.builder("weir.cluster.replicas", cluster, ClusterMember::replicas)
                         .description("Replicas this one heard from lately, itself included").register(prometheus);
+                io.micrometer.core.instrument.Gauge.builder("weir.cluster.term", cluster, ClusterMember::term)
+                        .description("The rollout leader's term this replica serves: one more at every change of leader")
+                        .register(prometheus);
                 io.micrometer.core.instrument.Gauge.builder("weir.cluster.follow.refused", cluster, ClusterMember::refusedModels)
                         .description("Models whose leader's rollout this replica could not apply (a version not loaded here)")
                         .register(prometheus);

@@ -209,6 +209,8 @@ class ClusterRolloutsTest {
                 .compose(r -> {
                     tc.verify(() -> {
                         assertThat(servers.get(1).cluster().leading()).isTrue();
+                        assertThat(servers.get(1).meters().get("weir.cluster.term").gauge().value())
+                                .as("a new leader, a new term: what the flapping alert counts").isEqualTo(2.0);
                         assertThat(r.bodyAsJsonObject().getJsonObject("rollout").getString("canary")).isEqualTo("1.1.0");
                     });
                     return client.post(port(2), "127.0.0.1", "/admin/rollouts/ranker/rollback")

@@ -352,6 +352,11 @@ public final class ClusterMember implements AutoCloseable {
         return rollouts.leading();
     }
 
+    /** The term of the rollouts this replica serves: its own while it leads, its leader's while it follows. */
+    public long term() {
+        return term;
+    }
+
     /** Models whose leader's rollout this replica could not apply at the last sync (their own keeps serving). */
     public int refusedModels() {
         return refused.size();
