@@ -122,6 +122,8 @@ class ClusterPartitionTest {
                         assertThat(all.<JsonObject>resultAt(0).getLong("term")).isEqualTo(1L);
                         assertThat(all.<JsonObject>resultAt(1).getLong("term")).as("a new leader, a higher term").isEqualTo(2L);
                         assertThat(all.<JsonObject>resultAt(0).getJsonArray("partitioned_from")).hasSize(2);
+                        assertThat(all.<JsonObject>resultAt(0).getJsonArray("replicas_known"))
+                                .as("heard no more, still counted").containsExactlyInAnyOrder(nodes.get(1), nodes.get(2));
                     });
                     // the majority's side rolls the canary back (through a follower: forwarded to its new leader) ...
                     return client.post(port(2), "127.0.0.1", "/admin/rollouts/ranker/rollback")

@@ -331,7 +331,9 @@ public final class ClusterMember implements AutoCloseable {
     public JsonObject describe() {
         JsonObject out = new JsonObject().put("node", self).put("started_ms", startedMillis)
                 .put("leader", leader).put("leading", rollouts.leading()).put("term", term)
-                .put("refused", new JsonObject(new TreeMap<>(refused)));
+                .put("refused", new JsonObject(new TreeMap<>(refused)))
+                // the n of x-weir-replicated: whom a change has to reach, heard lately or not
+                .put("replicas_known", new JsonArray(new ArrayList<>(replicasKnown())));
         Set<String> cutOff = partition.peers();
         if (!cutOff.isEmpty()) {
             out.put("partitioned_from", new JsonArray(new ArrayList<>(cutOff)));
