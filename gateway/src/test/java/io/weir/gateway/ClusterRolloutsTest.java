@@ -198,13 +198,22 @@ class ClusterRolloutsTest {
     @Order(4)
     void whenTheLeaderStopsTheNextLongestRunningLeadsFromTheStateItFollowed(Vertx vertx, VertxTestContext tc) {
         WebClient client = client(vertx);
-        vertx.executeBlocking(() -> {
+        // the leader's guard has watched the canary's stage for 3 s: the stage's clock its followers keep
+        ClusterRolloutsTestSupport.eventually(vertx, 10_000, () -> client.get(clusterPort(0), "127.0.0.1", "/cluster/state")
+                        .bearerTokenAuthentication(TOKEN).send().map(r -> {
+                            JsonObject p = r.bodyAsJsonObject().getJsonObject("progress").getJsonObject("ranker");
+                            return p != null && p.getDouble("stage_elapsed_s") >= 3.0;
+                        }))
+                .compose(v -> vertx.executeBlocking(() -> {
                     servers.get(0).close();
                     return null;
-                })
+                }))
                 .compose(v -> ClusterRolloutsTestSupport.eventually(vertx, 5_000, () -> Future.all(cluster(client, 1), cluster(client, 2))
                         .map(all -> nodes.get(1).equals(all.<JsonObject>resultAt(0).getString("leader"))
                                 && nodes.get(1).equals(all.<JsonObject>resultAt(1).getString("leader")))))
+                // its guard watches the rollout from its first tick as leader (a second at most)
+                .compose(v -> ClusterRolloutsTestSupport.eventually(vertx, 5_000, () -> client.get(port(1), "127.0.0.1",
+                        "/admin/rollouts/ranker").send().map(r -> r.bodyAsJsonObject().getJsonObject("guard").getBoolean("watching"))))
                 .compose(v -> client.get(port(1), "127.0.0.1", "/admin/rollouts/ranker").send())
                 .compose(r -> {
                     tc.verify(() -> {
@@ -212,6 +221,9 @@ class ClusterRolloutsTest {
                         assertThat(servers.get(1).meters().get("weir.cluster.term").gauge().value())
                                 .as("a new leader, a new term: what the flapping alert counts").isEqualTo(2.0);
                         assertThat(r.bodyAsJsonObject().getJsonObject("rollout").getString("canary")).isEqualTo("1.1.0");
+                        // it took over within a second or so, and resumed the stage the old leader had watched 3 s
+                        assertThat(r.bodyAsJsonObject().getJsonObject("guard").getDouble("stage_elapsed_s"))
+                                .as("the stage resumed, not restarted").isGreaterThanOrEqualTo(3.0);
                     });
                     return client.post(port(2), "127.0.0.1", "/admin/rollouts/ranker/rollback")
                             .sendJsonObject(new JsonObject().put("actor", "bob").put("why", "p95"));

@@ -121,8 +121,8 @@ public final class Rollouts implements AutoCloseable {
     /**
      * Makes this replica the one that decides its cluster's rollouts (the file, the admin API, the guard), or a follower
      * that takes them from the leader. A follower's guard forgets its windows and stages: when it leads again it opens
-     * fresh windows on the stage it then serves (the stage's time and requests start over, which only delays an
-     * advance), so that it never judges a window it did not watch whole.
+     * fresh windows on the stage it then serves, so that it never judges a window it did not watch whole, and resumes
+     * the stage's time and judged requests from the leader's progress it kept ({@link #followProgress}), if any.
      */
     public synchronized void lead(boolean lead) {
         lead(lead, null);
@@ -206,6 +206,21 @@ public final class Rollouts implements AutoCloseable {
             }
         }
         return outcome;
+    }
+
+    /**
+     * The guard's progress through each stage while this replica leads (empty otherwise), lock-free: what followers keep
+     * ({@link #followProgress}) so that the next leader resumes a stage where this one was.
+     */
+    public JsonObject progress() {
+        return leading ? guard.progress() : new JsonObject();
+    }
+
+    /** A follower keeps its leader's {@link #progress}, to resume each stage from it if it leads next; ignored while leading. */
+    public void followProgress(JsonObject leaderProgress) {
+        if (!leading) {
+            guard.inherit(leaderProgress);
+        }
     }
 
     /**

@@ -1,5 +1,6 @@
 package io.weir.router;
 
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.weir.batcher.InferenceResult;
 import io.weir.runtime.Tensor;
@@ -201,6 +202,41 @@ class RolloutsFollowTest {
         followerModels.load("ranker", "2.0.0");
         assertThat(follower.follow(leader.state(), LEADER)).isEqualTo(new Followed(true, Map.of()));
         assertThat(follower.state().getJsonObject("ranker").getString("canary")).isEqualTo("2.0.0");
+    }
+
+    @Test
+    void theNextLeaderResumesAStageWhereThePreviousLeaderWasInsteadOfRestartingIt() {
+        Rollouts leader = replica("leader", catalog(), true);
+        Rollouts follower = replica("follower", catalog(), false);
+        JsonObject staged = new JsonObject().put("primary", "1.0.0").put("canary", "1.1.0").put("window_s", 10)
+                .put("stages", new JsonArray()
+                        .add(new JsonObject().put("name", "small").put("canary_weight", 20).put("min_duration_s", 600)
+                                .put("min_requests", 1))
+                        .add(new JsonObject().put("name", "big").put("canary_weight", 60).put("min_duration_s", 600)
+                                .put("min_requests", 1)));
+        leader.admin().put("moderation", staged, "alice", "staged rollout");
+        leader.tick(); // the stage's first window opens
+        for (int w = 0; w < 55; w++) { // 550 s of the stage's 600
+            serve(leader, 200, false);
+            ticker.advance(Duration.ofSeconds(10));
+            leader.tick();
+        }
+        follower.follow(leader.state(), LEADER);
+        follower.followProgress(leader.progress()); // as every sync hands it over
+        JsonObject progress = leader.progress().getJsonObject("moderation");
+        assertThat(progress.getDouble("stage_elapsed_s")).isEqualTo(550.0);
+        assertThat(progress.getLong("stage_requests")).isPositive();
+        assertThat(follower.progress().isEmpty()).as("a follower hands nothing over").isTrue();
+
+        follower.lead(true, leader.fileDigest()); // the leader is gone
+        follower.tick();
+        for (int w = 0; w < 6; w++) { // 60 s more: the stage's 600 s are up on the fleet's clock, not the new leader's
+            serve(follower, 200, false);
+            ticker.advance(Duration.ofSeconds(10));
+            follower.tick();
+        }
+        assertThat(follower.state().getJsonObject("moderation").getInteger("stage")).as("advanced to 'big'").isEqualTo(1);
+        assertThat(follower.state().getJsonObject("moderation").getDouble("canary_weight")).isEqualTo(60.0);
     }
 
     private static InferenceResult scored(float score) {

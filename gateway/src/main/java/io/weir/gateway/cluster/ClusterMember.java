@@ -67,8 +67,8 @@ import java.util.logging.Logger;
  * one another replica already applied (it was replaced while it could not be heard). When none leads (at first start, or
  * when the leader has not answered for {@value #SILENT_ROUNDS} syncs) the replica heard from lately that serves the
  * newest rollouts (the latest leader state it applied; then one refusing none of its models) leads, then the longest-running, then the lowest address; with a
- * term one above any it has seen, from the state it was following (its guard starts the current stage's windows
- * afresh). A replica that hears a leader with a higher term, or an equal term and a lower address, stops leading and
+ * term one above any it has seen, from the state it was following (its guard resumes each stage from the leader's
+ * progress handed over at the last sync, with a fresh window). A replica that hears a leader with a higher term, or an equal term and a lower address, stops leading and
  * follows it: so after a partition heals, the side that elected a new leader wins, and what the other side decided
  * alone is replaced (audited on both). How long a peer has run is taken from the uptime it reports, read against this
  * replica's monotonic clock, so the replicas' clocks need not agree (and an error in that reading cannot keep two
@@ -130,7 +130,7 @@ public final class ClusterMember implements AutoCloseable {
      */
     private record Heard(long startedNanos, long atNanos, boolean leading, String leader, long term, long revision,
                          long appliedTerm, long appliedRevision, boolean appliedRestored, int refusedModels,
-                         String fileDigest, JsonObject rollouts) {
+                         String fileDigest, JsonObject rollouts, JsonObject progress) {
     }
 
     /** The state a leader pushed last, and its acknowledgements: the same state is not pushed twice. */
@@ -324,7 +324,7 @@ public final class ClusterMember implements AutoCloseable {
                 .put("applied_term", appliedTerm()).put("applied_revision", appliedRevision(revision))
                 .put("applied_restored", appliedRestored && !rollouts.leading())
                 .put("refused_models", refused.size()).put("file_digest", rollouts.fileDigest())
-                .put("rollouts", rollouts.state());
+                .put("rollouts", rollouts.state()).put("progress", rollouts.progress());
     }
 
     /** For {@code GET /admin/cluster}: who leads, and the peers heard lately. */
@@ -471,7 +471,8 @@ public final class ClusterMember implements AutoCloseable {
                         Boolean.TRUE.equals(state.getBoolean("leading")), state.getString("leader"), state.getLong("term", 0L),
                         state.getLong("revision", 0L), state.getLong("applied_term", 0L),
                         state.getLong("applied_revision", 0L), Boolean.TRUE.equals(state.getBoolean("applied_restored")),
-                        state.getInteger("refused_models", 0), state.getString("file_digest"), state.getJsonObject("rollouts")));
+                        state.getInteger("refused_models", 0), state.getString("file_digest"), state.getJsonObject("rollouts"),
+                        state.getValue("progress") instanceof JsonObject p ? p : null));
             }
             return (Void) null;
         }).recover(err -> {
@@ -684,7 +685,8 @@ public final class ClusterMember implements AutoCloseable {
                 // a replica that does not lead (none does now) serves its own leader's state: rank it by that
                 applyLeaderState(best, from.leading() ? from.term() : from.appliedTerm(),
                         from.leading() ? from.revision() : from.appliedRevision(), from.rollouts(),
-                        from.leading() ? from.fileDigest() : null); // a non-leader's own file is not its leader's
+                        from.leading() ? from.fileDigest() : null, // a non-leader's own file is not its leader's
+                        from.leading() ? from.progress() : null);
             }
             return null;
         }, false).mapEmpty();
@@ -698,7 +700,8 @@ public final class ClusterMember implements AutoCloseable {
      * leader it stopped following), or already applied a newer one of the same leader (a push and a pull may arrive out
      * of order). Worker threads.
      */
-    private Offer applyLeaderState(String from, long leaderTerm, long revision, JsonObject state, String fileDigest) {
+    private Offer applyLeaderState(String from, long leaderTerm, long revision, JsonObject state, String fileDigest,
+                                   JsonObject progress) {
         synchronized (followLock) {
             if (rollouts.leading() || !from.equals(leader)) {
                 return Offer.NOT_FOLLOWING;
@@ -717,6 +720,9 @@ public final class ClusterMember implements AutoCloseable {
                 leadersFileDigest = fileDigest;
             }
             term = leaderTerm;
+            if (progress != null) { // the leader's stages, to resume them should this replica lead next
+                rollouts.followProgress(progress);
+            }
             stamp(from, leaderTerm, revision);
             return Offer.SERVED;
         }
@@ -781,7 +787,8 @@ public final class ClusterMember implements AutoCloseable {
         long leaderTerm = state.getLong("term", 0L);
         long revision = state.getLong("revision", 0L);
         String fileDigest = state.getString("file_digest");
-        vertx.executeBlocking(() -> applyLeaderState(from, leaderTerm, revision, r, fileDigest), false)
+        JsonObject progress = state.getValue("progress") instanceof JsonObject p ? p : null;
+        vertx.executeBlocking(() -> applyLeaderState(from, leaderTerm, revision, r, fileDigest, progress), false)
                 .onSuccess(offer -> {
                     if (offer == Offer.NOT_FOLLOWING) {
                         HttpErrors.send(ctx, WeirException.unavailable(self + " does not follow " + from

@@ -48,6 +48,12 @@ import java.util.logging.Logger;
  * store has other writers (admin operations, the file): a tick decides on a snapshot of the rollouts, so its edits are
  * compare-and-set ({@link RolloutStore#updateIf}) and apply only while the rollout is still what the decision was made
  * on; otherwise the tick writes nothing and the next one decides afresh.
+ *
+ * <p>Replicas sharing rollouts: the leader's guard publishes each stage's progress after every tick ({@link #progress},
+ * an immutable snapshot behind a volatile field, read without this monitor because peers ask for it on event loops); a
+ * follower's guard keeps the leader's latest ({@link #inherit}) and, when its replica leads, resumes a stage from it
+ * (its start and judged requests) instead of from nothing, so that a change of leader does not restart a long stage.
+ * The open window is not handed over: the new leader's first window starts afresh.
  */
 public final class RolloutGuard {
     private static final Logger LOG = Logger.getLogger(RolloutGuard.class.getName());
@@ -61,11 +67,19 @@ public final class RolloutGuard {
     private final MeterRegistry meters;
     private final Map<String, State> states = new HashMap<>();
     private final Set<String> gauged = new HashSet<>();
+    /** Each stage's progress as of the last tick (see the class note); empty while this guard decides nothing. */
+    private volatile Map<String, Progress> published = Map.of();
+    /** The leader's latest progress, kept by a follower's guard, taken once by the first tick that watches the stage. */
+    private final Map<String, Progress> inherited = new HashMap<>();
+
+    /** A stage's progress: which stage (the state key), since when (this guard's ticker), judged requests, windows. */
+    private record Progress(String key, long stageStart, long stageRequests, int windows) {
+    }
 
     private static final class State {
         final String key;
         final String canary;
-        final long stageStart;
+        long stageStart;
         long windowStart;
         long stageRequests;
         int windows;
@@ -97,6 +111,38 @@ public final class RolloutGuard {
             states.remove(model);
             stats.stop(model);
         }
+        published = Map.of();
+    }
+
+    /**
+     * Each watched stage's progress as of the last tick, {@code {"<model>": {"stage_key", "stage_elapsed_s",
+     * "stage_requests", "windows"}}}: what a follower keeps ({@link #inherit}). Lock-free.
+     */
+    public JsonObject progress() {
+        long now = ticker.nanos();
+        JsonObject out = new JsonObject();
+        published.forEach((model, p) -> out.put(model, new JsonObject().put("stage_key", p.key())
+                .put("stage_elapsed_s", (now - p.stageStart()) / 1e9).put("stage_requests", p.stageRequests())
+                .put("windows", p.windows())));
+        return out;
+    }
+
+    /**
+     * Keeps the leader's {@link #progress} (replacing what was kept), so that this guard, when its replica leads,
+     * resumes each stage where the leader was. Entries that do not parse are skipped: they only cost a restart of that
+     * stage's clock.
+     */
+    public synchronized void inherit(JsonObject leaderProgress) {
+        long now = ticker.nanos();
+        inherited.clear();
+        for (String model : leaderProgress.fieldNames()) {
+            if (leaderProgress.getValue(model) instanceof JsonObject p && p.getValue("stage_key") instanceof String key
+                    && p.getValue("stage_elapsed_s") instanceof Number elapsed && elapsed.doubleValue() >= 0
+                    && p.getValue("stage_requests") instanceof Number requests && p.getValue("windows") instanceof Number windows) {
+                inherited.put(model, new Progress(key, now - (long) (elapsed.doubleValue() * 1e9), requests.longValue(),
+                        windows.intValue()));
+            }
+        }
     }
 
     public synchronized void tick() {
@@ -116,6 +162,10 @@ public final class RolloutGuard {
                 LOG.log(Level.WARNING, "rollout guard failed on " + model, e);
             }
         });
+        inherited.clear(); // what the first tick of this leadership did not take was another stage's
+        Map<String, Progress> snapshot = new HashMap<>();
+        states.forEach((model, st) -> snapshot.put(model, new Progress(st.key, st.stageStart, st.stageRequests, st.windows)));
+        published = Map.copyOf(snapshot);
     }
 
     private void tick(String model, RolloutConfig cfg, long now) {
@@ -129,6 +179,14 @@ public final class RolloutGuard {
         State st = states.get(model);
         if (st == null || !st.key.equals(key)) {
             State next = new State(key, cfg.canary(), now);
+            Progress before = st == null ? inherited.remove(model) : null;
+            if (before != null && before.key().equals(key)) { // the previous leader's stage, resumed
+                next.stageStart = before.stageStart();
+                next.stageRequests = before.stageRequests();
+                next.windows = before.windows();
+                LOG.info(() -> "resuming " + model + "'s stage from the previous leader: " + before.stageRequests()
+                        + " candidate requests over " + Math.round((now - before.stageStart()) / 1e9) + " s");
+            }
             if (st != null && st.canary.equals(cfg.canary())) {
                 next.golden = st.golden; // same candidate, next stage: the verdict stands
             } else if (cfg.gates().golden() && golden != null) {
