@@ -204,39 +204,82 @@ class RolloutsFollowTest {
         assertThat(follower.state().getJsonObject("ranker").getString("canary")).isEqualTo("2.0.0");
     }
 
+    /** A staged rollout of moderation 1.1.0 whose first stage needs 600 s and {@code minRequests} judged requests. */
+    private static JsonObject staged(int minRequests) {
+        return new JsonObject().put("primary", "1.0.0").put("canary", "1.1.0").put("window_s", 10)
+                .put("stages", new JsonArray()
+                        .add(new JsonObject().put("name", "small").put("canary_weight", 20).put("min_duration_s", 600)
+                                .put("min_requests", minRequests))
+                        .add(new JsonObject().put("name", "big").put("canary_weight", 60).put("min_duration_s", 600)
+                                .put("min_requests", 1)));
+    }
+
+    /** {@code n} windows of 10 s with traffic from 200 users (or none) on one replica, each ended by its tick. */
+    private void windows(Rollouts r, int n, boolean traffic) {
+        for (int w = 0; w < n; w++) {
+            if (traffic) {
+                serve(r, 200, false);
+            }
+            ticker.advance(Duration.ofSeconds(10));
+            r.tick();
+        }
+    }
+
+    private static int stage(Rollouts r) {
+        return r.state().getJsonObject("moderation").getInteger("stage");
+    }
+
     @Test
     void theNextLeaderResumesAStageWhereThePreviousLeaderWasInsteadOfRestartingIt() {
         Rollouts leader = replica("leader", catalog(), true);
         Rollouts follower = replica("follower", catalog(), false);
-        JsonObject staged = new JsonObject().put("primary", "1.0.0").put("canary", "1.1.0").put("window_s", 10)
-                .put("stages", new JsonArray()
-                        .add(new JsonObject().put("name", "small").put("canary_weight", 20).put("min_duration_s", 600)
-                                .put("min_requests", 1))
-                        .add(new JsonObject().put("name", "big").put("canary_weight", 60).put("min_duration_s", 600)
-                                .put("min_requests", 1)));
-        leader.admin().put("moderation", staged, "alice", "staged rollout");
+        leader.admin().put("moderation", staged(1_000), "alice", "staged rollout");
         leader.tick(); // the stage's first window opens
-        for (int w = 0; w < 55; w++) { // 550 s of the stage's 600
-            serve(leader, 200, false);
-            ticker.advance(Duration.ofSeconds(10));
-            leader.tick();
-        }
+        windows(leader, 55, true); // 550 s of the stage's 600
         follower.follow(leader.state(), LEADER);
         follower.followProgress(leader.progress()); // as every sync hands it over
         JsonObject progress = leader.progress().getJsonObject("moderation");
         assertThat(progress.getDouble("stage_elapsed_s")).isEqualTo(550.0);
-        assertThat(progress.getLong("stage_requests")).isPositive();
+        long judged = progress.getLong("stage_requests");
+        assertThat(judged).as("past min_requests already; six windows alone would not be").isGreaterThanOrEqualTo(1_000);
         assertThat(follower.progress().isEmpty()).as("a follower hands nothing over").isTrue();
 
         follower.lead(true, leader.fileDigest()); // the leader is gone
         follower.tick();
-        for (int w = 0; w < 6; w++) { // 60 s more: the stage's 600 s are up on the fleet's clock, not the new leader's
-            serve(follower, 200, false);
-            ticker.advance(Duration.ofSeconds(10));
-            follower.tick();
-        }
-        assertThat(follower.state().getJsonObject("moderation").getInteger("stage")).as("advanced to 'big'").isEqualTo(1);
+        JsonObject guard = follower.admin().get("moderation").getJsonObject("guard");
+        assertThat(guard.getLong("stage_requests")).isEqualTo(judged);
+        assertThat(guard.getDouble("stage_elapsed_s")).isEqualTo(550.0);
+        windows(follower, 6, true); // 60 s more: the stage's 600 s are up on the fleet's clock, not the new leader's
+        assertThat(stage(follower)).as("advanced to 'big'").isEqualTo(1);
         assertThat(follower.state().getJsonObject("moderation").getDouble("canary_weight")).isEqualTo(60.0);
+    }
+
+    @Test
+    void aResumedStageAdvancesOnlyOnceTheNewLeaderJudgedItAndOnlyTheSameStageIsResumed() {
+        Rollouts leader = replica("leader", catalog(), true);
+        Rollouts quiet = replica("quiet", catalog(), false);
+        Rollouts other = replica("other", catalog(), false);
+        leader.admin().put("moderation", staged(1), "alice", "staged rollout");
+        leader.tick();
+        windows(leader, 59, true); // 590 s: a follower kept this, then the leader's last windows went unseen
+        quiet.follow(leader.state(), LEADER);
+        quiet.followProgress(leader.progress());
+        other.follow(leader.state(), LEADER);
+        JsonObject progress = leader.progress();
+        other.followProgress(new JsonObject().put("moderation", progress.getJsonObject("moderation").copy()
+                .put("stage_key", "1.0.0|1.1.0|1|null"))); // another stage's progress: not this one's
+
+        quiet.lead(true, leader.fileDigest());
+        quiet.tick();
+        windows(quiet, 3, false); // no traffic: time and requests are past the minimums, but nothing judged here
+        assertThat(stage(quiet)).as("not advanced on the previous leader's word alone").isZero();
+        windows(quiet, 2, true); // ~40 canary requests a window: judged once min_window_requests (50) are in
+        assertThat(stage(quiet)).as("advanced once a window of its own was judged").isEqualTo(1);
+
+        other.lead(true, leader.fileDigest());
+        other.tick();
+        assertThat(other.admin().get("moderation").getJsonObject("guard").getDouble("stage_elapsed_s"))
+                .as("another stage's progress is not resumed").isZero();
     }
 
     private static InferenceResult scored(float score) {

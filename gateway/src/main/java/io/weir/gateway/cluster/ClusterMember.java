@@ -720,9 +720,9 @@ public final class ClusterMember implements AutoCloseable {
                 leadersFileDigest = fileDigest;
             }
             term = leaderTerm;
-            if (progress != null) { // the leader's stages, to resume them should this replica lead next
-                rollouts.followProgress(progress);
-            }
+            // the leader's stages, to resume them should this replica lead next; none from a state without them (a
+            // replica that does not lead, an older Weir): nothing kept from before may be resumed after
+            rollouts.followProgress(progress != null ? progress : new JsonObject());
             stamp(from, leaderTerm, revision);
             return Offer.SERVED;
         }

@@ -82,6 +82,8 @@ public final class RolloutGuard {
         long stageStart;
         long windowStart;
         long stageRequests;
+        /** What a resumed stage brought from the previous leader: this guard advances it only after judging more. */
+        long resumedRequests;
         int windows;
         CompletableFuture<GoldenCheck.Verdict> golden;
         JsonObject lastWindow;
@@ -128,9 +130,10 @@ public final class RolloutGuard {
     }
 
     /**
-     * Keeps the leader's {@link #progress} (replacing what was kept), so that this guard, when its replica leads,
-     * resumes each stage where the leader was. Entries that do not parse are skipped: they only cost a restart of that
-     * stage's clock.
+     * Keeps the leader's {@link #progress} (replacing what was kept: call it with every leader state applied, an empty
+     * object when that state carries none, so that nothing older than the last sync is ever resumed), so that this
+     * guard, when its replica leads, resumes each stage where the leader was. Entries that do not parse are skipped:
+     * they only cost a restart of that stage's clock.
      */
     public synchronized void inherit(JsonObject leaderProgress) {
         long now = ticker.nanos();
@@ -183,6 +186,7 @@ public final class RolloutGuard {
             if (before != null && before.key().equals(key)) { // the previous leader's stage, resumed
                 next.stageStart = before.stageStart();
                 next.stageRequests = before.stageRequests();
+                next.resumedRequests = before.stageRequests();
                 next.windows = before.windows();
                 LOG.info(() -> "resuming " + model + "'s stage from the previous leader: " + before.stageRequests()
                         + " candidate requests over " + Math.round((now - before.stageStart()) / 1e9) + " s");
@@ -228,8 +232,10 @@ public final class RolloutGuard {
         RolloutConfig.Stage stage = cfg.currentStage();
         double lasted = (now - st.stageStart) / 1e9;
         boolean goldenOk = !cfg.gates().golden() || (verdict != null && verdict.passed());
-        // at least one judged window even when min_requests is 0: a stage no gate ever looked at has not passed
-        if (lasted < stage.minDurationSeconds() || st.stageRequests < Math.max(stage.minRequests(), 1) || !goldenOk) {
+        // at least one judged window even when min_requests is 0: a stage no gate ever looked at has not passed; and a
+        // stage resumed from the previous leader needs one judged here (its last windows may have failed unpushed)
+        if (lasted < stage.minDurationSeconds() || st.stageRequests < Math.max(stage.minRequests(), 1)
+                || st.stageRequests <= st.resumedRequests || !goldenOk) {
             return;
         }
         String passed = String.format(java.util.Locale.ROOT, "stage '%s' passed: %d candidate requests over %.0f s, %d windows",
