@@ -92,8 +92,12 @@ class ClusterRestartTest {
         slots[0].awaitLoaded(120_000); // alone: it leads after five syncs
         begin(1);
         slots[1].awaitLoaded(120_000);
-        await(ClusterRolloutsTestSupport.eventually(vertx, 10_000, () -> client.get(slots[1].port(), "127.0.0.1", "/admin/cluster")
-                .send().map(r -> nodes.get(0).equals(r.bodyAsJsonObject().getString("leader")))));
+        // replica 1 follows replica 0, and replica 0 heard it (whom a leader pushes a change to)
+        await(ClusterRolloutsTestSupport.eventually(vertx, 10_000, () -> Future.all(
+                        client.get(slots[1].port(), "127.0.0.1", "/admin/cluster").send(),
+                        client.get(slots[0].port(), "127.0.0.1", "/admin/cluster").send())
+                .map(all -> nodes.get(0).equals(all.<HttpResponse<Buffer>>resultAt(0).bodyAsJsonObject().getString("leader"))
+                        && all.<HttpResponse<Buffer>>resultAt(1).bodyAsJsonObject().getJsonArray("peers").size() == 1)));
         for (int weight : new int[] {10, 20, 30, 40, 50}) { // replica 1 notes a late revision of replica 0's term 1
             HttpResponse<Buffer> put = await(client.put(slots[0].port(), "127.0.0.1", "/admin/rollouts/ranker")
                     .sendJsonObject(new JsonObject().put("primary", "1.0.0").put("canary", "1.1.0").put("canary_weight", weight)
