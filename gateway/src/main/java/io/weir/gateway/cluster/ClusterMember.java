@@ -31,16 +31,11 @@ import io.weir.runtime.ErrorCode;
 import io.weir.runtime.Ticker;
 import io.weir.runtime.WeirException;
 
-import java.io.IOException;
 import java.net.InetAddress;
 import java.net.URLEncoder;
 import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -92,7 +87,7 @@ import java.util.logging.Logger;
  * are guarded by {@code heard}; {@link #leader}, {@link #term}, {@link #refused} and {@link #resolved} are volatile,
  * read on event loops by the admin forwarding and {@code /admin/cluster}; {@link #server} and {@link #timer} are
  * volatile for {@link #close}. Lock order: {@code followLock}, the rollouts' monitor, their store's lock (the change
- * hook runs under it), {@code stampLock}; {@code heard} is taken alone.
+ * hook runs under it), the {@link ServedNote}'s; {@code heard} is taken alone.
  * Start-up: a replica neither leads nor follows until every peer it resolved answered — at least one peer unless
  * {@value #STARTUP_ROUNDS} rounds passed — so a replica restarting beside a running leader never serves its own file's
  * rollouts first; {@link #start} completes then, and readiness waits for it. With a rollout file, a replica notes beside
@@ -204,15 +199,10 @@ public final class ClusterMember implements AutoCloseable {
     private volatile long timer = -1;
     /**
      * Where this replica notes the term and the leader's state it serves, beside the rollout file (null without one),
-     * so that a restart keeps its rank among the replicas (see {@link #restoreStamp}).
+     * so that a restart keeps its rank among the replicas (see {@link #restoreStamp}); written by the change hook's
+     * thread and the follow worker.
      */
-    private final Path stampFile;
-    /** Guards writing {@link #stampFile} and {@link #stamped}: the change hook's thread and the follow worker write it. */
-    private final Object stampLock = new Object();
-    /** What {@link #stampFile} holds, so that the same state offered at every sync is not written again. */
-    private String stamped;
-    /** A stamp that cannot be written (a full disk) is logged once a minute, not at every sync. */
-    private final LogThrottle stampFailures = new LogThrottle(LOG, 60_000_000_000L, Ticker.system());
+    private final ServedNote note;
     /** A peer refusing our token is logged once a minute, not at every sync. */
     private final LogThrottle refusals = new LogThrottle(LOG, 60_000_000_000L, Ticker.system());
 
@@ -229,8 +219,7 @@ public final class ClusterMember implements AutoCloseable {
         this.settings = settings;
         this.self = settings.advertise().toString();
         this.partition = partition;
-        // named by the file alone: a pod recreated with another address on the same volume finds it
-        this.stampFile = rolloutFile == null ? null : rolloutFile.resolveSibling(rolloutFile.getFileName() + ".cluster.json");
+        this.note = rolloutFile == null ? null : new ServedNote(rolloutFile);
         this.bindHost = settings.host().isEmpty() ? defaultHost : settings.host();
         this.rollouts = rollouts;
         this.resolver = resolver;
@@ -831,39 +820,10 @@ public final class ClusterMember implements AutoCloseable {
      * file, on the thread that changed it.
      */
     private void stamp(String leaderNode, long leaderTerm, long revision) {
-        if (stampFile == null) {
-            return;
-        }
-        synchronized (stampLock) { // read inside: of two writers racing, the later one writes the newer state
-            String text = new JsonObject().put("node", self).put("term", term).put("leader", leaderNode)
+        if (note != null) {
+            note.write(() -> new JsonObject().put("node", self).put("term", term).put("leader", leaderNode)
                     .put("applied_term", leaderTerm).put("applied_revision", revision)
-                    .put("refused", new JsonObject(new TreeMap<>(refused))).put("rollouts", rollouts.state()).encode();
-            if (text.equals(stamped)) {
-                return;
-            }
-            Path tmp = null;
-            try {
-                tmp = Files.createTempFile(stampFile.toAbsolutePath().getParent(), stampFile.getFileName().toString(), ".tmp");
-                Files.writeString(tmp, text);
-                try {
-                    Files.move(tmp, stampFile, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-                } catch (AtomicMoveNotSupportedException e) {
-                    Files.move(tmp, stampFile, StandardCopyOption.REPLACE_EXISTING);
-                }
-                tmp = null;
-                stamped = text;
-            } catch (IOException | RuntimeException e) {
-                stampFailures.log(Level.WARNING, "cannot note the served term beside the rollout file (" + stampFile
-                        + "): after a restart this replica ranks as one that applied nothing: " + e, null);
-            } finally {
-                if (tmp != null) {
-                    try {
-                        Files.deleteIfExists(tmp);
-                    } catch (IOException ignored) {
-                        // the write failed already, and said so
-                    }
-                }
-            }
+                    .put("refused", new JsonObject(new TreeMap<>(refused))).put("rollouts", rollouts.state()));
         }
     }
 
@@ -874,16 +834,8 @@ public final class ClusterMember implements AutoCloseable {
      * none leads, and never unseats one that leads ({@link #chooseLeader}).
      */
     private void restoreStamp() {
-        if (stampFile == null) {
-            return;
-        }
-        JsonObject stamp;
-        try {
-            stamp = new JsonObject(Files.readString(stampFile));
-        } catch (NoSuchFileException e) {
-            return;
-        } catch (IOException | RuntimeException e) {
-            LOG.warning("ignoring " + stampFile + ": " + e.getMessage());
+        JsonObject stamp = note == null ? null : note.read().orElse(null);
+        if (stamp == null) {
             return;
         }
         if (stamp.getValue("term") instanceof Number servedTerm) {
@@ -894,7 +846,7 @@ public final class ClusterMember implements AutoCloseable {
                 || !(stamp.getValue("leader") instanceof String leaderNode)
                 || !(stamp.getValue("applied_term") instanceof Number appliedTerm)
                 || !(stamp.getValue("applied_revision") instanceof Number appliedRevision)) {
-            LOG.info("restarting at term " + term + "; not taking back the applied state noted in " + stampFile
+            LOG.info("restarting at term " + term + "; not taking back the applied state noted in " + note.path()
                     + ": the rollout file no longer holds the rollouts it notes");
             return;
         }
@@ -908,7 +860,7 @@ public final class ClusterMember implements AutoCloseable {
             refused = Map.copyOf(wasRefused);
         }
         LOG.info("restarting with the rollouts of leader " + leaderNode + ", term " + appliedTerm + " revision "
-                + appliedRevision + " (from " + stampFile.getFileName() + ")");
+                + appliedRevision + " (from " + note.path().getFileName() + ")");
     }
 
     // ------------------------------------------------------------------------------------------------ the API
