@@ -206,6 +206,8 @@ public final class WeirServer implements AutoCloseable {
                     // (the largest body on those routes is a batching policy's)
                     r.route("/admin/models*").handler(io.vertx.ext.web.handler.BodyHandler.create(false).setBodyLimit(4096))
                             .handler(cluster::fanOutAdmin);
+                    r.route(SimilarAdmin.REFRESH_PATH).handler(io.vertx.ext.web.handler.BodyHandler.create(false).setBodyLimit(1024))
+                            .handler(cluster::fanOutAdmin);
                 }
                 batchingAdmin.accept(r);
                 rolloutAdmin.accept(r);
@@ -233,6 +235,7 @@ public final class WeirServer implements AutoCloseable {
                                         if (config.adminEnabled()) { // the calls a peer's admin API fans out to this one
                                             AdminApi.routes(models, "/cluster").accept(r);
                                             new BatchingAdminApi(dispatcher, registry, "/cluster").accept(r);
+                                            SimilarAdmin.routes(store, "/cluster").accept(r);
                                         }
                                     }).toCompletionStage().toCompletableFuture().join();
                                 } catch (java.util.concurrent.CompletionException e) {

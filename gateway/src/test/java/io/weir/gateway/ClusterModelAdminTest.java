@@ -23,7 +23,7 @@ import java.util.Map;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Per-replica admin calls (model load/unload, batching policies) made on every replica at once with
+ * Per-replica admin calls (model load/unload, batching policies, the embedding index) made on every replica at once with
  * {@code ?replicas=all}, through any one of them: each replica's own answer comes back, and a failure on any names it.
  */
 @ExtendWith(VertxExtension.class)
@@ -146,6 +146,20 @@ class ClusterModelAdminTest {
                     HttpResponse<Buffer> bad = all.resultAt(1);
                     assertThat(bad.statusCode()).isEqualTo(400);
                     assertThat(bad.bodyAsJsonObject().getJsonObject("error").getString("message")).contains("'all'");
+                    tc.completeNow();
+                })));
+    }
+
+    @Test
+    void theEmbeddingIndexIsRefreshedOnEveryReplica(Vertx vertx, VertxTestContext tc) {
+        WebClient client = WebClient.create(vertx);
+        ClusterRolloutsTestSupport.eventually(vertx, 5_000, () -> client.get(slots[1].port(), "127.0.0.1", "/admin/cluster").send()
+                        .map(r -> r.bodyAsJsonObject().getJsonArray("peers").size() == 1))
+                .compose(v -> client.post(slots[1].port(), "127.0.0.1", "/admin/similar/refresh?replicas=all").send())
+                .onComplete(tc.succeeding(r -> tc.verify(() -> {
+                    everyReplicaAnswered(r, 200);
+                    r.bodyAsJsonObject().getJsonArray("replicas").forEach(o -> assertThat(((JsonObject) o)
+                            .getJsonObject("body").getValue("swapped")).isInstanceOf(Boolean.class));
                     tc.completeNow();
                 })));
     }

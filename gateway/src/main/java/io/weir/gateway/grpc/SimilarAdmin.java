@@ -27,7 +27,12 @@ public final class SimilarAdmin {
 
     /** Mounts {@value #REFRESH_PATH}; pass as (part of) HttpVerticle's {@code extraRoutes}. */
     public static Consumer<Router> routes(EmbeddingIndexStore store) {
-        return router -> router.post(REFRESH_PATH).handler(ctx -> refresh(ctx, store));
+        return routes(store, "");
+    }
+
+    /** As {@link #routes(EmbeddingIndexStore)}, under {@code prefix} (the cluster API serves it under {@code /cluster}). */
+    public static Consumer<Router> routes(EmbeddingIndexStore store, String prefix) {
+        return router -> router.post(prefix + REFRESH_PATH).handler(ctx -> refresh(ctx, store));
     }
 
     /**
