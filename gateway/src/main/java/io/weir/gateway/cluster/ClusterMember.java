@@ -91,7 +91,7 @@ import java.util.logging.Logger;
  * Start-up: a replica neither leads nor follows until every peer it resolved answered — at least one peer unless
  * {@value #STARTUP_ROUNDS} rounds passed — so a replica restarting beside a running leader never serves its own file's
  * rollouts first; {@link #start} completes then, and readiness waits for it. With a rollout file, a replica notes beside
- * it the term and the leader's state it serves ({@link #stamp}) and takes them back at start while the file still
+ * it the term and the leader's state it serves ({@link #noteServed}) and takes them back at start while the file still
  * holds that state, so that replicas restarting together rank by the rollouts they had, and terms never go back.
  *
  * <p>Also here, because they are replica-to-replica calls: the admin API's {@code ?replicas=all} ({@link #fanOutAdmin}
@@ -188,7 +188,7 @@ public final class ClusterMember implements AutoCloseable {
     private final Object followLock = new Object();
     /** Written under followLock, read anywhere. */
     private volatile Applied applied;
-    /** Whether {@link #applied} is only what this replica noted before a restart (see {@link #restoreStamp}). */
+    /** Whether {@link #applied} is only what this replica noted before a restart (see {@link #restoreNote}). */
     private volatile boolean appliedRestored;
     /** Written and read on event loops (the change hook's and an admin answer's). */
     private volatile Pushing pushing;
@@ -199,7 +199,7 @@ public final class ClusterMember implements AutoCloseable {
     private volatile long timer = -1;
     /**
      * Where this replica notes the term and the leader's state it serves, beside the rollout file (null without one),
-     * so that a restart keeps its rank among the replicas (see {@link #restoreStamp}); written by the change hook's
+     * so that a restart keeps its rank among the replicas (see {@link #restoreNote}); written by the change hook's
      * thread and the follow worker.
      */
     private final ServedNote note;
@@ -232,9 +232,9 @@ public final class ClusterMember implements AutoCloseable {
         rollouts.setOnChange(() -> {
             try {
                 if (rollouts.leading()) { // under the rollouts' lock, on the thread that made the change: the file is written
-                    stamp(self, term, rollouts.revision());
+                    noteServed(self, term, rollouts.revision());
                 }
-            } finally { // the change is made: whatever befell the stamp, the followers get it
+            } finally { // the change is made: whatever befell the note, the followers get it
                 vertx.runOnContext(v -> push());
             }
         });
@@ -280,7 +280,7 @@ public final class ClusterMember implements AutoCloseable {
                 + ctx.request().method() + " " + ctx.request().path()), requestId(ctx)));
         router.route().failureHandler(ctx -> HttpErrors.send(ctx, ctx.failure(), requestId(ctx)));
         return vertx.executeBlocking(() -> {
-                    restoreStamp();
+                    restoreNote();
                     return null;
                 }, false)
                 .compose(v -> vertx.createHttpServer(new HttpServerOptions().setHost(bindHost).setPort(settings.port()))
@@ -658,7 +658,7 @@ public final class ClusterMember implements AutoCloseable {
                         refused = Map.of(); // a leader serves its own rollouts: nothing of another's is refused
                         rollouts.lead(true, leadersFileDigest);
                         appliedRestored = false;
-                        stamp(self, nextTerm, rollouts.revision());
+                        noteServed(self, nextTerm, rollouts.revision());
                         LOG.info("this replica leads the rollouts, term " + nextTerm);
                     }
                 }
@@ -712,7 +712,7 @@ public final class ClusterMember implements AutoCloseable {
             // the leader's stages, to resume them should this replica lead next; none from a state without them (a
             // replica that does not lead, an older Weir): nothing kept from before may be resumed after
             rollouts.followProgress(progress != null ? progress : new JsonObject());
-            stamp(from, leaderTerm, revision);
+            noteServed(from, leaderTerm, revision);
             return Offer.SERVED;
         }
     }
@@ -813,13 +813,13 @@ public final class ClusterMember implements AutoCloseable {
 
     /**
      * Notes, beside the rollout file, the term this replica serves and which leader's state (term, revision) it serves,
-     * with that state itself: after a restart, {@link #restoreStamp} takes them back when the rollout file still holds
+     * with that state itself: after a restart, {@link #restoreNote} takes them back when the rollout file still holds
      * that state, so that replicas restarting together choose the one with the newest rollouts to lead, not the first
-     * up with an old file (one that was down while a rollback was made). Best effort and not synced: a stamp lost or
-     * torn in a crash only ranks the replica as one that applied nothing, as without a stamp. Written after the rollout
+     * up with an old file (one that was down while a rollback was made). Best effort and not synced: a note lost or
+     * torn in a crash only ranks the replica as one that applied nothing, as without a note. Written after the rollout
      * file, on the thread that changed it.
      */
-    private void stamp(String leaderNode, long leaderTerm, long revision) {
+    private void noteServed(String leaderNode, long leaderTerm, long revision) {
         if (note != null) {
             note.write(() -> new JsonObject().put("node", self).put("term", term).put("leader", leaderNode)
                     .put("applied_term", leaderTerm).put("applied_revision", revision)
@@ -828,30 +828,30 @@ public final class ClusterMember implements AutoCloseable {
     }
 
     /**
-     * At start, after the rollout file is loaded: takes back the term noted by {@link #stamp} (terms never go back,
+     * At start, after the rollout file is loaded: takes back the term noted by {@link #noteServed} (terms never go back,
      * whatever happened to the file), and the applied leader's state and refusals when the rollouts loaded are exactly
      * the ones noted (not after an operator's edit of the file meanwhile). What is taken back ranks this replica while
      * none leads, and never unseats one that leads ({@link #chooseLeader}).
      */
-    private void restoreStamp() {
-        JsonObject stamp = note == null ? null : note.read().orElse(null);
-        if (stamp == null) {
+    private void restoreNote() {
+        JsonObject noted = note == null ? null : note.read().orElse(null);
+        if (noted == null) {
             return;
         }
-        if (stamp.getValue("term") instanceof Number servedTerm) {
+        if (noted.getValue("term") instanceof Number servedTerm) {
             term = Math.max(term, servedTerm.longValue());
         }
-        JsonObject noted = stamp.getValue("rollouts") instanceof JsonObject r ? r : null;
-        if (noted == null || !noted.encode().equals(rollouts.state().encode())
-                || !(stamp.getValue("leader") instanceof String leaderNode)
-                || !(stamp.getValue("applied_term") instanceof Number appliedTerm)
-                || !(stamp.getValue("applied_revision") instanceof Number appliedRevision)) {
+        JsonObject notedRollouts = noted.getValue("rollouts") instanceof JsonObject r ? r : null;
+        if (notedRollouts == null || !notedRollouts.encode().equals(rollouts.state().encode())
+                || !(noted.getValue("leader") instanceof String leaderNode)
+                || !(noted.getValue("applied_term") instanceof Number appliedTerm)
+                || !(noted.getValue("applied_revision") instanceof Number appliedRevision)) {
             LOG.info("restarting at term " + term + "; not taking back the applied state noted in " + note.path()
                     + ": the rollout file no longer holds the rollouts it notes");
             return;
         }
         Map<String, String> wasRefused = new TreeMap<>();
-        if (stamp.getValue("refused") instanceof JsonObject r) { // it still serves those models its own way
+        if (noted.getValue("refused") instanceof JsonObject r) { // it still serves those models its own way
             r.forEach(e -> wasRefused.put(e.getKey(), String.valueOf(e.getValue())));
         }
         synchronized (followLock) {
