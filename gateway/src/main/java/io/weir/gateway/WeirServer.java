@@ -31,7 +31,6 @@ import io.weir.runtime.ModelRegistry;
 import io.weir.runtime.Ticker;
 import io.weir.chaos.ChaosBackend;
 import io.weir.chaos.FaultInjector;
-import io.weir.chaos.Partition;
 import io.weir.gateway.grpc.GrpcEndpoints;
 import io.weir.gateway.http.ChaosAdminApi;
 import io.weir.gateway.grpc.SimilarAdmin;
@@ -154,12 +153,10 @@ public final class WeirServer implements AutoCloseable {
             // In a cluster a replica decides nothing until its first sync says whether it leads.
             Rollouts rollouts = rb.leading(!config.cluster().enabled()).build();
             opened.add(rollouts);
-            // Drills only: a partition of this replica's cluster traffic, set through /admin/chaos/partition.
-            Partition partition = new Partition();
             ClusterMember cluster = config.cluster().enabled()
                     ? new ClusterMember(vertx, config.cluster(), config.httpHost(), rollouts,
-                    config.rolloutFile().isBlank() ? null : Path.of(config.rolloutFile()), ClusterMember.Resolver.SYSTEM,
-                    partition) : null;
+                    config.rolloutFile().isBlank() ? null : Path.of(config.rolloutFile()), ClusterMember.Resolver.SYSTEM)
+                    : null;
             if (cluster != null) {
                 opened.add(cluster);
                 io.micrometer.core.instrument.Gauge.builder("weir.cluster.leading", cluster, c -> c.leading() ? 1 : 0)
@@ -213,7 +210,7 @@ public final class WeirServer implements AutoCloseable {
                 rolloutAdmin.accept(r);
                 SimilarAdmin.routes(store).accept(r);
                 if (faults != null) {
-                    new ChaosAdminApi(faults, partition, cluster).accept(r);
+                    new ChaosAdminApi(faults, cluster).accept(r);
                 }
             };
             int port = config.httpPort() == 0 ? freePort(config.httpHost()) : config.httpPort();

@@ -154,8 +154,11 @@ public final class ClusterMember implements AutoCloseable {
     private final WeirConfig.Cluster settings;
     /** This replica's cluster address, as its peers name it. */
     private final String self;
-    /** A drilled network partition (chaos): the peers this replica's cluster calls, both ways, are cut off from. */
-    private final Partition partition;
+    /**
+     * A drilled network partition: the peers this replica's cluster calls, both ways, are cut off from. Empty unless the
+     * chaos API (mounted only with {@code chaos.enabled}) sets it through {@link #partition}.
+     */
+    private final Partition partition = new Partition();
     private final String bindHost;
     private final Rollouts rollouts;
     private final Resolver resolver;
@@ -206,19 +209,15 @@ public final class ClusterMember implements AutoCloseable {
     /** A peer refusing our token is logged once a minute, not at every sync. */
     private final LogThrottle refusals = new LogThrottle(LOG, 60_000_000_000L, Ticker.system());
 
-    /**
-     * @param rolloutFile the rollout file ({@code rollout.file}), or null when the rollouts live in memory only
-     * @param partition   the drilled partition in force (chaos: none unless the admin API sets one)
-     */
+    /** @param rolloutFile the rollout file ({@code rollout.file}), or null when the rollouts live in memory only */
     public ClusterMember(Vertx vertx, WeirConfig.Cluster settings, String defaultHost, Rollouts rollouts, Path rolloutFile,
-                         Resolver resolver, Partition partition) {
+                         Resolver resolver) {
         if (!settings.enabled()) {
             throw new IllegalArgumentException("cluster.peers is empty: a lone replica decides its own rollouts");
         }
         this.vertx = vertx;
         this.settings = settings;
         this.self = settings.advertise().toString();
-        this.partition = partition;
         this.note = rolloutFile == null ? null : new ServedNote(rolloutFile);
         this.bindHost = settings.host().isEmpty() ? defaultHost : settings.host();
         this.rollouts = rollouts;
@@ -323,7 +322,7 @@ public final class ClusterMember implements AutoCloseable {
                 .put("refused", new JsonObject(new TreeMap<>(refused)))
                 // the n of x-weir-replicated: whom a change has to reach, heard lately or not
                 .put("replicas_known", new JsonArray(new ArrayList<>(replicasKnown())));
-        Set<String> cutOff = partition.peers();
+        Set<String> cutOff = partitionedFrom();
         if (!cutOff.isEmpty()) {
             out.put("partitioned_from", new JsonArray(new ArrayList<>(cutOff)));
         }
@@ -441,9 +440,6 @@ public final class ClusterMember implements AutoCloseable {
 
     /** Asks one peer for its state and notes the answer; a peer that does not answer is simply not heard. */
     private Future<Void> ask(String peer) {
-        if (cutOff(peer)) { // the drilled partition may name the peer by the address it advertises, not this one
-            return Future.succeededFuture();
-        }
         return send(peer, toPeer(peer, HttpMethod.GET, "/cluster/state")).compose(req -> req.send()).compose(this::json).map(state -> {
             String node = state.getString("node");
             if (node == null || !node.equals(canonical(node))) {
@@ -545,13 +541,15 @@ public final class ClusterMember implements AutoCloseable {
     }
 
     /**
-     * For the partition API: refuses this replica itself and any address that is no peer it knows, naming the peers,
-     * so that a drill cannot cut off nothing by a typo.
+     * Drills a network partition (the chaos API): cuts this replica's cluster traffic off from {@code peers}, both
+     * ways, replacing any partition in force. Refuses this replica itself and any address that is no peer it knows,
+     * naming the peers, so that a drill cannot cut off nothing by a typo; an address is cut with the node it last
+     * answered as (its calls to this replica name it by the address it advertises).
      *
-     * @return the peers, with the node each address last answered as (the partition cuts both)
+     * @return the peers cut off now
      * @throws IllegalArgumentException saying which address is not a known peer
      */
-    public List<String> knownPeers(List<String> peers) {
+    public Set<String> partition(List<String> peers) {
         Set<String> known = replicasKnown();
         synchronized (heard) {
             known.addAll(resolved);
@@ -574,11 +572,22 @@ public final class ClusterMember implements AutoCloseable {
                 throw new IllegalArgumentException("'" + p + "' is not a peer this replica knows; known: " + known);
             }
             out.add(p);
-            if (node != null) { // its calls to this replica name it by the address it advertises: cut that too
+            if (node != null) {
                 out.add(node);
             }
         }
-        return new ArrayList<>(out);
+        partition.cut(out);
+        return partition.peers();
+    }
+
+    /** Ends a drilled partition; whether one was in force. */
+    public boolean healPartition() {
+        return partition.heal();
+    }
+
+    /** The peers a drilled partition cuts off now, sorted (empty without one). */
+    public Set<String> partitionedFrom() {
+        return partition.peers();
     }
 
     /** {@code node} as this replica writes a cluster address, or null when it is none. */
@@ -730,8 +739,8 @@ public final class ClusterMember implements AutoCloseable {
 
     /**
      * Sends this leader's rollouts to every follower heard lately and completes with
-     * {@code "<acknowledged>/<followers>"} once each answered or timed out ({@code cluster.sync.ms}); fails (503) only
-     * when this replica does not lead (any more).
+     * {@code "<acknowledged>/<replicas known>"} (see {@link #replicasKnown}) once each answered or timed out
+     * ({@code cluster.sync.ms}); fails (503) only when this replica does not lead (any more).
      */
     public Future<String> replicate() {
         if (closed || !rollouts.leading()) {
@@ -907,18 +916,12 @@ public final class ClusterMember implements AutoCloseable {
             ctx.next();
             return;
         }
-        RequestOptions o = toPeer(to, ctx.request().method(), "/cluster" + ctx.request().uri())
-                .setIdleTimeout(30_000).setConnectTimeout(ADMIN_CONNECT_TIMEOUT_MS).putHeader("x-request-id", requestId);
-        String contentType = ctx.request().getHeader("content-type");
-        if (contentType != null) {
-            o.putHeader("content-type", contentType);
-        }
+        RequestOptions o = adminCall(ctx, to, "/cluster" + ctx.request().uri(), 30_000, requestId);
         String actor = ctx.request().getHeader("x-weir-actor");
         // without an actor in the body or this header the leader would audit the follower as the caller
         o.putHeader("x-weir-actor", actor != null && !actor.isBlank() ? actor
                 : "admin-api@" + ctx.request().remoteAddress() + " via " + self);
-        Buffer body = ctx.body().buffer();
-        send(adminClient, to, o).compose(req -> body == null ? req.send() : req.send(body))
+        relay(ctx, to, o)
                 .compose(resp -> resp.body().map(b -> {
                     ctx.response().setStatusCode(resp.statusCode()).putHeader(LEADER_HEADER, to);
                     String type = resp.getHeader("content-type");
@@ -938,6 +941,26 @@ public final class ClusterMember implements AutoCloseable {
                 .onSuccess(b -> ctx.response().end(b))
                 .onFailure(err -> HttpErrors.send(ctx, WeirException.unavailable("the rollout leader " + to
                         + " did not answer: " + err.getMessage()), requestId));
+    }
+
+    /**
+     * An admin call in {@code ctx} relayed to a peer's cluster API at {@code uri}: the caller's method, request id and
+     * content type, on the admin connection pool's bounds.
+     */
+    private RequestOptions adminCall(RoutingContext ctx, String node, String uri, long idleTimeoutMs, String requestId) {
+        RequestOptions o = toPeer(node, ctx.request().method(), uri).setIdleTimeout(idleTimeoutMs)
+                .setConnectTimeout(ADMIN_CONNECT_TIMEOUT_MS).putHeader("x-request-id", requestId);
+        String contentType = ctx.request().getHeader("content-type");
+        if (contentType != null) {
+            o.putHeader("content-type", contentType);
+        }
+        return o;
+    }
+
+    /** Sends {@link #adminCall} {@code o} with the caller's body, on the admin connection pool. */
+    private Future<HttpClientResponse> relay(RoutingContext ctx, String node, RequestOptions o) {
+        Buffer body = ctx.body().buffer();
+        return send(adminClient, node, o).compose(req -> body == null ? req.send() : req.send(body));
     }
 
     /** The query parameter that sends a per-replica admin call to every replica: {@code ?replicas=all}. */
@@ -979,16 +1002,9 @@ public final class ClusterMember implements AutoCloseable {
                 sep = '&';
             }
         }
-        Buffer body = ctx.body().buffer();
-        String contentType = ctx.request().getHeader("content-type");
         List<Future<JsonObject>> answers = targets.stream().map(node -> {
             // a model load answers once the version is warm: give it as long as a start-up may take
-            RequestOptions o = toPeer(node, ctx.request().method(), uri.toString()).setIdleTimeout(FAN_OUT_TIMEOUT_MS)
-                    .setConnectTimeout(ADMIN_CONNECT_TIMEOUT_MS).putHeader("x-request-id", requestId);
-            if (contentType != null) {
-                o.putHeader("content-type", contentType);
-            }
-            return send(adminClient, node, o).compose(req -> body == null ? req.send() : req.send(body))
+            return relay(ctx, node, adminCall(ctx, node, uri.toString(), FAN_OUT_TIMEOUT_MS, requestId))
                     .compose(resp -> resp.body().map(b -> new JsonObject().put("node", node).put("status", resp.statusCode())
                             .put("body", jsonOrText(b))))
                     .recover(err -> Future.succeededFuture(new JsonObject().put("node", node)

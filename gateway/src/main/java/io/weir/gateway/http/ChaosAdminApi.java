@@ -7,7 +7,6 @@ import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
 import io.weir.chaos.Fault;
 import io.weir.chaos.FaultInjector;
-import io.weir.chaos.Partition;
 import io.weir.gateway.cluster.ClusterMember;
 import io.weir.gateway.config.PeerAddress;
 import io.weir.runtime.WeirException;
@@ -31,16 +30,11 @@ public final class ChaosAdminApi implements Consumer<Router> {
     private static final Logger LOG = Logger.getLogger(ChaosAdminApi.class.getName());
 
     private final FaultInjector faults;
-    private final Partition partition;
     private final ClusterMember cluster;
 
-    /**
-     * @param partition the cluster partition to steer
-     * @param cluster   this replica's cluster member (which peers it knows), or null on a replica without cluster peers
-     */
-    public ChaosAdminApi(FaultInjector faults, Partition partition, ClusterMember cluster) {
+    /** @param cluster this replica's cluster member (its partition to steer), or null on a replica without cluster peers */
+    public ChaosAdminApi(FaultInjector faults, ClusterMember cluster) {
         this.faults = faults;
-        this.partition = partition;
         this.cluster = cluster;
     }
 
@@ -82,18 +76,17 @@ public final class ChaosAdminApi implements Consumer<Router> {
                     }
                 }
                 try {
-                    partition.cut(cluster.knownPeers(cut));
+                    LOG.warning("chaos: this replica's cluster traffic is cut off from " + cluster.partition(cut));
                 } catch (IllegalArgumentException e) {
                     throw WeirException.invalid("peers: " + e.getMessage());
                 }
-                LOG.warning("chaos: this replica's cluster traffic is cut off from " + partition.peers());
                 Bodies.sendJson(ctx, 200, partitioned(), null, null);
             } catch (RuntimeException e) {
                 HttpErrors.send(ctx, e, RequestContext.requestId(ctx));
             }
         });
         router.delete("/admin/chaos/partition").handler(ctx -> {
-            boolean healed = partition.heal();
+            boolean healed = cluster != null && cluster.healPartition();
             if (healed) {
                 LOG.warning("chaos: the cluster partition is healed");
             }
@@ -102,7 +95,8 @@ public final class ChaosAdminApi implements Consumer<Router> {
     }
 
     private JsonObject partitioned() {
-        return new JsonObject().put("partitioned_from", new JsonArray(new ArrayList<>(partition.peers())));
+        return new JsonObject().put("partitioned_from",
+                new JsonArray(cluster == null ? List.of() : new ArrayList<>(cluster.partitionedFrom())));
     }
 
     private void put(RoutingContext ctx) {
