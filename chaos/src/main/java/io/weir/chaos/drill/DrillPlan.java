@@ -68,8 +68,9 @@ public record DrillPlan(String name, String description, double ratePerSecond, i
      * @param body   the request body, or null
      * @param undo   the call that undoes this one (a rollout PUT is undone by its DELETE), or null: made when the drill
      *               ends however it ends, unless a later phase made that very call. A call that changes the gateway
-     *               (not a GET) must have one, be an earlier call's undo, or say {@code "undo": null} (leave it). A PUT undone by a DELETE of its
-     *               own path must not replace anything: the drill refuses to run when the path already answers.
+     *               (not a GET) must have one, be an earlier call's undo, or say {@code "undo": null} (leave it). A
+     *               PUT undone by a DELETE of its own path must not replace anything: the drill refuses to run when the
+     *               path already answers.
      * @param expect what the answer's JSON must contain (objects compared key by key, other values by equality), or
      *               null; a mismatch fails the phase
      */

@@ -23,7 +23,10 @@ import java.util.function.Consumer;
  * audited; the calls touch files, so they run on worker threads.
  */
 public final class RolloutAdminApi implements Consumer<Router> {
-    /** Header of a change's answer on a cluster's leader: how many of the followers it heard lately have it. */
+    /**
+     * Header of a change's answer on a cluster's leader: {@code k/n}, how many of the replicas it knows of (heard
+     * lately or listed by {@code cluster.peers}) serve the change.
+     */
     public static final String REPLICATED_HEADER = "x-weir-replicated";
 
     private final Rollouts rollouts;
@@ -37,7 +40,7 @@ public final class RolloutAdminApi implements Consumer<Router> {
     /**
      * @param prefix    put before every path: the cluster API serves the same calls under {@code /cluster}
      * @param replicate on a cluster's leader, sends the rollouts to the followers and completes with
-     *                  {@code "<acknowledged>/<followers>"} once they answered (a change is answered only then); null
+     *                  {@code "<acknowledged>/<replicas known>"} once they answered (a change is answered only then); null
      *                  for a replica alone
      */
     public RolloutAdminApi(Rollouts rollouts, String prefix, Supplier<Future<String>> replicate) {

@@ -4,6 +4,7 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import io.vertx.core.json.JsonObject;
 import io.weir.router.Arm;
 import io.weir.router.Route;
 import io.weir.runtime.ErrorCode;
@@ -11,6 +12,7 @@ import io.weir.runtime.ErrorCode;
 import java.util.EnumMap;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
@@ -157,8 +159,8 @@ public final class RolloutStats {
      * {@link #absorb}. A record that loaded a window just before the swap may land in it after the export; the
      * window loses that handful (as {@link WindowStats} says of the guard's own swap).
      */
-    public io.vertx.core.json.JsonObject export() {
-        io.vertx.core.json.JsonObject out = new io.vertx.core.json.JsonObject();
+    public JsonObject export() {
+        JsonObject out = new JsonObject();
         windows.forEach((model, ref) -> {
             WindowStats w = ref.get();
             if (w != null && ref.compareAndSet(w, w.fresh())) {
@@ -175,13 +177,13 @@ public final class RolloutStats {
      * @return the candidate samples absorbed
      * @throws IllegalArgumentException when the JSON is not an export
      */
-    public long absorb(io.vertx.core.json.JsonObject export) {
+    public long absorb(JsonObject export) {
         long absorbed = 0;
         IllegalArgumentException malformed = null;
         for (String model : export.fieldNames()) {
             AtomicReference<WindowStats> ref = windows.get(model);
             WindowStats w = ref == null ? null : ref.get();
-            if (w != null && export.getValue(model) instanceof io.vertx.core.json.JsonObject window) {
+            if (w != null && export.getValue(model) instanceof JsonObject window) {
                 try {
                     absorbed += w.absorb(window); // all of one model's window or nothing of it
                 } catch (IllegalArgumentException e) {
@@ -196,8 +198,8 @@ public final class RolloutStats {
     }
 
     /** The models with an open window. */
-    public java.util.Set<String> windowed() {
-        return java.util.Set.copyOf(windows.keySet());
+    public Set<String> windowed() {
+        return Set.copyOf(windows.keySet());
     }
 
     /** Stops windowing a model (guard thread). */
