@@ -225,16 +225,9 @@ public final class Lane implements AutoCloseable {
      * @return null when admitted, else the error to answer with
      */
     public WeirException admit(List<Pending> parts, int rows, long now) {
-        long deadline = parts.getFirst().deadlineNanos;
-        long predicted = predictLatencyNanos(rows);
-        // An idle lane always admits: its request is the probe that refreshes the latency model. Shedding on the
-        // model alone would keep shedding forever after a transient slowdown (no batch runs, no new observation).
-        boolean idle = queuedRows.get() + inFlightRows.get() == 0;
-        if (!idle && now + predicted > deadline) {
-            metrics.rejected("predicted_wait");
-            return WeirException.exhausted(key + " is overloaded: predicted latency " + predicted / 1_000_000
-                    + " ms exceeds the request's remaining budget " + (deadline - now) / 1_000_000 + " ms",
-                    retryAfterSeconds(predicted));
+        WeirException shed = shedOnPrediction(rows, parts.getFirst().deadlineNanos, now);
+        if (shed != null) {
+            return shed;
         }
         if (!enter()) {
             return WeirException.unavailable(key + " is being unloaded");
@@ -243,7 +236,7 @@ public final class Lane implements AutoCloseable {
             int n = parts.size();
             if (queuedRequests.addAndGet(n) > capacity) {
                 queuedRequests.addAndGet(-n);
-                return full(predicted);
+                return full(rows);
             }
             queuedRows.addAndGet(rows);
             long hi;
@@ -252,7 +245,7 @@ public final class Lane implements AutoCloseable {
             } catch (InsufficientCapacityException e) {
                 queuedRequests.addAndGet(-n);
                 queuedRows.addAndGet(-rows);
-                return full(predicted);
+                return full(rows);
             }
             long lo = hi - n + 1;
             for (int i = 0; i < n; i++) {
@@ -265,7 +258,30 @@ public final class Lane implements AutoCloseable {
         }
     }
 
-    private WeirException full(long predicted) {
+    /**
+     * The first check of {@link #admit}: the refusal (counted) when work is waiting or running and the predicted
+     * latency of {@code rows} more would miss {@code deadline}; null to go on. (The policy simulation admits through
+     * this too, so that it sheds exactly as a lane does.)
+     */
+    WeirException shedOnPrediction(int rows, long deadline, long now) {
+        // An idle lane always admits: its request is the probe that refreshes the latency model. Shedding on the
+        // model alone would keep shedding forever after a transient slowdown (no batch runs, no new observation).
+        boolean idle = queuedRows.get() + inFlightRows.get() == 0;
+        if (idle) {
+            return null;
+        }
+        long predicted = predictLatencyNanos(rows);
+        if (now + predicted <= deadline) {
+            return null;
+        }
+        metrics.rejected("predicted_wait");
+        return WeirException.exhausted(key + " is overloaded: predicted latency " + predicted / 1_000_000
+                + " ms exceeds the request's remaining budget " + (deadline - now) / 1_000_000 + " ms",
+                retryAfterSeconds(predicted));
+    }
+
+    private WeirException full(int rows) {
+        long predicted = predictLatencyNanos(rows);
         metrics.rejected("ring_full");
         return WeirException.exhausted("the queue of " + key + " is full", retryAfterSeconds(predicted));
     }

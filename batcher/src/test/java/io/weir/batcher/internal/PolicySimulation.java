@@ -1,0 +1,466 @@
+package io.weir.batcher.internal;
+
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.vertx.core.json.JsonObject;
+import io.weir.batcher.BatchingOptions.WaitMode;
+import io.weir.batcher.InferenceRequest;
+import io.weir.batcher.InferenceResult;
+import io.weir.batcher.Priority;
+import io.weir.batcher.testing.TestModels;
+import io.weir.runtime.Backend;
+import io.weir.runtime.ErrorCode;
+import io.weir.runtime.LoadedModel;
+import io.weir.runtime.ModelArtifact;
+import io.weir.runtime.ModelKey;
+import io.weir.runtime.ModelRegistry;
+import io.weir.runtime.Tensor;
+import io.weir.runtime.WeirException;
+import org.HdrHistogram.Histogram;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.stream.Stream;
+
+/**
+ * One model version's real lane (its batch former, policy, runner, latency fit and admission check) on a simulated
+ * CPU gateway ({@link SimHost}) under open-model Poisson load: what a batching policy does at a given offered rate
+ * with none of a real machine's noise (GC pauses, other processes, the load generator's own lag), reproducible from
+ * its seed. It answers whether a policy's decisions are good, which the Gatling sweeps cannot tell apart from the
+ * rig's stalls (docs/PERF.md, "The policies on a simulated gateway").
+ *
+ * <p>The simulated gateway: {@code eventLoops} threads each parse a request ({@code httpInMicros} of CPU) before
+ * admitting it, and write its answer ({@code httpOutMicros}) after; arrivals are spread over the loops in turn, as
+ * connections are. The batching thread spends {@code decideMicros} per wake-up, taking in every arrival handed to it
+ * meanwhile (as the ring's batches do). {@code workers} inference workers compute a batch of {@code n} rows in
+ * {@code computeFixedMicros + computePerRowMicros·n} of CPU, scaled by a log-normal draw of spread
+ * {@code computeNoise}. All of these share {@code cores}, less {@code backgroundCores}. Latency is timed from each
+ * request's scheduled arrival to its answer written, so no coordinated omission: a backlog on the loops counts.
+ * Not simulated: the HTTP edge's own shedding on the event loops' lag, and pauses of the whole process.
+ */
+final class PolicySimulation {
+
+    /**
+     * A model and its request path: rows a request, budget, cap; compute {@code fixed + perRow·n} µs of CPU a batch,
+     * scaled by a log-normal draw of spread {@code computeNoise}; the event loop's CPU a request: reading it (before
+     * the edge's overload check), parsing it into features (after), writing its answer.
+     */
+    record Model(String name, int rowsPerRequest, double budgetMs, int maxBatchRows, double computeFixedMicros,
+                 double computePerRowMicros, double computeNoise, double readMicros, double parseMicros,
+                 double answerMicros) {
+
+        /**
+         * The sweeps' ranker: 50 rows a request, budget 120 ms, cap 256 rows; compute 31 + 0.375 µs/row (1.0 µs/row
+         * at 50-row batches, 0.5 at 250: the sweeps' fit); HTTP path 97 µs a request (v6's measured slope).
+         */
+        static Model ranker() {
+            return new Model("ranker", 50, 120, 256, 31, 0.375, 0.1, 15, 53, 29);
+        }
+
+        /**
+         * The sweeps' {@code moderation}: one row, budget 80 ms, cap 256 rows; compute 37.5 + 4.96 µs/row (42.5 µs at
+         * one row, 5.3 µs/row at 109: the sweeps' fit); HTTP path 47 µs a request.
+         */
+        static Model moderation() {
+            return new Model("moderation", 1, 80, 256, 37.5, 4.96, 0.1, 8, 25, 14);
+        }
+
+        static Model named(String name) {
+            return switch (name) {
+                case "ranker" -> ranker();
+                case "moderation" -> moderation();
+                default -> throw new IllegalArgumentException("unknown model " + name + "; known: ranker, moderation");
+            };
+        }
+    }
+
+    /**
+     * The gateway's host: cores and the JVM's background use of them, event loops, inference workers, the batching
+     * thread's CPU a wake-up, a 429's CPU on the loop, and the edge's overload guard (a loop sheds while its 5-ms
+     * timer runs more than {@code max(shedMinLagMs, shedBudgetFraction·budget)} late: the gateway's defaults).
+     */
+    record Host(double cores, double backgroundCores, int eventLoops, int workers, double decideMicros,
+                double shedAnswerMicros, double shedBudgetFraction, double shedMinLagMs) {
+
+        /** The clean rig's gateway: two CPUs of its own, two event loops, two workers, 0.3 cores of JVM background. */
+        static Host cleanRig() {
+            return new Host(2, 0.3, 2, 2, 5, 10, 0.35, 20);
+        }
+    }
+
+    /** One run: a model on a host under a policy at an offered rate, for simulated seconds, from a seed. */
+    record Scenario(Model model, Host host, JsonObject policy, double ratePerSecond, double warmupSeconds,
+                    double measureSeconds, long seed) {
+
+        static Scenario of(Model model, JsonObject policy, double ratePerSecond) {
+            return new Scenario(model, Host.cleanRig(), policy, ratePerSecond, 2, 4, 1);
+        }
+
+        Scenario seconds(double warmup, double measure, long seed) {
+            return new Scenario(model, host, policy, ratePerSecond, warmup, measure, seed);
+        }
+    }
+
+    /** What a run measured over the requests that arrived in its measured window. */
+    record Result(Scenario scenario, long offered, long ok, long shed, long edgeShed, long timedOut, long failed,
+                  double p50Ms, double p95Ms, double p99Ms, double maxMs, double goodputPerSecond,
+                  double meanBatchRows, double meanBatchRequests, double cpuLoad, long duplicates) {
+
+        /** Answered, whatever the answer: every offered request must be. */
+        long answered() {
+            return ok + shed + timedOut + failed;
+        }
+
+        double notOkShare() {
+            return offered == 0 ? 0 : (double) (offered - ok) / offered;
+        }
+
+        /** Within budget as the sweeps judge it: p95 inside the budget and at most 1% not answered 200. */
+        boolean withinBudget() {
+            return p95Ms <= scenario.model().budgetMs() && notOkShare() <= 0.01;
+        }
+
+        @Override
+        public String toString() {
+            return String.format(java.util.Locale.ROOT,
+                    "%s %s %.0f/s: p50 %.2f p95 %.2f p99 %.2f max %.1f ms, goodput %.0f/s, shed %d (edge %d), 504 %d, failed %d"
+                            + " of %d; batch %.1f rows %.2f requests; cpu %.2f",
+                    scenario.model().name(), scenario.policy().encode(), scenario.ratePerSecond(), p50Ms, p95Ms, p99Ms,
+                    maxMs, goodputPerSecond, shed, edgeShed, timedOut, failed, offered, meanBatchRows, meanBatchRequests, cpuLoad);
+        }
+    }
+
+    private PolicySimulation() {
+    }
+
+    static Result run(Scenario s) {
+        Path dir;
+        try {
+            dir = Files.createTempDirectory("weir-policy-sim");
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        try {
+            return new Run(s, dir).run();
+        } finally {
+            deleteQuietly(dir);
+        }
+    }
+
+    private static final class Run {
+        private static final long GUARD_PERIOD_NANOS = 5_000_000L;
+
+        private final Scenario s;
+        private final Model m;
+        private final Host h;
+        private final SimHost host;
+        private final SimHost.Workers workers;
+        private final SimHost.CpuThread[] loops;
+        private final SimHost.CpuThread batching;
+        private final SplittableRandom arrivals;
+        private final SplittableRandom noise;
+        private final ModelKey key = new ModelKey("sim", "1.0.0");
+        private final ModelRegistry registry;
+        private final Lane lane;
+        private final LongAdder duplicates = new LongAdder();
+        /** Per event loop: its guard timer's next due time and the lag it last ran with (OverloadGuard's state). */
+        private final long[][] guards;
+        private final long shedLagNanos;
+        private final List<Pending> inbox = new ArrayList<>();
+        private final Histogram latency = new Histogram(3_600_000_000_000L, 3);
+        private final long budgetNanos;
+        private final long measureFrom;
+        private final long measureTo;
+        private boolean decisionQueued;
+        private long timerAt = FlushWaitStrategy.NEVER;
+        private long timerGeneration;
+        private Throwable failure;
+        private long offered;
+        private long ok;
+        private long shed;
+        private long edgeShed;
+        private long timedOut;
+        private long failed;
+        private long outstanding;
+        private long batches;
+        private long batchRows;
+        private double busyAtStart;
+
+        Run(Scenario s, Path dir) {
+            this.s = s;
+            this.m = s.model();
+            this.h = s.host();
+            host = new SimHost(h.cores(), h.backgroundCores());
+            loops = new SimHost.CpuThread[h.eventLoops()];
+            guards = new long[h.eventLoops()][];
+            for (int i = 0; i < loops.length; i++) {
+                loops[i] = host.thread("event-loop-" + i);
+                guards[i] = new long[] {host.nanos() + GUARD_PERIOD_NANOS, 0};
+            }
+            batching = host.thread("batcher");
+            workers = host.new Workers(h.workers(), this::requestDecision, t -> {
+                if (failure == null) {
+                    failure = t;
+                }
+            });
+            arrivals = new SplittableRandom(s.seed());
+            noise = new SplittableRandom(s.seed() * 31 + 7);
+            budgetNanos = (long) (m.budgetMs() * 1e6);
+            shedLagNanos = h.shedBudgetFraction() <= 0 ? 0
+                    : Math.max((long) (h.shedMinLagMs() * 1e6), (long) (budgetNanos * h.shedBudgetFraction()));
+            measureFrom = host.nanos() + (long) (s.warmupSeconds() * 1e9);
+            measureTo = measureFrom + (long) (s.measureSeconds() * 1e9);
+            try {
+                TestModels.write(dir, TestModels.config("sim", m.maxBatchRows(), m.budgetMs(), s.policy()), "1.0.0");
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            registry = TestModels.registry(dir, List.of(new SimBackend()));
+            Backends backends = new Backends(workers, h.workers(), name -> {
+                throw new IllegalStateException("the simulation has no device");
+            }, 0, Map.of(), host, host::cpuLoad);
+            lane = new Lane(registry.peek(key).orElseThrow(), registry, host, backends,
+                    new LaneMetrics(key, new SimpleMeterRegistry(), host, 1_000_000_000L), null, 1024,
+                    WaitMode.PARKING, duplicates);
+        }
+
+        Result run() {
+            try {
+                host.startLoadSampling();
+                for (int i = 0; i < loops.length; i++) {
+                    int loop = i;
+                    host.at(guards[i][0], () -> tick(loop));
+                }
+                host.at(host.nanos(), () -> arrive(0));
+                host.runUntil(measureFrom);
+                busyAtStart = host.busyCoreNanos();
+                double loadSum = 0;
+                int loadSamples = 0;
+                for (long t = measureFrom; t < measureTo; t += 100_000_000L) {
+                    host.runUntil(Math.min(measureTo, t + 100_000_000L));
+                    loadSum += host.cpuLoad();
+                    loadSamples++;
+                }
+                long batchesInWindow = batches;
+                long rowsInWindow = batchRows;
+                // Arrivals go on until every measured request is answered, so the last ones meet the same load.
+                boolean drained = host.runWhile(() -> outstanding > 0 && failure == null, measureTo + 60_000_000_000L);
+                if (failure != null) {
+                    throw new IllegalStateException("the simulated lane failed", failure);
+                }
+                if (!drained) {
+                    throw new IllegalStateException(outstanding + " measured requests still unanswered 60 s after the window");
+                }
+                double seconds = (measureTo - measureFrom) / 1e9;
+                return new Result(s, offered, ok, shed, edgeShed, timedOut, failed,
+                        ms(latency.getValueAtPercentile(50)), ms(latency.getValueAtPercentile(95)),
+                        ms(latency.getValueAtPercentile(99)), ms(latency.getMaxValue()), ok / seconds,
+                        batchesInWindow == 0 ? 0 : (double) rowsInWindow / batchesInWindow,
+                        batchesInWindow == 0 ? 0 : (double) rowsInWindow / m.rowsPerRequest() / batchesInWindow,
+                        loadSamples == 0 ? 0 : loadSum / loadSamples, duplicates.sum());
+            } finally {
+                workers.close();
+                lane.metrics.close();
+                registry.close();
+            }
+        }
+
+        private static double ms(long nanos) {
+            return nanos / 1e6;
+        }
+
+        private boolean measured(long arrival) {
+            return arrival >= measureFrom && arrival < measureTo;
+        }
+
+        /** Request {@code id} arrives now; the next one's arrival is drawn (exponential gaps: a Poisson process). */
+        private void arrive(long id) {
+            long arrival = host.nanos();
+            if (measured(arrival)) {
+                offered++;
+                outstanding++;
+            }
+            int loopIndex = (int) (id % loops.length);
+            SimHost.CpuThread loop = loops[loopIndex];
+            loop.submit(m.readMicros() * 1e3, () -> {
+                // OverloadGuard: a loop running late sheds what it reads, unparsed
+                long now = host.nanos();
+                long lag = Math.max(guards[loopIndex][1], now - guards[loopIndex][0]);
+                if (shedLagNanos > 0 && lag > shedLagNanos) {
+                    if (measured(arrival)) {
+                        edgeShed++;
+                    }
+                    answer(loop, arrival, WeirException.exhausted("the gateway is overloaded", 1), h.shedAnswerMicros());
+                } else {
+                    loop.submitFirst(m.parseMicros() * 1e3, () -> admit(id, arrival, loop));
+                }
+            });
+            double gap = -Math.log(1 - arrivals.nextDouble()) / s.ratePerSecond() * 1e9;
+            host.at(arrival + Math.max(1, (long) gap), () -> arrive(id + 1));
+        }
+
+        /** The guard's 5-ms timer of loop {@code i} is due: it runs when the loop gets to it, and notes how late. */
+        private void tick(int i) {
+            loops[i].submit(0, () -> {
+                long now = host.nanos();
+                guards[i][1] = Math.max(0, now - guards[i][0]);
+                guards[i][0] = now + GUARD_PERIOD_NANOS;
+                host.at(guards[i][0], () -> tick(i));
+            });
+        }
+
+        /** On the event loop, the request parsed: admitted into the lane as {@code BatchingDispatcher} admits it. */
+        private void admit(long id, long arrival, SimHost.CpuThread loop) {
+            long now = host.nanos();
+            long deadline = now + budgetNanos;
+            InferenceRequest request = TestModels.request(key, (int) id, m.rowsPerRequest(), now, deadline, Priority.NORMAL);
+            WeirException refused = lane.shedOnPrediction(m.rowsPerRequest(), deadline, now);
+            if (refused == null && lane.queuedRequests.get() + 1 > lane.capacity) {
+                refused = WeirException.exhausted("the queue is full", 1);
+            }
+            if (refused != null) {
+                answer(loop, arrival, refused, h.shedAnswerMicros());
+                return;
+            }
+            lane.queuedRequests.incrementAndGet();
+            lane.queuedRows.addAndGet(m.rowsPerRequest());
+            inbox.add(new Pending(request, deadline, new Completion() {
+                @Override
+                public void succeed(InferenceResult result) {
+                    boolean own = java.util.Arrays.equals(result.outputs().get("y").floats(),
+                            TestModels.expected((int) id, m.rowsPerRequest()));
+                    answer(loop, arrival, own ? null : new IllegalStateException("request " + id + " got another's answer"),
+                            m.answerMicros());
+                }
+
+                @Override
+                public void fail(Throwable error) {
+                    answer(loop, arrival, error, h.shedAnswerMicros());
+                }
+            }, duplicates));
+            requestDecision();
+        }
+
+        /** The answer is written on the request's event loop; then it counts. */
+        private void answer(SimHost.CpuThread loop, long arrival, Throwable error, double micros) {
+            loop.submit(micros * 1e3, () -> {
+                if (!measured(arrival)) {
+                    return;
+                }
+                outstanding--;
+                if (error == null) {
+                    ok++;
+                    latency.recordValue(host.nanos() - arrival);
+                } else if (error instanceof WeirException w && w.code() == ErrorCode.RESOURCE_EXHAUSTED) {
+                    shed++;
+                } else if (error instanceof WeirException w && w.code() == ErrorCode.DEADLINE_EXCEEDED) {
+                    timedOut++;
+                } else {
+                    failed++;
+                }
+            });
+        }
+
+        /** Wakes the batching thread, unless a wake-up is already on its way (the ring coalesces them too). */
+        private void requestDecision() {
+            if (!decisionQueued) {
+                decisionQueued = true;
+                batching.submit(h.decideMicros() * 1e3, this::decide);
+            }
+        }
+
+        /** The batching thread's turn: takes in what was handed over, decides, sets its timer. */
+        private void decide() {
+            decisionQueued = false;
+            long now = host.nanos();
+            for (Pending p : inbox) {
+                lane.former.accept(p, now);
+            }
+            inbox.clear();
+            lane.former.decide(now);
+            long wake = lane.waits.wakeAt();
+            if (wake != FlushWaitStrategy.NEVER && wake != timerAt) {
+                timerAt = wake;
+                long generation = ++timerGeneration;
+                host.at(wake, () -> {
+                    if (generation == timerGeneration) {
+                        timerAt = FlushWaitStrategy.NEVER;
+                        requestDecision();
+                    }
+                });
+            }
+        }
+
+        /** The backend: {@code y = 2·x + offset} (each request's answer is its own), after its simulated compute. */
+        private final class SimBackend implements Backend {
+            @Override
+            public String name() {
+                return Backends.CPU;
+            }
+
+            @Override
+            public Availability availability() {
+                return Availability.yes();
+            }
+
+            @Override
+            public LoadedModel load(ModelArtifact artifact) {
+                return new LoadedModel() {
+                    @Override
+                    public ModelKey key() {
+                        return artifact.key();
+                    }
+
+                    @Override
+                    public String backend() {
+                        return Backends.CPU;
+                    }
+
+                    @Override
+                    public Map<String, Tensor> run(Map<String, Tensor> inputs) {
+                        float[] x = inputs.get("x").floats();
+                        float[] offset = inputs.get("offset").floats();
+                        int rows = x.length;
+                        double micros = m.computeFixedMicros() + m.computePerRowMicros() * rows;
+                        double sigma = m.computeNoise();
+                        double factor = sigma > 0 ? Math.exp(sigma * noise.nextGaussian() - sigma * sigma / 2) : 1;
+                        if (!workers.onWorker()) {
+                            // the registry's warm-up call at load, before the simulation starts: no simulated time
+                            return Map.of("y", Tensor.ofFloats(new long[] {rows, 1}, new float[rows]));
+                        }
+                        if (host.nanos() >= measureFrom && host.nanos() < measureTo) {
+                            batches++;
+                            batchRows += rows;
+                        }
+                        workers.compute(micros * factor * 1e3);
+                        float[] y = new float[rows];
+                        for (int i = 0; i < rows; i++) {
+                            y[i] = 2 * x[i] + offset[i];
+                        }
+                        return Map.of("y", Tensor.ofFloats(new long[] {rows, 1}, y));
+                    }
+
+                    @Override
+                    public void close() {
+                    }
+                };
+            }
+
+        }
+    }
+
+    private static void deleteQuietly(Path dir) {
+        try (Stream<Path> paths = Files.walk(dir)) {
+            paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException ignored) {
+            // a temporary directory left behind is harmless
+        }
+    }
+}

@@ -1,0 +1,105 @@
+package io.weir.batcher.internal;
+
+import io.vertx.core.json.JsonObject;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The policy sweep on the simulated gateway ({@link PolicySimulation}), from the command line
+ * ({@code perf/sim/policy-sim.sh}): every policy at every offered rate, for the ranker and {@code moderation} as the
+ * Gatling sweeps run them, written as CSV (one row per policy and rate and seed) and summarised against the issue's
+ * targets on standard output.
+ *
+ * <pre>
+ * --models ranker,moderation   --policies none,fixed-0ms,...,adaptive (the sweeps' eight)
+ * --rates-ranker 1200,3000,... (req/s)   --rates-moderation ...   --seeds 1,2,3
+ * --warmup 2 --measure 4 (simulated seconds)   --out results.csv
+ * </pre>
+ */
+public final class PolicySimulationMain {
+    static final Map<String, JsonObject> POLICIES = new LinkedHashMap<>();
+
+    static {
+        POLICIES.put("none", new JsonObject().put("policy", "none"));
+        for (String ms : List.of("0", "0.5", "1", "2", "5", "10")) {
+            POLICIES.put("fixed-" + ms + "ms", new JsonObject().put("policy", "fixed")
+                    .put("max_queue_delay_us", (int) Math.round(Double.parseDouble(ms) * 1000)));
+        }
+        POLICIES.put("adaptive", new JsonObject().put("policy", "adaptive"));
+    }
+
+    private PolicySimulationMain() {
+    }
+
+    public static void main(String[] args) throws IOException {
+        // the registry logs every load of the simulated model; one per run is noise here
+        java.util.logging.Logger.getLogger("io.weir").setLevel(java.util.logging.Level.WARNING);
+        Map<String, String> opt = new LinkedHashMap<>();
+        for (int i = 0; i + 1 < args.length; i += 2) {
+            if (!args[i].startsWith("--")) {
+                throw new IllegalArgumentException("expected --name value, got " + args[i]);
+            }
+            opt.put(args[i].substring(2), args[i + 1]);
+        }
+        List<String> models = List.of(opt.getOrDefault("models", "ranker,moderation").split(","));
+        List<String> policies = List.of(opt.getOrDefault("policies", String.join(",", POLICIES.keySet())).split(","));
+        List<Long> seeds = new ArrayList<>();
+        for (String seed : opt.getOrDefault("seeds", "1").split(",")) {
+            seeds.add(Long.parseLong(seed));
+        }
+        double warmup = Double.parseDouble(opt.getOrDefault("warmup", "2"));
+        double measure = Double.parseDouble(opt.getOrDefault("measure", "4"));
+        PrintStream csv = opt.containsKey("out")
+                ? new PrintStream(Files.newOutputStream(Path.of(opt.get("out"))), true) : null;
+        String header = "model,policy,rate,seed,offered,ok,shed,edge_shed,timed_out,failed,p50_ms,p95_ms,p99_ms,max_ms,"
+                + "goodput,batch_rows,batch_requests,cpu_load";
+        if (csv != null) {
+            csv.println(header);
+        }
+        for (String model : models) {
+            String rates = opt.get("rates-" + model);
+            if (rates == null) {
+                throw new IllegalArgumentException("--rates-" + model + " is required");
+            }
+            Map<String, Map<Double, List<PolicySimulation.Result>>> results = new LinkedHashMap<>();
+            for (String rate : rates.split(",")) {
+                for (String policy : policies) {
+                    JsonObject spec = POLICIES.get(policy);
+                    if (spec == null) {
+                        throw new IllegalArgumentException("unknown policy " + policy + "; known: " + POLICIES.keySet());
+                    }
+                    for (long seed : seeds) {
+                        PolicySimulation.Scenario base = PolicySimulation.Scenario.of(
+                                PolicySimulation.Model.named(model), spec, Double.parseDouble(rate));
+                        PolicySimulation.Result r = PolicySimulation.run(base.seconds(warmup, measure, seed));
+                        results.computeIfAbsent(policy, k -> new LinkedHashMap<>())
+                                .computeIfAbsent(Double.parseDouble(rate), k -> new ArrayList<>()).add(r);
+                        String line = String.format(Locale.ROOT, "%s,%s,%s,%d,%d,%d,%d,%d,%d,%d,%.3f,%.3f,%.3f,%.3f,%.1f,%.2f,%.3f,%.3f",
+                                model, policy, rate, seed, r.offered(), r.ok(), r.shed(), r.edgeShed(), r.timedOut(), r.failed(),
+                                r.p50Ms(), r.p95Ms(), r.p99Ms(), r.maxMs(), r.goodputPerSecond(), r.meanBatchRows(),
+                                r.meanBatchRequests(), r.cpuLoad());
+                        System.out.println(line);
+                        if (csv != null) {
+                            csv.println(line);
+                        }
+                    }
+                }
+            }
+            String capacity = opt.get("capacity-" + model);
+            if (capacity != null) {
+                System.out.println(SimulatedTargets.judge(model, Double.parseDouble(capacity), results));
+            }
+        }
+        if (csv != null) {
+            csv.close();
+        }
+    }
+}

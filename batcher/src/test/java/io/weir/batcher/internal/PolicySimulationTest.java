@@ -1,0 +1,93 @@
+package io.weir.batcher.internal;
+
+import io.vertx.core.json.JsonObject;
+import io.weir.batcher.internal.PolicySimulation.Model;
+import io.weir.batcher.internal.PolicySimulation.Result;
+import io.weir.batcher.internal.PolicySimulation.Scenario;
+import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+/**
+ * The real lane and policies on the simulated gateway (no sleeping, no real cores: simulated seconds run in
+ * milliseconds, reproducibly). What the batching must do whatever machine it runs on: answer every request once with
+ * its own rows, not wait when waiting buys nothing, hold the knee where one request a batch falls behind, and keep
+ * what it admits inside the budget at twice the capacity. Capacities are the simulated gateway's: the ranker's
+ * 12,000 requests/s and moderation's 25,000 (docs/PERF.md, "The policies on a simulated gateway").
+ */
+class PolicySimulationTest {
+    private static final JsonObject ADAPTIVE = new JsonObject().put("policy", "adaptive");
+    private static final JsonObject NONE = new JsonObject().put("policy", "none");
+    private static final JsonObject FIXED_0MS = new JsonObject().put("policy", "fixed").put("max_queue_delay_us", 0);
+    private static final JsonObject FIXED_HALF_MS = new JsonObject().put("policy", "fixed").put("max_queue_delay_us", 500);
+
+    private static Result run(Model model, JsonObject policy, double rate, long seed) {
+        return PolicySimulation.run(Scenario.of(model, policy, rate).seconds(1, 1.5, seed));
+    }
+
+    @Test
+    void underOverloadEveryRequestIsAnsweredOnceWithItsOwnRows() {
+        Result r = run(Model.moderation(), ADAPTIVE, 50_000, 3);
+
+        assertThat(r.offered()).isGreaterThan(70_000);
+        assertThat(r.answered()).isEqualTo(r.offered());
+        assertThat(r.failed()).as("failures, answers with another request's rows included").isZero();
+        assertThat(r.duplicates()).isZero();
+        assertThat(r.shed()).as("twice the capacity is shed in part").isGreaterThan(r.offered() / 10);
+        assertThat(r.ok()).isGreaterThan(r.offered() / 4);
+    }
+
+    @Test
+    void aRunIsReproducibleFromItsSeed() {
+        Result first = run(Model.ranker(), ADAPTIVE, 9_000, 5);
+        Result again = run(Model.ranker(), ADAPTIVE, 9_000, 5);
+        Result otherSeed = run(Model.ranker(), ADAPTIVE, 9_000, 6);
+
+        assertThat(again).isEqualTo(first);
+        assertThat(otherSeed.offered()).isNotEqualTo(first.offered());
+    }
+
+    @Test
+    void atLowLoadARequestCostsItsPathOnFreeCores() {
+        Model ranker = Model.ranker();
+        Result r = run(ranker, NONE, 600, 1);
+
+        // read, parse, the batching thread's wake-up, a 50-row batch, the answer: each on a core of its own
+        double pathMs = (ranker.readMicros() + ranker.parseMicros() + 5
+                + ranker.computeFixedMicros() + 50 * ranker.computePerRowMicros() + ranker.answerMicros()) / 1000;
+        assertThat(r.p50Ms()).isCloseTo(pathMs, within(0.1 * pathMs));
+        assertThat(r.meanBatchRequests()).isEqualTo(1.0);
+    }
+
+    @Test
+    void atLowLoadAdaptiveDoesNotWait() {
+        Result adaptive = run(Model.moderation(), ADAPTIVE, 2_500, 1);
+        Result fixed0 = run(Model.moderation(), FIXED_0MS, 2_500, 1);
+        Result fixedHalf = run(Model.moderation(), FIXED_HALF_MS, 2_500, 1);
+
+        assertThat(adaptive.p95Ms()).isLessThanOrEqualTo(1.1 * fixed0.p95Ms());
+        assertThat(adaptive.p95Ms()).isLessThan(fixedHalf.p95Ms());
+        assertThat(adaptive.meanBatchRequests()).isLessThan(1.2);
+    }
+
+    @Test
+    void atTheKneeAdaptiveBatchesWhereOneRequestABatchFallsBehind() {
+        Result none = run(Model.ranker(), NONE, 12_000, 1);
+        Result adaptive = run(Model.ranker(), ADAPTIVE, 12_000, 1);
+
+        assertThat(none.withinBudget()).as("one request a batch at capacity: %s", none).isFalse();
+        assertThat(adaptive.withinBudget()).as("%s", adaptive).isTrue();
+        assertThat(adaptive.meanBatchRequests()).isGreaterThan(4);
+    }
+
+    @Test
+    void atTwiceTheCapacityWhatIsAdmittedStaysInsideTheBudget() {
+        Model ranker = Model.ranker();
+        Result r = run(ranker, ADAPTIVE, 24_000, 1);
+
+        assertThat(r.p99Ms()).isLessThanOrEqualTo(ranker.budgetMs());
+        assertThat(r.goodputPerSecond()).as("goodput against the capacity of 12,000/s").isGreaterThan(0.8 * 12_000);
+        assertThat(r.edgeShed()).as("the edge sheds the loops' backlog").isGreaterThan(0);
+    }
+}
