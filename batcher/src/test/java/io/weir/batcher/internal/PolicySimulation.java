@@ -54,22 +54,23 @@ final class PolicySimulation {
      */
     record Model(String name, int rowsPerRequest, double budgetMs, int maxBatchRows, double computeFixedMicros,
                  double computePerRowMicros, double computeNoise, double readMicros, double parseMicros,
-                 double answerMicros) {
+                 double answerMicros, double garbageKb) {
 
         /**
          * The sweeps' ranker: 50 rows a request, budget 120 ms, cap 256 rows; compute 31 + 0.375 µs/row (1.0 µs/row
-         * at 50-row batches, 0.5 at 250: the sweeps' fit); HTTP path 97 µs a request (v6's measured slope).
+         * at 50-row batches, 0.5 at 250: the sweeps' fit); HTTP path 97 µs a request (v6's measured slope); 34.5 KB
+         * of garbage a request (the GC logs of "Rank requests encoded while they are read").
          */
         static Model ranker() {
-            return new Model("ranker", 50, 120, 256, 31, 0.375, 0.1, 15, 53, 29);
+            return new Model("ranker", 50, 120, 256, 31, 0.375, 0.1, 15, 53, 29, 34.5);
         }
 
         /**
          * The sweeps' {@code moderation}: one row, budget 80 ms, cap 256 rows; compute 37.5 + 4.96 µs/row (42.5 µs at
-         * one row, 5.3 µs/row at 109: the sweeps' fit); HTTP path 47 µs a request.
+         * one row, 5.3 µs/row at 109: the sweeps' fit); HTTP path 47 µs a request; 13 KB of garbage a request.
          */
         static Model moderation() {
-            return new Model("moderation", 1, 80, 256, 37.5, 4.96, 0.1, 8, 25, 14);
+            return new Model("moderation", 1, 80, 256, 37.5, 4.96, 0.1, 8, 25, 14, 13);
         }
 
         static Model named(String name) {
@@ -83,15 +84,34 @@ final class PolicySimulation {
 
     /**
      * The gateway's host: cores and the JVM's background use of them, event loops, inference workers, the batching
-     * thread's CPU a wake-up, a 429's CPU on the loop, and the edge's overload guard (a loop sheds while its 5-ms
-     * timer runs more than {@code max(shedMinLagMs, shedBudgetFraction·budget)} late: the gateway's defaults).
+     * thread's CPU a wake-up and a batch it hands to a worker, a 429's CPU on the loop, the edge's overload guard (a
+     * loop sheds while its 5-ms timer runs more than {@code max(shedMinLagMs, shedBudgetFraction·budget)} late: the
+     * gateway's defaults), and young-GC pauses: one each time the requests' garbage fills {@code edenMb}, of a
+     * log-normal length (median {@code gcPauseMedianMs}, spread {@code gcPauseSpread}); {@code edenMb} 0: none.
      */
     record Host(double cores, double backgroundCores, int eventLoops, int workers, double decideMicros,
-                double shedAnswerMicros, double shedBudgetFraction, double shedMinLagMs) {
+                double batchHandOffMicros, double shedAnswerMicros, double shedBudgetFraction, double shedMinLagMs,
+                double edenMb, double gcPauseMedianMs, double gcPauseSpread) {
 
-        /** The clean rig's gateway: two CPUs of its own, two event loops, two workers, 0.3 cores of JVM background. */
+        /**
+         * The clean rig's gateway: two CPUs of its own, two event loops, two workers, 0.25 cores of JVM background,
+         * 100 MB of eden, young pauses of 5 ms median (spread 0.8: about one in a hundred past 28 ms, moderation's
+         * shed threshold at the edge; the clean rig's moderation gateways paused about 120 times in 48 s, a few of
+         * them 20-78 ms).
+         */
         static Host cleanRig() {
-            return new Host(2, 0.3, 2, 2, 5, 10, 0.35, 20);
+            return new Host(2, 0.25, 2, 2, 5, 0, 10, 0.35, 20, 100, 5, 0.8);
+        }
+
+        /** The same without GC pauses: the batching's own decisions alone. */
+        Host withoutPauses() {
+            return new Host(cores, backgroundCores, eventLoops, workers, decideMicros, batchHandOffMicros,
+                    shedAnswerMicros, shedBudgetFraction, shedMinLagMs, 0, gcPauseMedianMs, gcPauseSpread);
+        }
+
+        Host withBatchHandOff(double micros) {
+            return new Host(cores, backgroundCores, eventLoops, workers, decideMicros, micros,
+                    shedAnswerMicros, shedBudgetFraction, shedMinLagMs, edenMb, gcPauseMedianMs, gcPauseSpread);
         }
     }
 
@@ -106,12 +126,17 @@ final class PolicySimulation {
         Scenario seconds(double warmup, double measure, long seed) {
             return new Scenario(model, host, policy, ratePerSecond, warmup, measure, seed);
         }
+
+        Scenario on(Host other) {
+            return new Scenario(model, other, policy, ratePerSecond, warmupSeconds, measureSeconds, seed);
+        }
     }
 
     /** What a run measured over the requests that arrived in its measured window. */
     record Result(Scenario scenario, long offered, long ok, long shed, long edgeShed, long timedOut, long failed,
                   double p50Ms, double p95Ms, double p99Ms, double maxMs, double goodputPerSecond,
-                  double meanBatchRows, double meanBatchRequests, double cpuLoad, long duplicates) {
+                  double meanBatchRows, double meanBatchRequests, double cpuLoad, long duplicates,
+                  long gcPauses) {
 
         /** Answered, whatever the answer: every offered request must be. */
         long answered() {
@@ -148,7 +173,25 @@ final class PolicySimulation {
             throw new UncheckedIOException(e);
         }
         try {
-            return new Run(s, dir).run();
+            // On a virtual thread, as the workers are: the baton then passes between continuations on the same
+            // carriers instead of waking OS threads, several times faster.
+            Result[] result = new Result[1];
+            RuntimeException[] failure = new RuntimeException[1];
+            Thread sim = Thread.ofVirtual().name("policy-simulation").start(() -> {
+                try {
+                    result[0] = new Run(s, dir).run();
+                } catch (RuntimeException e) {
+                    failure[0] = e;
+                }
+            });
+            sim.join();
+            if (failure[0] != null) {
+                throw failure[0];
+            }
+            return result[0];
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
         } finally {
             deleteQuietly(dir);
         }
@@ -166,6 +209,9 @@ final class PolicySimulation {
         private final SimHost.CpuThread batching;
         private final SplittableRandom arrivals;
         private final SplittableRandom noise;
+        private final SplittableRandom pauses;
+        private double garbageBytes;
+        private long gcPauses;
         private final ModelKey key = new ModelKey("sim", "1.0.0");
         private final ModelRegistry registry;
         private final Lane lane;
@@ -191,7 +237,7 @@ final class PolicySimulation {
         private long outstanding;
         private long batches;
         private long batchRows;
-        private double busyAtStart;
+        private long pausesAtStart;
 
         Run(Scenario s, Path dir) {
             this.s = s;
@@ -212,6 +258,7 @@ final class PolicySimulation {
             });
             arrivals = new SplittableRandom(s.seed());
             noise = new SplittableRandom(s.seed() * 31 + 7);
+            pauses = new SplittableRandom(s.seed() * 131 + 11);
             budgetNanos = (long) (m.budgetMs() * 1e6);
             shedLagNanos = h.shedBudgetFraction() <= 0 ? 0
                     : Math.max((long) (h.shedMinLagMs() * 1e6), (long) (budgetNanos * h.shedBudgetFraction()));
@@ -240,7 +287,7 @@ final class PolicySimulation {
                 }
                 host.at(host.nanos(), () -> arrive(0));
                 host.runUntil(measureFrom);
-                busyAtStart = host.busyCoreNanos();
+                pausesAtStart = gcPauses;
                 double loadSum = 0;
                 int loadSamples = 0;
                 for (long t = measureFrom; t < measureTo; t += 100_000_000L) {
@@ -264,7 +311,7 @@ final class PolicySimulation {
                         ms(latency.getValueAtPercentile(99)), ms(latency.getMaxValue()), ok / seconds,
                         batchesInWindow == 0 ? 0 : (double) rowsInWindow / batchesInWindow,
                         batchesInWindow == 0 ? 0 : (double) rowsInWindow / m.rowsPerRequest() / batchesInWindow,
-                        loadSamples == 0 ? 0 : loadSum / loadSamples, duplicates.sum());
+                        loadSamples == 0 ? 0 : loadSum / loadSamples, duplicates.sum(), gcPauses - pausesAtStart);
             } finally {
                 workers.close();
                 lane.metrics.close();
@@ -289,6 +336,7 @@ final class PolicySimulation {
             }
             int loopIndex = (int) (id % loops.length);
             SimHost.CpuThread loop = loops[loopIndex];
+            allocate();
             loop.submit(m.readMicros() * 1e3, () -> {
                 // OverloadGuard: a loop running late sheds what it reads, unparsed
                 long now = host.nanos();
@@ -304,6 +352,20 @@ final class PolicySimulation {
             });
             double gap = -Math.log(1 - arrivals.nextDouble()) / s.ratePerSecond() * 1e9;
             host.at(arrival + Math.max(1, (long) gap), () -> arrive(id + 1));
+        }
+
+        /** The request's garbage (counted at its arrival); a young-GC pause when it fills eden. */
+        private void allocate() {
+            if (h.edenMb() <= 0) {
+                return;
+            }
+            garbageBytes += m.garbageKb() * 1024;
+            if (garbageBytes >= h.edenMb() * 1024 * 1024) {
+                garbageBytes = 0;
+                double ms = h.gcPauseMedianMs() * Math.exp(h.gcPauseSpread() * pauses.nextGaussian());
+                host.pause((long) (ms * 1e6));
+                gcPauses++;
+            }
         }
 
         /** The guard's 5-ms timer of loop {@code i} is due: it runs when the loop gets to it, and notes how late. */
@@ -384,7 +446,13 @@ final class PolicySimulation {
                 lane.former.accept(p, now);
             }
             inbox.clear();
+            long handedOver = workers.submitted();
             lane.former.decide(now);
+            long batchesStarted = workers.submitted() - handedOver;
+            if (batchesStarted > 0 && h.batchHandOffMicros() > 0) {
+                // the hand-offs occupy the batching thread: its next decision waits for them
+                batching.submit(batchesStarted * h.batchHandOffMicros() * 1e3, () -> { });
+            }
             long wake = lane.waits.wakeAt();
             if (wake != FlushWaitStrategy.NEVER && wake != timerAt) {
                 timerAt = wake;

@@ -22,6 +22,9 @@ import java.util.Map;
  * --models ranker,moderation   --policies none,fixed-0ms,...,adaptive (the sweeps' eight)
  * --rates-ranker 1200,3000,... (req/s)   --rates-moderation ...   --seeds 1,2,3
  * --warmup 2 --measure 4 (simulated seconds)   --out results.csv
+ * --capacity-ranker 12000 --capacity-moderation 25000 (judge the targets: rates as multiples of these)
+ * --host clean (GC pauses) | clean-no-gc    --batch-handoff-us 0
+ * --extra-policies 'adaptive-k8={"policy":"adaptive","pressure_batch_requests":8};...' (added to the known ones)
  * </pre>
  */
 public final class PolicySimulationMain {
@@ -49,6 +52,19 @@ public final class PolicySimulationMain {
             }
             opt.put(args[i].substring(2), args[i + 1]);
         }
+        Map<String, JsonObject> known = new LinkedHashMap<>(POLICIES);
+        if (opt.containsKey("extra-policies")) {
+            for (String named : opt.get("extra-policies").split(";")) {
+                int eq = named.indexOf('=');
+                known.put(named.substring(0, eq).trim(), new JsonObject(named.substring(eq + 1)));
+            }
+        }
+        PolicySimulation.Host host = switch (opt.getOrDefault("host", "clean")) {
+            case "clean" -> PolicySimulation.Host.cleanRig();
+            case "clean-no-gc" -> PolicySimulation.Host.cleanRig().withoutPauses();
+            default -> throw new IllegalArgumentException("--host is clean or clean-no-gc");
+        };
+        host = host.withBatchHandOff(Double.parseDouble(opt.getOrDefault("batch-handoff-us", "0")));
         List<String> models = List.of(opt.getOrDefault("models", "ranker,moderation").split(","));
         List<String> policies = List.of(opt.getOrDefault("policies", String.join(",", POLICIES.keySet())).split(","));
         List<Long> seeds = new ArrayList<>();
@@ -60,7 +76,7 @@ public final class PolicySimulationMain {
         PrintStream csv = opt.containsKey("out")
                 ? new PrintStream(Files.newOutputStream(Path.of(opt.get("out"))), true) : null;
         String header = "model,policy,rate,seed,offered,ok,shed,edge_shed,timed_out,failed,p50_ms,p95_ms,p99_ms,max_ms,"
-                + "goodput,batch_rows,batch_requests,cpu_load";
+                + "goodput,batch_rows,batch_requests,cpu_load,gc_pauses";
         if (csv != null) {
             csv.println(header);
         }
@@ -72,20 +88,20 @@ public final class PolicySimulationMain {
             Map<String, Map<Double, List<PolicySimulation.Result>>> results = new LinkedHashMap<>();
             for (String rate : rates.split(",")) {
                 for (String policy : policies) {
-                    JsonObject spec = POLICIES.get(policy);
+                    JsonObject spec = known.get(policy);
                     if (spec == null) {
-                        throw new IllegalArgumentException("unknown policy " + policy + "; known: " + POLICIES.keySet());
+                        throw new IllegalArgumentException("unknown policy " + policy + "; known: " + known.keySet());
                     }
                     for (long seed : seeds) {
                         PolicySimulation.Scenario base = PolicySimulation.Scenario.of(
-                                PolicySimulation.Model.named(model), spec, Double.parseDouble(rate));
+                                PolicySimulation.Model.named(model), spec, Double.parseDouble(rate)).on(host);
                         PolicySimulation.Result r = PolicySimulation.run(base.seconds(warmup, measure, seed));
                         results.computeIfAbsent(policy, k -> new LinkedHashMap<>())
                                 .computeIfAbsent(Double.parseDouble(rate), k -> new ArrayList<>()).add(r);
-                        String line = String.format(Locale.ROOT, "%s,%s,%s,%d,%d,%d,%d,%d,%d,%d,%.3f,%.3f,%.3f,%.3f,%.1f,%.2f,%.3f,%.3f",
+                        String line = String.format(Locale.ROOT, "%s,%s,%s,%d,%d,%d,%d,%d,%d,%d,%.3f,%.3f,%.3f,%.3f,%.1f,%.2f,%.3f,%.3f,%d",
                                 model, policy, rate, seed, r.offered(), r.ok(), r.shed(), r.edgeShed(), r.timedOut(), r.failed(),
                                 r.p50Ms(), r.p95Ms(), r.p99Ms(), r.maxMs(), r.goodputPerSecond(), r.meanBatchRows(),
-                                r.meanBatchRequests(), r.cpuLoad());
+                                r.meanBatchRequests(), r.cpuLoad(), r.gcPauses());
                         System.out.println(line);
                         if (csv != null) {
                             csv.println(line);

@@ -57,6 +57,8 @@ final class SimHost implements Ticker {
     private long order;
     private long settledAt = now;
     private long cpuGeneration;
+    private long pausedUntil = Long.MIN_VALUE;
+    private double pausedCoreNanos;
     private double busyCoreNanos;
     private double busyAtLastSample;
     private double load;
@@ -120,6 +122,22 @@ final class SimHost implements Ticker {
         return busyCoreNanos;
     }
 
+    /**
+     * Stops every simulated thread for {@code nanos} (a stop-the-world GC pause): no work progresses, the cores count
+     * as busy (the collector's threads use them), events still come (arrivals queue on the loops, timers fire late).
+     */
+    void pause(long nanos) {
+        settle();
+        long until = Math.max(pausedUntil, now) + nanos;
+        pausedCoreNanos += (until - Math.max(pausedUntil, now)) * cores;
+        pausedUntil = until;
+        cpuGeneration++; // completions scheduled before the pause are late now
+        at(until, () -> {
+            settle();
+            reschedule();
+        });
+    }
+
     /** Starts sampling the CPU load every 100 ms. */
     void startLoadSampling() {
         if (!sampling) {
@@ -130,8 +148,8 @@ final class SimHost implements Ticker {
 
     private void sampleLoad() {
         settle();
-        double busy = busyCoreNanos - busyAtLastSample;
-        busyAtLastSample = busyCoreNanos;
+        double busy = busyCoreNanos + pausedCoreNanos - busyAtLastSample;
+        busyAtLastSample = busyCoreNanos + pausedCoreNanos;
         double sample = Math.min(1, (busy + backgroundCores * LOAD_SAMPLE_NANOS) / (cores * LOAD_SAMPLE_NANOS));
         load += LOAD_SAMPLE_WEIGHT * (sample - load);
         at(now + LOAD_SAMPLE_NANOS, this::sampleLoad);
@@ -195,7 +213,7 @@ final class SimHost implements Ticker {
 
     /** Advances every runnable thread's current work by its share of the cores since the last settlement. */
     private void settle() {
-        long dt = now - settledAt;
+        long dt = now - Math.max(settledAt, pausedUntil);
         settledAt = now;
         if (dt <= 0) {
             return;
@@ -216,8 +234,8 @@ final class SimHost implements Ticker {
     /** Schedules the next completion of work; an earlier schedule is void (its generation is old). */
     private void reschedule() {
         int n = runnable();
-        if (n == 0) {
-            return;
+        if (n == 0 || now < pausedUntil) {
+            return; // nothing to run, or the pause's end reschedules
         }
         double rate = rate(n);
         double soonest = Double.MAX_VALUE;
@@ -257,6 +275,7 @@ final class SimHost implements Ticker {
         private final Semaphore back = new Semaphore(0);
         private final Consumer<Throwable> onFailure;
         private final Runnable afterTask;
+        private long submitted;
 
         /**
          * @param afterTask runs on the simulation thread after each task ended (a worker is free: the batching thread
@@ -273,6 +292,7 @@ final class SimHost implements Ticker {
 
         @Override
         public void execute(Runnable task) {
+            submitted++;
             tasks.addLast(task);
             at(now, this::dispatch);
         }
@@ -284,6 +304,11 @@ final class SimHost implements Ticker {
                     w.resume();
                 }
             }
+        }
+
+        /** Tasks handed to the pool so far. */
+        long submitted() {
+            return submitted;
         }
 
         /** Whether the calling thread is one of these workers. */
@@ -326,7 +351,7 @@ final class SimHost implements Ticker {
 
             Worker(int i) {
                 cpu = thread("worker-" + i);
-                thread = Thread.ofPlatform().daemon().name("sim-worker-" + i).unstarted(this::loop);
+                thread = Thread.ofVirtual().name("sim-worker-" + i).unstarted(this::loop);
                 thread.start();
             }
 
