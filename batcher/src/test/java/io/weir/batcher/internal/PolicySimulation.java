@@ -22,8 +22,11 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.atomic.LongAdder;
@@ -73,6 +76,32 @@ final class PolicySimulation {
             return new Model("moderation", 1, 80, 256, 37.5, 4.96, 0.1, 8, 25, 14, 13);
         }
 
+        /**
+         * This model with some of its numbers replaced, from {@code key=value} pairs: {@code rows}, {@code budget_ms},
+         * {@code max_rows}, {@code fixed_us}, {@code per_row_us}, {@code noise}, {@code read_us}, {@code parse_us},
+         * {@code answer_us}, {@code garbage_kb}; so that a capacity planner can put in their own model's fit and path.
+         */
+        Model with(Map<String, String> overrides) {
+            Map<String, String> left = new HashMap<>(overrides);
+            Model m = new Model(name, (int) number(left, "rows", rowsPerRequest), number(left, "budget_ms", budgetMs),
+                    (int) number(left, "max_rows", maxBatchRows), number(left, "fixed_us", computeFixedMicros),
+                    number(left, "per_row_us", computePerRowMicros), number(left, "noise", computeNoise),
+                    number(left, "read_us", readMicros), number(left, "parse_us", parseMicros),
+                    number(left, "answer_us", answerMicros), number(left, "garbage_kb", garbageKb));
+            if (!left.isEmpty()) {
+                throw new IllegalArgumentException("unknown model settings " + left.keySet());
+            }
+            if (m.rowsPerRequest < 1 || m.rowsPerRequest > m.maxBatchRows || !(m.budgetMs > 0)) {
+                throw new IllegalArgumentException("rows must be 1 to max_rows and the budget positive: " + m);
+            }
+            return m;
+        }
+
+        private static double number(Map<String, String> left, String key, double otherwise) {
+            String v = left.remove(key);
+            return v == null ? otherwise : Double.parseDouble(v);
+        }
+
         static Model named(String name) {
             return switch (name) {
                 case "ranker" -> ranker();
@@ -107,6 +136,11 @@ final class PolicySimulation {
         Host withoutPauses() {
             return new Host(cores, backgroundCores, eventLoops, workers, decideMicros, batchHandOffMicros,
                     shedAnswerMicros, shedBudgetFraction, shedMinLagMs, 0, gcPauseMedianMs, gcPauseSpread);
+        }
+
+        Host withBackground(double cores) {
+            return new Host(this.cores, cores, eventLoops, workers, decideMicros, batchHandOffMicros,
+                    shedAnswerMicros, shedBudgetFraction, shedMinLagMs, edenMb, gcPauseMedianMs, gcPauseSpread);
         }
 
         Host withBatchHandOff(double micros) {
@@ -154,7 +188,7 @@ final class PolicySimulation {
 
         @Override
         public String toString() {
-            return String.format(java.util.Locale.ROOT,
+            return String.format(Locale.ROOT,
                     "%s %s %.0f/s: p50 %.2f p95 %.2f p99 %.2f max %.1f ms, goodput %.0f/s, shed %d (edge %d), 504 %d, failed %d"
                             + " of %d; batch %.1f rows %.2f requests; cpu %.2f",
                     scenario.model().name(), scenario.policy().encode(), scenario.ratePerSecond(), p50Ms, p95Ms, p99Ms,
@@ -396,7 +430,7 @@ final class PolicySimulation {
             inbox.add(new Pending(request, deadline, new Completion() {
                 @Override
                 public void succeed(InferenceResult result) {
-                    boolean own = java.util.Arrays.equals(result.outputs().get("y").floats(),
+                    boolean own = Arrays.equals(result.outputs().get("y").floats(),
                             TestModels.expected((int) id, m.rowsPerRequest()));
                     answer(loop, arrival, own ? null : new IllegalStateException("request " + id + " got another's answer"),
                             m.answerMicros());

@@ -11,6 +11,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 
 /**
  * The policy sweep on the simulated gateway ({@link PolicySimulation}), from the command line
@@ -23,7 +25,8 @@ import java.util.Map;
  * --rates-ranker 1200,3000,... (req/s)   --rates-moderation ...   --seeds 1,2,3
  * --warmup 2 --measure 4 (simulated seconds)   --out results.csv
  * --capacity-ranker 12000 --capacity-moderation 25000 (judge the targets: rates as multiples of these)
- * --host clean (GC pauses) | clean-no-gc    --batch-handoff-us 0
+ * --host clean (GC pauses) | clean-no-gc    --batch-handoff-us 0    --background-cores 0.25
+ * --set-moderation fixed_us=15,per_row_us=3.9,parse_us=15 (PolicySimulation.Model#with: any model's numbers)
  * --extra-policies 'adaptive-k8={"policy":"adaptive","pressure_batch_requests":8};...' (added to the known ones)
  * </pre>
  */
@@ -42,9 +45,25 @@ public final class PolicySimulationMain {
     private PolicySimulationMain() {
     }
 
+    private static PolicySimulation.Model modelWith(String name, String settings) {
+        PolicySimulation.Model model = PolicySimulation.Model.named(name);
+        if (settings == null) {
+            return model;
+        }
+        Map<String, String> pairs = new LinkedHashMap<>();
+        for (String pair : settings.split(",")) {
+            String[] kv = pair.split("=", 2);
+            if (kv.length != 2) {
+                throw new IllegalArgumentException("expected key=value in --set-" + name + ", got " + pair);
+            }
+            pairs.put(kv[0].trim(), kv[1].trim());
+        }
+        return model.with(pairs);
+    }
+
     public static void main(String[] args) throws IOException {
         // the registry logs every load of the simulated model; one per run is noise here
-        java.util.logging.Logger.getLogger("io.weir").setLevel(java.util.logging.Level.WARNING);
+        Logger.getLogger("io.weir").setLevel(Level.WARNING);
         Map<String, String> opt = new LinkedHashMap<>();
         for (int i = 0; i + 1 < args.length; i += 2) {
             if (!args[i].startsWith("--")) {
@@ -65,6 +84,9 @@ public final class PolicySimulationMain {
             default -> throw new IllegalArgumentException("--host is clean or clean-no-gc");
         };
         host = host.withBatchHandOff(Double.parseDouble(opt.getOrDefault("batch-handoff-us", "0")));
+        if (opt.containsKey("background-cores")) {
+            host = host.withBackground(Double.parseDouble(opt.get("background-cores")));
+        }
         List<String> models = List.of(opt.getOrDefault("models", "ranker,moderation").split(","));
         List<String> policies = List.of(opt.getOrDefault("policies", String.join(",", POLICIES.keySet())).split(","));
         List<Long> seeds = new ArrayList<>();
@@ -94,7 +116,7 @@ public final class PolicySimulationMain {
                     }
                     for (long seed : seeds) {
                         PolicySimulation.Scenario base = PolicySimulation.Scenario.of(
-                                PolicySimulation.Model.named(model), spec, Double.parseDouble(rate)).on(host);
+                                modelWith(model, opt.get("set-" + model)), spec, Double.parseDouble(rate)).on(host);
                         PolicySimulation.Result r = PolicySimulation.run(base.seconds(warmup, measure, seed));
                         results.computeIfAbsent(policy, k -> new LinkedHashMap<>())
                                 .computeIfAbsent(Double.parseDouble(rate), k -> new ArrayList<>()).add(r);

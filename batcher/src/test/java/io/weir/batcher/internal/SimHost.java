@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.PriorityQueue;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Semaphore;
+import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 
 /**
@@ -98,7 +99,7 @@ final class SimHost implements Ticker {
     }
 
     /** Runs events while {@code more} says so (checked before each), up to {@code limit}; false when it hit the limit. */
-    boolean runWhile(java.util.function.BooleanSupplier more, long limit) {
+    boolean runWhile(BooleanSupplier more, long limit) {
         while (more.getAsBoolean()) {
             if (events.isEmpty() || events.peek().at > limit) {
                 now = Math.max(now, limit);
@@ -114,12 +115,6 @@ final class SimHost implements Ticker {
     /** The smoothed share of the cores in use, as the adaptive policy reads it (0 until the first sample). */
     double cpuLoad() {
         return load;
-    }
-
-    /** CPU nanoseconds the simulated threads were given so far (without the background). */
-    double busyCoreNanos() {
-        settle();
-        return busyCoreNanos;
     }
 
     /**
@@ -185,10 +180,6 @@ final class SimHost implements Ticker {
             settle();
             queue.addFirst(new Work(cpuNanos, done));
             reschedule();
-        }
-
-        int queued() {
-            return queue.size();
         }
 
         @Override

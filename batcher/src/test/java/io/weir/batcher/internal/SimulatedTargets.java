@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeSet;
+import java.util.function.ToDoubleFunction;
 
 /**
  * The issue's policy targets judged on simulated sweeps ({@link PolicySimulation}): per policy and rate the median
@@ -30,7 +31,7 @@ final class SimulatedTargets {
                 runs.getFirst().scenario().model().budgetMs());
     }
 
-    private static double median(List<PolicySimulation.Result> runs, java.util.function.ToDoubleFunction<PolicySimulation.Result> f) {
+    private static double median(List<PolicySimulation.Result> runs, ToDoubleFunction<PolicySimulation.Result> f) {
         double[] v = runs.stream().mapToDouble(f).sorted().toArray();
         return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
     }
