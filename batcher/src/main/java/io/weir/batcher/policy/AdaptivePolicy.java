@@ -35,25 +35,30 @@ package io.weir.batcher.policy;
  *       so the saving does not flatten at a handful of requests the way {@code 1 − 1/k} of {@code a} would. (At
  *       {@code k} = 5, the default until clean-rig runs 97-98, moderation's holds ended 0.2 ms into a hold at its
  *       knee of 23,400 requests/s, and batches averaged 6-12 requests where {@code fixed-1ms} formed 32-37; at 30
- *       they form 40-42.) The time bound below keeps a hold's price at most {@code f·B} whatever {@code k} is.
+ *       they form 40-42.) The time bound below keeps a hold's price at most {@code L} whatever {@code k} is.
  *       Arrivals wake the batching thread, so such a hold sets no timer for its expected fill moment, only for the
  *       moment the batch stops being expected within the bound below;</li>
- *   <li>a time bound after the oldest request's enqueue. When the {@code k}-request batch is expected within
- *       {@code f·B} ({@code B} that request's budget, {@code f} {@code pressure_wait_fraction}), the bound is
- *       {@code f·B}, so the hold completes the batch at any pressure: its latency price is only {@code k/λ}, small
- *       exactly when the rate is high enough for batching to matter. Otherwise it is {@code p·f·B}, where
- *       {@code p = (u − u0)/(1 − u0)}: a hold that cannot complete a batch is worth only the pressure's share of the
- *       longest. (v5 used {@code p·f·B} alone: just above the threshold, at the ranker's 125% on 2 shared cores, holds
- *       of 0.8-1 ms ended before the fifth request and batches averaged 2.7-3.7 requests where {@code fixed-2ms}
- *       formed 4.9, at the same CPU.)</li>
+ *   <li>a time bound after the oldest request's enqueue. The longest hold is {@code L = f·B·(0.25 + 0.75·p²)}
+ *       ({@code B} that request's budget, {@code f} {@code pressure_wait_fraction}, {@code p = (u − u0)/(1 − u0)} the
+ *       pressure): a quarter of {@code f·B} just above the threshold, all of it at full CPU. When the {@code k}-request
+ *       batch is expected within {@code L}, the bound is {@code L}, so the hold completes the batch: its latency price
+ *       is only {@code k/λ}, small exactly when the rate is high enough for batching to matter. Otherwise it is
+ *       {@code p·L}: a hold that cannot complete a batch is worth only the pressure's share of the longest. (v5 used
+ *       {@code p·f·B} alone: just above the threshold, at the ranker's 125% on 2 shared cores, holds of 0.8-1 ms ended
+ *       before the fifth request and batches averaged 2.7-3.7 requests where {@code fixed-2ms} formed 4.9, at the
+ *       same CPU. Until the simulated sweeps the longest hold was {@code f·B} at any pressure, so just above the
+ *       threshold a hold that could complete its batch within 3.2 ms of an 80-ms budget waited for it: on the
+ *       simulated gateway, the real lane on simulated cores where nothing else varies, that cost {@code moderation}
+ *       2-2.5 ms of p95 at half load against 0.3-0.5 ms for {@code fixed-0ms}, for a saving its cores did not need.
+ *       A flat quarter of it instead cost 2-3% of goodput at twice the capacity there and 3-9% more CPU a request
+ *       near the development VM's knee; growing with the pressure it keeps both: docs/PERF.md, "A hold's bound that
+ *       grows with the pressure".)</li>
  *   <li>the moment less than one more request is expected before the hold would end: waiting then buys nothing
  *       (at low load, when other processes fill the cores, this keeps the batcher from adding latency for no
  *       saving).</li>
  * </ul>
  * The same deadline and {@code max_queue_delay_us} bounds apply, and the batch takes everything up to the cap when it
- * starts. (Its price, seen on the simulated gateway where nothing else varies: just above the threshold a completing
- * hold lasts as long as at full pressure, so at moderation's half load there it held 2.4 ms for a saving the cores
- * did not need, p95 2.6 against 0.5 ms for {@code fixed-0ms}; docs/PERF.md, "The policies on a simulated gateway".) (Measured: on 2 cores shared with the load generator, one-row batches at 1.1-1.9 requests per batch while
+ * starts. (Measured: on 2 cores shared with the load generator, one-row batches at 1.1-1.9 requests per batch while
  * fixed 0.5-2 ms delays formed 4-10 requests per batch, used 5-10% less CPU per request and held lower p95s from 75%
  * of capacity up; docs/PERF.md.) The threshold {@code u0} defaults to 0.6: a gateway on 2 CPUs of its own reads
  * 0.6-0.7 at its knee, so at 0.7 (the default until runs 97-98) the ranker's batches at capacity averaged 2.1-3.6
@@ -155,7 +160,9 @@ final class AdaptivePolicy implements BatchPolicy {
         double pressure = Math.min(1, (pending.cpuLoad() - pressureThreshold) / (1 - pressureThreshold));
         if (pressure > 0) {
             double requestsPerNano = lambda / rowsPerRequest;
-            double longest = pressureWaitFraction * (deadline - oldest);
+            // The longest hold grows with the pressure: a quarter of f·B just above the threshold, all of it at full
+            // CPU (the design note: a completing hold just above the threshold costs latency the cores do not need).
+            double longest = pressureWaitFraction * (0.25 + 0.75 * pressure * pressure) * (deadline - oldest);
             int missing = Math.max(0, pressureBatchRequests - pending.requests());
             double fillNanos = missing / requestsPerNano;   // until the missing requests are expected
             double batchFormed = now + fillNanos;

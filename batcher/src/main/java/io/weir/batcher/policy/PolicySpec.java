@@ -27,9 +27,9 @@ import java.util.Set;
  * }</pre>
  *
  * Unknown policies, keys the chosen policy does not read, and null, mistyped or out-of-range values fail with a message
- * naming the key. The two pressure defaults are
- * measured ones: {@link AdaptivePolicy}'s design note says why, docs/PERF.md ("The CPU-pressure hold's defaults")
- * has the runs.
+ * naming the key. The pressure defaults are measured ones: {@link AdaptivePolicy}'s design note says why,
+ * docs/PERF.md has the runs ("The CPU-pressure hold's defaults" for the threshold and the 30 requests; "A hold's
+ * bound that grows with the pressure" for how the 4% applies).
  */
 public record PolicySpec(Kind kind, int maxBatchRows, long maxQueueDelayNanos, int[] preferredBatchRows,
                          double headroom, int minSamples, double safetyMargin, double pressureThreshold,
@@ -41,6 +41,8 @@ public record PolicySpec(Kind kind, int maxBatchRows, long maxQueueDelayNanos, i
     private static final double DEFAULT_PRESSURE_THRESHOLD = 0.6;
     /** Requests waiting that end a CPU-pressure hold before its time bound. */
     private static final int DEFAULT_PRESSURE_BATCH_REQUESTS = 30;
+    /** The longest CPU-pressure hold at full CPU, as a fraction of the request's budget (a quarter of it at the threshold). */
+    private static final double DEFAULT_PRESSURE_WAIT_FRACTION = 0.04;
 
     public PolicySpec {
         preferredBatchRows = preferredBatchRows.clone();
@@ -109,7 +111,7 @@ public record PolicySpec(Kind kind, int maxBatchRows, long maxQueueDelayNanos, i
         if (!(pressureThreshold > 0 && pressureThreshold <= 1)) {
             throw new IllegalArgumentException("batching.pressure_threshold must be in (0, 1]");
         }
-        double pressureWait = number(json, "pressure_wait_fraction", 0.04);
+        double pressureWait = number(json, "pressure_wait_fraction", DEFAULT_PRESSURE_WAIT_FRACTION);
         if (!(pressureWait >= 0 && pressureWait <= 0.5)) {
             throw new IllegalArgumentException("batching.pressure_wait_fraction must be in [0, 0.5]");
         }
