@@ -29,6 +29,14 @@ class PolicySimulationTest {
         return PolicySimulation.run(Scenario.of(model, policy, rate).seconds(1, 1.5, seed));
     }
 
+    /** {@code adaptive} and the two shortest fixed delays at one rate, from the same seed. */
+    private record AgainstFixed(Result adaptive, Result fixed0, Result fixedHalf) {
+        static AgainstFixed moderationAt(double rate) {
+            return new AgainstFixed(run(Model.moderation(), ADAPTIVE, rate, 1), run(Model.moderation(), FIXED_0MS, rate, 1),
+                    run(Model.moderation(), FIXED_HALF_MS, rate, 1));
+        }
+    }
+
     @Test
     void aModelTakesAPlannersOwnNumbersAndRefusesUnknownOnes() {
         Model mine = Model.moderation().with(Map.of("fixed_us", "20", "rows", "4"));
@@ -78,13 +86,11 @@ class PolicySimulationTest {
 
     @Test
     void atLowLoadAdaptiveDoesNotWait() {
-        Result adaptive = run(Model.moderation(), ADAPTIVE, 2_500, 1);
-        Result fixed0 = run(Model.moderation(), FIXED_0MS, 2_500, 1);
-        Result fixedHalf = run(Model.moderation(), FIXED_HALF_MS, 2_500, 1);
+        AgainstFixed r = AgainstFixed.moderationAt(2_500);
 
-        assertThat(adaptive.p95Ms()).isLessThanOrEqualTo(1.1 * fixed0.p95Ms());
-        assertThat(adaptive.p95Ms()).isLessThan(fixedHalf.p95Ms());
-        assertThat(adaptive.meanBatchRequests()).isLessThan(1.2);
+        assertThat(r.adaptive().p95Ms()).isLessThanOrEqualTo(1.1 * r.fixed0().p95Ms());
+        assertThat(r.adaptive().p95Ms()).isLessThan(r.fixedHalf().p95Ms());
+        assertThat(r.adaptive().meanBatchRequests()).isLessThan(1.2);
     }
 
     @Test
@@ -92,12 +98,10 @@ class PolicySimulationTest {
         // moderation at half its capacity: the CPU reading hovers at the threshold (0.6). With a hold bound of 4% of the
         // budget at any pressure, adaptive waited up to 2.4 ms for 30 requests there: p95 2.6 ms against 0.5 for
         // fixed-0ms (docs/PERF.md, "The policies on a simulated gateway"). The bound now grows with the pressure.
-        Result adaptive = run(Model.moderation(), ADAPTIVE, 12_500, 1);
-        Result fixed0 = run(Model.moderation(), FIXED_0MS, 12_500, 1);
-        Result fixedHalf = run(Model.moderation(), FIXED_HALF_MS, 12_500, 1);
+        AgainstFixed r = AgainstFixed.moderationAt(12_500);
 
-        assertThat(adaptive.cpuLoad()).as("the reading is near the threshold").isBetween(0.55, 0.75);
-        assertThat(adaptive.p95Ms()).isLessThanOrEqualTo(1.1 * Math.min(fixed0.p95Ms(), fixedHalf.p95Ms()));
+        assertThat(r.adaptive().cpuLoad()).as("the reading is near the threshold").isBetween(0.55, 0.75);
+        assertThat(r.adaptive().p95Ms()).isLessThanOrEqualTo(1.1 * Math.min(r.fixed0().p95Ms(), r.fixedHalf().p95Ms()));
     }
 
     @Test
