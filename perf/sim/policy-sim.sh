@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The batching policies on a simulated gateway: the real lane and policies (batcher's PolicySimulation) on simulated
 # cores, event loops, GC pauses and Poisson arrivals. Deterministic from its seeds, no load generator, no real cores:
-# a full sweep (2 models x 8 rates x 8 policies x 3 seeds) takes about five minutes. docs/PERF.md, "The policies on
+# a full sweep (2 models x 8 rates x 8 policies x 3 seeds) takes about three minutes. docs/PERF.md, "The policies on
 # a simulated gateway", says what it models and what it leaves out. Arguments go to PolicySimulationMain, e.g.
 #
 #   perf/sim/policy-sim.sh --models moderation --policies fixed-0ms,fixed-0.5ms,adaptive \

@@ -46,7 +46,10 @@ import java.util.stream.Stream;
  * {@code computeFixedMicros + computePerRowMicros·n} of CPU, scaled by a log-normal draw of spread
  * {@code computeNoise}. All of these share {@code cores}, less {@code backgroundCores}. Latency is timed from each
  * request's scheduled arrival to its answer written, so no coordinated omission: a backlog on the loops counts.
- * Not simulated: the HTTP edge's own shedding on the event loops' lag, and pauses of the whole process.
+ * The edge's overload guard sheds as {@code OverloadGuard} does, and young-GC pauses stop every thread ({@link Host}).
+ * Not simulated: connections and the client's pool, the JIT, OS scheduling quanta and wake-up latencies, and the
+ * per-batch hand-offs beyond the batching thread's own CPU; a 429 is written after the loop's queued reads, where the
+ * gateway writes it in the same task (docs/PERF.md, "The policies on a simulated gateway").
  */
 final class PolicySimulation {
 

@@ -267,6 +267,7 @@ final class SimHost implements Ticker {
         private final Consumer<Throwable> onFailure;
         private final Runnable afterTask;
         private long submitted;
+        private volatile boolean closed;
 
         /**
          * @param afterTask runs on the simulation thread after each task ended (a worker is free: the batching thread
@@ -325,12 +326,37 @@ final class SimHost implements Ticker {
             self.cpu.submit(cpuNanos, self::resume);
             back.release();
             self.go.acquireUninterruptibly();
+            if (closed) {
+                throw Stopped.INSTANCE; // the simulation ended with this batch still computing: unwind, do not answer
+            }
         }
 
+        /**
+         * Ends every worker's thread, also those stopped inside {@link #compute} (batches of requests that arrived after
+         * the measured window): each is let go once more and unwinds, so no thread outlives its simulation.
+         */
         @Override
         public void close() {
+            closed = true;
             for (Worker w : workers) {
-                w.thread.interrupt();
+                w.go.release();
+            }
+            for (Worker w : workers) {
+                try {
+                    w.thread.join(10_000);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
+        }
+
+        /** Thrown out of {@link #compute} after {@link #close()}: unwinds the task; not counted as a failure. */
+        private static final class Stopped extends RuntimeException {
+            static final Stopped INSTANCE = new Stopped();
+
+            private Stopped() {
+                super("simulation closed", null, false, false);
             }
         }
 
@@ -348,15 +374,20 @@ final class SimHost implements Ticker {
 
             private void loop() {
                 while (true) {
-                    try {
-                        go.acquire();
-                    } catch (InterruptedException e) {
+                    go.acquireUninterruptibly();
+                    if (closed) {
                         return;
                     }
                     try {
                         task.run();
                     } catch (Throwable t) {
-                        onFailure.accept(t);
+                        if (!closed) {
+                            onFailure.accept(t);
+                        }
+                    }
+                    if (closed) {
+                        // unwound out of compute (BatchRunner answers such a batch as failed): nobody waits for it
+                        return;
                     }
                     task = null;
                     back.release();

@@ -93,4 +93,23 @@ class SimHostTest {
             pool[0].close();
         }
     }
+
+    @Test
+    void closingThePoolEndsAWorkerStoppedInsideItsCompute() {
+        SimHost host = new SimHost(1, 0);
+        Thread[] worker = new Thread[1];
+        List<String> failures = new ArrayList<>();
+        SimHost.Workers pool = host.new Workers(1, () -> { }, e -> failures.add(e.toString()));
+        pool.execute(() -> {
+            worker[0] = Thread.currentThread();
+            pool.compute(10 * MS);
+        });
+        host.runUntil(host.nanos() + MS);   // the batch is computing when the simulation ends
+
+        pool.close();
+
+        assertThat(worker[0]).isNotNull();
+        assertThat(worker[0].isAlive()).as("the worker's thread outlives its simulation").isFalse();
+        assertThat(failures).isEmpty();
+    }
 }
