@@ -141,6 +141,15 @@ final class PolicySimulation {
                     shedAnswerMicros, shedBudgetFraction, shedMinLagMs, 0, gcPauseMedianMs, gcPauseSpread);
         }
 
+        /** Other young-GC pauses: eden (MB; 0: none), median pause (ms) and log-normal spread. */
+        Host withPauses(double edenMb, double medianMs, double spread) {
+            if (edenMb < 0 || !(medianMs > 0) || spread < 0) {
+                throw new IllegalArgumentException("eden must be >= 0, the median pause positive, the spread >= 0");
+            }
+            return new Host(cores, backgroundCores, eventLoops, workers, decideMicros, batchHandOffMicros,
+                    shedAnswerMicros, shedBudgetFraction, shedMinLagMs, edenMb, medianMs, spread);
+        }
+
         Host withBackground(double cores) {
             return new Host(this.cores, cores, eventLoops, workers, decideMicros, batchHandOffMicros,
                     shedAnswerMicros, shedBudgetFraction, shedMinLagMs, edenMb, gcPauseMedianMs, gcPauseSpread);

@@ -26,6 +26,7 @@ import java.util.logging.Logger;
  * --warmup 2 --measure 4 (simulated seconds)   --out results.csv
  * --capacity-ranker 12000 --capacity-moderation 25000 (judge the targets: rates as multiples of these)
  * --host clean (GC pauses) | clean-no-gc    --batch-handoff-us 0    --background-cores 0.25
+ * --gc 100,5,0.8 (eden MB, median pause ms, log-normal spread: other pauses than the clean host's)
  * --set-moderation fixed_us=15,per_row_us=3.9,parse_us=15 (PolicySimulation.Model#with: any model's numbers)
  * --extra-policies 'adaptive-k8={"policy":"adaptive","pressure_batch_requests":8};...' (added to the known ones)
  * </pre>
@@ -84,6 +85,13 @@ public final class PolicySimulationMain {
             default -> throw new IllegalArgumentException("--host is clean or clean-no-gc");
         };
         host = host.withBatchHandOff(Double.parseDouble(opt.getOrDefault("batch-handoff-us", "0")));
+        if (opt.containsKey("gc")) {
+            String[] gc = opt.get("gc").split(",");
+            if (gc.length != 3) {
+                throw new IllegalArgumentException("--gc is eden MB, median pause ms, spread: e.g. 100,5,0.8");
+            }
+            host = host.withPauses(Double.parseDouble(gc[0]), Double.parseDouble(gc[1]), Double.parseDouble(gc[2]));
+        }
         if (opt.containsKey("background-cores")) {
             host = host.withBackground(Double.parseDouble(opt.get("background-cores")));
         }
