@@ -222,17 +222,20 @@ final class PolicySimulation {
             // On a virtual thread, as the workers are: the baton then passes between continuations on the same
             // carriers instead of waking OS threads, several times faster.
             Result[] result = new Result[1];
-            RuntimeException[] failure = new RuntimeException[1];
+            Throwable[] failure = new Throwable[1];
             Thread sim = Thread.ofVirtual().name("policy-simulation").start(() -> {
                 try {
                     result[0] = new Run(s, dir).run();
-                } catch (RuntimeException e) {
+                } catch (Throwable e) {
                     failure[0] = e;
                 }
             });
             sim.join();
+            if (failure[0] instanceof RuntimeException e) {
+                throw e;
+            }
             if (failure[0] != null) {
-                throw failure[0];
+                throw new IllegalStateException("the simulation failed", failure[0]);
             }
             return result[0];
         } catch (InterruptedException e) {
