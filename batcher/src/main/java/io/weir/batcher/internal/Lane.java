@@ -234,11 +234,10 @@ public final class Lane implements AutoCloseable {
         }
         try {
             int n = parts.size();
-            if (queuedRequests.addAndGet(n) > capacity) {
-                queuedRequests.addAndGet(-n);
-                return full(rows);
+            WeirException full = reserve(n, rows);
+            if (full != null) {
+                return full;
             }
-            queuedRows.addAndGet(rows);
             long hi;
             try {
                 hi = ring.tryNext(n);
@@ -278,6 +277,20 @@ public final class Lane implements AutoCloseable {
         return WeirException.exhausted(key + " is overloaded: predicted latency " + predicted / 1_000_000
                 + " ms exceeds the request's remaining budget " + (deadline - now) / 1_000_000 + " ms",
                 retryAfterSeconds(predicted));
+    }
+
+    /**
+     * Counts {@code requests} requests of {@code rows} rows into the queue, or refuses them (counted) when the queue
+     * would hold more than {@code capacity} requests; null when counted in. (The policy simulation, which hands
+     * requests to the batch former without the ring, admits through this too.)
+     */
+    WeirException reserve(int requests, int rows) {
+        if (queuedRequests.addAndGet(requests) > capacity) {
+            queuedRequests.addAndGet(-requests);
+            return full(rows);
+        }
+        queuedRows.addAndGet(rows);
+        return null;
     }
 
     private WeirException full(int rows) {

@@ -433,15 +433,13 @@ final class PolicySimulation {
             long deadline = now + budgetNanos;
             InferenceRequest request = TestModels.request(key, (int) id, m.rowsPerRequest(), now, deadline, Priority.NORMAL);
             WeirException refused = lane.shedOnPrediction(m.rowsPerRequest(), deadline, now);
-            if (refused == null && lane.queuedRequests.get() + 1 > lane.capacity) {
-                refused = WeirException.exhausted("the queue is full", 1);
+            if (refused == null) {
+                refused = lane.reserve(1, m.rowsPerRequest());
             }
             if (refused != null) {
                 answer(loop, arrival, refused, h.shedAnswerMicros());
                 return;
             }
-            lane.queuedRequests.incrementAndGet();
-            lane.queuedRows.addAndGet(m.rowsPerRequest());
             inbox.add(new Pending(request, deadline, new Completion() {
                 @Override
                 public void succeed(InferenceResult result) {

@@ -90,12 +90,7 @@ final class SimHost implements Ticker {
 
     /** Runs events until none is due by {@code end}; the clock then reads {@code end}. */
     void runUntil(long end) {
-        while (!events.isEmpty() && events.peek().at <= end) {
-            Event e = events.poll();
-            now = e.at;
-            e.action.run();
-        }
-        now = Math.max(now, end);
+        runWhile(() -> true, end);
     }
 
     /** Runs events while {@code more} says so (checked before each), up to {@code limit}; false when it hit the limit. */
