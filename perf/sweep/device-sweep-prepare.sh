@@ -19,7 +19,7 @@ rm -rf "$stage" "$root/.gpu/sweep.tar.xz" "$root"/.gpu/sweep-trial*.csv
 mkdir -p "$stage/load"
 
 # Gatling's class path, as run-sweep.sh builds it.
-cp_file=perf/target/sweep-classpath.txt
+cp_file="$root/perf/target/sweep-classpath.txt"   # absolute: with -pl, Maven resolves a relative outputFile against the module
 if [[ ! -f "$cp_file" || ! -f perf/target/test-classes/io/weir/perf/gatling/PolicySweepSimulation.class ]]; then
   ./mvnw -B -ntp -q -o -pl perf test-compile -Dweir.perf.skip=true
   ./mvnw -B -ntp -q -o -pl perf dependency:build-classpath -Dmdep.outputFile="$cp_file" -Dmdep.includeScope=test
