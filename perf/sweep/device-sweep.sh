@@ -24,10 +24,10 @@ exec > >(tee "$OUT/device-sweep.log") 2>&1
 # pool until the generator runs out of file descriptors, and the 60-s idle timeout below (which keeps the pool warm
 # across the gaps between rates) carries those connections into every later slice of the rate (run 94, docs/PERF.md).
 POLICIES=${WEIR_DEVICE_POLICIES:-"adaptive fixed-0ms fixed-0.5ms fixed-1ms fixed-2ms fixed-5ms"}
-# Ladders around the knees measured on an H100 box's CPUs (2026-11-27: ranker within budget to 7200, not at 8600;
-# moderation within to 16000 and again at 23000, past a transient at 19000).
-PROBE_RANKER=${WEIR_PROBE_RANKER:-"4500,5500,6500,7200,7900,8600,10000,12000"}
-PROBE_MODERATION=${WEIR_PROBE_MODERATION:-"8000,11000,14000,17000,20000,24000,28000,34000"}
+# Ladders around the knees of the current jar on the lent machines' CPUs (runs 120-121, 2026-11-28: the ranker within
+# budget at 12800 under every policy, its fitted ceiling 16510 req/s; moderation within to 29250, not at 35100).
+PROBE_RANKER=${WEIR_PROBE_RANKER:-"8000,10000,12000,13500,15000,16500,18000,21000"}
+PROBE_MODERATION=${WEIR_PROBE_MODERATION:-"14000,18000,22000,25000,28000,31000,35000,40000"}
 FRACTIONS=${WEIR_DEVICE_FRACTIONS:-"0.5,1,1.25,1.5,2"}
 ROUNDS=${WEIR_DEVICE_ROUNDS:-3}
 # WEIR_DEVICE_CAPACITY_RANKER / _MODERATION: skip that model's probe and take this capacity; WEIR_DEVICE_SEED: the
