@@ -124,12 +124,14 @@ policy_json() {
     none) echo '{"policy":"none"}' ;;
     adaptive) echo '{"policy":"adaptive"}' ;;
     adaptive-*)   # adaptive with other settings, '-'-separated: wait<f> pressure_wait_fraction (wait0: no CPU-pressure
-                  # hold), pt<u> pressure_threshold, k<n> pressure_batch_requests; e.g. adaptive-pt0.85-k5
+                  # hold), wf<q> pressure_wait_floor (wf1: the flat bound of before), pt<u> pressure_threshold,
+                  # k<n> pressure_batch_requests; e.g. adaptive-pt0.85-k5
       local json='{"policy":"adaptive"' part
       local IFS=-
       for part in ${1#adaptive-}; do
         case "$part" in
           wait*) json+=",\"pressure_wait_fraction\":${part#wait}" ;;
+          wf*) json+=",\"pressure_wait_floor\":${part#wf}" ;;
           pt*) json+=",\"pressure_threshold\":${part#pt}" ;;
           k*) json+=",\"pressure_batch_requests\":${part#k}" ;;
           *) echo "unknown adaptive setting $part in $1" >&2; return 1 ;;
@@ -141,7 +143,7 @@ policy_json() {
       local us
       us=$(awk -v m="$ms" 'BEGIN { printf "%d", m * 1000 }')
       echo "{\"policy\":\"fixed\",\"max_queue_delay_us\":$us}" ;;
-    *) echo "unknown policy $1 (none, fixed-<ms>ms, adaptive, adaptive-wait<f>-pt<u>-k<n>)" >&2; return 1 ;;
+    *) echo "unknown policy $1 (none, fixed-<ms>ms, adaptive, adaptive-wait<f>-wf<q>-pt<u>-k<n>)" >&2; return 1 ;;
   esac
 }
 

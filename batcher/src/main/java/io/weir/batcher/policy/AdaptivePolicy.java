@@ -40,9 +40,12 @@ package io.weir.batcher.policy;
  *       moment the batch stops being expected within the bound below;</li>
  *   <li>a time bound after the oldest request's enqueue. The longest hold is {@code L = f·B·(0.25 + 0.75·p²)}
  *       ({@code B} that request's budget, {@code f} {@code pressure_wait_fraction}, {@code p = (u − u0)/(1 − u0)} the
- *       pressure): a quarter of {@code f·B} just above the threshold, all of it at full CPU. When the {@code k}-request
- *       batch is expected within {@code L}, the bound is {@code L}, so the hold completes the batch: its latency price
- *       is only {@code k/λ}, small exactly when the rate is high enough for batching to matter. Otherwise it is
+ *       pressure; written with the default {@code pressure_wait_floor} {@code q} = 0.25, in general
+ *       {@code f·B·(q + (1 − q)·p²)}): a quarter of {@code f·B} just above the threshold, all of it at full CPU
+ *       ({@code q} = 1 gives the flat bound of before, for A/B runs against it in one sweep). When the
+ *       {@code k}-request batch is expected within {@code L}, the bound is {@code L}, so the hold completes the
+ *       batch: its latency price is only {@code k/λ}, small exactly when the rate is high enough for batching to
+ *       matter. Otherwise it is
  *       {@code p·L}: a hold that cannot complete a batch is worth only the pressure's share of the longest. (v5 used
  *       {@code p·f·B} alone: just above the threshold, at the ranker's 125% on 2 shared cores, holds of 0.8-1 ms ended
  *       before the fifth request and batches averaged 2.7-3.7 requests where {@code fixed-2ms} formed 4.9, at the
@@ -89,11 +92,13 @@ final class AdaptivePolicy implements BatchPolicy {
     private final double margin;
     private final double pressureThreshold;
     private final double pressureWaitFraction;
+    private final double pressureWaitFloor;
     private final int pressureBatchRequests;
     private volatile double scale = 1.0;
 
     AdaptivePolicy(int maxRows, long maxQueueDelayNanos, double headroom, int minSamples, double margin,
-                   double pressureThreshold, double pressureWaitFraction, int pressureBatchRequests) {
+                   double pressureThreshold, double pressureWaitFraction, double pressureWaitFloor,
+                   int pressureBatchRequests) {
         this.maxRows = maxRows;
         this.maxQueueDelayNanos = maxQueueDelayNanos;
         this.headroom = headroom;
@@ -101,6 +106,7 @@ final class AdaptivePolicy implements BatchPolicy {
         this.margin = margin;
         this.pressureThreshold = pressureThreshold;
         this.pressureWaitFraction = pressureWaitFraction;
+        this.pressureWaitFloor = pressureWaitFloor;
         this.pressureBatchRequests = pressureBatchRequests;
     }
 
@@ -160,9 +166,11 @@ final class AdaptivePolicy implements BatchPolicy {
         double pressure = Math.min(1, (pending.cpuLoad() - pressureThreshold) / (1 - pressureThreshold));
         if (pressure > 0) {
             double requestsPerNano = lambda / rowsPerRequest;
-            // The longest hold grows with the pressure: a quarter of f·B just above the threshold, all of it at full
-            // CPU (the design note: a completing hold just above the threshold costs latency the cores do not need).
-            double longest = pressureWaitFraction * (0.25 + 0.75 * pressure * pressure) * (deadline - oldest);
+            // The longest hold grows with the pressure: q·f·B just above the threshold (a quarter by default), all of
+            // it at full CPU (the design note: a completing hold just above the threshold costs latency the cores do
+            // not need).
+            double longest = pressureWaitFraction * (pressureWaitFloor + (1 - pressureWaitFloor) * pressure * pressure)
+                    * (deadline - oldest);
             int missing = Math.max(0, pressureBatchRequests - pending.requests());
             double fillNanos = missing / requestsPerNano;   // until the missing requests are expected
             double batchFormed = now + fillNanos;

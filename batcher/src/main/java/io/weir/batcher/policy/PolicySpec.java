@@ -23,17 +23,19 @@ import java.util.Set;
  *  "safety_margin": 0.1,                           // adaptive: fraction of the budget kept in reserve
  *  "pressure_threshold": 0.6,                      // adaptive: host CPU load above which batches grow (1: never)
  *  "pressure_wait_fraction": 0.04,                 // adaptive: longest extra hold at full CPU, fraction of budget
+ *  "pressure_wait_floor": 0.25,                    // adaptive: share of that longest hold just above the threshold
+ *                                                  // (it grows with the pressure squared to all of it; 1: flat)
  *  "pressure_batch_requests": 30}                  // adaptive: requests waiting that end a CPU-pressure hold early
  * }</pre>
  *
  * Unknown policies, keys the chosen policy does not read, and null, mistyped or out-of-range values fail with a message
  * naming the key. The pressure defaults are measured ones: {@link AdaptivePolicy}'s design note says why,
  * docs/PERF.md has the runs ("The CPU-pressure hold's defaults" for the threshold and the 30 requests; "A hold's
- * bound that grows with the pressure" for how the 4% applies).
+ * bound that grows with the pressure" for how the 4% and its floor apply).
  */
 public record PolicySpec(Kind kind, int maxBatchRows, long maxQueueDelayNanos, int[] preferredBatchRows,
                          double headroom, int minSamples, double safetyMargin, double pressureThreshold,
-                         double pressureWaitFraction, int pressureBatchRequests) {
+                         double pressureWaitFraction, double pressureWaitFloor, int pressureBatchRequests) {
 
     public enum Kind { NONE, FIXED, ADAPTIVE }
 
@@ -43,6 +45,9 @@ public record PolicySpec(Kind kind, int maxBatchRows, long maxQueueDelayNanos, i
     private static final int DEFAULT_PRESSURE_BATCH_REQUESTS = 30;
     /** The longest CPU-pressure hold at full CPU, as a fraction of the request's budget (a quarter of it at the threshold). */
     private static final double DEFAULT_PRESSURE_WAIT_FRACTION = 0.04;
+    /** The share of that longest hold allowed just above the threshold; 1 makes the bound flat (the default until
+     *  the simulated sweeps). */
+    private static final double DEFAULT_PRESSURE_WAIT_FLOOR = 0.25;
 
     public PolicySpec {
         preferredBatchRows = preferredBatchRows.clone();
@@ -64,7 +69,8 @@ public record PolicySpec(Kind kind, int maxBatchRows, long maxQueueDelayNanos, i
             Kind.NONE, Set.of("policy", "max_batch_rows"),
             Kind.FIXED, Set.of("policy", "max_batch_rows", "max_queue_delay_us", "preferred_batch_rows"),
             Kind.ADAPTIVE, Set.of("policy", "max_batch_rows", "max_queue_delay_us", "headroom", "min_samples",
-                    "safety_margin", "pressure_threshold", "pressure_wait_fraction", "pressure_batch_requests"));
+                    "safety_margin", "pressure_threshold", "pressure_wait_fraction", "pressure_wait_floor",
+                    "pressure_batch_requests"));
     /** The longest delay whose nanoseconds a long holds. */
     private static final long MAX_DELAY_US = Long.MAX_VALUE / 1_000;
 
@@ -115,9 +121,13 @@ public record PolicySpec(Kind kind, int maxBatchRows, long maxQueueDelayNanos, i
         if (!(pressureWait >= 0 && pressureWait <= 0.5)) {
             throw new IllegalArgumentException("batching.pressure_wait_fraction must be in [0, 0.5]");
         }
+        double pressureWaitFloor = number(json, "pressure_wait_floor", DEFAULT_PRESSURE_WAIT_FLOOR);
+        if (!(pressureWaitFloor >= 0 && pressureWaitFloor <= 1)) {
+            throw new IllegalArgumentException("batching.pressure_wait_floor must be in [0, 1]");
+        }
         int pressureBatch = (int) integer(json, "pressure_batch_requests", DEFAULT_PRESSURE_BATCH_REQUESTS, 2, Integer.MAX_VALUE);
         return new PolicySpec(kind, maxRows, delayUs < 0 ? Long.MAX_VALUE : delayUs * 1_000, preferred, headroom,
-                minSamples, margin, pressureThreshold, pressureWait, pressureBatch);
+                minSamples, margin, pressureThreshold, pressureWait, pressureWaitFloor, pressureBatch);
     }
 
     /**
@@ -155,7 +165,7 @@ public record PolicySpec(Kind kind, int maxBatchRows, long maxQueueDelayNanos, i
             case NONE -> new NoBatchingPolicy(maxBatchRows);
             case FIXED -> new FixedPolicy(maxBatchRows, maxQueueDelayNanos, preferredBatchRows);
             case ADAPTIVE -> new AdaptivePolicy(maxBatchRows, maxQueueDelayNanos, headroom, minSamples, safetyMargin,
-                    pressureThreshold, pressureWaitFraction, pressureBatchRequests);
+                    pressureThreshold, pressureWaitFraction, pressureWaitFloor, pressureBatchRequests);
         };
     }
 
@@ -165,6 +175,7 @@ public record PolicySpec(Kind kind, int maxBatchRows, long maxQueueDelayNanos, i
                 && p.maxQueueDelayNanos == maxQueueDelayNanos && Arrays.equals(p.preferredBatchRows, preferredBatchRows)
                 && p.headroom == headroom && p.minSamples == minSamples && p.safetyMargin == safetyMargin
                 && p.pressureThreshold == pressureThreshold && p.pressureWaitFraction == pressureWaitFraction
+                && p.pressureWaitFloor == pressureWaitFloor
                 && p.pressureBatchRequests == pressureBatchRequests;
     }
 
@@ -182,6 +193,7 @@ public record PolicySpec(Kind kind, int maxBatchRows, long maxQueueDelayNanos, i
             case ADAPTIVE -> head + ", delay_us=" + (maxQueueDelayNanos == Long.MAX_VALUE ? "budget" : maxQueueDelayNanos / 1_000)
                     + ", headroom=" + headroom + ", min_samples=" + minSamples + ", safety_margin=" + safetyMargin
                     + ", pressure_threshold=" + pressureThreshold + ", pressure_wait_fraction=" + pressureWaitFraction
+                    + ", pressure_wait_floor=" + pressureWaitFloor
                     + ", pressure_batch_requests=" + pressureBatchRequests + ")";
         };
     }

@@ -240,6 +240,42 @@ class PolicyTest {
                 .isCloseTo(now + (long) (0.75 * longestHold(0.75, budget)), org.assertj.core.data.Offset.offset(1_000L));
     }
 
+    @Test
+    void theHoldsFloorSetsHowMuchOfTheLongestHoldAppliesJustAboveTheThreshold() {
+        LatencyModel compute = trained(50_000, 1_000);
+        long now = 1_000_000_000L;
+        long budget = 80_000_000L;
+        // Moderation's half load on the simulated gateway again (12,500/s, pressure 0.05): thirty requests come in
+        // 2.32 ms. The default floor (a quarter of 3.2 ms) skips that hold; floor 1, the flat bound of before, holds
+        // for them, its timer at their expected arrival (past the moment the batch would stop being expected, 0.88 ms).
+        View halfLoad = new View(1, 1, now, now + budget, 3, 2, 12_500, compute, 0.62);
+        assertThat(why(PolicySpec.parse(new JsonObject(), 256).create().decide(halfLoad, now)))
+                .isEqualTo(Flush.Reason.HOLD_SKIPPED);
+        BatchPolicy flat = PolicySpec.parse(new JsonObject().put("pressure_wait_floor", 1), 256).create();
+        assertThat(((Wait) flat.decide(halfLoad, now)).untilNanos())
+                .isCloseTo(now + (long) (29e9 / 12_500), org.assertj.core.data.Offset.offset(1_000L));
+        // A floor of 0.8 allows 2.56 ms there, still room for the thirty; 0.4 (1.28 ms) does not, and the pressure's
+        // share of it (0.064 ms) expects less than one request.
+        assertThat(PolicySpec.parse(new JsonObject().put("pressure_wait_floor", 0.8), 256).create().decide(halfLoad, now))
+                .isInstanceOf(Wait.class);
+        assertThat(why(PolicySpec.parse(new JsonObject().put("pressure_wait_floor", 0.4), 256).create()
+                .decide(halfLoad, now))).isEqualTo(Flush.Reason.HOLD_SKIPPED);
+        // At full CPU every floor allows all of the longest hold: the same decision as the default's.
+        View full = new View(1, 1, now, now + budget, 3, 2, 2_000, compute, 1.0);
+        assertThat(flat.decide(full, now)).isEqualTo(PolicySpec.parse(new JsonObject(), 256).create().decide(full, now));
+        assertThat(((Wait) flat.decide(full, now)).untilNanos())
+                .isCloseTo(now + (long) (0.04 * budget), org.assertj.core.data.Offset.offset(1_000L));
+        assertThat(PolicySpec.parse(new JsonObject(), 256).pressureWaitFloor()).isEqualTo(0.25);
+        assertThat(PolicySpec.parse(new JsonObject().put("pressure_wait_floor", 1), 256))
+                .isNotEqualTo(PolicySpec.parse(new JsonObject(), 256));
+        assertThatThrownBy(() -> PolicySpec.parse(new JsonObject().put("pressure_wait_floor", 1.5), 8))
+                .hasMessageContaining("pressure_wait_floor");
+        assertThatThrownBy(() -> PolicySpec.parse(new JsonObject().put("pressure_wait_floor", -0.1), 8))
+                .hasMessageContaining("pressure_wait_floor");
+        assertThatThrownBy(() -> PolicySpec.parse(new JsonObject().put("policy", "fixed").put("pressure_wait_floor", 1), 8))
+                .hasMessageContaining("pressure_wait_floor");
+    }
+
     /** The default longest hold at a pressure: from a quarter of 4% of the budget at the threshold to all of it. */
     private static double longestHold(double pressure, long budget) {
         return 0.04 * (0.25 + 0.75 * pressure * pressure) * budget;
