@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# The next clean-rig loan's runs as one device call (docs/PERF.md, "Next device call" under runs 120-121), inside a
+# time budget, so that a loan's 15 minutes go to measuring and not to composing commands on a held machine:
+#   1. sweep: both models probed up device-sweep.sh's ladders, then the round-robin of WEIR_DEVICE_POLICIES
+#      (default: adaptive, the old flat bound adaptive-wf1, fixed 0-2 ms) at 50-200% of the probed capacities;
+#   2. while time is left, pairs of bounded-client runs at 2x with the client's deadline, the gateway's
+#      http.deadline.lag.reserve 0 and 1, in alternating order (0,1 then 1,0) so that neither arm is always second.
+# Each run gets its own directory; everything is packed into $OUT/runs.tar.gz (the device tool brings back at most 8
+# files a call), with the summary lines in $OUT/device-call.log. A run that would not fit the time left is skipped and
+# said so; a run cut short by its timeout keeps the CSV rows it wrote.
+# Usage, on the lent machine, carrying .gpu/sweep.tar.xz (perf/sweep/device-sweep-prepare.sh, from the jar to test):
+#   bash perf/sweep/device-call.sh [seconds, default 540]
+# WEIR_DEVICE_CAPACITY_RANKER / _MODERATION skip a model's probe, as in device-sweep.sh; the other WEIR_DEVICE_* and
+# WEIR_PROBE_* settings reach device-sweep.sh too. WEIR_CALL_SWEEP_SECONDS and WEIR_CALL_BOUNDED_SECONDS (420 and 45)
+# are the time each run is expected to take, below which it is skipped (smaller for a trial on a build machine).
+set -uo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+cd "$root"
+out=${OUT:?OUT must name the directory to write to}
+budget=${1:-540}
+start=$SECONDS
+mkdir -p "$out"
+exec > >(tee "$out/device-call.log") 2>&1
+left() { echo $(( budget - (SECONDS - start) )); }
+runs=()
+
+run() {   # name seconds-needed env-assignments...: one device-sweep.sh run, if it fits the time left
+  local name=$1 need=$2; shift 2
+  local l; l=$(left)
+  if (( l < need )); then
+    echo "$(date -u +%T) skip $name: ${l} s left, it needs about ${need}"
+    return 1
+  fi
+  mkdir -p "$out/$name"
+  runs+=("$name")
+  echo "$(date -u +%T) $name ($*), at most $(( l - 20 )) s"
+  env OUT="$out/$name" "$@" timeout $(( l - 20 )) bash perf/sweep/device-sweep.sh >"$out/$name/stdout.txt" 2>&1
+  local rc=$?
+  echo "$(date -u +%T) $name: rc $rc"
+  grep -h 'capacity\|FAIL' "$out/$name/device-sweep.log" 2>/dev/null | sed 's/^/    /'
+  return 0
+}
+
+capacity() {   # model: the capacity run "sweep" used (probed or given)
+  sed -n "s/.*\[$1\] [0-9:]* $1: capacity \([0-9]*\) req\/s.*/\1/p" "$out/sweep/device-sweep.log" 2>/dev/null | head -1
+}
+
+run sweep "${WEIR_CALL_SWEEP_SECONDS:-420}" WEIR_DEVICE_POLICIES="${WEIR_DEVICE_POLICIES:-adaptive adaptive-wf1 fixed-0ms fixed-0.5ms fixed-1ms fixed-2ms}" \
+  WEIR_DEVICE_FRACTIONS="${WEIR_DEVICE_FRACTIONS:-0.5,1,1.25,1.5,2}" WEIR_DEVICE_SEED="${WEIR_DEVICE_SEED:-122}"
+cap_ranker=$(capacity ranker) cap_moderation=$(capacity moderation)
+if [[ -n "$cap_ranker" && -n "$cap_moderation" ]]; then
+  bounded=(WEIR_DEVICE_GENERATOR=bounded WEIR_DEVICE_CONNECTIONS=256 WEIR_DEVICE_POLICIES=adaptive WEIR_DEVICE_FRACTIONS=2
+           WEIR_DEVICE_CLIENT_DEADLINE=1 WEIR_DEVICE_CAPACITY_RANKER="$cap_ranker" WEIR_DEVICE_CAPACITY_MODERATION="$cap_moderation")
+  pair=1
+  while :; do
+    if (( pair % 2 )); then order=(0 1); else order=(1 0); fi
+    for r in "${order[@]}"; do
+      run "bounded-pair$pair-reserve$r" "${WEIR_CALL_BOUNDED_SECONDS:-45}" "${bounded[@]}" WEIR_HTTP_DEADLINE_LAG_RESERVE="$r" || break 2
+    done
+    pair=$((pair + 1))
+  done
+else
+  echo "no capacities from the sweep (ranker '${cap_ranker}', moderation '${cap_moderation}'): no bounded runs"
+fi
+
+echo "$(date -u +%T) done in $(( SECONDS - start )) s; runs: ${runs[*]}"
+(( ${#runs[@]} )) && tar -C "$out" -czf "$out/runs.tar.gz" "${runs[@]}" && rm -r "${runs[@]/#/$out/}"
+ls -la "$out"
