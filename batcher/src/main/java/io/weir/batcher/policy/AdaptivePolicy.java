@@ -45,13 +45,13 @@ package io.weir.batcher.policy;
  *       ({@code q} = 1 gives the flat bound of before, for A/B runs against it in one sweep). When the
  *       {@code k}-request batch is expected within {@code L}, the bound is {@code L}, so the hold completes the
  *       batch: its latency price is only {@code k/λ}, small exactly when the rate is high enough for batching to
- *       matter. Otherwise it is
- *       {@code p·L}: a hold that cannot complete a batch is worth only the pressure's share of the longest. (v5 used
- *       {@code p·f·B} alone: just above the threshold, at the ranker's 125% on 2 shared cores, holds of 0.8-1 ms ended
- *       before the fifth request and batches averaged 2.7-3.7 requests where {@code fixed-2ms} formed 4.9, at the
- *       same CPU. Until the simulated sweeps the longest hold was {@code f·B} at any pressure, so just above the
- *       threshold a hold that could complete its batch within 3.2 ms of an 80-ms budget waited for it: on the
- *       simulated gateway, the real lane on simulated cores where nothing else varies, that cost {@code moderation}
+ *       matter. Otherwise it is {@code p·L}: a hold that cannot complete a batch is worth only the pressure's share
+ *       of the longest. (v5 used {@code p·f·B} alone: just above the threshold, at the ranker's 125% on 2 shared
+ *       cores, holds of 0.8-1 ms ended before the fifth request and batches averaged 2.7-3.7 requests where
+ *       {@code fixed-2ms} formed 4.9, at the same CPU. Until the simulated sweeps the longest hold was {@code f·B}
+ *       at any pressure, so just above the threshold a hold that could complete its batch within 3.2 ms of an
+ *       80-ms budget waited for it: on the simulated gateway, the real lane on simulated cores where nothing else
+ *       varies, that cost {@code moderation}
  *       2-2.5 ms of p95 at half load against 0.3-0.5 ms for {@code fixed-0ms}, for a saving its cores did not need.
  *       A flat quarter of it instead cost 2-3% of goodput at twice the capacity there and 3-9% more CPU a request
  *       near the development VM's knee; growing with the pressure it keeps both: docs/PERF.md, "A hold's bound that
