@@ -22,6 +22,12 @@ For each model and rate (at or above --min-rate), over every run given:
   probability of a split at least that uneven if neither policy were better);
 - the same tallies pooled over every model and rate given (each round's pair of slices is one trial; a candidate
   that wins the budget at one rate and loses it at another shows as a split here, not as a win);
+- target 2 asked of the slices: the candidate's median slice p95 over the best fixed setting's (the lowest median
+  among the `fixed-*` policies) at each rate, with a 90% interval from resampling whole rounds (every policy's slice
+  of a round stays together; the best fixed setting is chosen again in each resample, as the target chooses it), and
+  a verdict: within 10% (the interval ends below 1.10), over (it starts above 1.10) or not told apart (it spans 1.10);
+  the same for each fixed setting against the best of the others, for scale (what the method's noise gives a
+  setting that is the best one at some rates and not others);
 - how much the slice's arrivals bunched (arrivals per 10 ms, p99, over the mean per 10 ms) goes with its share not
   answered 200 (Spearman's rank correlation over all slices at the rate): the load generator shares the two cores,
   and a slice whose arrivals came in bursts sheds whatever the policy.
@@ -34,6 +40,7 @@ the CSV's `sent` and failures (a log from another run, or a changed line format,
 """
 import csv
 import math
+import random
 import re
 import sys
 from collections import defaultdict
@@ -173,6 +180,40 @@ def spearman(xs, ys):
     return cov / var if var else math.nan
 
 
+RESAMPLES = 2000
+
+
+def ratio_to_best(rounds, policy, fixed):
+    """policy's median slice p95 over the lowest median slice p95 among `fixed` (policy itself left out), over the
+    given rounds (each a dict policy -> slice); None when a side has no slice in them."""
+    def med(name):
+        return median([p95_or_inf(rd[name]) for rd in rounds if name in rd])
+    others = [med(f) for f in fixed if f != policy]
+    mine, best = med(policy), min((x for x in others if not math.isnan(x)), default=math.nan)
+    if math.isnan(mine) or math.isnan(best) or best <= 0 or math.isinf(best):
+        return None
+    return mine / best
+
+
+def target2_interval(rounds, policy, fixed, rng, resamples=RESAMPLES):
+    """The ratio over all rounds, and its 5th and 95th percentiles over resamples of whole rounds."""
+    point = ratio_to_best(rounds, policy, fixed)
+    if point is None:
+        return None
+    draws = []
+    for _ in range(resamples):
+        r = ratio_to_best([rounds[rng.randrange(len(rounds))] for _ in rounds], policy, fixed)
+        if r is not None:
+            draws.append(r)
+    draws.sort()
+    return point, draws[int(0.05 * (len(draws) - 1))], draws[int(0.95 * (len(draws) - 1))]
+
+
+def verdict(interval, limit=1.10):
+    _, low, high = interval
+    return "within 10%" if high < limit else "over" if low > limit else "not told apart"
+
+
 def report(rows, budgets, out=sys.stdout, candidate=CANDIDATE):
     pooled = defaultdict(lambda: [0, 0, 0, 0, 0])   # other -> rounds, within only mine/theirs, lower p95 mine/theirs
     groups = defaultdict(list)
@@ -180,6 +221,8 @@ def report(rows, budgets, out=sys.stdout, candidate=CANDIDATE):
         groups[(r["model"], r["rate"])].append(r)
     runs = sorted({r["run"] for r in rows})
     print(f"{len(rows)} slices from {len(runs)} runs: {' '.join(runs)}", file=out)
+    rng = random.Random(2)   # the intervals repeat from run to run of this script
+    target2 = defaultdict(lambda: defaultdict(int))   # policy -> verdict -> rates
     for (model, rate), rs in sorted(groups.items()):
         budget = budgets.get(model)
         if budget is None:
@@ -214,6 +257,17 @@ def report(rows, budgets, out=sys.stdout, candidate=CANDIDATE):
                 print(f"    vs {other:<12} {len(pairs):>3}; within {only_mine:>2} / {only_theirs:>2} "
                       f"(p {sign_test(only_mine, only_theirs):.2f}); lower p95 {lower:>2} / {higher:>2} "
                       f"(p {sign_test(lower, higher):.2f}); ratio {ratio:.2f}", file=out)
+        fixed = sorted(p for p in by_policy if p.startswith("fixed-"))
+        round_list = [rounds[k] for k in sorted(rounds)]
+        if fixed and round_list:
+            print(f"  target 2 from the slices: median slice p95 over the best fixed setting's, 90% interval over "
+                  f"{RESAMPLES} resamples of the {len(round_list)} rounds", file=out)
+            for policy in ([candidate] if candidate in by_policy else []) + [f for f in fixed if f != candidate]:
+                iv = target2_interval(round_list, policy, fixed, rng)
+                if iv is None or (policy != candidate and len(fixed) < 2):
+                    continue
+                target2[policy][verdict(iv)] += 1
+                print(f"    {policy:<12} {iv[0]:.2f} ({iv[1]:.2f}-{iv[2]:.2f}): {verdict(iv)}", file=out)
         bunched = [r for r in rs if r["arrivals_p99_per_10ms"] >= 0]
         if bunched:
             mean_per_10ms = rate / 100
@@ -227,6 +281,12 @@ def report(rows, budgets, out=sys.stdout, candidate=CANDIDATE):
         for other, (n, mine, theirs, lower, higher) in sorted(pooled.items()):
             print(f"    vs {other:<12} {n:>3}; within {mine:>2} / {theirs:>2} (p {sign_test(mine, theirs):.3f}); "
                   f"lower p95 {lower:>2} / {higher:>2} (p {sign_test(lower, higher):.3f})", file=out)
+    if target2:
+        print("\ntarget 2 from the slices, rates by verdict (the candidate against the best fixed setting; each fixed "
+              "setting against the best of the others)", file=out)
+        for policy, counts in sorted(target2.items(), key=lambda kv: (kv[0] != candidate, kv[0])):
+            print(f"    {policy:<12} within 10% {counts['within 10%']:>2}, not told apart {counts['not told apart']:>2}, "
+                  f"over {counts['over']:>2}", file=out)
 
 
 def main(argv):
