@@ -63,7 +63,12 @@ import static io.gatling.javaapi.http.HttpDsl.status;
  * column {@code canary_ms} is {@link MachineCanary}'s median over the window: how fast the machine itself was; the last,
  * {@code open_connections}, the most client connections the gateway had open at a window's end
  * ({@code weir_http_connections}): Gatling's pool opens one for every request that finds none idle, so a count far
- * above rate x latency marks a connection storm, which outlives the window that caused it.
+ * above rate x latency marks a connection storm, which outlives the window that caused it. The columns after it,
+ * {@code server_ok_p95_ms} and {@code server_ok_p99_ms}, are the same answers' percentiles as the gateway timed them
+ * ({@code weir_http_requests} of the model's routes with code OK: from the moment its router took the request to the
+ * end of its answer, so without the time before a loop read it or in the client), from the histogram's bucket counts
+ * over the same windows, interpolated within a bucket as Prometheus' {@code histogram_quantile} does (the buckets are
+ * 10-35% wide); the gap between them and the client's percentiles is time the gateway did not see.
  *
  * <p>Extra modes: {@code weir.sweep.primeRate}/{@code primeSeconds} send an unrecorded first phase (the server's
  * JIT warms before the first measured rate, so the lowest rate is not penalised for going first);
@@ -141,12 +146,16 @@ public class PolicySweepSimulation extends Simulation {
     private static final long SERVER_PID = Long.getLong("weir.sweep.serverPid", 0L);
 
     private static final String CONNECTIONS = "weir_http_connections";
+    /** The gateway's request timer's buckets, summed over the model's routes, versions and arms, for code OK. */
+    private static final String SERVER_BUCKETS = "weir_http_requests_seconds_bucket{";
+    /** Key prefix of those sums in a probe's metrics: the bucket's upper bound ({@code le}, seconds) follows. */
+    static final String SERVER_OK_LE = "server_ok_le=";
     static final String HEADER = "model,policy,offered_rps,closed_users,measure_s,sent,ok,ko_429,ko_504,ko_other,goodput_rps,"
             + "ok_p50_ms,ok_p95_ms,ok_p99_ms,ok_max_ms,all_p95_ms,all_p99_ms,"
             + "fine_ok_p50_ms,fine_ok_p95_ms,fine_ok_p99_ms,fine_all_p95_ms,"
             + "batches,mean_batch_rows,mean_batch_requests,mean_compute_ms,mean_queue_wait_ms,"
             + "server_cpu_ms_per_req,generator_cpu_ms_per_req,machine_busy_cores,other_processes_cores,canary_ms,"
-            + "open_connections";
+            + "open_connections,server_ok_p95_ms,server_ok_p99_ms";
 
     static {
         if (!URI.create(BASE).getHost().matches("127\\.\\d+\\.\\d+\\.\\d+|localhost|\\[::1\\]")) {
@@ -665,8 +674,8 @@ public class PolicySweepSimulation extends Simulation {
     }
 
     /**
-     * Sums of the model's {@code weir_batcher_*} series (all versions and backends) that the CSV row needs, and of
-     * {@code weir_http_connections} (all event loops).
+     * Sums of the model's {@code weir_batcher_*} series (all versions and backends) that the CSV row needs, of
+     * {@code weir_http_connections} (all event loops), and of the model's OK answers' request-timer buckets.
      */
     private static Map<String, Double> scrape() {
         Map<String, Double> sums = new ConcurrentHashMap<>();
@@ -674,12 +683,20 @@ public class PolicySweepSimulation extends Simulation {
             HttpResponse<String> r = METRICS_CLIENT.send(HttpRequest.newBuilder(URI.create(BASE + "/metrics"))
                     .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
             for (String line : r.body().split("\n")) {
-                boolean batcher = line.startsWith("weir_batcher_") && line.contains("model=\"" + MODEL + "\"");
+                boolean forModel = line.contains("model=\"" + MODEL + "\"");
+                double value;
+                if (forModel && line.startsWith(SERVER_BUCKETS) && line.contains("code=\"OK\"")) {
+                    int le = line.indexOf("le=\"") + 4;
+                    value = Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+                    sums.merge(SERVER_OK_LE + line.substring(le, line.indexOf('"', le)), value, Double::sum);
+                    continue;
+                }
+                boolean batcher = line.startsWith("weir_batcher_") && forModel;
                 if (!batcher && !line.startsWith(CONNECTIONS + "{")) {
                     continue;
                 }
                 String name = line.substring(0, line.indexOf('{'));
-                double value = Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+                value = Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
                 sums.merge(name, value, Double::sum);
             }
         } catch (IOException | RuntimeException e) {
@@ -773,7 +790,19 @@ public class PolicySweepSimulation extends Simulation {
             for (String name : ROW_SERIES) {
                 counts.merge(name, delta(w.metricsBegin().metrics(), w.metricsEnd().metrics(), name), Double::sum);
             }
+            for (String name : w.metricsEnd().metrics().keySet()) {
+                if (name.startsWith(SERVER_OK_LE)) {
+                    counts.merge(name, delta(w.metricsBegin().metrics(), w.metricsEnd().metrics(), name), Double::sum);
+                }
+            }
         }
+        java.util.TreeMap<Double, Double> serverOk = new java.util.TreeMap<>();
+        counts.forEach((name, count) -> {
+            if (name.startsWith(SERVER_OK_LE)) {
+                String le = name.substring(SERVER_OK_LE.length());
+                serverOk.put(le.equals("+Inf") ? Double.POSITIVE_INFINITY : Double.parseDouble(le), count);
+            }
+        });
         double wallS = wallNanos / 1e9;
         double measureS = step.measureSeconds();
         // CPU per request: the cores a process used over the probed windows, times the seconds in which requests were
@@ -805,7 +834,36 @@ public class PolicySweepSimulation extends Simulation {
                 fmt4(1000 * ratio(counts.get("weir_batcher_queue_wait_seconds_sum"), counts.get("weir_batcher_queue_wait_seconds_count"))),
                 fmt3(serverMs), fmt3(generatorMs), fmt(machineCores), fmt(othersCores),
                 fmt(CANARY.medianMillis(windows.getFirst().start().nanos(), windows.getLast().end().nanos())),
-                fmt(connections));
+                fmt(connections),
+                fmt3(1000 * histogramQuantile(serverOk, 0.95)), fmt3(1000 * histogramQuantile(serverOk, 0.99)));
+    }
+
+    /**
+     * The {@code q} quantile of a cumulative histogram ({@code le} upper bound -> count of observations at or below
+     * it, {@code +Inf} the total), as Prometheus' {@code histogram_quantile}: linear within the bucket that holds the
+     * rank, from the previous bound (0 for the first); the highest finite bound when the rank falls in {@code +Inf};
+     * NaN without observations or without the {@code +Inf} bucket.
+     */
+    static double histogramQuantile(java.util.NavigableMap<Double, Double> cumulative, double q) {
+        Double total = cumulative.get(Double.POSITIVE_INFINITY);
+        if (total == null || !(total > 0)) {
+            return Double.NaN;
+        }
+        double rank = q * total;
+        double lowerBound = 0;
+        double lowerCount = 0;
+        for (Map.Entry<Double, Double> e : cumulative.entrySet()) {
+            if (e.getValue() >= rank) {
+                if (e.getKey().isInfinite()) {
+                    return lowerBound;
+                }
+                double inBucket = e.getValue() - lowerCount;
+                return inBucket > 0 ? lowerBound + (e.getKey() - lowerBound) * (rank - lowerCount) / inBucket : e.getKey();
+            }
+            lowerBound = e.getKey();
+            lowerCount = e.getValue();
+        }
+        return lowerBound;
     }
 
     /** The gateway's {@code weir_batcher_*} series a CSV row is computed from (summed over its windows). */
