@@ -3,15 +3,19 @@
 # time budget, so that a loan's 15 minutes go to measuring and not to composing commands on a held machine:
 #   1. sweep: both models probed up device-sweep.sh's ladders, then the round-robin of WEIR_DEVICE_POLICIES
 #      (default: adaptive, the old flat bound adaptive-wf1, fixed 0-2 ms) at 50-200% of the probed capacities;
-#   2. while time is left, pairs of bounded-client runs at 2x with the client's deadline, the gateway's
-#      http.deadline.lag.reserve 0 and 1, in alternating order (0,1 then 1,0) so that neither arm is always second.
+#   2. while time is left, A/B pairs at 2x of the probed capacities, `adaptive` only, in alternating order (A,B then
+#      B,A) so that neither arm is always second. WEIR_CALL_AB picks the pair:
+#        shed (default): the sweep's Gatling round-robin (3 rounds of 3-s slices) with the edge guard's
+#          http.shed.budget.fraction at 0.35 (the default: moderation sheds past 28 ms of loop lag) and 0.25 (20 ms,
+#          the floor): target 3's admitted p99 under the issue's own load, against what a tighter guard sheds;
+#        reserve: the bounded client with its deadline, http.deadline.lag.reserve 0 and 1 (run 120b's pair).
 # Each run gets its own directory; everything is packed into $OUT/runs.tar.gz (the device tool brings back at most 8
 # files a call), with the summary lines in $OUT/device-call.log. A run that would not fit the time left is skipped and
 # said so; a run cut short by its timeout keeps the CSV rows it wrote.
 # Usage, on the lent machine, carrying .gpu/sweep.tar.xz (perf/sweep/device-sweep-prepare.sh, from the jar to test):
 #   bash perf/sweep/device-call.sh [seconds, default 540]
 # WEIR_DEVICE_CAPACITY_RANKER / _MODERATION skip a model's probe, as in device-sweep.sh; the other WEIR_DEVICE_* and
-# WEIR_PROBE_* settings reach device-sweep.sh too. WEIR_CALL_SWEEP_SECONDS and WEIR_CALL_BOUNDED_SECONDS (420 and 45)
+# WEIR_PROBE_* settings reach device-sweep.sh too. WEIR_CALL_SWEEP_SECONDS and WEIR_CALL_PAIR_SECONDS (420 and 45)
 # are the time each run is expected to take, below which it is skipped (smaller for a trial on a build machine).
 set -uo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -48,19 +52,27 @@ capacity() {   # model: the capacity run "sweep" used (probed or given)
 run sweep "${WEIR_CALL_SWEEP_SECONDS:-420}" WEIR_DEVICE_POLICIES="${WEIR_DEVICE_POLICIES:-adaptive adaptive-wf1 fixed-0ms fixed-0.5ms fixed-1ms fixed-2ms}" \
   WEIR_DEVICE_FRACTIONS="${WEIR_DEVICE_FRACTIONS:-0.5,1,1.25,1.5,2}" WEIR_DEVICE_SEED="${WEIR_DEVICE_SEED:-122}"
 cap_ranker=$(capacity ranker) cap_moderation=$(capacity moderation)
+at2x=(WEIR_DEVICE_POLICIES=adaptive WEIR_DEVICE_FRACTIONS=2 WEIR_DEVICE_CAPACITY_RANKER="$cap_ranker"
+      WEIR_DEVICE_CAPACITY_MODERATION="$cap_moderation")
+case "${WEIR_CALL_AB:-shed}" in
+  shed) arm_a=(shed0.35 WEIR_HTTP_SHED_BUDGET_FRACTION=0.35) arm_b=(shed0.25 WEIR_HTTP_SHED_BUDGET_FRACTION=0.25)
+        setup=(WEIR_DEVICE_SEED=123) ;;
+  reserve) arm_a=(reserve0 WEIR_HTTP_DEADLINE_LAG_RESERVE=0) arm_b=(reserve1 WEIR_HTTP_DEADLINE_LAG_RESERVE=1)
+           setup=(WEIR_DEVICE_GENERATOR=bounded WEIR_DEVICE_CONNECTIONS=256 WEIR_DEVICE_CLIENT_DEADLINE=1) ;;
+  *) echo "WEIR_CALL_AB must be shed or reserve"; exit 2 ;;
+esac
 if [[ -n "$cap_ranker" && -n "$cap_moderation" ]]; then
-  bounded=(WEIR_DEVICE_GENERATOR=bounded WEIR_DEVICE_CONNECTIONS=256 WEIR_DEVICE_POLICIES=adaptive WEIR_DEVICE_FRACTIONS=2
-           WEIR_DEVICE_CLIENT_DEADLINE=1 WEIR_DEVICE_CAPACITY_RANKER="$cap_ranker" WEIR_DEVICE_CAPACITY_MODERATION="$cap_moderation")
   pair=1
   while :; do
-    if (( pair % 2 )); then order=(0 1); else order=(1 0); fi
-    for r in "${order[@]}"; do
-      run "bounded-pair$pair-reserve$r" "${WEIR_CALL_BOUNDED_SECONDS:-45}" "${bounded[@]}" WEIR_HTTP_DEADLINE_LAG_RESERVE="$r" || break 2
+    if (( pair % 2 )); then arms=(a b); else arms=(b a); fi
+    for x in "${arms[@]}"; do
+      if [[ $x == a ]]; then arm=("${arm_a[@]}"); else arm=("${arm_b[@]}"); fi
+      run "pair$pair-${arm[0]}" "${WEIR_CALL_PAIR_SECONDS:-45}" "${at2x[@]}" "${setup[@]}" "${arm[@]:1}" || break 2
     done
     pair=$((pair + 1))
   done
 else
-  echo "no capacities from the sweep (ranker '${cap_ranker}', moderation '${cap_moderation}'): no bounded runs"
+  echo "no capacities from the sweep (ranker '${cap_ranker}', moderation '${cap_moderation}'): no A/B pairs"
 fi
 
 echo "$(date -u +%T) done in $(( SECONDS - start )) s; runs: ${runs[*]}"
