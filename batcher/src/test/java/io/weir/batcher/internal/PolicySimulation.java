@@ -155,6 +155,15 @@ final class PolicySimulation {
                     shedAnswerMicros, shedBudgetFraction, shedMinLagMs, edenMb, gcPauseMedianMs, gcPauseSpread);
         }
 
+        /** The edge guard's threshold: {@code http.shed.budget.fraction} (0: never sheds) and {@code http.shed.min.lag.ms}. */
+        Host withShedding(double budgetFraction, double minLagMs) {
+            if (budgetFraction < 0 || budgetFraction > 1 || minLagMs < 0) {
+                throw new IllegalArgumentException("the shed fraction must be in [0, 1] and its floor >= 0");
+            }
+            return new Host(cores, backgroundCores, eventLoops, workers, decideMicros, batchHandOffMicros,
+                    shedAnswerMicros, budgetFraction, minLagMs, edenMb, gcPauseMedianMs, gcPauseSpread);
+        }
+
         Host withBatchHandOff(double micros) {
             return new Host(cores, backgroundCores, eventLoops, workers, decideMicros, micros,
                     shedAnswerMicros, shedBudgetFraction, shedMinLagMs, edenMb, gcPauseMedianMs, gcPauseSpread);

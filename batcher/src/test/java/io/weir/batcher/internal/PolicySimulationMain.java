@@ -27,6 +27,7 @@ import java.util.logging.Logger;
  * --capacity-ranker 12000 --capacity-moderation 25000 (judge the targets: rates as multiples of these)
  * --host clean (GC pauses) | clean-no-gc    --batch-handoff-us 0    --background-cores 0.25
  * --gc 100,5,0.8 (eden MB, median pause ms, log-normal spread: other pauses than the clean host's)
+ * --shed 0.35,20 (the edge guard's http.shed.budget.fraction and http.shed.min.lag.ms; the gateway's defaults)
  * --set-moderation fixed_us=15,per_row_us=3.9,parse_us=15 (PolicySimulation.Model#with: any model's numbers)
  * --extra-policies 'adaptive-k8={"policy":"adaptive","pressure_batch_requests":8};...' (added to the known ones)
  * </pre>
@@ -91,6 +92,13 @@ public final class PolicySimulationMain {
                 throw new IllegalArgumentException("--gc is eden MB, median pause ms, spread: e.g. 100,5,0.8");
             }
             host = host.withPauses(Double.parseDouble(gc[0]), Double.parseDouble(gc[1]), Double.parseDouble(gc[2]));
+        }
+        if (opt.containsKey("shed")) {
+            String[] shed = opt.get("shed").split(",");
+            if (shed.length != 2) {
+                throw new IllegalArgumentException("--shed is the budget fraction and the floor in ms: e.g. 0.35,20");
+            }
+            host = host.withShedding(Double.parseDouble(shed[0]), Double.parseDouble(shed[1]));
         }
         if (opt.containsKey("background-cores")) {
             host = host.withBackground(Double.parseDouble(opt.get("background-cores")));

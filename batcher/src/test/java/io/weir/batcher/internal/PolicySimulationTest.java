@@ -115,6 +115,22 @@ class PolicySimulationTest {
     }
 
     @Test
+    void aTighterEdgeThresholdShortensTheAdmittedTailAtTwiceTheCapacityWithoutLosingGoodput() {
+        // moderation at twice its capacity: the guard sheds while a loop runs late by more than 35% of the budget (28
+        // ms, the default) or 15% (12 ms, floor 10). What it admits waited up to that long unseen, so the tighter
+        // threshold shortens the admitted tail, and the goodput stays: the cores serve as many either way.
+        PolicySimulation.Host host = PolicySimulation.Host.cleanRig();
+        Scenario twice = Scenario.of(Model.moderation(), ADAPTIVE, 50_000).seconds(1, 1.5, 2);
+        Result loose = PolicySimulation.run(twice.on(host.withShedding(0.35, 20)));
+        Result tight = PolicySimulation.run(twice.on(host.withShedding(0.15, 10)));
+
+        assertThat(loose).as("0.35 and 20 ms are the gateway's defaults").isEqualTo(PolicySimulation.run(twice));
+        assertThat(tight.p99Ms()).isLessThan(0.8 * loose.p99Ms());
+        assertThat(tight.goodputPerSecond()).isCloseTo(loose.goodputPerSecond(), within(0.03 * loose.goodputPerSecond()));
+        assertThatThrownBy(() -> host.withShedding(1.5, 20)).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
     void atTwiceTheCapacityWhatIsAdmittedStaysInsideTheBudget() {
         Model ranker = Model.ranker();
         Result r = run(ranker, ADAPTIVE, 24_000, 1);
