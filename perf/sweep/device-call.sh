@@ -13,7 +13,7 @@
 # files a call), with the summary lines in $OUT/device-call.log. A run that would not fit the time left is skipped and
 # said so; a run cut short by its timeout keeps the CSV rows it wrote.
 # Usage, on the lent machine, carrying .gpu/sweep.tar.xz (perf/sweep/device-sweep-prepare.sh, from the jar to test):
-#   bash perf/sweep/device-call.sh [seconds, default 540]
+#   bash perf/sweep/device-call.sh [seconds, default 560]   (device tool: timeout_s 595)
 # WEIR_DEVICE_CAPACITY_RANKER / _MODERATION skip a model's probe, as in device-sweep.sh; the other WEIR_DEVICE_* and
 # WEIR_PROBE_* settings reach device-sweep.sh too. WEIR_CALL_SWEEP_SECONDS and WEIR_CALL_PAIR_SECONDS (420 and 45)
 # are the time each run is expected to take, below which it is skipped (smaller for a trial on a build machine).
@@ -21,7 +21,7 @@ set -uo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
 out=${OUT:?OUT must name the directory to write to}
-budget=${1:-540}
+budget=${1:-560}
 start=$SECONDS
 mkdir -p "$out"
 exec > >(tee "$out/device-call.log") 2>&1
@@ -31,7 +31,7 @@ runs=()
 run() {   # name seconds-needed env-assignments...: one device-sweep.sh run, if it fits the time left
   local name=$1 need=$2; shift 2
   local l; l=$(left)
-  if (( l < need )); then
+  if (( l < need || l <= 30 )); then
     echo "$(date -u +%T) skip $name: ${l} s left, it needs about ${need}"
     return 1
   fi
@@ -63,7 +63,12 @@ case "${WEIR_CALL_AB:-shed}" in
 esac
 if [[ -n "$cap_ranker" && -n "$cap_moderation" ]]; then
   pair=1
+  pair_need=$(( 2 * ${WEIR_CALL_PAIR_SECONDS:-45} ))
   while :; do
+    if (( $(left) < pair_need )); then   # half a pair compares nothing
+      echo "$(date -u +%T) no pair $pair: $(left) s left, a pair needs about $pair_need"
+      break
+    fi
     if (( pair % 2 )); then arms=(a b); else arms=(b a); fi
     for x in "${arms[@]}"; do
       if [[ $x == a ]]; then arm=("${arm_a[@]}"); else arm=("${arm_b[@]}"); fi

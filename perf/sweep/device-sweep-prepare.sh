@@ -20,8 +20,10 @@ mkdir -p "$stage/load"
 
 # Gatling's class path, as run-sweep.sh builds it.
 cp_file="$root/perf/target/sweep-classpath.txt"   # absolute: with -pl, Maven resolves a relative outputFile against the module
-if [[ ! -f "$cp_file" || ! -f perf/target/test-classes/io/weir/perf/gatling/PolicySweepSimulation.class ]]; then
-  ./mvnw -B -ntp -q -o -pl perf test-compile -Dweir.perf.skip=true
+# Always compile perf's test classes (the load generator travels as these classes: a stale copy would measure
+# with the old code); the class path only when missing.
+./mvnw -B -ntp -q -o -pl perf test-compile -Dweir.perf.skip=true
+if [[ ! -f "$cp_file" ]]; then
   ./mvnw -B -ntp -q -o -pl perf dependency:build-classpath -Dmdep.outputFile="$cp_file" -Dmdep.includeScope=test
 fi
 cp -r perf/target/test-classes "$stage/test-classes"
@@ -67,11 +69,15 @@ strip --strip-unneeded "$stage/jdk/lib/server/libjvm.so" 2>/dev/null || true
 bundle_cp=$(sed "s#\\(^\\|:\\)#\\1$stage/#g" "$stage/classpath.rel")
 echo "$bundle_cp" >"$stage/classpath.trial"
 JAVA_HOME="$stage/jdk" perf/sweep/run-sweep.sh --interleave --rounds 1 --slice-ms 2000 --seed 1 \
-  --capacity-ranker 400 --capacity-moderation 400 --policies "adaptive fixed-1ms" --warmup 1 \
+  --capacity-ranker 400 --capacity-moderation 400 --policies "adaptive adaptive-wf1 fixed-1ms" --warmup 1 \
   --rates-ranker 200 --rates-moderation 300 --prime-seconds 3 --jar "$stage/weir-gateway.jar" \
   --load-classpath "$stage/classpath.trial" --out "$root/.gpu/sweep-trial.csv"
 rows=$(($(wc -l <"$root/.gpu/sweep-trial.csv") - 1))
-(( rows == 4 )) || { echo "trial sweep wrote $rows rows, not 4: see its logs" >&2; exit 1; }
+(( rows == 6 )) || { echo "trial sweep wrote $rows rows, not 6: see its logs" >&2; exit 1; }
+# The bundle must be this tree's: a policy setting it does not know (adaptive-wf1) fails above, and its CSVs must
+# carry the columns the analysis reads.
+head -1 "$root/.gpu/sweep-trial.csv" | grep -q 'server_ok_p99_ms' \
+  || { echo "trial sweep's CSV lacks server_ok_p99_ms: perf's test classes are stale (./mvnw -pl perf test-compile)" >&2; exit 1; }
 rm -f "$stage/classpath.trial"
 echo "trial sweep: $rows rows"
 (cd "$root/.gpu" && tar -cf - sweep | xz -9 -T2 >sweep.tar.xz)

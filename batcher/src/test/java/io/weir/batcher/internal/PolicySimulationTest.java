@@ -124,7 +124,8 @@ class PolicySimulationTest {
         Result loose = PolicySimulation.run(twice.on(host.withShedding(0.35, 20)));
         Result tight = PolicySimulation.run(twice.on(host.withShedding(0.15, 10)));
 
-        assertThat(loose).as("0.35 and 20 ms are the gateway's defaults").isEqualTo(PolicySimulation.run(twice));
+        assertThat(loose).as("0.35 and 20 ms are the simulated rig's (and WeirConfig's) defaults")
+                .isEqualTo(PolicySimulation.run(twice));
         assertThat(tight.p99Ms()).isLessThan(0.8 * loose.p99Ms());
         assertThat(tight.goodputPerSecond()).isCloseTo(loose.goodputPerSecond(), within(0.03 * loose.goodputPerSecond()));
         assertThatThrownBy(() -> host.withShedding(1.5, 20)).isInstanceOf(IllegalArgumentException.class);

@@ -2,6 +2,7 @@ package io.weir.perf.gatling;
 
 import org.junit.jupiter.api.Test;
 
+import java.util.Map;
 import java.util.TreeMap;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -31,6 +32,32 @@ class ServerHistogramTest {
         assertThat(PolicySweepSimulation.histogramQuantile(h, 0.99)).isCloseTo(0.067108864, offset(1e-12));
         // The first bucket interpolates from zero.
         assertThat(PolicySweepSimulation.histogramQuantile(h, 0.45)).isCloseTo(0.016777216 / 2, offset(1e-12));
+    }
+
+    @Test
+    void aScrapeKeepsTheModelsOkBucketsSummedOverItsSeriesAndNothingOfOtherModelsOrCodes() {
+        // Lines as the gateway's /metrics prints them (Micrometer 1.15, Prometheus text): two arms of moderation with
+        // code OK, one 429 series, the ranker, a batcher series and the loops' connection gauges.
+        String body = String.join("\n",
+                "# TYPE weir_http_requests_seconds histogram",
+                "weir_http_requests_seconds_bucket{arm=\"primary\",code=\"OK\",model=\"moderation\",route=\"moderate\",version=\"1.0.0\",le=\"0.067108864\"} 90",
+                "weir_http_requests_seconds_bucket{arm=\"primary\",code=\"OK\",model=\"moderation\",route=\"moderate\",version=\"1.0.0\",le=\"+Inf\"} 100",
+                "weir_http_requests_seconds_bucket{arm=\"canary\",code=\"OK\",model=\"moderation\",route=\"moderate\",version=\"1.1.0\",le=\"0.067108864\"} 8",
+                "weir_http_requests_seconds_bucket{arm=\"canary\",code=\"OK\",model=\"moderation\",route=\"moderate\",version=\"1.1.0\",le=\"+Inf\"} 10",
+                "weir_http_requests_seconds_bucket{arm=\"primary\",code=\"RESOURCE_EXHAUSTED\",model=\"moderation\",route=\"moderate\",version=\"1.0.0\",le=\"+Inf\"} 500",
+                "weir_http_requests_seconds_bucket{arm=\"primary\",code=\"OK\",model=\"ranker\",route=\"rank\",version=\"1.0.0\",le=\"+Inf\"} 7000",
+                "weir_http_requests_seconds_count{arm=\"primary\",code=\"OK\",model=\"moderation\",route=\"moderate\",version=\"1.0.0\"} 100",
+                "weir_batcher_batch_rows_count{backend=\"cpu\",model=\"moderation\",version=\"1.0.0\"} 12",
+                "weir_http_connections{loop=\"vert.x-eventloop-thread-0\"} 3.0",
+                "weir_http_connections{loop=\"vert.x-eventloop-thread-1\"} 4.0");
+
+        Map<String, Double> sums = PolicySweepSimulation.metricSums(body, "moderation");
+
+        assertThat(sums).containsOnly(
+                Map.entry(PolicySweepSimulation.SERVER_OK_LE + "0.067108864", 98.0),
+                Map.entry(PolicySweepSimulation.SERVER_OK_LE + "+Inf", 110.0),
+                Map.entry("weir_batcher_batch_rows_count", 12.0),
+                Map.entry("weir_http_connections", 7.0));
     }
 
     @Test
