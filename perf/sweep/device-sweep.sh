@@ -129,7 +129,7 @@ model_run() {   # model budget gateway-cpus generator-cpus probe-rates fallback-
 
 echo "== sweeps ($(date -u +%T))"
 # If even a ladder's first step fails its budget, the capacity is taken as half that step (the machine is slower than
-# the ladder expects: the log says so, and the run goes on).
+# the ladder expects; the log's "capacity" line shows the value taken, and the run goes on).
 model_run ranker 120 "$gw_ranker" "$gen_ranker" "$PROBE_RANKER" $(( ${PROBE_RANKER%%,*} / 2 )) > >(sed -u 's/^/[ranker] /') 2>&1 &
 ranker_job=$!
 model_run moderation 80 "$gw_moderation" "$gen_moderation" "$PROBE_MODERATION" $(( ${PROBE_MODERATION%%,*} / 2 )) \
