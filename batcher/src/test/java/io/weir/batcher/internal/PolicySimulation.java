@@ -47,8 +47,9 @@ import java.util.stream.Stream;
  * {@code computeNoise}. All of these share {@code cores}, less {@code backgroundCores}. Latency is timed from each
  * request's scheduled arrival to its answer written, so no coordinated omission: a backlog on the loops counts.
  * The edge's overload guard sheds as {@code OverloadGuard} does, and young-GC pauses stop every thread ({@link Host}).
- * Not simulated: connections and the client's pool, the JIT, OS scheduling quanta and wake-up latencies, and the
- * per-batch hand-offs beyond the batching thread's own CPU; a 429 is written after the loop's queued reads, where the
+ * Not simulated: connections and the client's pool, the JIT, OS scheduling quanta, wake-up latencies of every thread
+ * but the batching thread's (optional, {@link Host#withWakeUps}), and the per-batch hand-offs beyond the batching
+ * thread's own CPU; a 429 is written after the loop's queued reads, where the
  * gateway writes it in the same task (docs/PERF.md, "The policies on a simulated gateway").
  */
 final class PolicySimulation {
@@ -123,7 +124,8 @@ final class PolicySimulation {
      */
     record Host(double cores, double backgroundCores, int eventLoops, int workers, double decideMicros,
                 double batchHandOffMicros, double shedAnswerMicros, double shedBudgetFraction, double shedMinLagMs,
-                double edenMb, double gcPauseMedianMs, double gcPauseSpread) {
+                double edenMb, double gcPauseMedianMs, double gcPauseSpread, double wakeMedianMicros,
+                double wakeSpread) {
 
         /**
          * The clean rig's gateway: two CPUs of its own, two event loops, two workers, 0.25 cores of JVM background,
@@ -132,13 +134,14 @@ final class PolicySimulation {
          * them 20-78 ms).
          */
         static Host cleanRig() {
-            return new Host(2, 0.25, 2, 2, 5, 0, 10, 0.35, 20, 100, 5, 0.8);
+            return new Host(2, 0.25, 2, 2, 5, 0, 10, 0.35, 20, 100, 5, 0.8, 0, 0);
         }
 
         /** The same without GC pauses: the batching's own decisions alone. */
         Host withoutPauses() {
             return new Host(cores, backgroundCores, eventLoops, workers, decideMicros, batchHandOffMicros,
-                    shedAnswerMicros, shedBudgetFraction, shedMinLagMs, 0, gcPauseMedianMs, gcPauseSpread);
+                    shedAnswerMicros, shedBudgetFraction, shedMinLagMs, 0, gcPauseMedianMs, gcPauseSpread, wakeMedianMicros,
+                    wakeSpread);
         }
 
         /** Other young-GC pauses: eden (MB; 0: none), median pause (ms) and log-normal spread. */
@@ -147,12 +150,13 @@ final class PolicySimulation {
                 throw new IllegalArgumentException("eden must be >= 0, the median pause positive, the spread >= 0");
             }
             return new Host(cores, backgroundCores, eventLoops, workers, decideMicros, batchHandOffMicros,
-                    shedAnswerMicros, shedBudgetFraction, shedMinLagMs, edenMb, medianMs, spread);
+                    shedAnswerMicros, shedBudgetFraction, shedMinLagMs, edenMb, medianMs, spread, wakeMedianMicros, wakeSpread);
         }
 
         Host withBackground(double cores) {
             return new Host(this.cores, cores, eventLoops, workers, decideMicros, batchHandOffMicros,
-                    shedAnswerMicros, shedBudgetFraction, shedMinLagMs, edenMb, gcPauseMedianMs, gcPauseSpread);
+                    shedAnswerMicros, shedBudgetFraction, shedMinLagMs, edenMb, gcPauseMedianMs, gcPauseSpread,
+                    wakeMedianMicros, wakeSpread);
         }
 
         /** The edge guard's threshold: {@code http.shed.budget.fraction} (0: never sheds) and {@code http.shed.min.lag.ms}. */
@@ -161,12 +165,30 @@ final class PolicySimulation {
                 throw new IllegalArgumentException("the shed fraction must be in [0, 1] and its floor >= 0");
             }
             return new Host(cores, backgroundCores, eventLoops, workers, decideMicros, batchHandOffMicros,
-                    shedAnswerMicros, budgetFraction, minLagMs, edenMb, gcPauseMedianMs, gcPauseSpread);
+                    shedAnswerMicros, budgetFraction, minLagMs, edenMb, gcPauseMedianMs, gcPauseSpread, wakeMedianMicros,
+                    wakeSpread);
+        }
+
+        /**
+         * The batching thread's wake-ups: when it was parked, work handed to it (an arrival, its hold's timer) starts
+         * a log-normal delay later (median {@code medianMicros}, spread {@code spread}; 0: at once), the time a parked
+         * thread waits to get a core back. On the development VM under load a sleeping probe woke 0.11-0.13 ms late at
+         * the median and 1.6-3.3 ms at p99 (docs/PERF.md, "A sleeping thread's wake-ups get later with it"): about
+         * 120 µs with spread 1.3.
+         */
+        Host withWakeUps(double medianMicros, double spread) {
+            if (medianMicros < 0 || spread < 0) {
+                throw new IllegalArgumentException("the wake-up median and spread must be >= 0");
+            }
+            return new Host(cores, backgroundCores, eventLoops, workers, decideMicros, batchHandOffMicros,
+                    shedAnswerMicros, shedBudgetFraction, shedMinLagMs, edenMb, gcPauseMedianMs, gcPauseSpread,
+                    medianMicros, spread);
         }
 
         Host withBatchHandOff(double micros) {
             return new Host(cores, backgroundCores, eventLoops, workers, decideMicros, micros,
-                    shedAnswerMicros, shedBudgetFraction, shedMinLagMs, edenMb, gcPauseMedianMs, gcPauseSpread);
+                    shedAnswerMicros, shedBudgetFraction, shedMinLagMs, edenMb, gcPauseMedianMs, gcPauseSpread,
+                    wakeMedianMicros, wakeSpread);
         }
     }
 
@@ -268,6 +290,7 @@ final class PolicySimulation {
         private final SplittableRandom arrivals;
         private final SplittableRandom noise;
         private final SplittableRandom pauses;
+        private final SplittableRandom wakeUps;
         private double garbageBytes;
         private long gcPauses;
         private final ModelKey key = new ModelKey("sim", "1.0.0");
@@ -317,6 +340,7 @@ final class PolicySimulation {
             arrivals = new SplittableRandom(s.seed());
             noise = new SplittableRandom(s.seed() * 31 + 7);
             pauses = new SplittableRandom(s.seed() * 131 + 11);
+            wakeUps = new SplittableRandom(s.seed() * 257 + 13);
             budgetNanos = (long) (m.budgetMs() * 1e6);
             shedLagNanos = h.shedBudgetFraction() <= 0 ? 0
                     : Math.max((long) (h.shedMinLagMs() * 1e6), (long) (budgetNanos * h.shedBudgetFraction()));
@@ -486,11 +510,19 @@ final class PolicySimulation {
             });
         }
 
-        /** Wakes the batching thread, unless a wake-up is already on its way (the ring coalesces them too). */
+        /**
+         * Wakes the batching thread, unless a wake-up is already on its way (the ring coalesces them too); a parked
+         * thread gets its core back after the host's wake-up delay.
+         */
         private void requestDecision() {
             if (!decisionQueued) {
                 decisionQueued = true;
-                batching.submit(h.decideMicros() * 1e3, this::decide);
+                if (h.wakeMedianMicros() > 0 && batching.idle()) {
+                    long delay = (long) (h.wakeMedianMicros() * 1e3 * Math.exp(h.wakeSpread() * wakeUps.nextGaussian()));
+                    host.at(host.nanos() + delay, () -> batching.submit(h.decideMicros() * 1e3, this::decide));
+                } else {
+                    batching.submit(h.decideMicros() * 1e3, this::decide);
+                }
             }
         }
 

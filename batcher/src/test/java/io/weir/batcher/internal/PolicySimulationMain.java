@@ -28,6 +28,7 @@ import java.util.logging.Logger;
  * --host clean (GC pauses) | clean-no-gc    --batch-handoff-us 0    --background-cores 0.25
  * --gc 100,5,0.8 (eden MB, median pause ms, log-normal spread: other pauses than the clean host's)
  * --shed 0.35,20 (the edge guard's http.shed.budget.fraction and http.shed.min.lag.ms; the gateway's defaults)
+ * --wake-us 120,1.3 (a parked batching thread's wake-up delay: median µs, log-normal spread; default none)
  * --set-moderation fixed_us=15,per_row_us=3.9,parse_us=15 (PolicySimulation.Model#with: any model's numbers)
  * --extra-policies 'adaptive-k8={"policy":"adaptive","pressure_batch_requests":8};...' (added to the known ones)
  * </pre>
@@ -92,6 +93,13 @@ public final class PolicySimulationMain {
                 throw new IllegalArgumentException("--gc is eden MB, median pause ms, spread: e.g. 100,5,0.8");
             }
             host = host.withPauses(Double.parseDouble(gc[0]), Double.parseDouble(gc[1]), Double.parseDouble(gc[2]));
+        }
+        if (opt.containsKey("wake-us")) {
+            String[] wake = opt.get("wake-us").split(",");
+            if (wake.length != 2) {
+                throw new IllegalArgumentException("--wake-us is the median wake-up delay in µs and its spread: e.g. 120,1.3");
+            }
+            host = host.withWakeUps(Double.parseDouble(wake[0]), Double.parseDouble(wake[1]));
         }
         if (opt.containsKey("shed")) {
             String[] shed = opt.get("shed").split(",");

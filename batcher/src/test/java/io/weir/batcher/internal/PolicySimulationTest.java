@@ -85,6 +85,22 @@ class PolicySimulationTest {
     }
 
     @Test
+    void aParkedBatchingThreadsWakeUpDelayIsPaidOnceByARequestAtLowLoad() {
+        // One request at a time finds the batching thread parked: its latency is the path plus one wake-up delay
+        // (log-normal, median 200 µs, spread 0.5), so the median grows by about the median delay.
+        Model ranker = Model.ranker();
+        Scenario light = Scenario.of(ranker, NONE, 600).seconds(1, 1.5, 1);
+        Result prompt = PolicySimulation.run(light);
+        Result late = PolicySimulation.run(light.on(PolicySimulation.Host.cleanRig().withWakeUps(200, 0.5)));
+
+        assertThat(late.offered()).isEqualTo(prompt.offered());
+        assertThat(late.p50Ms() - prompt.p50Ms()).isCloseTo(0.2, within(0.03));
+        assertThat(late.p95Ms()).isGreaterThan(prompt.p95Ms() + 0.2);
+        assertThatThrownBy(() -> PolicySimulation.Host.cleanRig().withWakeUps(-1, 0.5))
+                .isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
     void atLowLoadAdaptiveDoesNotWait() {
         AgainstFixed r = AgainstFixed.moderationAt(2_500);
 

@@ -177,6 +177,11 @@ final class SimHost implements Ticker {
             reschedule();
         }
 
+        /** No work queued: the thread is parked. */
+        boolean idle() {
+            return queue.isEmpty();
+        }
+
         @Override
         public String toString() {
             return name;
