@@ -699,20 +699,16 @@ public class PolicySweepSimulation extends Simulation {
         Map<String, Double> sums = new HashMap<>();
         for (String line : body.split("\n")) {
             boolean forModel = line.contains("model=\"" + model + "\"");
-            double value;
+            String name;
             if (forModel && line.startsWith(SERVER_BUCKETS) && line.contains("code=\"OK\"")) {
                 int le = line.indexOf("le=\"") + 4;
-                value = Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
-                sums.merge(SERVER_OK_LE + line.substring(le, line.indexOf('"', le)), value, Double::sum);
+                name = SERVER_OK_LE + line.substring(le, line.indexOf('"', le));
+            } else if (forModel && line.startsWith("weir_batcher_") || line.startsWith(CONNECTIONS + "{")) {
+                name = line.substring(0, line.indexOf('{'));
+            } else {
                 continue;
             }
-            boolean batcher = line.startsWith("weir_batcher_") && forModel;
-            if (!batcher && !line.startsWith(CONNECTIONS + "{")) {
-                continue;
-            }
-            String name = line.substring(0, line.indexOf('{'));
-            value = Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
-            sums.merge(name, value, Double::sum);
+            sums.merge(name, Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)), Double::sum);
         }
         return sums;
     }
@@ -786,6 +782,7 @@ public class PolicySweepSimulation extends Simulation {
         long serverTicks = 0, generatorTicks = 0, busyTicks = 0, machineTicks = 0, wallNanos = 0;
         boolean serverKnown = true, generatorKnown = true, machineKnown = true;
         Map<String, Double> counts = new HashMap<>();
+        java.util.TreeMap<Double, Double> serverOk = new java.util.TreeMap<>();   // bucket bound (s) -> answers at or below
         for (Window w : windows) {
             Probe pa = w.start();
             Probe pb = w.end();
@@ -805,18 +802,13 @@ public class PolicySweepSimulation extends Simulation {
             if (w.metricsBegin().metrics().containsKey(total) && w.metricsEnd().metrics().containsKey(total)) {
                 for (String name : w.metricsEnd().metrics().keySet()) {
                     if (name.startsWith(SERVER_OK_LE)) {
-                        counts.merge(name, delta(w.metricsBegin().metrics(), w.metricsEnd().metrics(), name), Double::sum);
+                        String le = name.substring(SERVER_OK_LE.length());
+                        serverOk.merge(le.equals("+Inf") ? Double.POSITIVE_INFINITY : Double.parseDouble(le),
+                                delta(w.metricsBegin().metrics(), w.metricsEnd().metrics(), name), Double::sum);
                     }
                 }
             }
         }
-        java.util.TreeMap<Double, Double> serverOk = new java.util.TreeMap<>();
-        counts.forEach((name, count) -> {
-            if (name.startsWith(SERVER_OK_LE)) {
-                String le = name.substring(SERVER_OK_LE.length());
-                serverOk.put(le.equals("+Inf") ? Double.POSITIVE_INFINITY : Double.parseDouble(le), count);
-            }
-        });
         double wallS = wallNanos / 1e9;
         double measureS = step.measureSeconds();
         // CPU per request: the cores a process used over the probed windows, times the seconds in which requests were
