@@ -6,14 +6,11 @@ import io.weir.batcher.BatchingOptions.WaitMode;
 import io.weir.batcher.InferenceRequest;
 import io.weir.batcher.InferenceResult;
 import io.weir.batcher.Priority;
+import io.weir.batcher.testing.AffineBackend;
 import io.weir.batcher.testing.TestModels;
-import io.weir.runtime.Backend;
 import io.weir.runtime.ErrorCode;
-import io.weir.runtime.LoadedModel;
-import io.weir.runtime.ModelArtifact;
 import io.weir.runtime.ModelKey;
 import io.weir.runtime.ModelRegistry;
-import io.weir.runtime.Tensor;
 import io.weir.runtime.WeirException;
 import org.HdrHistogram.Histogram;
 
@@ -351,7 +348,7 @@ final class PolicySimulation {
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
-            registry = TestModels.registry(dir, List.of(new SimBackend()));
+            registry = TestModels.registry(dir, List.of(backend()));
             Backends backends = new Backends(workers, h.workers(), name -> {
                 throw new IllegalStateException("the simulation has no device");
             }, 0, Map.of(), host, host::cpuLoad);
@@ -554,61 +551,27 @@ final class PolicySimulation {
             }
         }
 
-        /** The backend: {@code y = 2·x + offset} (each request's answer is its own), after its simulated compute. */
-        private final class SimBackend implements Backend {
-            @Override
-            public String name() {
-                return Backends.CPU;
-            }
-
-            @Override
-            public Availability availability() {
-                return Availability.yes();
-            }
-
-            @Override
-            public LoadedModel load(ModelArtifact artifact) {
-                return new LoadedModel() {
-                    @Override
-                    public ModelKey key() {
-                        return artifact.key();
-                    }
-
-                    @Override
-                    public String backend() {
-                        return Backends.CPU;
-                    }
-
-                    @Override
-                    public Map<String, Tensor> run(Map<String, Tensor> inputs) {
-                        float[] x = inputs.get("x").floats();
-                        float[] offset = inputs.get("offset").floats();
-                        int rows = x.length;
-                        double micros = m.computeFixedMicros() + m.computePerRowMicros() * rows;
-                        double sigma = m.computeNoise();
-                        double factor = sigma > 0 ? Math.exp(sigma * noise.nextGaussian() - sigma * sigma / 2) : 1;
-                        if (!workers.onWorker()) {
-                            // the registry's warm-up call at load, before the simulation starts: no simulated time
-                            return Map.of("y", Tensor.ofFloats(new long[] {rows, 1}, new float[rows]));
-                        }
-                        if (host.nanos() >= measureFrom && host.nanos() < measureTo) {
-                            batches++;
-                            batchRows += rows;
-                        }
-                        workers.compute(micros * factor * 1e3);
-                        float[] y = new float[rows];
-                        for (int i = 0; i < rows; i++) {
-                            y[i] = 2 * x[i] + offset[i];
-                        }
-                        return Map.of("y", Tensor.ofFloats(new long[] {rows, 1}, y));
-                    }
-
-                    @Override
-                    public void close() {
-                    }
-                };
-            }
-
+        /**
+         * The backend: the tests' {@link AffineBackend} ({@code y = 2·x + offset}, so each request's answer is its
+         * own), spending each batch's simulated compute on its worker first.
+         */
+        private AffineBackend backend() {
+            AffineBackend backend = new AffineBackend(Backends.CPU, null);
+            backend.keepBatches(false);
+            backend.beforeCompute(rows -> {
+                double micros = m.computeFixedMicros() + m.computePerRowMicros() * rows;
+                double sigma = m.computeNoise();
+                double factor = sigma > 0 ? Math.exp(sigma * noise.nextGaussian() - sigma * sigma / 2) : 1;
+                if (!workers.onWorker()) {
+                    return; // the registry's warm-up call at load, before the simulation starts: no simulated time
+                }
+                if (host.nanos() >= measureFrom && host.nanos() < measureTo) {
+                    batches++;
+                    batchRows += rows;
+                }
+                workers.compute(micros * factor * 1e3);
+            });
+            return backend;
         }
     }
 

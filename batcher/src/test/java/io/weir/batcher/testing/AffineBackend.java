@@ -14,18 +14,22 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.IntConsumer;
 import java.util.function.IntToLongFunction;
 
 /**
  * A real backend for tests that computes {@code y = 2·x + offset} row by row, so that a row delivered to the wrong
  * request, or rows out of order, give a wrong answer. The test controls its latency (advancing a {@link FakeTicker}
  * by {@code latency(rows)}, no sleeping; or, for tests on real threads, a random real duration), makes calls fail
- * (the next few, every one, or each with a probability), or holds them at a gate.
+ * (the next few, every one, or each with a probability), or holds them at a gate. A simulation spends its simulated
+ * compute time in {@link #beforeCompute}.
  */
 public final class AffineBackend implements Backend {
     private final String name;
     private final FakeTicker clock;
     private volatile IntToLongFunction latency = rows -> 0;
+    private volatile IntConsumer beforeCompute = rows -> { };
+    private volatile boolean keepBatches = true;
     private final AtomicInteger failuresToInject = new AtomicInteger();
     private volatile boolean failAlways;
     private volatile boolean deviceFault = true;
@@ -62,6 +66,19 @@ public final class AffineBackend implements Backend {
 
     public void latency(IntToLongFunction nanosForRows) {
         this.latency = nanosForRows;
+    }
+
+    /** Called on the calling thread with each batch's rows, before it computes (after the clock's latency). */
+    public void beforeCompute(IntConsumer hook) {
+        this.beforeCompute = hook;
+    }
+
+    /**
+     * Whether {@link #batches()} keeps every batch's offsets (it does until told otherwise): a simulation runs hundreds
+     * of thousands of batches, which that list would hold and copy.
+     */
+    public void keepBatches(boolean keep) {
+        this.keepBatches = keep;
     }
 
     public void failNext(int n) {
@@ -179,6 +196,7 @@ public final class AffineBackend implements Backend {
             if (clock != null) {
                 clock.advance(latency.applyAsLong(rows));
             }
+            beforeCompute.accept(rows);
             int sleep = sleepMaxMicros;
             if (sleep > 0) {
                 java.util.concurrent.locks.LockSupport.parkNanos(drawMicros(sleep) * 1_000);
@@ -188,13 +206,17 @@ public final class AffineBackend implements Backend {
                 injectedFailures.incrementAndGet();
                 throw new InferenceException(name + " failed (injected)", deviceFault);
             }
-            Float[] seen = new Float[rows];
             float[] y = new float[rows];
             for (int i = 0; i < rows; i++) {
                 y[i] = 2 * x[i] + offset[i];
-                seen[i] = offset[i];
             }
-            batches.add(List.of(seen));
+            if (keepBatches) {
+                Float[] seen = new Float[rows];
+                for (int i = 0; i < rows; i++) {
+                    seen[i] = offset[i];
+                }
+                batches.add(List.of(seen));
+            }
             return Map.of("y", Tensor.ofFloats(new long[] {rows, 1}, y));
         }
 
