@@ -47,8 +47,8 @@ for model in ranker moderation; do
   [[ -f "$work/sweep/probe-$model.csv" ]] && cp "$work/sweep/probe-$model.csv" "$prefix-probe-$model.csv"
   prom=$(ls "$work"/logs/*/logs/flushes-interleaved-"$model".prom 2>/dev/null | head -1 || true)
   [[ -n "$prom" ]] && cp "$prom" "$prefix-sweep-$model-flushes.prom"
-  capacity=$(sed -n "s/.*\[$model\] [0-9:]* $model: capacity \([0-9]*\) req\/s.*/\1/p" "$work/sweep/device-sweep.log" | head -1)
-  [[ -n "$capacity" ]] || { echo "no capacity for $model in the sweep's log" >&2; exit 1; }
+  capacity=$(cat "$work/sweep/capacity-$model.txt" 2>/dev/null || true)
+  [[ -n "$capacity" ]] || { echo "no sweep/capacity-$model.txt in the archive" >&2; exit 1; }
   python3 perf/sweep/analyze.py "$prefix-sweep-$model.csv" "$model=$capacity:${budget[$model]}:${rows[$model]}" \
     --generator-apart --cores 2 --json "$prefix-summary-$model.json" --median-csv "$prefix-median-$model.csv" \
     >"$prefix-summary-$model.md"
@@ -65,7 +65,7 @@ for dir in "$work"/pair*; do
   [[ -d $dir ]] || continue
   name=$(basename "$dir")
   for csv in "$dir"/sweep-*.csv; do
-    [[ $csv == *-slices.csv ]] && continue
+    [[ -f $csv && $csv != *-slices.csv ]] || continue   # a run cut short before its first rate wrote none
     model=$(head -2 "$csv" | tail -1 | cut -d, -f1)
     cp "$csv" "$prefix-$name-$model.csv"
     pairs+=("$prefix-$name-$model.csv")

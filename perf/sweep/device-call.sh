@@ -41,12 +41,12 @@ run() {   # name seconds-needed env-assignments...: one device-sweep.sh run, if 
   env OUT="$out/$name" "$@" timeout $(( l - 20 )) bash perf/sweep/device-sweep.sh >"$out/$name/stdout.txt" 2>&1
   local rc=$?
   echo "$(date -u +%T) $name: rc $rc"
-  grep -h 'capacity\|FAIL' "$out/$name/device-sweep.log" 2>/dev/null | sed 's/^/    /'
+  grep -h ': capacity \|FAIL' "$out/$name/device-sweep.log" 2>/dev/null | sed 's/^/    /'
   return 0
 }
 
 capacity() {   # model: the capacity run "sweep" used (probed or given)
-  sed -n "s/.*\[$1\] [0-9:]* $1: capacity \([0-9]*\) req\/s.*/\1/p" "$out/sweep/device-sweep.log" 2>/dev/null | head -1
+  cat "$out/sweep/capacity-$1.txt" 2>/dev/null
 }
 
 run sweep "${WEIR_CALL_SWEEP_SECONDS:-420}" WEIR_DEVICE_POLICIES="${WEIR_DEVICE_POLICIES:-adaptive adaptive-wf1 fixed-0ms fixed-0.5ms fixed-1ms fixed-2ms}" \

@@ -8,9 +8,9 @@
 #      (p95 within the model's budget and 99% answered 200, the sweep's own rule), as on the development VM;
 #   2. round-robin comparison (run-sweep.sh --interleave --rounds 3) at 50, 100, 125, 150 and 200% of that capacity.
 # Needs .gpu/sweep.tar.xz from perf/sweep/device-sweep-prepare.sh (carry it). Writes to $OUT: device-sweep.log,
-# probe-<model>.csv, sweep-<model>-seed<seed>.csv and -slices.csv (the seed in the name labels the run's slices, so
-# slices.py keeps runs apart), logs.tar.gz (the sweeps' work dirs). CSVs grow rate by rate,
-# so a run cut short still returns what it measured. About 8 minutes.
+# probe-<model>.csv, capacity-<model>.txt (the capacity used), sweep-<model>-seed<seed>.csv and -slices.csv (the
+# seed in the name labels the run's slices, so slices.py keeps runs apart), logs.tar.gz (the sweeps' work dirs). CSVs
+# grow rate by rate, so a run cut short still returns what it measured. About 8 minutes.
 # Several runs in one device call: give each its own OUT under the call's $OUT and pack them into one archive at the
 # end (`tar -C "$OUT" -czf "$OUT/runs.tar.gz" <dirs> && rm -r <dirs>`): the device tool brings back only a few files
 # a call, and run 104's CSVs were left behind that way (rebuilt from its Gatling logs, docs/PERF.md).
@@ -113,6 +113,7 @@ model_run() {   # model budget gateway-cpus generator-cpus probe-rates fallback-
       --rates-$model "$ladder" --warmup 2 --measure 4 --prime-seconds 20 --out "$OUT/probe-$model.csv"
     cap=$(capacity_from_probe "$OUT/probe-$model.csv" "$model" "$budget" "$fallback")
   fi
+  echo "$cap" >"$OUT/capacity-$model.txt"   # for what runs next (device-call.sh) and files the results
   if [[ $GENERATOR == bounded ]]; then
     echo "$(date -u +%T) $model: capacity $cap req/s; each policy at $FRACTIONS of it, at most $CONNECTIONS in flight"
     perf/sweep/run-sweep.sh "${common[@]}" --generator bounded --connections "$CONNECTIONS" --capacity-$model "$cap" \
