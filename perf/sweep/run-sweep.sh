@@ -275,7 +275,12 @@ run_load() {   # policy model log -D... : one load run against the server on $PO
     -Dweir.sweep.warmupSeconds="$WARMUP" -Dweir.sweep.measureSeconds="$MEASURE" -Dweir.sweep.out="$OUT" -Dweir.sweep.serverPid="$SERVER_PID" "$@" \
     -cp "$CP" "${main[@]}" >"$log" 2>&1 &
   LOAD_PID=$!
-  wait "$LOAD_PID" || echo "$GENERATOR run $policy/$model failed (rc $?); see $log" >&2
+  local rc=0
+  wait "$LOAD_PID" || rc=$?
+  if (( rc != 0 )); then
+    # The cause inline: a refused setting fails in the first second, and the log stays on the machine that ran it.
+    echo "$GENERATOR run $policy/$model failed (rc $rc); see $log; first error: $(grep -m1 -E 'Exception: |Error: ' "$log")" >&2
+  fi
   LOAD_PID=""
 }
 
