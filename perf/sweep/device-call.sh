@@ -3,11 +3,12 @@
 # time budget, so that a loan's 15 minutes go to measuring and not to composing commands on a held machine:
 #   1. sweep: both models probed up device-sweep.sh's ladders, then the round-robin of WEIR_DEVICE_POLICIES
 #      (default: adaptive, the old flat bound adaptive-wf1, fixed 0-2 ms) at 50-200% of the probed capacities;
-#   2. while time is left, A/B pairs at 2x of the probed capacities, `adaptive` only, in alternating order (A,B then
-#      B,A) so that neither arm is always second. WEIR_CALL_AB picks the pair:
-#        shed (default): the sweep's Gatling round-robin (3 rounds of 3-s slices) with the edge guard's
+#   2. with WEIR_CALL_AB set, while time is left, A/B pairs at 2x of the probed capacities, `adaptive` only, in
+#      alternating order (A,B then B,A) so that neither arm is always second. WEIR_CALL_AB picks the pair:
+#        none (default): no pairs, the sweep may use the whole call (run 122 closed the shed pair);
+#        shed: the sweep's Gatling round-robin (3 rounds of 3-s slices) with the edge guard's
 #          http.shed.budget.fraction at 0.35 (the default: moderation sheds past 28 ms of loop lag) and 0.25 (20 ms,
-#          the floor): target 3's admitted p99 under the issue's own load, against what a tighter guard sheds;
+#          the floor): run 122's pair (the tighter guard started a connection storm);
 #        reserve: the bounded client with its deadline, http.deadline.lag.reserve 0 and 1 (run 120b's pair).
 # Each run gets its own directory; everything is packed into $OUT/runs.tar.gz (the device tool brings back at most 8
 # files a call), with the summary lines in $OUT/device-call.log. A run that would not fit the time left is skipped and
@@ -54,14 +55,17 @@ run sweep "${WEIR_CALL_SWEEP_SECONDS:-420}" WEIR_DEVICE_POLICIES="${WEIR_DEVICE_
 cap_ranker=$(capacity ranker) cap_moderation=$(capacity moderation)
 at2x=(WEIR_DEVICE_POLICIES=adaptive WEIR_DEVICE_FRACTIONS=2 WEIR_DEVICE_CAPACITY_RANKER="$cap_ranker"
       WEIR_DEVICE_CAPACITY_MODERATION="$cap_moderation")
-case "${WEIR_CALL_AB:-shed}" in
+case "${WEIR_CALL_AB:-none}" in
+  none) arm_a=() ;;
   shed) arm_a=(shed0.35 WEIR_HTTP_SHED_BUDGET_FRACTION=0.35) arm_b=(shed0.25 WEIR_HTTP_SHED_BUDGET_FRACTION=0.25)
         setup=(WEIR_DEVICE_SEED=123) ;;
   reserve) arm_a=(reserve0 WEIR_HTTP_DEADLINE_LAG_RESERVE=0) arm_b=(reserve1 WEIR_HTTP_DEADLINE_LAG_RESERVE=1)
            setup=(WEIR_DEVICE_GENERATOR=bounded WEIR_DEVICE_CONNECTIONS=256 WEIR_DEVICE_CLIENT_DEADLINE=1) ;;
-  *) echo "WEIR_CALL_AB must be shed or reserve"; exit 2 ;;
+  *) echo "WEIR_CALL_AB must be none, shed or reserve"; exit 2 ;;
 esac
-if [[ -n "$cap_ranker" && -n "$cap_moderation" ]]; then
+if (( ${#arm_a[@]} == 0 )); then
+  echo "$(date -u +%T) no A/B pairs (WEIR_CALL_AB=${WEIR_CALL_AB:-none})"
+elif [[ -n "$cap_ranker" && -n "$cap_moderation" ]]; then
   pair=1
   pair_need=$(( 2 * ${WEIR_CALL_PAIR_SECONDS:-45} ))
   while :; do
