@@ -31,6 +31,7 @@ import io.weir.runtime.ModelRegistry;
 import io.weir.runtime.Ticker;
 import io.weir.chaos.ChaosBackend;
 import io.weir.chaos.FaultInjector;
+import io.weir.chaos.ShedDrill;
 import io.weir.gateway.grpc.GrpcEndpoints;
 import io.weir.gateway.http.ChaosAdminApi;
 import io.weir.gateway.grpc.SimilarAdmin;
@@ -121,9 +122,10 @@ public final class WeirServer implements AutoCloseable {
             backends.add(new OnnxRuntimeBackend(1));
             // Drills only: every backend behind a fault-injecting decorator steered through /admin/chaos.
             FaultInjector faults = config.chaosEnabled() ? new FaultInjector() : null;
+            ShedDrill shedDrill = config.chaosEnabled() ? new ShedDrill() : null;
             if (faults != null) {
                 backends.replaceAll(b -> new ChaosBackend(b, faults));
-                LOG.warning("chaos.enabled: fault injection is installed (PUT /admin/chaos/faults/{model}); never in production");
+                LOG.warning("chaos.enabled: fault injection is installed (PUT /admin/chaos/faults/{model}, PUT /admin/chaos/shed); never in production");
             }
             ModelRegistry registry = new ModelRegistry(repository, backends);   // closes the backends too
             opened.add(registry);
@@ -210,13 +212,14 @@ public final class WeirServer implements AutoCloseable {
                 rolloutAdmin.accept(r);
                 SimilarAdmin.routes(store).accept(r);
                 if (faults != null) {
-                    new ChaosAdminApi(faults, cluster).accept(r);
+                    new ChaosAdminApi(faults, shedDrill, cluster).accept(r);
                 }
             };
             int port = config.httpPort() == 0 ? freePort(config.httpHost()) : config.httpPort();
             WeirConfig bound = config.withHttpPort(port);
             int instances = Math.max(1, Math.min(VertxOptions.DEFAULT_EVENT_LOOP_POOL_SIZE, Runtime.getRuntime().availableProcessors()));
-            return vertx.deployVerticle(() -> new HttpVerticle(bound, models, routing, prometheus, adminRoutes, grpc),
+            return vertx.deployVerticle(() -> new HttpVerticle(bound, models, routing, prometheus, adminRoutes, grpc,
+                            shedDrill == null ? null : shedDrill::shedNext),
                             new DeploymentOptions().setInstances(instances))
                     .map(id -> {
                         LOG.info("Weir listening on http://" + bound.httpHost() + ":" + port + " (h2c too), repository " + repoPath);

@@ -7,6 +7,7 @@ import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
 import io.weir.chaos.Fault;
 import io.weir.chaos.FaultInjector;
+import io.weir.chaos.ShedDrill;
 import io.weir.gateway.cluster.ClusterMember;
 import io.weir.gateway.config.PeerAddress;
 import io.weir.runtime.WeirException;
@@ -21,7 +22,9 @@ import java.util.logging.Logger;
  * Drill controls, mounted only when {@code chaos.enabled}: {@code GET /admin/chaos/faults},
  * {@code PUT /admin/chaos/faults/:model} with {@code {"latency_ms", "failure_rate", "device_fault", "backend",
  * "version"}} ({@code *} targets every model; a version narrows it to one version of the model, a canary say),
- * {@code DELETE /admin/chaos/faults/:model} (and {@code ?backend=}, {@code ?version=}); and, on a replica with cluster
+ * {@code DELETE /admin/chaos/faults/:model} (and {@code ?backend=}, {@code ?version=}); the edge's shed drill:
+ * {@code GET /admin/chaos/shed}, {@code PUT /admin/chaos/shed} with {@code {"fraction": 0.5}} (that share of inference
+ * requests answered 429 through the edge's shedding path), {@code DELETE /admin/chaos/shed}; and, on a replica with cluster
  * peers, a network partition of its cluster traffic: {@code GET /admin/chaos/partition},
  * {@code PUT /admin/chaos/partition} with {@code {"peers": ["host:port", ...]}} (the peers' cluster addresses, as in
  * {@code GET /admin/cluster}), {@code DELETE /admin/chaos/partition} to heal it.
@@ -30,11 +33,13 @@ public final class ChaosAdminApi implements Consumer<Router> {
     private static final Logger LOG = Logger.getLogger(ChaosAdminApi.class.getName());
 
     private final FaultInjector faults;
+    private final ShedDrill shedDrill;
     private final ClusterMember cluster;
 
     /** @param cluster this replica's cluster member (its partition to steer), or null on a replica without cluster peers */
-    public ChaosAdminApi(FaultInjector faults, ClusterMember cluster) {
+    public ChaosAdminApi(FaultInjector faults, ShedDrill shedDrill, ClusterMember cluster) {
         this.faults = faults;
+        this.shedDrill = shedDrill;
         this.cluster = cluster;
     }
 
@@ -52,7 +57,42 @@ public final class ChaosAdminApi implements Consumer<Router> {
                 HttpErrors.send(ctx, e, RequestContext.requestId(ctx));
             }
         });
+        shedRoutes(router);
         partitionRoutes(router);
+    }
+
+    private void shedRoutes(Router router) {
+        router.get("/admin/chaos/shed").handler(ctx -> Bodies.sendJson(ctx, 200, shedding(), null, null));
+        router.put("/admin/chaos/shed").handler(BodyHandler.create(false).setBodyLimit(4096)).handler(ctx -> {
+            try {
+                Object fraction = Bodies.object(ctx).getValue("fraction");
+                if (!(fraction instanceof Number n)) {
+                    throw WeirException.invalid("fraction must be a number between 0 and 1 (the share of inference "
+                            + "requests to shed), was " + fraction);
+                }
+                try {
+                    shedDrill.set(n.doubleValue());
+                } catch (IllegalArgumentException e) {
+                    throw WeirException.invalid(e.getMessage());
+                }
+                LOG.warning("chaos: the edge sheds " + shedDrill.fraction() + " of inference requests");
+                Bodies.sendJson(ctx, 200, shedding(), null, null);
+            } catch (RuntimeException e) {
+                HttpErrors.send(ctx, e, RequestContext.requestId(ctx));
+            }
+        });
+        router.delete("/admin/chaos/shed").handler(ctx -> {
+            boolean was = shedDrill.fraction() > 0;
+            shedDrill.set(0);
+            if (was) {
+                LOG.warning("chaos: the edge's shed drill is off");
+            }
+            Bodies.sendJson(ctx, 200, shedding().put("removed", was), null, null);
+        });
+    }
+
+    private JsonObject shedding() {
+        return new JsonObject().put("fraction", shedDrill.fraction());
     }
 
     private void partitionRoutes(Router router) {

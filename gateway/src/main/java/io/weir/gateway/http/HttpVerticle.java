@@ -22,6 +22,7 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import java.util.function.Function;
 
@@ -45,6 +46,7 @@ public final class HttpVerticle extends VerticleBase {
     private final GatewayMetrics metrics;
     private final Consumer<Router> extraRoutes;
     private final Function<Vertx, Handler<HttpServerRequest>> grpc;
+    private final BooleanSupplier drillSheds;
     private HttpServer server;
     private OverloadGuard guard;
     private int warmUpLeft = WARM_UP_REQUESTS;
@@ -61,6 +63,16 @@ public final class HttpVerticle extends VerticleBase {
      */
     public HttpVerticle(WeirConfig config, ModelService models, Routing routing, PrometheusMeterRegistry prometheus,
                         Consumer<Router> extraRoutes, Function<Vertx, Handler<HttpServerRequest>> grpc) {
+        this(config, models, routing, prometheus, extraRoutes, grpc, null);
+    }
+
+    /**
+     * @param drillSheds with {@code chaos.enabled}, the shed drill's say for the request being read (true: answer it
+     *                   429 through the edge's shedding path, whatever the loop's lag); null without chaos
+     */
+    public HttpVerticle(WeirConfig config, ModelService models, Routing routing, PrometheusMeterRegistry prometheus,
+                        Consumer<Router> extraRoutes, Function<Vertx, Handler<HttpServerRequest>> grpc,
+                        BooleanSupplier drillSheds) {
         this.config = config;
         this.models = models;
         this.routing = routing;
@@ -68,6 +80,7 @@ public final class HttpVerticle extends VerticleBase {
         this.metrics = new GatewayMetrics(prometheus);
         this.extraRoutes = extraRoutes;
         this.grpc = grpc;
+        this.drillSheds = drillSheds;
     }
 
     @Override
@@ -197,6 +210,12 @@ public final class HttpVerticle extends VerticleBase {
     }
 
     private void shedWhenBehind(RoutingContext ctx, String route) {
+        if (drillSheds != null && drillSheds.getAsBoolean()) {
+            metrics.shed(route);
+            answerUnparsed(ctx, route, WeirException.exhausted("shed by a chaos drill (PUT /admin/chaos/shed), as if "
+                    + "the gateway were overloaded; retry later", 1));
+            return;
+        }
         if (config.shedBudgetFraction() <= 0) {
             admit(ctx, System.nanoTime(), route);
             return;
