@@ -68,9 +68,8 @@ public final class HttpErrors {
 
     /**
      * {@code {"error":{"code","message"},"request_id"}}, written straight to bytes: the same bytes as the
-     * {@code JsonObject} it was built as before, without the two maps and the tree encoder, which were an eighth of a
-     * shed request's event-loop time (docs/PERF.md, "What a shed request costs"), on the answer that overload sends
-     * most.
+     * {@code JsonObject} it was built as before, without the two maps and the tree encoder, at half the garbage, on the
+     * answer that overload sends most (docs/PERF.md, "What a shed request costs").
      */
     static Buffer body(WeirException e, String requestId) {
         return ResponseJson.object(g -> {
