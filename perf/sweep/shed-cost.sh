@@ -8,12 +8,13 @@
 # an offered load of m times the knee K, a CPU-bound gateway serves S = K (1 - m r) / (1 - r) (its CPU is spent on the
 # served and the shed alone), so goodput >= 0.9 K at 2x needs r <= 1/11.
 #
-# Usage: perf/sweep/shed-cost.sh [--jar gateway/target/weir-gateway.jar] [--rounds 2] [--connections 16]
-#            [--seconds 10] [--warmup 8] [--out shed-cost.csv]
+# Usage: perf/sweep/shed-cost.sh [--jar gateway/target/weir-gateway.jar] [--rounds 3] [--connections 64]
+#            [--seconds 10] [--warmup 15] [--out shed-cost.csv]
+# (64 connections keep a one-CPU gateway busy on moderation too; 15 s of warm-up let the JIT finish the ranker.)
 # Linux only (/proc, taskset). Build first: ./mvnw -B -ntp -q -o -DskipTests -Dweir.perf.skip=true install
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
-JAR=$root/gateway/target/weir-gateway.jar ROUNDS=2 CONNECTIONS=16 SECONDS_MEASURED=10 WARMUP=8 OUT=""
+JAR=$root/gateway/target/weir-gateway.jar ROUNDS=3 CONNECTIONS=64 SECONDS_MEASURED=10 WARMUP=15 OUT=""
 while (( $# )); do
   case $1 in
     --jar) JAR=$2; shift 2 ;;
@@ -22,7 +23,7 @@ while (( $# )); do
     --seconds) SECONDS_MEASURED=$2; shift 2 ;;
     --warmup) WARMUP=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -30,7 +31,7 @@ done
 JAVA=$JAVA_HOME/bin/java
 [[ -f $JAR ]] || { echo "no gateway jar at $JAR: build it first" >&2; exit 1; }
 work=$(mktemp -d)
-trap 'kill $pid 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'kill ${pid:-} 2>/dev/null || true; rm -rf "$work"' EXIT
 gateway_cpu=() client_cpu=()   # the gateway on CPU 0, the client on CPU 1, where there are two
 if command -v taskset >/dev/null && (( $(nproc) > 1 )); then gateway_cpu=(taskset -c 0) client_cpu=(taskset -c 1); fi
 
