@@ -226,6 +226,52 @@ class DrillRunnerTest {
         assertThat(faultsInForce()).as("cleared on the way out").isEmpty();
     }
 
+    private static double shedInForce() throws Exception {
+        HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                base(server).resolve("/admin/chaos/shed")).build(), HttpResponse.BodyHandlers.ofString());
+        return new JsonObject(r.body()).getDouble("fraction");
+    }
+
+    @Test
+    void aShedPhaseIsAnswered429WithRetryAfterAndTheDrillEndsItsShedding() throws Exception {
+        // The last phase leaves the edge shedding: the runner ends it on its way out.
+        DrillPlan plan = DrillPlan.parse("""
+                {"name": "edge-shed", "rate_per_s": 60, "connections": 8,
+                 "requests": [{"path": "/v1/moderate", "body": {"text": "thanks, that was helpful"}}],
+                 "phases": [{"name": "baseline", "seconds": 1, "expect": {"min_ok_share": 0.99}},
+                            {"name": "all shed", "seconds": 1, "shed": 1, "expect": {"statuses": [429], "at_least": {"429": 55}}},
+                            {"name": "recovery", "seconds": 1.5, "shed": 0,
+                             "expect": {"statuses": [200, 429], "recover_within_s": 1, "recover_from": [429]}},
+                            {"name": "a third shed", "seconds": 2, "shed": 0.3,
+                             "expect": {"statuses": [200, 429], "at_least": {"200": 60, "429": 15}}}]}""");
+        DrillReport report = new DrillRunner(base(server), null).run(plan);
+        assertThat(report.passed()).as(report.toText()).isTrue();
+        assertThat(report.phases()).allSatisfy(p -> {
+            assertThat(p.lost()).isZero();
+            assertThat(p.malformed()).isZero();
+        });
+        assertThat(shedInForce()).as("ended by the runner").isZero();
+    }
+
+    @Test
+    void aShedDrillDoesNotRunWhileTheEdgeAlreadySheds() throws Exception {
+        HttpClient http = HttpClient.newHttpClient();
+        http.send(HttpRequest.newBuilder(base(server).resolve("/admin/chaos/shed"))
+                .PUT(HttpRequest.BodyPublishers.ofString("{\"fraction\": 0.5}")).build(), HttpResponse.BodyHandlers.ofString());
+        try {
+            DrillPlan plan = DrillPlan.parse("""
+                    {"name": "shed-twice", "rate_per_s": 10,
+                     "requests": [{"path": "/v1/moderate", "body": {"text": "hello"}}],
+                     "phases": [{"name": "shed", "seconds": 1, "shed": 0.2, "expect": {"statuses": [200, 429]}}]}""");
+            assertThatThrownBy(() -> new DrillRunner(base(server), null).run(plan)).isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("the edge already sheds 0.5");
+            assertThat(shedInForce()).as("the operator's drill left as it was").isEqualTo(0.5);
+        } finally {
+            http.send(HttpRequest.newBuilder(base(server).resolve("/admin/chaos/shed")).DELETE().build(),
+                    HttpResponse.BodyHandlers.ofString());
+        }
+    }
+
     @Test
     void eachPhaseOffersItsOwnRate() throws Exception {
         DrillPlan plan = DrillPlan.parse("""

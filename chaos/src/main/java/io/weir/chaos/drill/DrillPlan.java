@@ -26,7 +26,7 @@ import java.util.regex.Pattern;
  *  "requests": [{"path": "/v1/rank:score", "body": {...}}],
  *  "phases": [
  *    {"name": "baseline", "seconds": 10, "expect": {"statuses": [200], "min_ok_share": 0.99}},
- *    (a phase may offer its own "rate_per_s": a surge)
+ *    (a phase may offer its own "rate_per_s": a surge; and "shed": 0.3 has the edge answer that share 429, 0 ends it)
  *    {"name": "slow device", "seconds": 20, "inject": [{"model": "ranker", "latency_ms": 250}],
  *     "expect": {"statuses": [200, 429, 504]}},
  *    {"name": "recovery", "seconds": 15, "clear": [{"model": "ranker"}],
@@ -115,12 +115,14 @@ public record DrillPlan(String name, String description, double ratePerSecond, i
     /**
      * @param ratePerSecond this phase's offered rate (a {@code rate_per_s} of its own: a surge), or NaN for the
      *                      drill's
+     * @param shedFraction  the share of inference requests the gateway's edge sheds from this phase on (its
+     *                      {@code shed}: {@code PUT /admin/chaos/shed}; 0 ends it), or NaN to leave it as it is
      */
     public record Phase(String name, double seconds, double ratePerSecond, List<AdminCall> admin,
-                        List<Injection> inject, List<Clearing> clear, Expectation expect) {
+                        List<Injection> inject, List<Clearing> clear, Expectation expect, double shedFraction) {
         public Phase(String name, double seconds, List<AdminCall> admin, List<Injection> inject, List<Clearing> clear,
                      Expectation expect) {
-            this(name, seconds, Double.NaN, admin, inject, clear, expect);
+            this(name, seconds, Double.NaN, admin, inject, clear, expect, Double.NaN);
         }
 
         /** The rate this phase offers, its own or the drill's. */
@@ -218,10 +220,11 @@ public record DrillPlan(String name, String description, double ratePerSecond, i
     }
 
     private static Phase phase(JsonObject p, String at) {
-        only(p, at, "name", "seconds", "rate_per_s", "admin", "inject", "clear", "expect");
+        only(p, at, "name", "seconds", "rate_per_s", "admin", "inject", "clear", "expect", "shed");
         String name = string(p, "name", at);
         double seconds = required(p, "seconds", at, 0.5, 3600);
         double phaseRate = optional(p, "rate_per_s", at, 0.1, 20_000);
+        double shed = optional(p, "shed", at, 0, 1);
         List<AdminCall> admin = each(p, "admin", at, (c, cat) -> adminCall(c, cat, true));
         List<Injection> inject = each(p, "inject", at, (f, fat) -> {
             only(f, fat, "model", "version", "backend", "latency_ms", "failure_rate", "device_fault");
@@ -301,7 +304,7 @@ public record DrillPlan(String name, String description, double ratePerSecond, i
                         + " recover_within_s) but does not allow status 200: it could never pass");
             }
         }
-        return new Phase(name, seconds, phaseRate, List.copyOf(admin), List.copyOf(inject), List.copyOf(clear), expect);
+        return new Phase(name, seconds, phaseRate, List.copyOf(admin), List.copyOf(inject), List.copyOf(clear), expect, shed);
     }
 
     /**

@@ -31,6 +31,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.atomic.AtomicReference;
@@ -53,12 +54,14 @@ import java.util.logging.Logger;
  *
  * <p>Each request carries its own {@code x-request-id} ({@code <drill>-<n>}); an answer must echo it. Preconditions,
  * checked before any load: the chaos admin API answers (the gateway runs with {@code chaos.enabled}), no fault is in
- * force already (it would confound the drill), and every backend a phase injects into serves the model it names.
+ * force already (it would confound the drill), nor a shed drill when a phase sets one, and every backend a phase
+ * injects into serves the model it names. A shed drill a phase set ({@code shed}) is ended with the faults.
  */
 public final class DrillRunner {
     private static final Logger LOG = Logger.getLogger(DrillRunner.class.getName());
     private static final long ADMIN_TIMEOUT_MS = 10_000;
     private static final String FAULTS = "/admin/chaos/faults";
+    private static final String SHED = "/admin/chaos/shed";
 
     private final URI base;
     private final String adminToken;
@@ -101,6 +104,8 @@ public final class DrillRunner {
         Set<DrillPlan.Clearing> set = ConcurrentHashMap.newKeySet();
         // Undos of the admin calls made, newest first: run at the end unless a later phase made the same call.
         java.util.Deque<DrillPlan.AdminCall> undos = new java.util.concurrent.ConcurrentLinkedDeque<>();
+        // Whether the edge's shed drill may be on because this drill set it: ended when the drill ends.
+        AtomicBoolean shedding = new AtomicBoolean();
         // On SIGINT/SIGTERM the hook stops the drill's own thread and waits for its clean-up (which must not race the
         // phases still running, nor lose its calls to a closing client); it cleans up itself only if that never comes.
         Thread runner = Thread.currentThread();
@@ -115,16 +120,18 @@ public final class DrillRunner {
                 Thread.currentThread().interrupt();
             }
             clearAll(loop, admin, set);
+            endShed(loop, admin, shedding);
             undoAll(loop, admin, undos);
         }, "weir-drill-cleanup");
         Runtime.getRuntime().addShutdownHook(hook);
         try {
             preflight(loop, admin, plan);
-            return new Load(plan, loop, load, admin, set, undos).run();
+            return new Load(plan, loop, load, admin, set, undos, shedding).run();
         } finally {
             // An interrupt must not stop the clean-up: its admin calls wait for answers.
             boolean interrupted = Thread.interrupted();
             clearAll(loop, admin, set);
+            endShed(loop, admin, shedding);
             undoAll(loop, admin, undos);
             cleanedUp.countDown();
             try {
@@ -148,6 +155,18 @@ public final class DrillRunner {
                 LOG.log(Level.SEVERE, "could not clear the fault on " + c + " after the drill: clear it by hand (DELETE "
                         + FAULTS + "/" + c.model() + ")", e);
             }
+        }
+    }
+
+    private void endShed(Context loop, HttpClientAgent admin, AtomicBoolean shedding) {
+        if (!shedding.get()) {
+            return;
+        }
+        try {
+            call(loop, admin, HttpMethod.DELETE, SHED, null, "end the edge's shed drill");
+            shedding.set(false);
+        } catch (RuntimeException e) {
+            LOG.log(Level.SEVERE, "could not end the edge's shed drill after the drill: end it by hand (DELETE " + SHED + ")", e);
         }
     }
 
@@ -179,6 +198,7 @@ public final class DrillRunner {
         private final HttpClientAgent admin;
         private final Set<DrillPlan.Clearing> set;
         private final java.util.Deque<DrillPlan.AdminCall> undos;
+        private final AtomicBoolean shedding;
         /** By phase index, what its admin calls' checks found wrong; the scheduling thread only. */
         private final Map<Integer, List<String>> checks = new java.util.HashMap<>();
         private final Buffer[] bodies;
@@ -200,9 +220,10 @@ public final class DrillRunner {
         private final AtomicLongArray changedAt;
 
         Load(DrillPlan plan, Context loop, HttpClientAgent load, HttpClientAgent admin, Set<DrillPlan.Clearing> set,
-             java.util.Deque<DrillPlan.AdminCall> undos) {
+             java.util.Deque<DrillPlan.AdminCall> undos, AtomicBoolean shedding) {
             this.plan = plan;
             this.undos = undos;
+            this.shedding = shedding;
             this.loop = loop;
             this.load = load;
             this.admin = admin;
@@ -238,6 +259,17 @@ public final class DrillRunner {
                     if (a.expect() != null && !contains(answer, a.expect())) {
                         checks.computeIfAbsent(i, k -> new ArrayList<>()).add(a.method() + " " + a.path()
                                 + " answered " + answer.encode() + ", expected it to contain " + a.expect().encode());
+                    }
+                }
+                double shed = phase.shedFraction();
+                if (!Double.isNaN(shed)) {
+                    if (shed > 0) {
+                        shedding.set(true); // before the PUT, as faults are: a lost answer may have landed
+                    }
+                    call(loop, admin, HttpMethod.PUT, SHED, new JsonObject().put("fraction", shed),
+                            "have the edge shed " + shed + " of inference requests");
+                    if (shed == 0) {
+                        shedding.set(false);
                     }
                 }
                 for (DrillPlan.Injection f : phase.inject()) {
@@ -430,6 +462,14 @@ public final class DrillRunner {
             throw new IllegalStateException("faults are already in force (" + inForce.encode() + "): clear them first,"
                     + " or the drill would measure them too");
         }
+        if (plan.phases().stream().anyMatch(p -> !Double.isNaN(p.shedFraction()))) {
+            double inForceShed = call(loop, admin, HttpMethod.GET, SHED, null, "read the edge's shed drill")
+                    .getDouble("fraction", 0.0);
+            if (inForceShed > 0) {
+                throw new IllegalStateException("the edge already sheds " + inForceShed + " of inference requests (a shed"
+                        + " drill in force): end it first (DELETE " + SHED + "), or the drill would measure it too");
+            }
+        }
         JsonObject models = call(loop, admin, HttpMethod.GET, "/admin/models", null, "list the models");
         for (DrillPlan.Phase phase : plan.phases()) {
             for (DrillPlan.AdminCall a : phase.admin()) {
@@ -530,7 +570,7 @@ public final class DrillRunner {
                     if (r.statusCode() == 200) {
                         return b.toJsonObject();
                     }
-                    String hint = r.statusCode() == 404 && uri.startsWith(FAULTS)
+                    String hint = r.statusCode() == 404 && (uri.startsWith(FAULTS) || uri.equals(SHED))
                             ? ": the gateway's chaos admin API is off; start it with chaos.enabled=true (WEIR_CHAOS_ENABLED=true)"
                             : r.statusCode() == 401 ? ": give the gateway's admin.token in WEIR_ADMIN_TOKEN" : "";
                     throw new AdminRefusal(r.statusCode(), "could not " + what + ": " + method + " " + uri + " answered "

@@ -68,6 +68,8 @@ class DrillPlanTest {
             "an undo with its own undo | \"seconds\": 2}                | \"seconds\": 2, \"admin\": [{\"method\": \"PUT\", \"path\": \"/admin/rollouts/r\", \"undo\": {\"method\": \"DELETE\", \"path\": \"/admin/rollouts/r\", \"undo\": {}}}]} | has an unknown key 'undo'",
             "a change left behind unmeant | \"seconds\": 2}          | \"seconds\": 2, \"admin\": [{\"method\": \"POST\", \"path\": \"/admin/rollouts/r/pause\"}]} | changes the gateway but has no undo",
             "a clear of another target | \"clear\": [{\"model\": \"moderation\"}] | \"clear\": [{\"model\": \"moderation\", \"backend\": \"cpu\"}] | which no earlier phase injected",
+            "a shed past everything    | \"seconds\": 2}                | \"seconds\": 2, \"shed\": 1.5}   | drill.phases[0].shed must be a number from 0.0 to 1.0",
+            "a shed that is text       | \"seconds\": 2}                | \"seconds\": 2, \"shed\": \"half\"} | drill.phases[0].shed must be a number",
     })
     void aBadPlanIsRefusedNamingTheField(String what, String from, String to, String message) {
         String broken = MINIMAL.replace(from, to);
@@ -98,6 +100,14 @@ class DrillPlanTest {
                  "phases": [{"name": "a", "seconds": 1, "inject": [{"model": "ranker", "version": "1.1.0", "failure_rate": 1}]},
                             {"name": "b", "seconds": 1, "clear": [{"model": "ranker"}]}]}"""))
                 .hasMessageContaining("clears ranker, which no earlier phase injected (in force: [ranker@1.1.0])");
+    }
+
+    @Test
+    void aPhaseMayHaveTheEdgeShedAndOthersLeaveItAsItIs() {
+        DrillPlan plan = DrillPlan.parse(MINIMAL.replace("{\"name\": \"baseline\", \"seconds\": 2}",
+                "{\"name\": \"baseline\", \"seconds\": 2, \"shed\": 0.3}"));
+        assertThat(plan.phases().get(0).shedFraction()).isEqualTo(0.3);
+        assertThat(plan.phases().get(1).shedFraction()).as("not said: left as it is").isNaN();
     }
 
     @Test
