@@ -60,10 +60,14 @@ class DrillRunnerTest {
                              "expect": {"recover_within_s": 1, "min_ok_share": 0.99}}]}""".formatted(faultStatuses));
     }
 
+    private static JsonObject adminGet(String path) throws Exception {
+        HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(base(server).resolve(path)).build(),
+                HttpResponse.BodyHandlers.ofString());
+        return new JsonObject(r.body());
+    }
+
     private static JsonObject faultsInForce() throws Exception {
-        HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-                base(server).resolve("/admin/chaos/faults")).build(), HttpResponse.BodyHandlers.ofString());
-        return new JsonObject(r.body()).getJsonObject("faults");
+        return adminGet("/admin/chaos/faults").getJsonObject("faults");
     }
 
     @Test
@@ -227,9 +231,7 @@ class DrillRunnerTest {
     }
 
     private static double shedInForce() throws Exception {
-        HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-                base(server).resolve("/admin/chaos/shed")).build(), HttpResponse.BodyHandlers.ofString());
-        return new JsonObject(r.body()).getDouble("fraction");
+        return adminGet("/admin/chaos/shed").getDouble("fraction");
     }
 
     @Test

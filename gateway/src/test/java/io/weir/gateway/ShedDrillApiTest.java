@@ -57,6 +57,19 @@ class ShedDrillApiTest {
         return c.post("/v1/moderate").sendJsonObject(new JsonObject().put("text", "thanks, that helped").put("request_id", id));
     }
 
+    private static Future<HttpResponse<Buffer>> putShed(WebClient c, Object fraction) {
+        return c.put("/admin/chaos/shed").sendJsonObject(new JsonObject().put("fraction", fraction));
+    }
+
+    /** {@code n} moderation requests at once, ids {@code prefix-0} on. */
+    private static Future<List<HttpResponse<Buffer>>> moderateMany(WebClient c, int n, String prefix) {
+        List<Future<HttpResponse<Buffer>>> calls = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            calls.add(moderate(c, prefix + i));
+        }
+        return Future.all(calls).map(all -> all.<HttpResponse<Buffer>>list());
+    }
+
     private static double shedCount(String route) {
         var counter = server.meters().find("weir.http.shed").tag("route", route).counter();
         return counter == null ? 0 : counter.count();
@@ -66,15 +79,16 @@ class ShedDrillApiTest {
     void everyInferenceRequestIsShedAtOneAndServedAgainOnceCleared(Vertx vertx, VertxTestContext tc) {
         WebClient c = client(vertx, server);
         double before = shedCount("moderate") + shedCount("rank");
-        c.put("/admin/chaos/shed").sendJsonObject(new JsonObject().put("fraction", 1))
+        putShed(c, 1)
                 .compose(put -> {
                     tc.verify(() -> assertThat(put.bodyAsJsonObject().getDouble("fraction")).isEqualTo(1.0));
-                    List<Future<HttpResponse<Buffer>>> calls = new ArrayList<>();
-                    for (int i = 0; i < 10; i++) {
-                        calls.add(moderate(c, "drill-" + i));
-                    }
-                    calls.add(c.post("/v1/rank:score").sendJsonObject(HttpApiTest.rankRequest(5).put("request_id", "drill-rank")));
-                    return Future.all(calls).map(all -> all.<HttpResponse<Buffer>>list());
+                    return Future.all(moderateMany(c, 10, "drill-"),
+                                    c.post("/v1/rank:score").sendJsonObject(HttpApiTest.rankRequest(5).put("request_id", "drill-rank")))
+                            .map(both -> {
+                                List<HttpResponse<Buffer>> all = new ArrayList<>(both.<List<HttpResponse<Buffer>>>resultAt(0));
+                                all.add(both.resultAt(1));
+                                return all;
+                            });
                 })
                 .compose(shed -> {
                     tc.verify(() -> {
@@ -108,14 +122,8 @@ class ShedDrillApiTest {
     @Test
     void aShareShedsSomeAndServesTheRest(Vertx vertx, VertxTestContext tc) {
         WebClient c = client(vertx, server);
-        c.put("/admin/chaos/shed").sendJsonObject(new JsonObject().put("fraction", 0.5))
-                .compose(put -> {
-                    List<Future<HttpResponse<Buffer>>> calls = new ArrayList<>();
-                    for (int i = 0; i < 200; i++) {
-                        calls.add(moderate(c, "half-" + i));
-                    }
-                    return Future.all(calls).map(all -> all.<HttpResponse<Buffer>>list());
-                })
+        putShed(c, 0.5)
+                .compose(put -> moderateMany(c, 200, "half-"))
                 .onComplete(tc.succeeding(all -> tc.verify(() -> {
                     long shed = all.stream().filter(r -> r.statusCode() == 429).count();
                     long served = all.stream().filter(r -> r.statusCode() == 200).count();
@@ -129,15 +137,15 @@ class ShedDrillApiTest {
     @Test
     void aFractionOutsideZeroToOneIsRefusedAndChangesNothing(Vertx vertx, VertxTestContext tc) {
         WebClient c = client(vertx, server);
-        c.put("/admin/chaos/shed").sendJsonObject(new JsonObject().put("fraction", 0.25))
-                .compose(ok -> c.put("/admin/chaos/shed").sendJsonObject(new JsonObject().put("fraction", 1.5)))
+        putShed(c, 0.25)
+                .compose(ok -> putShed(c, 1.5))
                 .compose(tooMuch -> {
                     tc.verify(() -> {
                         assertThat(tooMuch.statusCode()).isEqualTo(400);
                         assertThat(tooMuch.bodyAsJsonObject().getJsonObject("error").getString("message"))
                                 .contains("between 0 and 1");
                     });
-                    return c.put("/admin/chaos/shed").sendJsonObject(new JsonObject().put("fraction", "half"));
+                    return putShed(c, "half");
                 })
                 .compose(notANumber -> {
                     tc.verify(() -> assertThat(notANumber.statusCode()).isEqualTo(400));
@@ -152,7 +160,7 @@ class ShedDrillApiTest {
     @Test
     void withoutChaosTheDrillIsNotThere(Vertx vertx, VertxTestContext tc) {
         WebClient c = client(vertx, noChaos);
-        c.put("/admin/chaos/shed").sendJsonObject(new JsonObject().put("fraction", 1))
+        putShed(c, 1)
                 .compose(put -> {
                     tc.verify(() -> assertThat(put.statusCode()).isEqualTo(404));
                     return moderate(c, "plain");
