@@ -15,6 +15,7 @@ import io.weir.runtime.repository.Versions;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 import java.util.function.Consumer;
 import java.util.logging.Logger;
 
@@ -38,8 +39,8 @@ public final class ChaosAdminApi implements Consumer<Router> {
 
     /** @param cluster this replica's cluster member (its partition to steer), or null on a replica without cluster peers */
     public ChaosAdminApi(FaultInjector faults, ShedDrill shedDrill, ClusterMember cluster) {
-        this.faults = faults;
-        this.shedDrill = shedDrill;
+        this.faults = Objects.requireNonNull(faults, "faults");
+        this.shedDrill = Objects.requireNonNull(shedDrill, "shedDrill");
         this.cluster = cluster;
     }
 
