@@ -7,6 +7,7 @@
 #   clean-rig-run<N>-slices.txt, -slices-wf1.txt                      slices.py: adaptive, then adaptive-wf1, as candidate
 #   clean-rig-run<N>-pair<k>-<arm>-<model>.csv, clean-rig-run<N>-pairs.txt   the A/B pairs at 2x, and a table by pair
 #                                                                     (the order within a pair is in the call's log)
+#   clean-rig-run<N>-shed-cost.csv, -shed-cost.txt                    shed-cost.sh's rows and ratios, when the call ran it
 # Usage (repository root): perf/sweep/device-call-results.sh <runs.tar.gz> <device-call.log> <run number>
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -57,6 +58,11 @@ slices=("$prefix"-sweep-*-slices.csv)
 python3 perf/sweep/slices.py "${slices[@]}" --candidate adaptive >"$prefix-slices.txt"
 if grep -q ',adaptive-wf1,' "${slices[@]}"; then
   python3 perf/sweep/slices.py "${slices[@]}" --candidate adaptive-wf1 >"$prefix-slices-wf1.txt"
+fi
+
+if [[ -f "$work/shedcost/shed-cost.csv" ]]; then
+  cp "$work/shedcost/shed-cost.csv" "$prefix-shed-cost.csv"
+  grep -E '^(rank|moderate):' "$work/shedcost/stdout.txt" >"$prefix-shed-cost.txt" || true
 fi
 
 # The A/B pairs: one CSV per run and model, and a table of them by pair.

@@ -9,7 +9,9 @@
 #        shed: the sweep's Gatling round-robin (3 rounds of 3-s slices) with the edge guard's
 #          http.shed.budget.fraction at 0.35 (the default: moderation sheds past 28 ms of loop lag) and 0.25 (20 ms,
 #          the floor): run 122's pair (the tighter guard started a connection storm);
-#        reserve: the bounded client with its deadline, http.deadline.lag.reserve 0 and 1 (run 120b's pair).
+#        reserve: the bounded client with its deadline, http.deadline.lag.reserve 0 and 1 (run 120b's pair);
+#   3. with WEIR_CALL_SHED_COST=1, if about 130 s are left (WEIR_CALL_SHED_COST_SECONDS), one round of shed-cost.sh on
+#      the bundle's runtime and jar (CPUs 0 and 1): what a shed request costs against a served one on the rig.
 # Each run gets its own directory; everything is packed into $OUT/runs.tar.gz (the device tool brings back at most 8
 # files a call), with the summary lines in $OUT/device-call.log. A run that would not fit the time left is skipped and
 # said so; a run cut short by its timeout keeps the CSV rows it wrote.
@@ -82,6 +84,23 @@ elif [[ -n "$cap_ranker" && -n "$cap_moderation" ]]; then
   done
 else
   echo "no capacities from the sweep (ranker '${cap_ranker}', moderation '${cap_moderation}'): no A/B pairs"
+fi
+
+if [[ ${WEIR_CALL_SHED_COST:-0} == 1 ]]; then
+  l=$(left) need=${WEIR_CALL_SHED_COST_SECONDS:-130}
+  if (( l < need )); then
+    echo "$(date -u +%T) skip shedcost: ${l} s left, it needs about ${need}"
+  else
+    b=/tmp/weir-device-sweep/sweep   # where device-sweep.sh unpacked the bundle; unpacked here if no sweep ran
+    if [[ ! -d $b ]]; then mkdir -p /tmp/weir-device-sweep && tar -C /tmp/weir-device-sweep -xJf .gpu/sweep.tar.xz; fi
+    mkdir -p "$out/shedcost"
+    runs+=(shedcost)
+    echo "$(date -u +%T) shedcost, at most $(( l - 20 )) s"
+    JAVA_HOME="$b/jdk" timeout $(( l - 20 )) bash perf/sweep/shed-cost.sh --jar "$b/weir-gateway.jar" --client-classes \
+      "$b/tools" --rounds 1 --out "$out/shedcost/shed-cost.csv" >"$out/shedcost/stdout.txt" 2>&1
+    echo "$(date -u +%T) shedcost: rc $?"
+    grep -E '^(rank|moderate):' "$out/shedcost/stdout.txt" | sed 's/^/    /'
+  fi
 fi
 
 echo "$(date -u +%T) done in $(( SECONDS - start )) s; runs: ${runs[*]}"

@@ -2,7 +2,8 @@
 # Packs, on the build machine, what perf/sweep/device-sweep.sh needs on a lent machine that has no Java:
 #   .gpu/sweep.tar.xz   a jlinked JDK 25 (gateway and Gatling modules), the gateway jar (ONNX Runtime's natives cut
 #                       to linux-x64), Gatling's class path (without what an HTTP/1.1 load over loopback never loads:
-#                       the recorder, TLS natives, XML and test libraries) and perf's test classes
+#                       the recorder, TLS natives, XML and test libraries), perf's test classes, and shed-cost.sh's
+#                       client compiled (tools/)
 # Every jar is stored uncompressed so that xz packs the whole (the gateway's fat jar and Gatling share Netty and
 # Jackson) into what fits the machine's copy limit. Before packing, the bundle runs a short interleaved sweep here
 # with the jlinked runtime and the trimmed class path, so a missing module or jar shows here, not on the lent machine.
@@ -80,5 +81,11 @@ head -1 "$root/.gpu/sweep-trial.csv" | grep -q 'server_ok_p99_ms' \
   || { echo "trial sweep's CSV lacks server_ok_p99_ms: perf's test classes are stale (./mvnw -pl perf test-compile)" >&2; exit 1; }
 rm -f "$stage/classpath.trial"
 echo "trial sweep: $rows rows"
+# shed-cost.sh's client, compiled (the bundle's runtime has no javac), and a trial with the bundle's runtime and jar.
+rm -rf "$stage/tools" && "$JAVA_HOME/bin/javac" --release 25 -d "$stage/tools" perf/sweep/KeepAliveLoad.java
+JAVA_HOME="$stage/jdk" perf/sweep/shed-cost.sh --jar "$stage/weir-gateway.jar" --client-classes "$stage/tools" \
+  --rounds 1 --seconds 1 --warmup 1 --connections 4 --out "$root/.gpu/shed-cost-trial.csv"
+shed_rows=$(($(wc -l <"$root/.gpu/shed-cost-trial.csv") - 1))
+(( shed_rows == 4 )) || { echo "trial shed-cost wrote $shed_rows rows, not 4" >&2; exit 1; }
 (cd "$root/.gpu" && tar -cf - sweep | xz -9 -T2 >sweep.tar.xz)
 du -sh "$stage" "$root/.gpu/sweep.tar.xz"

@@ -9,12 +9,13 @@
 # served and the shed alone), so goodput >= 0.9 K at 2x needs r <= 1/11.
 #
 # Usage: perf/sweep/shed-cost.sh [--jar gateway/target/weir-gateway.jar] [--rounds 3] [--connections 64]
-#            [--seconds 10] [--warmup 15] [--out shed-cost.csv]
+#            [--seconds 10] [--warmup 15] [--out shed-cost.csv] [--client-classes DIR]
+# (--client-classes: KeepAliveLoad compiled there, for a runtime without javac, as the lent machine's bundle is.)
 # (64 connections keep a one-CPU gateway busy on moderation too; 15 s of warm-up let the JIT finish the ranker.)
 # Linux only (/proc, taskset). Build first: ./mvnw -B -ntp -q -o -DskipTests -Dweir.perf.skip=true install
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
-JAR=$root/gateway/target/weir-gateway.jar ROUNDS=3 CONNECTIONS=64 SECONDS_MEASURED=10 WARMUP=15 OUT=""
+JAR=$root/gateway/target/weir-gateway.jar ROUNDS=3 CONNECTIONS=64 SECONDS_MEASURED=10 WARMUP=15 OUT="" CLIENT_CLASSES=""
 while (( $# )); do
   case $1 in
     --jar) JAR=$2; shift 2 ;;
@@ -23,7 +24,8 @@ while (( $# )); do
     --seconds) SECONDS_MEASURED=$2; shift 2 ;;
     --warmup) WARMUP=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    --client-classes) CLIENT_CLASSES=$2; shift 2 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -56,7 +58,9 @@ pid=$!   # taskset and env exec: this is the gateway's JVM, whose CPU ticks /pro
 for _ in $(seq 1 120); do curl -sf "http://127.0.0.1:$port/v2/health/ready" >/dev/null && break; sleep 0.5; done
 curl -sf "http://127.0.0.1:$port/v2/health/ready" >/dev/null || { echo "gateway not ready; its log:" >&2; tail -20 "$work/gateway.log" >&2; exit 1; }
 ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
-load() { "${client_cpu[@]}" "$JAVA" "$root/perf/sweep/KeepAliveLoad.java" 127.0.0.1 "$port" "$1" "$2" "$CONNECTIONS" "$3"; }
+client=("$root/perf/sweep/KeepAliveLoad.java")
+[[ -n $CLIENT_CLASSES ]] && client=(-cp "$CLIENT_CLASSES" KeepAliveLoad)
+load() { "${client_cpu[@]}" "$JAVA" "${client[@]}" 127.0.0.1 "$port" "$1" "$2" "$CONNECTIONS" "$3"; }
 
 rows=$work/rows.csv
 echo "round,model,arm,requests,rate_per_s,statuses,gateway_cores,gateway_cpu_us_per_request" >"$rows"
