@@ -64,6 +64,19 @@ public final class PolicySimulationMain {
         return model.with(pairs);
     }
 
+    /** Option {@code --key}'s comma-separated numbers, exactly {@code n} of them ({@code what} names them). */
+    private static double[] numbers(Map<String, String> opt, String key, int n, String what) {
+        String[] parts = opt.get(key).split(",");
+        if (parts.length != n) {
+            throw new IllegalArgumentException("--" + key + " is " + what);
+        }
+        double[] values = new double[n];
+        for (int i = 0; i < n; i++) {
+            values[i] = Double.parseDouble(parts[i]);
+        }
+        return values;
+    }
+
     public static void main(String[] args) throws IOException {
         // the registry logs every load of the simulated model; one per run is noise here
         Logger.getLogger("io.weir").setLevel(Level.WARNING);
@@ -88,25 +101,16 @@ public final class PolicySimulationMain {
         };
         host = host.withBatchHandOff(Double.parseDouble(opt.getOrDefault("batch-handoff-us", "0")));
         if (opt.containsKey("gc")) {
-            String[] gc = opt.get("gc").split(",");
-            if (gc.length != 3) {
-                throw new IllegalArgumentException("--gc is eden MB, median pause ms, spread: e.g. 100,5,0.8");
-            }
-            host = host.withPauses(Double.parseDouble(gc[0]), Double.parseDouble(gc[1]), Double.parseDouble(gc[2]));
+            double[] gc = numbers(opt, "gc", 3, "eden MB, median pause ms, spread: e.g. 100,5,0.8");
+            host = host.withPauses(gc[0], gc[1], gc[2]);
         }
         if (opt.containsKey("wake-us")) {
-            String[] wake = opt.get("wake-us").split(",");
-            if (wake.length != 2) {
-                throw new IllegalArgumentException("--wake-us is the median wake-up delay in µs and its spread: e.g. 120,1.3");
-            }
-            host = host.withWakeUps(Double.parseDouble(wake[0]), Double.parseDouble(wake[1]));
+            double[] wake = numbers(opt, "wake-us", 2, "the median wake-up delay in µs and its spread: e.g. 120,1.3");
+            host = host.withWakeUps(wake[0], wake[1]);
         }
         if (opt.containsKey("shed")) {
-            String[] shed = opt.get("shed").split(",");
-            if (shed.length != 2) {
-                throw new IllegalArgumentException("--shed is the budget fraction and the floor in ms: e.g. 0.35,20");
-            }
-            host = host.withShedding(Double.parseDouble(shed[0]), Double.parseDouble(shed[1]));
+            double[] shed = numbers(opt, "shed", 2, "the budget fraction and the floor in ms: e.g. 0.35,20");
+            host = host.withShedding(shed[0], shed[1]);
         }
         if (opt.containsKey("background-cores")) {
             host = host.withBackground(Double.parseDouble(opt.get("background-cores")));
