@@ -88,11 +88,12 @@ fi
 
 if [[ ${WEIR_CALL_SHED_COST:-0} == 1 ]]; then
   l=$(left) need=${WEIR_CALL_SHED_COST_SECONDS:-130}
+  b=/tmp/weir-device-sweep/sweep   # where the sweep's device-sweep.sh unpacked the bundle
   if (( l < need )); then
     echo "$(date -u +%T) skip shedcost: ${l} s left, it needs about ${need}"
+  elif [[ ! -d $b ]]; then
+    echo "$(date -u +%T) skip shedcost: no bundle unpacked at $b (the sweep did not run)"
   else
-    b=/tmp/weir-device-sweep/sweep   # where device-sweep.sh unpacked the bundle; unpacked here if no sweep ran
-    if [[ ! -d $b ]]; then mkdir -p /tmp/weir-device-sweep && tar -C /tmp/weir-device-sweep -xJf .gpu/sweep.tar.xz; fi
     mkdir -p "$out/shedcost"
     runs+=(shedcost)
     echo "$(date -u +%T) shedcost, at most $(( l - 20 )) s"
