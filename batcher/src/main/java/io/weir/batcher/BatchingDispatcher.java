@@ -323,6 +323,17 @@ public final class BatchingDispatcher implements InferenceDispatcher {
         return out;
     }
 
+    /** {@link #latencySnapshots()} of {@code model}'s versions only (the others' recorders are not rolled). */
+    public List<LatencySnapshot> latencySnapshots(String model) {
+        List<LatencySnapshot> out = new ArrayList<>();
+        lanes.forEach((k, l) -> {
+            if (k.model().equals(model)) {
+                out.addAll(l.metrics().snapshot());
+            }
+        });
+        return out;
+    }
+
     /** Attempts to answer an already answered request; 0 unless something is badly wrong. */
     public long doubleAnswers() {
         return duplicates.sum();

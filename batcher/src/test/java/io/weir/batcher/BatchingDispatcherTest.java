@@ -308,6 +308,49 @@ class BatchingDispatcherTest {
     }
 
     @Test
+    void latencySnapshotsGiveEachStagesPercentilesOverTheIntervalSinceTheLastRoll() throws Exception {
+        FakeTicker clock = new FakeTicker();
+        AffineBackend cpu = start(TestModels.config("affine", 4, 1000, new JsonObject().put("policy", "none")),
+                clock, clock, 1, BatchingOptions.defaults());
+        cpu.latency(rows -> 3_000_000L);
+        long first = clock.nanos();
+        for (int i = 0; i < 10; i++) {
+            // Enqueued 7 ms before it reached the dispatcher (the caller stamps enqueue): waits count from there.
+            long enqueued = clock.nanos() - 7_000_000L;
+            dispatcher.submit(TestModels.request(KEY, i, 1, enqueued, Long.MAX_VALUE, Priority.NORMAL))
+                    .get(10, TimeUnit.SECONDS);
+        }
+        clock.advance(first + 1_000_000_000L - clock.nanos());   // one second after the lane's first request
+        List<LatencySnapshot> snapshots = dispatcher.latencySnapshots("affine");
+        assertThat(snapshots).extracting(LatencySnapshot::stage).containsExactlyInAnyOrder(LatencySnapshot.Stage.values());
+        for (LatencySnapshot s : snapshots) {
+            assertThat(s.model()).isEqualTo(KEY);
+            assertThat(s.backend()).isEqualTo("cpu");
+            assertThat(s.windowMs()).as("the lane was made at its first request").isEqualTo(1000.0);
+            assertThat(s.count()).as("ten requests of one row, each its own batch").isEqualTo(10);
+            double expected = switch (s.stage()) {
+                case QUEUE -> 7;
+                case COMPUTE -> 3;
+                case TOTAL -> 10;
+            };
+            // HdrHistogram keeps 3 significant digits: a percentile is the top of its sub-bucket.
+            assertThat(s.p50Ms()).as(s.stage().name()).isCloseTo(expected, org.assertj.core.data.Offset.offset(0.02));
+            assertThat(s.p95Ms()).as(s.stage().name()).isCloseTo(expected, org.assertj.core.data.Offset.offset(0.02));
+            assertThat(s.maxMs()).as(s.stage().name()).isCloseTo(expected, org.assertj.core.data.Offset.offset(0.02));
+        }
+        assertThat(dispatcher.latencySnapshots("other")).as("another model's versions only").isEmpty();
+
+        // Within the interval a reader gets the same roll; after it, the next interval, which saw nothing.
+        clock.advanceMillis(500);
+        assertThat(dispatcher.latencySnapshots("affine")).isEqualTo(snapshots);
+        clock.advanceMillis(600);
+        assertThat(dispatcher.latencySnapshots("affine")).allSatisfy(s -> {
+            assertThat(s.windowMs()).isEqualTo(1100.0);
+            assertThat(s.count()).isZero();
+        });
+    }
+
+    @Test
     void aRunTimeOverrideSwitchesTheLoadedVersionAndABadOneChangesNothing() throws Exception {
         start(TestModels.config("affine", 8, 1000, new JsonObject().put("policy", "adaptive")), Ticker.system(), null, 2,
                 BatchingOptions.defaults());

@@ -183,4 +183,54 @@ class ModelLifecycleTest {
                     tc.completeNow();
                 })));
     }
+
+    @Test
+    void theBatchersOwnPercentilesAreServedPerVersionAndBackendAndScrapedAsHistograms(Vertx vertx, VertxTestContext tc) {
+        WebClient client = client(vertx);
+        JsonObject pinned = HttpApiTest.rankRequest(10).put("model_version", "1.0.0");
+        Future<?> sent = Future.succeededFuture();
+        for (int i = 0; i < 5; i++) {
+            sent = sent.compose(x -> client.post("/v1/rank:score").sendJsonObject(pinned).map(r -> {
+                tc.verify(() -> assertThat(r.statusCode()).as(r.bodyAsString()).isEqualTo(200));
+                return r;
+            }));
+        }
+        sent.compose(x -> client.get("/admin/models/ranker/latency").send())
+                .compose(r -> {
+                    tc.verify(() -> {
+                        assertThat(r.statusCode()).as(r.bodyAsString()).isEqualTo(200);
+                        JsonObject body = r.bodyAsJsonObject();
+                        assertThat(body.getString("model")).isEqualTo("ranker");
+                        JsonObject cpu = body.getJsonObject("versions").getJsonObject("1.0.0").getJsonObject("cpu");
+                        assertThat(cpu.getDouble("window_ms")).isPositive();
+                        for (String stage : new String[] {"queue", "compute", "total"}) {
+                            JsonObject s = cpu.getJsonObject(stage);
+                            assertThat(s.getLong("count")).as(stage).isPositive();
+                            assertThat(s.getDouble("p95_ms")).as(stage).isGreaterThanOrEqualTo(s.getDouble("p50_ms"));
+                            assertThat(s.getDouble("max_ms")).as(stage).isGreaterThanOrEqualTo(s.getDouble("p99_ms"));
+                        }
+                        assertThat(cpu.getJsonObject("queue").getLong("count")).as("every request pinned to 1.0.0")
+                                .isGreaterThanOrEqualTo(5);
+                        assertThat(cpu.getJsonObject("total").getDouble("p50_ms"))
+                                .isGreaterThanOrEqualTo(cpu.getJsonObject("queue").getDouble("p50_ms"));
+                    });
+                    return client.get("/admin/models/nosuchmodel/latency").send();
+                })
+                .compose(r -> {
+                    tc.verify(() -> {
+                        assertThat(r.statusCode()).isEqualTo(404);
+                        assertThat(r.bodyAsJsonObject().getJsonObject("error").getString("code")).isEqualTo("NOT_FOUND");
+                    });
+                    return client.get("/metrics").send();
+                })
+                .onComplete(tc.succeeding(r -> tc.verify(() -> {
+                    String metrics = r.bodyAsString();
+                    for (String family : new String[] {"weir_batcher_queue_wait_seconds_bucket{", "weir_batcher_compute_seconds_bucket{"}) {
+                        assertThat(metrics.lines().filter(l -> l.startsWith(family) && l.contains("model=\"ranker\"")
+                                && l.contains("version=\"1.0.0\"") && l.contains("le=\"+Inf\"")))
+                                .as(family).singleElement().satisfies(l -> assertThat(Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).isPositive());
+                    }
+                    tc.completeNow();
+                })));
+    }
 }

@@ -16,6 +16,7 @@ import io.weir.runtime.Ticker;
 import org.HdrHistogram.Histogram;
 import org.HdrHistogram.Recorder;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
@@ -28,7 +29,8 @@ import java.util.function.Supplier;
 
 /**
  * One model version's metrics, in Micrometer (scraped as Prometheus) and in HdrHistogram {@link Recorder}s whose
- * interval percentiles the admin API and the router read through {@link #snapshot}.
+ * interval percentiles the gateway's admin API serves ({@code GET /admin/models/<model>/latency}) through
+ * {@link #snapshot}.
  *
  * <p>Coordinated omission: queue wait is measured from the request's enqueue time, stamped by the caller on the
  * dispatcher's ticker before admission, to the start of its batch's compute. A stalled batching thread or a
@@ -54,6 +56,8 @@ public final class LaneMetrics implements AutoCloseable {
     private boolean closed;
     private MeterRegistry detached;
     private long lastRoll = Long.MIN_VALUE;
+    /** Where the recorders' current interval began: the last roll, or this lane's creation before the first. */
+    private long intervalStart;
     private List<LatencySnapshot> last = List.of();
 
     public LaneMetrics(ModelKey key, MeterRegistry registry, Ticker ticker, long intervalNanos) {
@@ -61,6 +65,7 @@ public final class LaneMetrics implements AutoCloseable {
         this.registry = registry;
         this.ticker = ticker;
         this.intervalNanos = intervalNanos;
+        this.intervalStart = ticker.nanos();
         this.tags = Tags.of("model", key.model(), "version", key.version());
     }
 
@@ -75,15 +80,25 @@ public final class LaneMetrics implements AutoCloseable {
 
         BackendMeters(String backend) {
             Tags t = tags.and("backend", backend);
-            queueWait = register(r -> Timer.builder("weir.batcher.queue.wait").description("Enqueue to compute start")
-                    .tags(t).register(r));
-            compute = register(r -> Timer.builder("weir.batcher.compute").description("Backend call per batch")
-                    .tags(t).register(r));
+            queueWait = register(r -> histogram(Timer.builder("weir.batcher.queue.wait")
+                    .description("Enqueue to compute start, per request")).tags(t).register(r));
+            compute = register(r -> histogram(Timer.builder("weir.batcher.compute")
+                    .description("Backend call, per batch")).tags(t).register(r));
             batchRows = register(r -> DistributionSummary.builder("weir.batcher.batch.rows").description("Rows per batch")
                     .baseUnit("rows").tags(t).register(r));
             batchRequests = register(r -> DistributionSummary.builder("weir.batcher.batch.requests")
                     .description("Requests per batch").baseUnit("requests").tags(t).register(r));
         }
+    }
+
+    /**
+     * Buckets, so that Prometheus' {@code histogram_quantile} gives the p95 queue wait and compute across replicas (the
+     * recorders' percentiles are one replica's): 10 µs, below which no batcher wait matters against a budget, to 10 s.
+     * Micrometer's own bucket ladder, about a quarter apart, as the HTTP timer's.
+     */
+    private static Timer.Builder histogram(Timer.Builder b) {
+        return b.publishPercentileHistogram().minimumExpectedValue(Duration.ofNanos(10_000))
+                .maximumExpectedValue(Duration.ofSeconds(10));
     }
 
     /**
@@ -180,18 +195,20 @@ public final class LaneMetrics implements AutoCloseable {
             return last;
         }
         lastRoll = now;
+        double windowMs = ms(now - intervalStart);
+        intervalStart = now;
         List<LatencySnapshot> out = new ArrayList<>();
         byBackend.forEach((backend, m) -> {
-            out.add(of(backend, Stage.QUEUE, m.queueRecorder.getIntervalHistogram()));
-            out.add(of(backend, Stage.COMPUTE, m.computeRecorder.getIntervalHistogram()));
-            out.add(of(backend, Stage.TOTAL, m.totalRecorder.getIntervalHistogram()));
+            out.add(of(backend, Stage.QUEUE, windowMs, m.queueRecorder.getIntervalHistogram()));
+            out.add(of(backend, Stage.COMPUTE, windowMs, m.computeRecorder.getIntervalHistogram()));
+            out.add(of(backend, Stage.TOTAL, windowMs, m.totalRecorder.getIntervalHistogram()));
         });
         last = List.copyOf(out);
         return last;
     }
 
-    private LatencySnapshot of(String backend, Stage stage, Histogram h) {
-        return new LatencySnapshot(key, backend, stage, h.getTotalCount(), ms(h.getValueAtPercentile(50)),
+    private LatencySnapshot of(String backend, Stage stage, double windowMs, Histogram h) {
+        return new LatencySnapshot(key, backend, stage, windowMs, h.getTotalCount(), ms(h.getValueAtPercentile(50)),
                 ms(h.getValueAtPercentile(95)), ms(h.getValueAtPercentile(99)), ms(h.getMaxValue()));
     }
 

@@ -5,10 +5,12 @@ import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
 import io.weir.batcher.BatchingDispatcher;
+import io.weir.batcher.LatencySnapshot;
 import io.weir.runtime.ModelRegistry;
 import io.weir.runtime.WeirException;
 import io.weir.runtime.repository.Versions;
 
+import java.util.Locale;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 import java.util.logging.Logger;
@@ -21,6 +23,12 @@ import java.util.logging.Logger;
  * answer lists the policy each loaded version batches with now. A bad policy is refused with INVALID_ARGUMENT and
  * changes nothing. Capacity planners use it to compare policies on one warm server (perf/sweep/run-sweep.sh
  * {@code --interleave}); operators to change a policy without dropping the JIT-warm process.
+ *
+ * <p>{@code GET /admin/models/:model/latency}: the batcher's own percentiles for each loaded version and backend, from
+ * its HdrHistogram recorders: queue wait (enqueue to compute start) and total (enqueue to answer) per request, compute
+ * per batch, over the interval since the previous roll ({@code window_ms}; the recorders roll at most once a second,
+ * so readers share an interval). What this replica's batching adds to a request, apart from the HTTP path; the
+ * Prometheus histograms give the same stages across replicas, in buckets.
  */
 public final class BatchingAdminApi implements Consumer<Router> {
     private static final Logger LOG = Logger.getLogger(BatchingAdminApi.class.getName());
@@ -51,6 +59,7 @@ public final class BatchingAdminApi implements Consumer<Router> {
             LOG.info("batching policy of " + model + " set at run time: " + policy.encode());
             return model;
         }));
+        router.get(prefix + "/admin/models/:model/latency").handler(this::latency);
         router.delete(path).handler(ctx -> answer(ctx, () -> {
             String model = model(ctx);
             batcher.overridePolicy(model, null);
@@ -69,6 +78,37 @@ public final class BatchingAdminApi implements Consumer<Router> {
             throw WeirException.notFound("the repository has no model " + model);
         }
         return model;
+    }
+
+    private void latency(RoutingContext ctx) {
+        ctx.put("weir.route", "admin");
+        try {
+            String model = model(ctx);
+            JsonObject versions = new JsonObject();
+            for (LatencySnapshot s : batcher.latencySnapshots(model)) {
+                JsonObject version = versions.getJsonObject(s.model().version());
+                if (version == null) {
+                    version = new JsonObject();
+                    versions.put(s.model().version(), version);
+                }
+                JsonObject backend = version.getJsonObject(s.backend());
+                if (backend == null) {
+                    backend = new JsonObject().put("window_ms", round(s.windowMs()));
+                    version.put(s.backend(), backend);
+                }
+                backend.put(s.stage().name().toLowerCase(Locale.ROOT), new JsonObject().put("count", s.count())
+                        .put("p50_ms", round(s.p50Ms())).put("p95_ms", round(s.p95Ms()))
+                        .put("p99_ms", round(s.p99Ms())).put("max_ms", round(s.maxMs())));
+            }
+            Bodies.sendJson(ctx, 200, new JsonObject().put("model", model).put("versions", versions), null, null);
+        } catch (RuntimeException e) {
+            HttpErrors.send(ctx, e, RequestContext.requestId(ctx));
+        }
+    }
+
+    /** Microseconds are the recorders' useful precision here (3 significant digits of a ms-scale value). */
+    private static double round(double ms) {
+        return Math.round(ms * 1000) / 1000.0;
     }
 
     private void answer(RoutingContext ctx, Supplier<String> action) {
