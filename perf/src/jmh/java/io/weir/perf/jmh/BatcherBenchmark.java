@@ -1,6 +1,8 @@
 package io.weir.perf.jmh;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.weir.batcher.BatchingDispatcher;
@@ -46,7 +48,8 @@ import java.util.stream.Stream;
  * one-row requests (as an event loop would under load), waits for all of them and checks every answer is its own
  * request's row. Reported time is per request. {@code impl}: the Disruptor dispatcher with each wait strategy (the
  * {@code fixed} policy with no queue delay, so batches form only from what is already waiting, like the baseline),
- * or the {@link AbqBatcher} baseline.
+ * or the {@link AbqBatcher} baseline. {@code registry}: where the dispatcher's meters go, {@code simple} (Micrometer's
+ * in-memory registry, no histogram buckets) or {@code prometheus} (the gateway's, which builds the timers' buckets).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -61,8 +64,11 @@ public class BatcherBenchmark {
     @Param({"disruptor-parking", "disruptor-blocking", "disruptor-sleeping", "disruptor-yielding", "abq"})
     public String impl;
 
+    @Param({"simple", "prometheus"})
+    public String registry;
+
     private Path repo;
-    private ModelRegistry registry;
+    private ModelRegistry models;
     private InferenceDispatcher dispatcher;
     private Ticker ticker;
     private final float[] values = new float[BURST];
@@ -88,13 +94,17 @@ public class BatcherBenchmark {
         Files.writeString(repo.resolve("echo").resolve("config.json"), config.encode(), StandardCharsets.UTF_8);
         Files.write(version.resolve("model.onnx"), new byte[] {0});
         Checksums.writeSums(version, List.of("model.onnx"));
-        registry = new ModelRegistry(ModelRepository.open(repo), List.of(new EchoBackend()));
-        registry.loadAll();
+        models = new ModelRegistry(ModelRepository.open(repo), List.of(new EchoBackend()));
+        models.loadAll();
         ticker = Ticker.system();
         int cpuThreads = 2;
         dispatcher = switch (impl) {
-            case "abq" -> new AbqBatcher(registry, ticker, cpuThreads, 1024, 64);
-            default -> new BatchingDispatcher(registry, ticker, cpuThreads, new SimpleMeterRegistry(),
+            case "abq" -> new AbqBatcher(models, ticker, cpuThreads, 1024, 64);
+            default -> new BatchingDispatcher(models, ticker, cpuThreads, switch (registry) {
+                        case "simple" -> new SimpleMeterRegistry();
+                        case "prometheus" -> new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+                        default -> throw new IllegalArgumentException("registry: simple or prometheus");
+                    },
                     BatchingOptions.defaults().withWaitMode(BatchingOptions.WaitMode.valueOf(
                             impl.substring("disruptor-".length()).toUpperCase(java.util.Locale.ROOT))));
         };
@@ -127,7 +137,7 @@ public class BatcherBenchmark {
     @TearDown(Level.Trial)
     public void tearDown() throws IOException {
         dispatcher.close();
-        registry.close();
+        models.close();
         try (Stream<Path> s = Files.walk(repo)) {
             s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
         }

@@ -3,6 +3,7 @@ package io.weir.perf.jmh;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import org.HdrHistogram.Recorder;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -34,7 +35,8 @@ import java.util.concurrent.TimeUnit;
 @Measurement(iterations = 5, time = 1)
 @Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow", "-Xmx1g"})
 public class BatcherMetricsBenchmark {
-    @Param({"histogram", "plain"})
+    /** {@code recorder}: one of the HdrHistogram {@code Recorder}s the lanes record every request into, for scale. */
+    @Param({"histogram", "plain", "recorder"})
     public String timer;
 
     /**
@@ -46,6 +48,8 @@ public class BatcherMetricsBenchmark {
 
     private final long[] waits = new long[4096];
     private Timer queueWait;
+    private final Recorder recorder = new Recorder(3);
+    private boolean useRecorder;
 
     @State(Scope.Thread)
     public static class Cursor {
@@ -63,10 +67,11 @@ public class BatcherMetricsBenchmark {
         if (timer.equals("histogram")) {
             b = b.publishPercentileHistogram().minimumExpectedValue(Duration.ofNanos(10_000))
                     .maximumExpectedValue(Duration.ofSeconds(10));
-        } else if (!timer.equals("plain")) {
-            throw new IllegalArgumentException("timer: histogram or plain");
+        } else if (!timer.equals("plain") && !timer.equals("recorder")) {
+            throw new IllegalArgumentException("timer: histogram, plain or recorder");
         }
         queueWait = b.register(registry);
+        useRecorder = timer.equals("recorder");
         for (long w : waits) {
             queueWait.record(w, TimeUnit.NANOSECONDS);
         }
@@ -82,6 +87,11 @@ public class BatcherMetricsBenchmark {
         if (between > 0) {
             Blackhole.consumeCPU(between);
         }
-        queueWait.record(waits[c.next++ & (waits.length - 1)], TimeUnit.NANOSECONDS);
+        long wait = waits[c.next++ & (waits.length - 1)];
+        if (useRecorder) {
+            recorder.recordValue(wait);
+        } else {
+            queueWait.record(wait, TimeUnit.NANOSECONDS);
+        }
     }
 }
