@@ -77,8 +77,8 @@ rows=$(($(wc -l <"$root/.gpu/sweep-trial.csv") - 1))
 (( rows == 6 )) || { echo "trial sweep wrote $rows rows, not 6: see its logs" >&2; exit 1; }
 # The bundle must be this tree's: a policy setting it does not know (adaptive-wf1) fails above, and its CSVs must
 # carry the columns the analysis reads.
-head -1 "$root/.gpu/sweep-trial.csv" | grep -q 'server_ok_p99_ms' \
-  || { echo "trial sweep's CSV lacks server_ok_p99_ms: perf's test classes are stale (./mvnw -pl perf test-compile)" >&2; exit 1; }
+head -1 "$root/.gpu/sweep-trial.csv" | grep -q 'server_queue_p95_ms' \
+  || { echo "trial sweep's CSV lacks server_queue_p95_ms: perf's test classes are stale (./mvnw -pl perf test-compile)" >&2; exit 1; }
 rm -f "$stage/classpath.trial"
 echo "trial sweep: $rows rows"
 # shed-cost.sh's client, compiled (the bundle's runtime has no javac), and a trial with the bundle's runtime and jar.

@@ -71,7 +71,10 @@ import static io.gatling.javaapi.http.HttpDsl.status;
  * round-robin, a slice's switch to its tail, so an answer in flight at a switch counts in the next slice), interpolated
  * within a bucket as Prometheus' {@code histogram_quantile} does. The buckets are 10-35% wide (67.1, 89.5 and 111.8
  * ms around 80), so the columns tell a tail well inside the budget from one near or past it, not 90 ms from 100; the
- * gap between them and the client's percentiles is time the gateway did not see.
+ * gap between them and the client's percentiles is time the gateway did not see. The last,
+ * {@code server_queue_p95_ms}, is the same reading of the batcher's queue-wait buckets (enqueue to compute start, all
+ * the model's versions and backends): the share of the tail a batching policy decides, apart from the HTTP path, GC
+ * and the loops' backlog, which every policy shares.
  *
  * <p>Extra modes: {@code weir.sweep.primeRate}/{@code primeSeconds} send an unrecorded first phase (the server's
  * JIT warms before the first measured rate, so the lowest rate is not penalised for going first);
@@ -158,12 +161,16 @@ public class PolicySweepSimulation extends Simulation {
     private static final String SERVER_BUCKETS = "weir_http_requests_seconds_bucket{";
     /** Key prefix of those sums in a probe's metrics: the bucket's upper bound ({@code le}, seconds) follows. */
     static final String SERVER_OK_LE = "server_ok_le=";
+    /** The batcher's queue-wait timer's buckets, summed over the model's versions and backends. */
+    private static final String QUEUE_BUCKETS = "weir_batcher_queue_wait_seconds_bucket{";
+    /** Key prefix of those sums in a probe's metrics, as {@link #SERVER_OK_LE}. */
+    static final String QUEUE_LE = "queue_le=";
     static final String HEADER = "model,policy,offered_rps,closed_users,measure_s,sent,ok,ko_429,ko_504,ko_other,goodput_rps,"
             + "ok_p50_ms,ok_p95_ms,ok_p99_ms,ok_max_ms,all_p95_ms,all_p99_ms,"
             + "fine_ok_p50_ms,fine_ok_p95_ms,fine_ok_p99_ms,fine_all_p95_ms,"
             + "batches,mean_batch_rows,mean_batch_requests,mean_compute_ms,mean_queue_wait_ms,"
             + "server_cpu_ms_per_req,generator_cpu_ms_per_req,machine_busy_cores,other_processes_cores,canary_ms,"
-            + "open_connections,server_ok_p95_ms,server_ok_p99_ms";
+            + "open_connections,server_ok_p95_ms,server_ok_p99_ms,server_queue_p95_ms";
 
     static {
         if (!URI.create(BASE).getHost().matches("127\\.\\d+\\.\\d+\\.\\d+|localhost|\\[::1\\]")) {
@@ -706,8 +713,11 @@ public class PolicySweepSimulation extends Simulation {
             boolean forModel = line.contains("model=\"" + model + "\"");
             String name;
             if (forModel && line.startsWith(SERVER_BUCKETS) && line.contains("code=\"OK\"")) {
-                int le = line.indexOf("le=\"") + 4;
-                name = SERVER_OK_LE + line.substring(le, line.indexOf('"', le));
+                name = SERVER_OK_LE + le(line);
+            } else if (forModel && line.startsWith(QUEUE_BUCKETS)) {
+                name = QUEUE_LE + le(line);
+            } else if (forModel && line.startsWith("weir_batcher_") && line.contains("_bucket{")) {
+                continue;   // other histograms' buckets: no column reads them
             } else if (forModel && line.startsWith("weir_batcher_") || line.startsWith(CONNECTIONS + "{")) {
                 name = line.substring(0, line.indexOf('{'));
             } else {
@@ -716,6 +726,36 @@ public class PolicySweepSimulation extends Simulation {
             sums.merge(name, Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)), Double::sum);
         }
         return sums;
+    }
+
+    /** A bucket line's upper bound, as printed ({@code +Inf} for the last). */
+    private static String le(String line) {
+        int le = line.indexOf("le=\"") + 4;
+        return line.substring(le, line.indexOf('"', le));
+    }
+
+    /**
+     * A cumulative histogram over the windows: for each bucket bound (seconds) the observations at or below it between
+     * each window's scrapes, from the sums under {@code prefix}. A window whose opening scrape failed would count
+     * everything since the gateway started: left out.
+     */
+    private static java.util.TreeMap<Double, Double> bucketsOver(List<Window> windows, String prefix) {
+        java.util.TreeMap<Double, Double> cumulative = new java.util.TreeMap<>();
+        String total = prefix + "+Inf";
+        for (Window w : windows) {
+            Map<String, Double> begin = w.metricsBegin().metrics();
+            Map<String, Double> end = w.metricsEnd().metrics();
+            if (begin.containsKey(total) && end.containsKey(total)) {
+                for (String name : end.keySet()) {
+                    if (name.startsWith(prefix)) {
+                        String le = name.substring(prefix.length());
+                        cumulative.merge(le.equals("+Inf") ? Double.POSITIVE_INFINITY : Double.parseDouble(le),
+                                delta(begin, end, name), Double::sum);
+                    }
+                }
+            }
+        }
+        return cumulative;
     }
 
     @Override
@@ -787,7 +827,6 @@ public class PolicySweepSimulation extends Simulation {
         long serverTicks = 0, generatorTicks = 0, busyTicks = 0, machineTicks = 0, wallNanos = 0;
         boolean serverKnown = true, generatorKnown = true, machineKnown = true;
         Map<String, Double> counts = new HashMap<>();
-        java.util.TreeMap<Double, Double> serverOk = new java.util.TreeMap<>();   // bucket bound (s) -> answers at or below
         for (Window w : windows) {
             Probe pa = w.start();
             Probe pb = w.end();
@@ -802,18 +841,9 @@ public class PolicySweepSimulation extends Simulation {
             for (String name : ROW_SERIES) {
                 counts.merge(name, delta(w.metricsBegin().metrics(), w.metricsEnd().metrics(), name), Double::sum);
             }
-            // A window whose opening scrape failed would count every answer since the gateway started: left out.
-            String total = SERVER_OK_LE + "+Inf";
-            if (w.metricsBegin().metrics().containsKey(total) && w.metricsEnd().metrics().containsKey(total)) {
-                for (String name : w.metricsEnd().metrics().keySet()) {
-                    if (name.startsWith(SERVER_OK_LE)) {
-                        String le = name.substring(SERVER_OK_LE.length());
-                        serverOk.merge(le.equals("+Inf") ? Double.POSITIVE_INFINITY : Double.parseDouble(le),
-                                delta(w.metricsBegin().metrics(), w.metricsEnd().metrics(), name), Double::sum);
-                    }
-                }
-            }
         }
+        java.util.TreeMap<Double, Double> serverOk = bucketsOver(windows, SERVER_OK_LE);
+        java.util.TreeMap<Double, Double> queue = bucketsOver(windows, QUEUE_LE);
         double wallS = wallNanos / 1e9;
         double measureS = step.measureSeconds();
         // CPU per request: the cores a process used over the probed windows, times the seconds in which requests were
@@ -846,7 +876,8 @@ public class PolicySweepSimulation extends Simulation {
                 fmt3(serverMs), fmt3(generatorMs), fmt(machineCores), fmt(othersCores),
                 fmt(CANARY.medianMillis(windows.getFirst().start().nanos(), windows.getLast().end().nanos())),
                 fmt(connections),
-                fmt3(1000 * histogramQuantile(serverOk, 0.95)), fmt3(1000 * histogramQuantile(serverOk, 0.99)));
+                fmt3(1000 * histogramQuantile(serverOk, 0.95)), fmt3(1000 * histogramQuantile(serverOk, 0.99)),
+                fmt3(1000 * histogramQuantile(queue, 0.95)));
     }
 
     /**

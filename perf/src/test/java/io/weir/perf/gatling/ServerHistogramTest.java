@@ -37,7 +37,8 @@ class ServerHistogramTest {
     @Test
     void aScrapeKeepsTheModelsOkBucketsSummedOverItsSeriesAndNothingOfOtherModelsOrCodes() {
         // Lines as the gateway's /metrics prints them (Micrometer 1.15, Prometheus text): two arms of moderation with
-        // code OK, one 429 series, the ranker, a batcher series and the loops' connection gauges.
+        // code OK, one 429 series, the ranker, batcher series (the queue-wait buckets kept, summed over backends; other
+        // batcher buckets dropped) and the loops' connection gauges.
         String body = String.join("\n",
                 "# TYPE weir_http_requests_seconds histogram",
                 "weir_http_requests_seconds_bucket{arm=\"primary\",code=\"OK\",model=\"moderation\",route=\"moderate\",version=\"1.0.0\",le=\"0.067108864\"} 90",
@@ -48,6 +49,12 @@ class ServerHistogramTest {
                 "weir_http_requests_seconds_bucket{arm=\"primary\",code=\"OK\",model=\"ranker\",route=\"rank\",version=\"1.0.0\",le=\"+Inf\"} 7000",
                 "weir_http_requests_seconds_count{arm=\"primary\",code=\"OK\",model=\"moderation\",route=\"moderate\",version=\"1.0.0\"} 100",
                 "weir_batcher_batch_rows_count{backend=\"cpu\",model=\"moderation\",version=\"1.0.0\"} 12",
+                "weir_batcher_queue_wait_seconds_bucket{backend=\"cpu\",model=\"moderation\",version=\"1.0.0\",le=\"0.001048576\"} 11",
+                "weir_batcher_queue_wait_seconds_bucket{backend=\"cpu\",model=\"moderation\",version=\"1.0.0\",le=\"+Inf\"} 12",
+                "weir_batcher_queue_wait_seconds_bucket{backend=\"gpu\",model=\"moderation\",version=\"1.0.0\",le=\"+Inf\"} 3",
+                "weir_batcher_queue_wait_seconds_bucket{backend=\"cpu\",model=\"ranker\",version=\"1.0.0\",le=\"+Inf\"} 50",
+                "weir_batcher_compute_seconds_bucket{backend=\"cpu\",model=\"moderation\",version=\"1.0.0\",le=\"+Inf\"} 4",
+                "weir_batcher_queue_wait_seconds_count{backend=\"cpu\",model=\"moderation\",version=\"1.0.0\"} 12",
                 "weir_http_connections{loop=\"vert.x-eventloop-thread-0\"} 3.0",
                 "weir_http_connections{loop=\"vert.x-eventloop-thread-1\"} 4.0");
 
@@ -57,6 +64,9 @@ class ServerHistogramTest {
                 Map.entry(PolicySweepSimulation.SERVER_OK_LE + "0.067108864", 98.0),
                 Map.entry(PolicySweepSimulation.SERVER_OK_LE + "+Inf", 110.0),
                 Map.entry("weir_batcher_batch_rows_count", 12.0),
+                Map.entry(PolicySweepSimulation.QUEUE_LE + "0.001048576", 11.0),
+                Map.entry(PolicySweepSimulation.QUEUE_LE + "+Inf", 15.0),
+                Map.entry("weir_batcher_queue_wait_seconds_count", 12.0),
                 Map.entry("weir_http_connections", 7.0));
     }
 
