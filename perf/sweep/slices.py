@@ -48,9 +48,10 @@ from collections import defaultdict
 import analyze
 
 SLICE = re.compile(r"^slice (\S+) ([\d.]+) (\d+) (\S+) after (\S+): counted (\d+), not 200 (\d+), p95 ?([\d.]*|NaN|-) ms"
+                   r"(?:.*?batcher queue p95 ?([\d.]*) ms)?"
                    r".*?(?:arrivals per 10 ms p99/max (\d+)/(\d+))?\s*$")
 FIELDS = ["run", "model", "rate", "slice", "round", "policy", "previous", "counted", "not_200", "p95_ms",
-          "arrivals_p99_per_10ms", "arrivals_max_per_10ms"]
+          "arrivals_p99_per_10ms", "arrivals_max_per_10ms", "queue_p95_ms"]
 CANDIDATE = "adaptive"
 
 
@@ -62,12 +63,14 @@ def parse_log(run, path):
             m = SLICE.match(line)
             if not m:
                 continue
-            model, rate, k, policy, previous, counted, bad, p95, ap99, amax = m.groups()
+            model, rate, k, policy, previous, counted, bad, p95, queue, ap99, amax = m.groups()
             rows.append({"run": run, "model": model, "rate": float(rate), "slice": int(k), "policy": policy,
                          "previous": previous, "counted": int(counted), "not_200": int(bad),
                          "p95_ms": float(p95) if p95 not in ("", "NaN", "-") else math.nan,   # none answered 200
                          "arrivals_p99_per_10ms": int(ap99) if ap99 else -1,
-                         "arrivals_max_per_10ms": int(amax) if amax else -1})
+                         "arrivals_max_per_10ms": int(amax) if amax else -1,
+                         # the batcher's queue-wait p95 in the slice (logs after run 129; NaN before, or unscraped)
+                         "queue_p95_ms": float(queue) if queue else math.nan})
     policies = defaultdict(set)
     for r in rows:
         policies[(r["model"], r["rate"])].add(r["policy"])
@@ -85,7 +88,8 @@ def parse_csv(run, path):
                          "previous": r["previous"], "counted": int(r["counted"]), "not_200": int(r["not_200"]),
                          "p95_ms": float(r["p95_ms"]),
                          "arrivals_p99_per_10ms": int(r["arrivals_p99_per_10ms"]),
-                         "arrivals_max_per_10ms": int(r["arrivals_max_per_10ms"])})
+                         "arrivals_max_per_10ms": int(r["arrivals_max_per_10ms"]),
+                         "queue_p95_ms": float(r.get("queue_p95_ms") or "nan")})
     return rows
 
 
@@ -183,11 +187,12 @@ def spearman(xs, ys):
 RESAMPLES = 2000
 
 
-def ratio_to_best(rounds, policy, fixed):
+def ratio_to_best(rounds, policy, fixed, value=p95_or_inf):
     """policy's median slice p95 over the lowest median slice p95 among `fixed` (policy itself left out), over the
-    given rounds (each a dict policy -> slice); None when a side has no slice in them."""
+    given rounds (each a dict policy -> slice); None when a side has no slice in them. `value` reads another of a
+    slice's numbers instead (NaN for none)."""
     def med(name):
-        return median([p95_or_inf(rd[name]) for rd in rounds if name in rd])
+        return median([value(rd[name]) for rd in rounds if name in rd])
     others = [med(f) for f in fixed if f != policy]
     mine, best = med(policy), min((x for x in others if not math.isnan(x)), default=math.nan)
     if math.isnan(mine) or math.isnan(best) or best <= 0 or math.isinf(best):
@@ -195,14 +200,14 @@ def ratio_to_best(rounds, policy, fixed):
     return mine / best
 
 
-def target2_interval(rounds, policy, fixed, rng, resamples=RESAMPLES):
+def target2_interval(rounds, policy, fixed, rng, resamples=RESAMPLES, value=p95_or_inf):
     """The ratio over all rounds, and its 5th and 95th percentiles over resamples of whole rounds."""
-    point = ratio_to_best(rounds, policy, fixed)
+    point = ratio_to_best(rounds, policy, fixed, value)
     if point is None:
         return None
     draws = []
     for _ in range(resamples):
-        r = ratio_to_best([rounds[rng.randrange(len(rounds))] for _ in rounds], policy, fixed)
+        r = ratio_to_best([rounds[rng.randrange(len(rounds))] for _ in rounds], policy, fixed, value)
         if r is not None:
             draws.append(r)
     draws.sort()
@@ -223,6 +228,7 @@ def report(rows, budgets, out=sys.stdout, candidate=CANDIDATE):
     print(f"{len(rows)} slices from {len(runs)} runs: {' '.join(runs)}", file=out)
     rng = random.Random(2)   # the intervals repeat from run to run of this script
     target2 = defaultdict(lambda: defaultdict(int))   # policy -> verdict -> rates
+    target2_queue = defaultdict(lambda: defaultdict(int))   # the same of the batcher's queue-wait p95
     for (model, rate), rs in sorted(groups.items()):
         budget = budgets.get(model)
         if budget is None:
@@ -268,6 +274,17 @@ def report(rows, budgets, out=sys.stdout, candidate=CANDIDATE):
                     continue
                 target2[policy][verdict(iv)] += 1
                 print(f"    {policy:<12} {iv[0]:.2f} ({iv[1]:.2f}-{iv[2]:.2f}): {verdict(iv)}", file=out)
+            if any(not math.isnan(r["queue_p95_ms"]) for r in rs):
+                # The same question of the batcher's own queue-wait p95: the part of the tail the policy decides.
+                print(f"  the same in the batcher: median slice queue-wait p95 over the best fixed setting's", file=out)
+                for policy in ([candidate] if candidate in by_policy else []) + [f for f in fixed if f != candidate]:
+                    iv = target2_interval(round_list, policy, fixed, rng, value=lambda r: r["queue_p95_ms"])
+                    if iv is None or (policy != candidate and len(fixed) < 2):
+                        continue
+                    target2_queue[policy][verdict(iv)] += 1
+                    med = median([r["queue_p95_ms"] for r in by_policy[policy]])
+                    print(f"    {policy:<12} {iv[0]:.2f} ({iv[1]:.2f}-{iv[2]:.2f}): {verdict(iv)}; median {med:.2f} ms",
+                          file=out)
         bunched = [r for r in rs if r["arrivals_p99_per_10ms"] >= 0]
         if bunched:
             mean_per_10ms = rate / 100
@@ -285,6 +302,11 @@ def report(rows, budgets, out=sys.stdout, candidate=CANDIDATE):
         print("\ntarget 2 from the slices, rates by verdict (the candidate against the best fixed setting; each fixed "
               "setting against the best of the others)", file=out)
         for policy, counts in sorted(target2.items(), key=lambda kv: (kv[0] != candidate, kv[0])):
+            print(f"    {policy:<12} within 10% {counts['within 10%']:>2}, not told apart {counts['not told apart']:>2}, "
+                  f"over {counts['over']:>2}", file=out)
+    if target2_queue:
+        print("\nthe same in the batcher (queue-wait p95), rates by verdict", file=out)
+        for policy, counts in sorted(target2_queue.items(), key=lambda kv: (kv[0] != candidate, kv[0])):
             print(f"    {policy:<12} within 10% {counts['within 10%']:>2}, not told apart {counts['not told apart']:>2}, "
                   f"over {counts['over']:>2}", file=out)
 

@@ -59,13 +59,13 @@ public final class BatchingAdminApi implements Consumer<Router> {
             LOG.info("batching policy of " + model + " set at run time: " + policy.encode());
             return model;
         }));
-        router.get(prefix + "/admin/models/:model/latency").handler(this::latency);
         router.delete(path).handler(ctx -> answer(ctx, () -> {
             String model = model(ctx);
             batcher.overridePolicy(model, null);
             LOG.info("batching policy of " + model + " back to its config");
             return model;
         }));
+        router.get(prefix + "/admin/models/:model/latency").handler(this::latency);
     }
 
     /** The model named in the path, which the repository must have. */

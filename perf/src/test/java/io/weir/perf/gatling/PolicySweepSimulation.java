@@ -424,10 +424,16 @@ public class PolicySweepSimulation extends Simulation {
                 List<long[]> xs = bySlice.get(k);
                 long[] okFine = xs.stream().filter(x -> x[0] == 200).mapToLong(x -> x[2]).sorted().toArray();
                 long[] okGatling = xs.stream().filter(x -> x[0] == 200).mapToLong(x -> x[1]).sorted().toArray();
+                // The batcher's own queue-wait p95 over the slice's scrapes (its switch to the next): the part of the
+                // slice's tail its policy decided (NaN when a scrape failed or nothing was batched).
+                double queueP95 = boundaries[k] == null || boundaries[k + 1] == null ? Double.NaN
+                        : histogramQuantile(bucketsOver(List.of(new Window(null, null, boundaries[k], boundaries[k + 1])),
+                                QUEUE_LE), 0.95);
                 System.out.printf(Locale.ROOT, "slice %s %.1f %d %s after %s: counted %d, not 200 %d, p95 %s ms"
-                                + " (Gatling's own %d ms), arrivals per 10 ms p99/max %s%n", MODEL, rate, k,
-                        slicePolicies.get(k), k == 0 ? "-" : slicePolicies.get(k - 1), xs.size(),
+                                + " (Gatling's own %d ms), batcher queue p95 %s ms, arrivals per 10 ms p99/max %s%n",
+                        MODEL, rate, k, slicePolicies.get(k), k == 0 ? "-" : slicePolicies.get(k - 1), xs.size(),
                         xs.stream().filter(x -> x[0] != 200).count(), fine(pct(okFine, 95)), pct(okGatling, 95),
+                        fmt3(1000 * queueP95),
                         InterleavedPolicies.burstiness(xs.stream().mapToLong(x -> x[3]).toArray(), 10_000_000L));
                 long nominal = spanStart() + k * SLICE_MS * 1_000_000L - (k == 0 ? WARMUP_S * 1_000_000_000L : 0);
                 timing.append(String.format(Locale.ROOT, " %s:+%.0f/%s", slicePolicies.get(k), (switchSent[k] - nominal) / 1e6,
