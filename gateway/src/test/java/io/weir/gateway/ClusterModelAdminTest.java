@@ -113,7 +113,7 @@ class ClusterModelAdminTest {
     }
 
     @Test
-    void aBatchingPolicyIsSetEverywhereAndAFailureAnywhereIsNamed(Vertx vertx, VertxTestContext tc) {
+    void aBatchingPolicyIsSetEverywhereItsLatencyReadFromEachAndAFailureAnywhereIsNamed(Vertx vertx, VertxTestContext tc) {
         WebClient client = WebClient.create(vertx);
         JsonObject fixed = new JsonObject().put("policy", "fixed").put("max_queue_delay_us", 500);
         ClusterRolloutsTestSupport.eventually(vertx, 5_000, () -> client.get(slots[0].port(), "127.0.0.1", "/admin/cluster").send()
@@ -134,6 +134,18 @@ class ClusterModelAdminTest {
                 })
                 .compose(r -> {
                     tc.verify(() -> everyReplicaAnswered(r, 200));
+                    // each replica's own batcher percentiles, side by side (a replica that batched nothing has none)
+                    return client.get(slots[0].port(), "127.0.0.1", "/admin/models/moderation/latency?replicas=all").send();
+                })
+                .compose(r -> {
+                    tc.verify(() -> {
+                        everyReplicaAnswered(r, 200);
+                        r.bodyAsJsonObject().getJsonArray("replicas").forEach(o -> {
+                            JsonObject body = ((JsonObject) o).getJsonObject("body");
+                            assertThat(body.getString("model")).isEqualTo("moderation");
+                            assertThat(body.getJsonObject("versions")).isNotNull();
+                        });
+                    });
                     return Future.all(client.post(slots[0].port(), "127.0.0.1", "/admin/models/ranker/versions/9.9.9/load?replicas=all").send(),
                             client.get(slots[0].port(), "127.0.0.1", "/admin/models?replicas=some").send());
                 })
