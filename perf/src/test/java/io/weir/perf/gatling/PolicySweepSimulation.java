@@ -736,8 +736,8 @@ public class PolicySweepSimulation extends Simulation {
 
     /** A bucket line's upper bound, as printed ({@code +Inf} for the last). */
     private static String le(String line) {
-        int le = line.indexOf("le=\"") + 4;
-        return line.substring(le, line.indexOf('"', le));
+        int from = line.indexOf("le=\"") + 4;
+        return line.substring(from, line.indexOf('"', from));
     }
 
     /**
@@ -754,8 +754,8 @@ public class PolicySweepSimulation extends Simulation {
             if (begin.containsKey(total) && end.containsKey(total)) {
                 for (String name : end.keySet()) {
                     if (name.startsWith(prefix)) {
-                        String le = name.substring(prefix.length());
-                        cumulative.merge(le.equals("+Inf") ? Double.POSITIVE_INFINITY : Double.parseDouble(le),
+                        String bound = name.substring(prefix.length());
+                        cumulative.merge(bound.equals("+Inf") ? Double.POSITIVE_INFINITY : Double.parseDouble(bound),
                                 delta(begin, end, name), Double::sum);
                     }
                 }
