@@ -333,10 +333,11 @@ class BatchingDispatcherTest {
                 case COMPUTE -> 3;
                 case TOTAL -> 10;
             };
-            // HdrHistogram keeps 3 significant digits: a percentile is the top of its sub-bucket.
-            assertThat(s.p50Ms()).as(s.stage().name()).isCloseTo(expected, org.assertj.core.data.Offset.offset(0.02));
-            assertThat(s.p95Ms()).as(s.stage().name()).isCloseTo(expected, org.assertj.core.data.Offset.offset(0.02));
-            assertThat(s.maxMs()).as(s.stage().name()).isCloseTo(expected, org.assertj.core.data.Offset.offset(0.02));
+            // The recorders keep 2 significant digits: a percentile is the top of its bucket, under 1% above.
+            var within = org.assertj.core.data.Offset.offset(expected * 0.01);
+            assertThat(s.p50Ms()).as(s.stage().name()).isCloseTo(expected, within);
+            assertThat(s.p95Ms()).as(s.stage().name()).isCloseTo(expected, within);
+            assertThat(s.maxMs()).as(s.stage().name()).isCloseTo(expected, within);
         }
         assertThat(dispatcher.latencySnapshots("other")).as("another model's versions only").isEmpty();
 

@@ -15,6 +15,7 @@ import io.weir.runtime.ModelKey;
 import io.weir.runtime.Ticker;
 import org.HdrHistogram.Histogram;
 import org.HdrHistogram.Recorder;
+import org.HdrHistogram.SingleWriterRecorder;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -28,7 +29,7 @@ import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
- * One model version's metrics, in Micrometer (scraped as Prometheus) and in HdrHistogram {@link Recorder}s whose
+ * One model version's metrics, in Micrometer (scraped as Prometheus) and in HdrHistogram recorders whose
  * interval percentiles the gateway's admin API serves ({@code GET /admin/models/<model>/latency}) through
  * {@link #snapshot}.
  *
@@ -37,10 +38,12 @@ import java.util.function.Supplier;
  * saturated pool therefore shows up as queue wait of every request it delayed, not as one slow sample; load generators
  * must use open injection (arrivals independent of responses) for the same reason.
  *
- * <p>Threads: meters and recorders are thread-safe and recorded from workers; meters are created lazily per backend
- * (computeIfAbsent) and all removed from the registry on {@link #close()}; any made later stay out of it.
- * {@link #snapshot} is synchronized: it rolls the recorders at most once per interval and otherwise returns the last
- * roll, so several readers see the same interval instead of stealing samples from each other.
+ * <p>Threads: meters are thread-safe and recorded from workers; meters are created lazily per backend
+ * (computeIfAbsent) and all removed from the registry on {@link #close()}; any made later stay out of it. Each worker
+ * records into its own recorders ({@link ThreadRecorders}: one writer each, no contention between workers).
+ * {@link #snapshot} is synchronized: it rolls every thread's recorders at most once per interval, adds them up, and
+ * otherwise returns the last roll, so several readers see the same interval instead of stealing samples from each
+ * other.
  */
 public final class LaneMetrics implements AutoCloseable {
     private final ModelKey key;
@@ -74,9 +77,8 @@ public final class LaneMetrics implements AutoCloseable {
         final Timer compute;
         final DistributionSummary batchRows;
         final DistributionSummary batchRequests;
-        final Recorder queueRecorder = new Recorder(3);
-        final Recorder computeRecorder = new Recorder(3);
-        final Recorder totalRecorder = new Recorder(3);
+        /** Each recording thread's recorders, by thread id; a thread that ended is dropped at the roll after it. */
+        private final Map<Long, ThreadRecorders> writers = new ConcurrentHashMap<>();
 
         BackendMeters(String backend) {
             Tags t = tags.and("backend", backend);
@@ -89,6 +91,69 @@ public final class LaneMetrics implements AutoCloseable {
             batchRequests = register(r -> DistributionSummary.builder("weir.batcher.batch.requests")
                     .description("Requests per batch").baseUnit("requests").tags(t).register(r));
         }
+
+        /** The calling thread's recorders (made on its first value). */
+        ThreadRecorders recorders() {
+            Thread self = Thread.currentThread();
+            ThreadRecorders mine = writers.get(self.threadId());
+            if (mine == null) {
+                mine = writers.computeIfAbsent(self.threadId(), id -> new ThreadRecorders(self));
+            }
+            return mine;
+        }
+
+        /** Every thread's queue, compute and total since the last roll, added up. */
+        Histogram[] roll() {
+            Histogram queue = histogram();
+            Histogram compute = histogram();
+            Histogram total = histogram();
+            for (var it = writers.values().iterator(); it.hasNext(); ) {
+                ThreadRecorders w = it.next();
+                boolean ended = !w.writer.isAlive();   // read first: what it recorded before it ended is in this roll
+                queue.add(w.queue.getIntervalHistogram());
+                compute.add(w.compute.getIntervalHistogram());
+                total.add(w.total.getIntervalHistogram());
+                if (ended) {
+                    it.remove();
+                }
+            }
+            return new Histogram[] {queue, compute, total};
+        }
+    }
+
+    /**
+     * One recording thread's interval recorders for one backend. Workers record each request's queue wait and total as
+     * they answer its batch. With one concurrent {@link Recorder} a stage, shared by the workers, two answering at once
+     * contended on its phaser and counts: 0.44-0.9 µs a value where one thread alone takes 36 ns (JMH,
+     * BatcherMetricsBenchmark), about 0.5 µs a request through the whole batcher (BatcherBenchmark; docs/PERF.md, "What
+     * the batcher's latency histograms cost"). So each thread writes its own {@link SingleWriterRecorder}s, which no
+     * other thread touches until a roll adds them up. Their range is fixed, 1 µs to an hour at 2 significant digits (a
+     * value's bucket is under 1% wide), so that a set is small (about 160 KB) where the shared auto-resizing recorders
+     * at 3 digits grew to about 1 MB a lane: a lane keeps one set per thread that recorded for it, its CPU or device
+     * workers.
+     */
+    static final class ThreadRecorders {
+        static final long LOWEST_NANOS = 1_000;
+        static final long HIGHEST_NANOS = 3_600_000_000_000L;
+        final Thread writer;
+        final SingleWriterRecorder queue = new SingleWriterRecorder(LOWEST_NANOS, HIGHEST_NANOS, DIGITS);
+        final SingleWriterRecorder compute = new SingleWriterRecorder(LOWEST_NANOS, HIGHEST_NANOS, DIGITS);
+        final SingleWriterRecorder total = new SingleWriterRecorder(LOWEST_NANOS, HIGHEST_NANOS, DIGITS);
+
+        ThreadRecorders(Thread writer) {
+            this.writer = writer;
+        }
+
+        /** A value in range: negative clock readings as 0, anything past an hour as an hour. */
+        static long clamp(long nanos) {
+            return Math.min(Math.max(0, nanos), HIGHEST_NANOS);
+        }
+    }
+
+    private static final int DIGITS = 2;
+
+    private static Histogram histogram() {
+        return new Histogram(ThreadRecorders.LOWEST_NANOS, ThreadRecorders.HIGHEST_NANOS, DIGITS);
     }
 
     /**
@@ -121,6 +186,12 @@ public final class LaneMetrics implements AutoCloseable {
 
     BackendMeters backend(String backend) {
         return byBackend.computeIfAbsent(backend, BackendMeters::new);
+    }
+
+    /** Threads whose recorders {@code backend} keeps (tests: an ended one is dropped at the roll after it ended). */
+    int recordingThreads(String backend) {
+        BackendMeters m = byBackend.get(backend);
+        return m == null ? 0 : m.writers.size();
     }
 
     void gauge(String name, String description, Supplier<Number> value) {
@@ -178,14 +249,15 @@ public final class LaneMetrics implements AutoCloseable {
         m.batchRows.record(rows);
         m.batchRequests.record(requests);
         m.compute.record(computeNanos, TimeUnit.NANOSECONDS);
-        m.computeRecorder.recordValue(Math.max(0, computeNanos));
+        m.recorders().compute.recordValue(ThreadRecorders.clamp(computeNanos));
     }
 
     void request(String backend, long queueNanos, long totalNanos) {
         BackendMeters m = backend(backend);
         m.queueWait.record(queueNanos, TimeUnit.NANOSECONDS);
-        m.queueRecorder.recordValue(Math.max(0, queueNanos));
-        m.totalRecorder.recordValue(Math.max(0, totalNanos));
+        ThreadRecorders mine = m.recorders();
+        mine.queue.recordValue(ThreadRecorders.clamp(queueNanos));
+        mine.total.recordValue(ThreadRecorders.clamp(totalNanos));
     }
 
     /** Percentiles of the last completed interval (rolled at most once per interval). */
@@ -199,9 +271,10 @@ public final class LaneMetrics implements AutoCloseable {
         intervalStart = now;
         List<LatencySnapshot> out = new ArrayList<>();
         byBackend.forEach((backend, m) -> {
-            out.add(of(backend, Stage.QUEUE, windowMs, m.queueRecorder.getIntervalHistogram()));
-            out.add(of(backend, Stage.COMPUTE, windowMs, m.computeRecorder.getIntervalHistogram()));
-            out.add(of(backend, Stage.TOTAL, windowMs, m.totalRecorder.getIntervalHistogram()));
+            Histogram[] stages = m.roll();
+            out.add(of(backend, Stage.QUEUE, windowMs, stages[0]));
+            out.add(of(backend, Stage.COMPUTE, windowMs, stages[1]));
+            out.add(of(backend, Stage.TOTAL, windowMs, stages[2]));
         });
         last = List.copyOf(out);
         return last;

@@ -4,6 +4,7 @@ import io.micrometer.core.instrument.Timer;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import org.HdrHistogram.Recorder;
+import org.HdrHistogram.SingleWriterRecorder;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -35,8 +36,11 @@ import java.util.concurrent.TimeUnit;
 @Measurement(iterations = 5, time = 1)
 @Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow", "-Xmx1g"})
 public class BatcherMetricsBenchmark {
-    /** {@code recorder}: one of the HdrHistogram {@code Recorder}s the lanes record every request into, for scale. */
-    @Param({"histogram", "plain", "recorder"})
+    /**
+     * {@code recorder}: one HdrHistogram {@code Recorder} shared by the threads, as the lanes' interval recorders were;
+     * {@code thread-recorder}: a {@code SingleWriterRecorder} per thread, as they are now (1 µs to an hour, 2 digits).
+     */
+    @Param({"histogram", "plain", "recorder", "thread-recorder"})
     public String timer;
 
     /**
@@ -50,10 +54,12 @@ public class BatcherMetricsBenchmark {
     private Timer queueWait;
     private final Recorder recorder = new Recorder(3);
     private boolean useRecorder;
+    private boolean useThreadRecorder;
 
     @State(Scope.Thread)
     public static class Cursor {
         int next;
+        final SingleWriterRecorder own = new SingleWriterRecorder(1_000, 3_600_000_000_000L, 2);
     }
 
     @Setup
@@ -67,11 +73,12 @@ public class BatcherMetricsBenchmark {
         if (timer.equals("histogram")) {
             b = b.publishPercentileHistogram().minimumExpectedValue(Duration.ofNanos(10_000))
                     .maximumExpectedValue(Duration.ofSeconds(10));
-        } else if (!timer.equals("plain") && !timer.equals("recorder")) {
-            throw new IllegalArgumentException("timer: histogram, plain or recorder");
+        } else if (!timer.equals("plain") && !timer.equals("recorder") && !timer.equals("thread-recorder")) {
+            throw new IllegalArgumentException("timer: histogram, plain, recorder or thread-recorder");
         }
         queueWait = b.register(registry);
         useRecorder = timer.equals("recorder");
+        useThreadRecorder = timer.equals("thread-recorder");
         for (long w : waits) {
             queueWait.record(w, TimeUnit.NANOSECONDS);
         }
@@ -90,6 +97,8 @@ public class BatcherMetricsBenchmark {
         long wait = waits[c.next++ & (waits.length - 1)];
         if (useRecorder) {
             recorder.recordValue(wait);
+        } else if (useThreadRecorder) {
+            c.own.recordValue(wait);
         } else {
             queueWait.record(wait, TimeUnit.NANOSECONDS);
         }
