@@ -106,7 +106,7 @@ public final class BatchingAdminApi implements Consumer<Router> {
         }
     }
 
-    /** Microseconds are the recorders' useful precision here (3 significant digits of a ms-scale value). */
+    /** To the microsecond: finer than the recorders' buckets (under 1% wide) at any value worth reading. */
     private static double round(double ms) {
         return Math.round(ms * 1000) / 1000.0;
     }
