@@ -104,9 +104,9 @@ public final class LaneMetrics implements AutoCloseable {
 
         /** Every thread's queue, compute and total since the last roll, added up. */
         Histogram[] roll() {
-            Histogram queue = histogram();
-            Histogram compute = histogram();
-            Histogram total = histogram();
+            Histogram queue = emptyInterval();
+            Histogram compute = emptyInterval();
+            Histogram total = emptyInterval();
             for (var it = writers.values().iterator(); it.hasNext(); ) {
                 ThreadRecorders w = it.next();
                 boolean ended = !w.writer.isAlive();   // read first: what it recorded before it ended is in this roll
@@ -125,8 +125,8 @@ public final class LaneMetrics implements AutoCloseable {
      * One recording thread's interval recorders for one backend. Workers record each request's queue wait and total as
      * they answer its batch. With one concurrent {@link Recorder} a stage, shared by the workers, two answering at once
      * contended on its phaser and counts: 0.44-0.9 µs a value where one thread alone takes 36 ns (JMH,
-     * BatcherMetricsBenchmark), about 0.5 µs a request through the whole batcher (BatcherBenchmark; docs/PERF.md, "What
-     * the batcher's latency histograms cost"). So each thread writes its own {@link SingleWriterRecorder}s, which no
+     * BatcherMetricsBenchmark), and the two per request cost about 0.4 µs a request through the whole batcher
+     * (BatcherBenchmark; docs/PERF.md, "What the batcher's latency histograms and recorders cost"). So each thread writes its own {@link SingleWriterRecorder}s, which no
      * other thread touches until a roll adds them up. Their range is fixed, 1 µs to an hour at 2 significant digits (a
      * value's bucket is under 1% wide), so that a set is small (about 160 KB) where the shared auto-resizing recorders
      * at 3 digits grew to about 1 MB a lane: a lane keeps one set per thread that recorded for it, its CPU or device
@@ -152,7 +152,7 @@ public final class LaneMetrics implements AutoCloseable {
 
     private static final int DIGITS = 2;
 
-    private static Histogram histogram() {
+    private static Histogram emptyInterval() {
         return new Histogram(ThreadRecorders.LOWEST_NANOS, ThreadRecorders.HIGHEST_NANOS, DIGITS);
     }
 
