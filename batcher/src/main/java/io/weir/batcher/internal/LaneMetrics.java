@@ -128,7 +128,7 @@ public final class LaneMetrics implements AutoCloseable {
      * BatcherMetricsBenchmark), and the two per request cost about 0.4 µs a request through the whole batcher
      * (BatcherBenchmark; docs/PERF.md, "What the batcher's latency histograms and recorders cost"). So each thread writes its own {@link SingleWriterRecorder}s, which no
      * other thread touches until a roll adds them up. Their range is fixed, 1 µs to an hour at 2 significant digits (a
-     * value's bucket is under 1% wide), so that a set is small (about 160 KB) where the shared auto-resizing recorders
+     * value's bucket is under 1% wide), so that a set is small (about 170 KB) where the shared auto-resizing recorders
      * at 3 digits grew to about 1 MB a lane: a lane keeps one set per thread that recorded for it, its CPU or device
      * workers.
      */
