@@ -292,7 +292,7 @@ def evaluate(mrows, capacity, budget):
         per_rate.append({"offered_rps": x, "load_pct": 100 * x / capacity, "best_fixed": e["best"]["policy"],
                          "best_fixed_p95_ms": e["best"]["fine_ok_p95_ms"], "adaptive_p95_ms": e["p95"],
                          "ratio": e["ratio"], "adaptive_within_budget": e["within"], "met": e["met"],
-                         # the batcher's own queue-wait p95 of each (CSVs after run 122): the part a policy decides
+                         # the batcher's own queue-wait p95 of each (CSVs from run 130 on): the part a policy decides
                          "adaptive_queue_p95_ms": nan_none(by["adaptive"][x].get("server_queue_p95_ms", math.nan)),
                          "best_fixed_queue_p95_ms": nan_none(e["best"].get("server_queue_p95_ms", math.nan))})
     ms["p95_vs_best_fixed"] = per_rate

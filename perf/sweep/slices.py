@@ -69,7 +69,7 @@ def parse_log(run, path):
                          "p95_ms": float(p95) if p95 not in ("", "NaN", "-") else math.nan,   # none answered 200
                          "arrivals_p99_per_10ms": int(ap99) if ap99 else -1,
                          "arrivals_max_per_10ms": int(amax) if amax else -1,
-                         # the batcher's queue-wait p95 in the slice (logs after run 129; NaN before, or unscraped)
+                         # the batcher's queue-wait p95 in the slice (logs after run 131; NaN before, or unscraped)
                          "queue_p95_ms": float(queue) if queue else math.nan})
     policies = defaultdict(set)
     for r in rows:
