@@ -426,9 +426,11 @@ public class PolicySweepSimulation extends Simulation {
                 long[] okGatling = xs.stream().filter(x -> x[0] == 200).mapToLong(x -> x[1]).sorted().toArray();
                 // The batcher's own queue-wait p95 over the slice's scrapes (its switch to the next): the part of the
                 // slice's tail its policy decided (NaN when a scrape failed or nothing was batched).
-                double queueP95 = boundaries[k] == null || boundaries[k + 1] == null ? Double.NaN
-                        : histogramQuantile(bucketsOver(List.of(new Window(null, null, boundaries[k], boundaries[k + 1])),
-                                QUEUE_LE), 0.95);
+                java.util.TreeMap<Double, Double> queue = new java.util.TreeMap<>();
+                if (boundaries[k] != null && boundaries[k + 1] != null) {
+                    addBuckets(queue, boundaries[k], boundaries[k + 1], QUEUE_LE);
+                }
+                double queueP95 = histogramQuantile(queue, 0.95);
                 System.out.printf(Locale.ROOT, "slice %s %.1f %d %s after %s: counted %d, not 200 %d, p95 %s ms"
                                 + " (Gatling's own %d ms), batcher queue p95 %s ms, arrivals per 10 ms p99/max %s%n",
                         MODEL, rate, k, slicePolicies.get(k), k == 0 ? "-" : slicePolicies.get(k - 1), xs.size(),
@@ -747,21 +749,26 @@ public class PolicySweepSimulation extends Simulation {
      */
     private static java.util.TreeMap<Double, Double> bucketsOver(List<Window> windows, String prefix) {
         java.util.TreeMap<Double, Double> cumulative = new java.util.TreeMap<>();
-        String total = prefix + "+Inf";
         for (Window w : windows) {
-            Map<String, Double> begin = w.metricsBegin().metrics();
-            Map<String, Double> end = w.metricsEnd().metrics();
-            if (begin.containsKey(total) && end.containsKey(total)) {
-                for (String name : end.keySet()) {
-                    if (name.startsWith(prefix)) {
-                        String bound = name.substring(prefix.length());
-                        cumulative.merge(bound.equals("+Inf") ? Double.POSITIVE_INFINITY : Double.parseDouble(bound),
-                                delta(begin, end, name), Double::sum);
-                    }
+            addBuckets(cumulative, w.metricsBegin(), w.metricsEnd(), prefix);
+        }
+        return cumulative;
+    }
+
+    /** Adds to {@code cumulative} the observations under {@code prefix} between two scrapes (none if one failed). */
+    private static void addBuckets(java.util.TreeMap<Double, Double> cumulative, Probe from, Probe to, String prefix) {
+        Map<String, Double> begin = from.metrics();
+        Map<String, Double> end = to.metrics();
+        String total = prefix + "+Inf";
+        if (begin.containsKey(total) && end.containsKey(total)) {
+            for (String name : end.keySet()) {
+                if (name.startsWith(prefix)) {
+                    String bound = name.substring(prefix.length());
+                    cumulative.merge(bound.equals("+Inf") ? Double.POSITIVE_INFINITY : Double.parseDouble(bound),
+                            delta(begin, end, name), Double::sum);
                 }
             }
         }
-        return cumulative;
     }
 
     @Override
